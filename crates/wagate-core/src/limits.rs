@@ -1,0 +1,8 @@
+//! Length limits from the contract's "Text Message Limits" table.
+
+pub const TEXT_MAX_CHARS: usize = 65_536;
+pub const CAPTION_MAX_CHARS: usize = 1_024;
+pub const GROUP_NAME_MAX_CHARS: usize = 100;
+pub const GROUP_DESCRIPTION_MAX_CHARS: usize = 2_048;
+pub const CONTACT_NAME_MAX_CHARS: usize = 100;
+pub const SESSION_NAME_MAX_CHARS: usize = 100;

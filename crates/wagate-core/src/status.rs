@@ -1,0 +1,126 @@
+//! The session status machine.
+//!
+//! The engine and the database use the internal names (`initializing`,
+//! `qr_ready`, …); the API and webhooks always use the contract's names
+//! (`INITIALIZING`, `SCAN_QR`, …). The mapping is exactly the contract's
+//! table. A [`StatusReason`] says *why* a session is disconnected or failed,
+//! so a banned or logged-out number is visible instead of retried forever.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SessionStatus {
+    Initializing,
+    QrReady,
+    Connecting,
+    Ready,
+    Disconnected,
+    Error,
+}
+
+impl SessionStatus {
+    pub const ALL: [SessionStatus; 6] = [
+        Self::Initializing,
+        Self::QrReady,
+        Self::Connecting,
+        Self::Ready,
+        Self::Disconnected,
+        Self::Error,
+    ];
+
+    /// The internal name, as stored in the database and written to logs.
+    pub fn internal(self) -> &'static str {
+        match self {
+            Self::Initializing => "initializing",
+            Self::QrReady => "qr_ready",
+            Self::Connecting => "connecting",
+            Self::Ready => "ready",
+            Self::Disconnected => "disconnected",
+            Self::Error => "error",
+        }
+    }
+
+    /// The name the API and webhooks use.
+    pub fn api(self) -> &'static str {
+        match self {
+            Self::Initializing => "INITIALIZING",
+            Self::QrReady => "SCAN_QR",
+            Self::Connecting => "CONNECTING",
+            Self::Ready => "CONNECTED",
+            Self::Disconnected => "DISCONNECTED",
+            Self::Error => "FAILED",
+        }
+    }
+
+    pub fn from_internal(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.internal() == s)
+    }
+
+    /// Accepts either naming (API filters are usually written in API names).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.api().eq_ignore_ascii_case(s) || v.internal().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Why a session stopped, when it did not stop by itself being asked to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StatusReason {
+    /// Stopped through the API.
+    Stopped,
+    /// The device was unlinked (from the phone or through the API).
+    LoggedOut,
+    /// WhatsApp refused the number (temporary or permanent ban).
+    Banned,
+    /// QR codes ran out with nobody waiting for one.
+    QrExpired,
+    /// The engine failed in a way retrying will not fix.
+    Fatal,
+}
+
+impl StatusReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stopped => "stopped",
+            Self::LoggedOut => "logged_out",
+            Self::Banned => "banned",
+            Self::QrExpired => "qr_expired",
+            Self::Fatal => "fatal",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Stopped,
+            Self::LoggedOut,
+            Self::Banned,
+            Self::QrExpired,
+            Self::Fatal,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapping_is_the_contracts_table() {
+        let table = [
+            ("initializing", "INITIALIZING"),
+            ("qr_ready", "SCAN_QR"),
+            ("connecting", "CONNECTING"),
+            ("ready", "CONNECTED"),
+            ("disconnected", "DISCONNECTED"),
+            ("error", "FAILED"),
+        ];
+        for (internal, api) in table {
+            let s = SessionStatus::from_internal(internal).unwrap();
+            assert_eq!(s.api(), api);
+            assert_eq!(SessionStatus::parse(api), Some(s));
+        }
+    }
+}

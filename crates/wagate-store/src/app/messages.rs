@@ -1,0 +1,177 @@
+//! Message history: every message a session sent or received, keyed by
+//! (session, chat, WhatsApp id) so a redelivered message is stored once.
+
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub session_id: String,
+    /// WhatsApp JID of the chat (`…@s.whatsapp.net` / `…@g.us`).
+    pub chat_id: String,
+    pub wa_id: String,
+    pub from_me: bool,
+    pub sender: String,
+    pub recipient: String,
+    /// `chat`, `image`, … (the contract's `type`).
+    pub msg_type: String,
+    pub body: Option<String>,
+    pub wa_timestamp: i64,
+    /// `pending`, `sent`, `delivered`, `read`, `played`, `received`, `failed`.
+    pub status: String,
+    pub quoted_id: Option<String>,
+    pub push_name: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MessageRecord {
+    pub seq: i64,
+    pub session_id: String,
+    pub chat_id: String,
+    pub wa_id: String,
+    pub from_me: bool,
+    pub sender: String,
+    pub recipient: String,
+    pub msg_type: String,
+    pub body: Option<String>,
+    pub wa_timestamp: i64,
+    pub status: String,
+    pub quoted_id: Option<String>,
+    pub push_name: Option<String>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "seq, session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body, wa_timestamp, status, quoted_id, push_name, created_at";
+
+impl Store {
+    /// Stores a message; a second copy of the same (session, chat, id) is
+    /// ignored. Returns whether it was new.
+    pub async fn insert_message(&self, m: &NewMessage) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO messages (session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body,
+                                   wa_timestamp, status, quoted_id, push_name, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (session_id, chat_id, wa_id) DO NOTHING",
+        )
+        .bind(&m.session_id)
+        .bind(&m.chat_id)
+        .bind(&m.wa_id)
+        .bind(m.from_me as i64)
+        .bind(&m.sender)
+        .bind(&m.recipient)
+        .bind(&m.msg_type)
+        .bind(&m.body)
+        .bind(m.wa_timestamp)
+        .bind(&m.status)
+        .bind(&m.quoted_id)
+        .bind(&m.push_name)
+        .bind(wagate_core::now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The newest `limit` messages of a chat, newest first, optionally only
+    /// those older than the message `before` (a WhatsApp id).
+    pub async fn list_messages(
+        &self,
+        session_id: &str,
+        chat_id: &str,
+        limit: u32,
+        before: Option<&str>,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let limit = limit.clamp(1, 1000) as i64;
+        let rows = match before {
+            Some(before) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM messages WHERE session_id = $1 AND chat_id = $2
+                     AND seq < (SELECT seq FROM messages WHERE session_id = $1 AND chat_id = $2 AND wa_id = $3)
+                     ORDER BY seq DESC LIMIT {limit}"
+                ))
+                .bind(session_id)
+                .bind(chat_id)
+                .bind(before)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM messages WHERE session_id = $1 AND chat_id = $2
+                     ORDER BY seq DESC LIMIT {limit}"
+                ))
+                .bind(session_id)
+                .bind(chat_id)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        Ok(rows.iter().map(message_from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn get_message(&self, session_id: &str, wa_id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE session_id = $1 AND wa_id = $2 ORDER BY seq DESC LIMIT 1"
+        ))
+        .bind(session_id)
+        .bind(wa_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| message_from_row(&r)).transpose()?)
+    }
+
+    /// Moves a message's status forward (never backwards: a late `delivered`
+    /// does not undo `read`).
+    pub async fn advance_message_status(
+        &self,
+        session_id: &str,
+        wa_id: &str,
+        status: &str,
+    ) -> Result<bool, StoreError> {
+        let rank = status_rank(status);
+        let allowed: Vec<&str> = STATUS_ORDER
+            .iter()
+            .copied()
+            .filter(|s| status_rank(s) < rank)
+            .collect();
+        if allowed.is_empty() {
+            return Ok(false);
+        }
+        let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 4)).collect();
+        let sql = format!(
+            "UPDATE messages SET status = $1 WHERE session_id = $2 AND wa_id = $3 AND status IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(status).bind(session_id).bind(wa_id);
+        for s in allowed {
+            q = q.bind(s);
+        }
+        Ok(q.execute(&self.pool).await?.rows_affected() > 0)
+    }
+}
+
+const STATUS_ORDER: [&str; 6] = ["failed", "pending", "sent", "delivered", "read", "played"];
+
+fn status_rank(s: &str) -> usize {
+    STATUS_ORDER.iter().position(|x| *x == s).unwrap_or(0)
+}
+
+fn message_from_row(r: &sqlx::any::AnyRow) -> Result<MessageRecord, sqlx::Error> {
+    let from_me: i64 = r.try_get("from_me")?;
+    Ok(MessageRecord {
+        seq: r.try_get("seq")?,
+        session_id: r.try_get("session_id")?,
+        chat_id: r.try_get("chat_id")?,
+        wa_id: r.try_get("wa_id")?,
+        from_me: from_me != 0,
+        sender: r.try_get("sender")?,
+        recipient: r.try_get("recipient")?,
+        msg_type: r.try_get("msg_type")?,
+        body: r.try_get("body")?,
+        wa_timestamp: r.try_get("wa_timestamp")?,
+        status: r.try_get("status")?,
+        quoted_id: r.try_get("quoted_id")?,
+        push_name: r.try_get("push_name")?,
+        created_at: r.try_get("created_at")?,
+    })
+}

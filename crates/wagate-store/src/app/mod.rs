@@ -1,0 +1,17 @@
+//! The gateway's own tables, over the shared pool.
+//!
+//! - [`tenants`]: tenants and their API keys (stored as SHA-256 hashes, never
+//!   in the clear);
+//! - [`sessions`]: one row per WhatsApp session, its status and identity;
+//! - [`messages`]: message history, incoming and outgoing.
+//!
+//! All SQL here is written once for both databases (`$N` placeholders,
+//! `ON CONFLICT`), and timestamps are epoch milliseconds.
+
+pub mod messages;
+pub mod sessions;
+pub mod tenants;
+
+pub use messages::{MessageRecord, NewMessage};
+pub use sessions::{NewSession, SessionFilter, SessionRecord};
+pub use tenants::{ADMIN_TENANT_ID, ApiKeyRecord, Principal, Tenant};
