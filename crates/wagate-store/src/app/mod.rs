@@ -11,6 +11,7 @@
 pub mod messages;
 pub mod sessions;
 pub mod tenants;
+pub mod webhooks;
 
 pub use messages::{MessageRecord, NewMessage};
 pub use sessions::{NewSession, SessionFilter, SessionRecord};

@@ -1,0 +1,400 @@
+//! One endpoint's worker: reads the log after the endpoint's cursor and
+//! delivers, strictly in order, one event at a time.
+//!
+//! The cursor moves (compare-and-set, in the database) only after an event
+//! was delivered or finally failed, so a crash at any instant resumes at the
+//! first event not yet settled: a receiver may see an event twice (with the
+//! same idempotency key), never miss one. The worker holds at most one batch
+//! of events in memory, however long its receiver is down: the backlog stays
+//! on disk, in the log.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tracing::{debug, info, warn};
+use wagate_engine::SessionManager;
+use wagate_store::Store;
+use wagate_store::app::webhooks::{DeliveryRecord, WebhookRecord};
+use wagate_store::app::{EventQuery, EventRecord};
+
+use crate::config::EventsConfig;
+use crate::schedule::{Verdict, parse_retry_after, verdict};
+use crate::signing::{openwa_signature, standard_signature};
+
+/// Events read from the log at once.
+const BATCH: u32 = 100;
+/// How often an idle worker looks at its row even without a wake-up.
+const IDLE_POLL: Duration = Duration::from_secs(30);
+/// How often a worker waiting to retry checks whether it was changed,
+/// disabled or deleted meanwhile.
+const RECHECK: Duration = Duration::from_secs(2);
+/// Longest error text kept in the delivery log.
+const MAX_ERROR_CHARS: usize = 300;
+
+/// What every worker shares.
+pub(crate) struct Shared {
+    pub store: Store,
+    pub manager: Arc<SessionManager>,
+    pub http: reqwest::Client,
+    pub config: EventsConfig,
+}
+
+/// How delivering one event ended.
+enum Settled {
+    /// Delivered, or finally failed: move the cursor past it.
+    Done,
+    /// The endpoint was disabled or deleted: stop the worker.
+    Stop,
+    /// The endpoint changed under us (a replay): reload before going on.
+    Reload,
+}
+
+/// Runs until the endpoint is deleted or disabled.
+pub(crate) async fn run_endpoint(shared: Arc<Shared>, id: String, wake: Arc<Notify>) {
+    debug!(webhook = %id, "worker started");
+    loop {
+        let hook = match shared.store.get_webhook(&id).await {
+            Ok(Some(h)) if h.enabled => h,
+            Ok(_) => break,
+            Err(e) => {
+                warn!(webhook = %id, "cannot read webhook: {e}");
+                tokio::time::sleep(RECHECK).await;
+                continue;
+            }
+        };
+        if hook.replay_from.is_some() {
+            match shared.store.take_webhook_replay(&id).await {
+                Ok(Some(cursor)) => info!(webhook = %id, from = cursor + 1, "replaying"),
+                Ok(None) => {}
+                Err(e) => warn!(webhook = %id, "cannot apply replay: {e}"),
+            }
+            continue;
+        }
+        match step(&shared, hook).await {
+            Ok(Progress::Worked) => {}
+            Ok(Progress::Idle) => {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                }
+            }
+            Ok(Progress::Stop) => break,
+            Err(e) => {
+                warn!(webhook = %id, "delivery store error: {e}");
+                tokio::time::sleep(RECHECK).await;
+            }
+        }
+    }
+    debug!(webhook = %id, "worker stopped");
+}
+
+enum Progress {
+    Worked,
+    Idle,
+    Stop,
+}
+
+/// One pass: a queued redelivery, else the next batch of the log.
+async fn step(shared: &Shared, hook: WebhookRecord) -> Result<Progress, wagate_store::StoreError> {
+    let store = &shared.store;
+    if let Some((queue_id, seq)) = store.next_redelivery(&hook.id).await? {
+        let settled = match store.get_event(seq).await? {
+            Some(event) => deliver(shared, hook, &event).await?,
+            None => {
+                info!(webhook = %hook.id, seq, "redelivery skipped: the event was pruned from the log");
+                Settled::Done
+            }
+        };
+        store.remove_redelivery(queue_id).await?;
+        return Ok(match settled {
+            Settled::Stop => Progress::Stop,
+            _ => Progress::Worked,
+        });
+    }
+    let batch = store
+        .read_events(&EventQuery {
+            after: hook.last_seq,
+            session_id: hook.session_id.clone(),
+            tenant_id: None,
+            limit: BATCH,
+        })
+        .await?;
+    if batch.is_empty() {
+        return Ok(Progress::Idle);
+    }
+    let id = hook.id.clone();
+    let mut cursor = hook.last_seq;
+    // Events this endpoint does not want are stepped over in one move.
+    let mut skip_to = cursor;
+    let mut hook = hook;
+    for event in &batch {
+        if hook.wants(&event.event) {
+            if skip_to > cursor {
+                if !store.advance_webhook_cursor(&id, cursor, skip_to).await? {
+                    return Ok(Progress::Worked);
+                }
+                cursor = skip_to;
+            }
+            match deliver(shared, hook.clone(), event).await? {
+                Settled::Done => {}
+                Settled::Stop => return Ok(Progress::Stop),
+                Settled::Reload => return Ok(Progress::Worked),
+            }
+            if !store.advance_webhook_cursor(&id, cursor, event.seq).await? {
+                return Ok(Progress::Worked);
+            }
+            cursor = event.seq;
+            // Pick up edits (URL, secret, filter) between events.
+            match store.get_webhook(&id).await? {
+                Some(h) if h.enabled && h.replay_from.is_none() => hook = h,
+                Some(h) if h.enabled => {
+                    let _ = h;
+                    return Ok(Progress::Worked);
+                }
+                _ => return Ok(Progress::Stop),
+            }
+        }
+        skip_to = event.seq;
+    }
+    if skip_to > cursor {
+        store.advance_webhook_cursor(&id, cursor, skip_to).await?;
+    }
+    Ok(Progress::Worked)
+}
+
+/// The contract's idempotency key, `{type}_{identifier}_{timestamp}`, with
+/// the sequence number appended so it is unique even for twin events.
+pub fn idempotency_key(event: &EventRecord) -> String {
+    let data = &event.data;
+    let text = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let ts = event.created_at;
+    let seq = event.seq;
+    match event.event.as_str() {
+        "message.received" | "message.sent" | "message.revoked" => {
+            format!("msg_{}_{ts}_{seq}", text("messageId"))
+        }
+        "message.ack" => {
+            let ack = data.get("ack").map(Value::to_string).unwrap_or_default();
+            format!("ack_{}_{ack}_{ts}_{seq}", text("messageId"))
+        }
+        "session.status" => format!("sess_{}_{}_{ts}_{seq}", event.session_id, text("status")),
+        other => {
+            let kind = other.replace('.', "_");
+            format!("{kind}_{}_{ts}_{seq}", event.session_id)
+        }
+    }
+}
+
+/// The contract's webhook body for one attempt.
+pub fn body(event: &EventRecord, delivery_id: &str, key: &str) -> Vec<u8> {
+    json!({
+        "event": event.event,
+        "timestamp": wagate_core::iso_ms(event.created_at),
+        "sessionId": event.session_id,
+        "deliveryId": delivery_id,
+        "idempotencyKey": key,
+        "seq": event.seq,
+        "data": event.data,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Delivers one event with retries, until it is settled.
+async fn deliver(
+    shared: &Shared,
+    mut hook: WebhookRecord,
+    event: &EventRecord,
+) -> Result<Settled, wagate_store::StoreError> {
+    let store = &shared.store;
+    let key = idempotency_key(event);
+    let mut attempt: usize = 0;
+    loop {
+        let delivery_id = format!("dlv_{}", uuid::Uuid::new_v4().simple());
+        let payload = body(event, &delivery_id, &key);
+        let now = chrono::Utc::now();
+        let started = Instant::now();
+        let mut request = shared
+            .http
+            .post(&hook.url)
+            .header("content-type", "application/json")
+            .header("user-agent", concat!("wagate-webhooks/", env!("CARGO_PKG_VERSION")));
+        for (name, value) in &hook.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        request = request
+            .header("x-openwa-delivery-id", &delivery_id)
+            .header("x-openwa-idempotency-key", &key)
+            .header("x-openwa-retry-count", attempt.to_string())
+            .header("x-openwa-event", &event.event)
+            .header("webhook-id", &key)
+            .header("webhook-timestamp", now.timestamp().to_string());
+        if let Some(secret) = &hook.secret {
+            request = request
+                .header("x-openwa-signature", openwa_signature(secret, &payload))
+                .header(
+                    "webhook-signature",
+                    standard_signature(secret, &key, now.timestamp(), &payload),
+                );
+        }
+        let result = request.body(payload).send().await;
+        let latency_ms = started.elapsed().as_millis() as i64;
+        let (status, retry_after, error) = match result {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, now));
+                // The body is not needed; dropping it frees the connection.
+                drop(resp);
+                (Some(status), retry_after, None)
+            }
+            // Never the URL: it may carry credentials.
+            Err(e) => (None, None, Some(clip(&e.without_url().to_string()))),
+        };
+        let verdict = verdict(status);
+        let exhausted = attempt >= shared.config.retry_schedule.retries();
+        let outcome = match verdict {
+            Verdict::Delivered => "delivered",
+            Verdict::Retry if !exhausted => "retrying",
+            _ => "failed",
+        };
+        let error = error.or_else(|| match verdict {
+            Verdict::Delivered => None,
+            _ => status.map(|s| format!("endpoint answered HTTP {s}")),
+        });
+        store
+            .record_delivery(&DeliveryRecord {
+                id: delivery_id.clone(),
+                webhook_id: hook.id.clone(),
+                seq: event.seq,
+                event: event.event.clone(),
+                idempotency_key: key.clone(),
+                attempt: attempt as i64,
+                outcome: outcome.to_string(),
+                status_code: status.map(i64::from),
+                latency_ms,
+                error: error.clone(),
+                created_at: now.timestamp_millis(),
+            })
+            .await?;
+        match verdict {
+            Verdict::Delivered => {
+                store.clear_webhook_failing(&hook.id).await?;
+                return Ok(Settled::Done);
+            }
+            Verdict::Gone => {
+                disable(shared, &hook, "the endpoint answered 410 Gone").await?;
+                return Ok(Settled::Stop);
+            }
+            Verdict::Reject | Verdict::Retry => {
+                let since = store.mark_webhook_failing(&hook.id, now.timestamp_millis()).await?;
+                let failing_for = now.timestamp_millis().saturating_sub(since).max(0) as u64;
+                if Duration::from_millis(failing_for) >= shared.config.disable_after {
+                    let reason = format!(
+                        "failing continuously for {}s",
+                        shared.config.disable_after.as_secs()
+                    );
+                    disable(shared, &hook, &reason).await?;
+                    return Ok(Settled::Stop);
+                }
+                if verdict == Verdict::Reject || exhausted {
+                    info!(webhook = %hook.id, seq = event.seq, attempts = attempt + 1, "delivery failed for good");
+                    return Ok(Settled::Done);
+                }
+            }
+        }
+        let wait = retry_after
+            .or_else(|| shared.config.retry_schedule.delay(attempt))
+            .unwrap_or(Duration::ZERO);
+        debug!(webhook = %hook.id, seq = event.seq, attempt, ?wait, "will retry");
+        attempt += 1;
+        // Wait, looking now and then whether the endpoint changed.
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            tokio::time::sleep((deadline - now).min(RECHECK)).await;
+            match store.get_webhook(&hook.id).await? {
+                Some(h) if !h.enabled => return Ok(Settled::Stop),
+                None => return Ok(Settled::Stop),
+                Some(h) if h.replay_from.is_some() => return Ok(Settled::Reload),
+                Some(h) => {
+                    if h.updated_at != hook.updated_at {
+                        // Edited: retry at once with the new settings.
+                        hook = h;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Disables an endpoint and says so with a `webhook.disabled` event.
+async fn disable(shared: &Shared, hook: &WebhookRecord, reason: &str) -> Result<(), wagate_store::StoreError> {
+    if shared.store.disable_webhook(&hook.id, reason).await? {
+        warn!(webhook = %hook.id, "webhook disabled: {reason}");
+        let data = json!({ "webhookId": hook.id, "url": hook.url, "reason": reason });
+        let session = hook.session_id.clone().unwrap_or_default();
+        if let Err(e) = shared
+            .manager
+            .publish(&session, &hook.tenant_id, "webhook.disabled", data)
+            .await
+        {
+            warn!(webhook = %hook.id, "could not publish webhook.disabled: {e}");
+        }
+    }
+    Ok(())
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(MAX_ERROR_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str, data: Value) -> EventRecord {
+        EventRecord {
+            seq: 42,
+            session_id: "sess_a".into(),
+            tenant_id: "tnt_admin".into(),
+            event: name.into(),
+            data,
+            created_at: 1_706_868_000_000,
+        }
+    }
+
+    #[test]
+    fn keys_follow_the_contract_format() {
+        let e = event("message.received", json!({ "messageId": "false_6281@c.us_3EB0" }));
+        assert_eq!(idempotency_key(&e), "msg_false_6281@c.us_3EB0_1706868000000_42");
+        let e = event("message.ack", json!({ "messageId": "true_6281@c.us_3EB0", "ack": 3 }));
+        assert_eq!(idempotency_key(&e), "ack_true_6281@c.us_3EB0_3_1706868000000_42");
+        let e = event("session.status", json!({ "status": "CONNECTED" }));
+        assert_eq!(idempotency_key(&e), "sess_sess_a_CONNECTED_1706868000000_42");
+        let e = event("session.qr", json!({}));
+        assert_eq!(idempotency_key(&e), "session_qr_sess_a_1706868000000_42");
+    }
+
+    #[test]
+    fn body_is_the_contract_event() {
+        let e = event("message.received", json!({ "body": "hi" }));
+        let b: Value = serde_json::from_slice(&body(&e, "dlv_1", "k")).unwrap();
+        assert_eq!(b["event"], "message.received");
+        assert_eq!(b["timestamp"], "2024-02-02T10:00:00.000Z");
+        assert_eq!(b["sessionId"], "sess_a");
+        assert_eq!(b["deliveryId"], "dlv_1");
+        assert_eq!(b["idempotencyKey"], "k");
+        assert_eq!(b["seq"], 42);
+        assert_eq!(b["data"]["body"], "hi");
+    }
+}
