@@ -1,0 +1,473 @@
+//! Connecting to the database and telling SQLite from PostgreSQL.
+//!
+//! [`Store`] is the one handle every part of the gateway shares: a single
+//! `sqlx::AnyPool` (never a pool or a file per session) plus the [`DbKind`]
+//! so callers can pick the rare dialect-specific statement. `connect` creates
+//! SQLite files (and their directories), turns on WAL, and runs the migration
+//! set that matches the database. It also owns the device lifecycle of the
+//! engine tables: allocating a device id and wiping one.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions as _};
+
+use crate::backend::DeviceBackend;
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    /// Human name used in error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            DbKind::Sqlite => "SQLite",
+            DbKind::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// One connection pool over SQLite or PostgreSQL, shared by every session.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    pub(crate) kind: DbKind,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("kind", &self.kind).finish()
+    }
+}
+
+/// Errors of the store. Every message is one line and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    #[error("{0}")]
+    Connect(String),
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+}
+
+/// Default pool size for SQLite: one writer at a time anyway, a few readers.
+const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// Default pool size for PostgreSQL.
+const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+/// How long a query waits for a free pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long SQLite waits on a locked database before failing with SQLITE_BUSY.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A parsed, validated database URL.
+enum Target {
+    SqliteFile { path: String, any_url: String },
+    SqliteMemory { any_url: String },
+    Postgres { url: String, shown: String },
+}
+
+impl Store {
+    /// Connect to `sqlite://path/to/file.db` (file and parent directories are
+    /// created if missing; WAL mode, busy timeout and foreign keys on) or
+    /// `postgres://…`, then run the matching migration set.
+    ///
+    /// `sqlite::memory:` is accepted too (a single connection, for tests).
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let max = match classify(url)? {
+            Target::Postgres { .. } => POSTGRES_MAX_CONNECTIONS,
+            _ => SQLITE_MAX_CONNECTIONS,
+        };
+        Self::connect_with(url, max).await
+    }
+
+    /// Like [`Store::connect`] with an explicit pool size.
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let max_connections = max_connections.max(1);
+        match classify(url)? {
+            Target::SqliteFile { path, any_url } => {
+                if let Some(parent) = Path::new(&path).parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        StoreError::Connect(format!(
+                            "cannot create directory {} for the SQLite database: {e}; check the path and its permissions",
+                            parent.display()
+                        ))
+                    })?;
+                }
+                let pool = sqlite_pool_options(max_connections)
+                    .connect_with(any_options(&any_url)?)
+                    .await
+                    .map_err(|e| {
+                        StoreError::Connect(format!(
+                            "cannot open SQLite database {path}: {}; check the path and its permissions",
+                            one_line(&e)
+                        ))
+                    })?;
+                // WAL is a property of the file: set it once, every later
+                // connection inherits it. Readers then never block the writer.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await
+                    .map_err(|e| {
+                        StoreError::Connect(format!(
+                            "cannot switch SQLite database {path} to WAL mode: {}; is another program holding it open?",
+                            one_line(&e)
+                        ))
+                    })?;
+                let store = Store {
+                    pool,
+                    kind: DbKind::Sqlite,
+                };
+                store.migrate().await?;
+                Ok(store)
+            }
+            Target::SqliteMemory { any_url } => {
+                // Every new connection would be a new empty database: keep
+                // exactly one, forever.
+                let pool = sqlite_pool_options(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(any_options(&any_url)?)
+                    .await
+                    .map_err(|e| {
+                        StoreError::Connect(format!(
+                            "cannot open in-memory SQLite database: {}",
+                            one_line(&e)
+                        ))
+                    })?;
+                let store = Store {
+                    pool,
+                    kind: DbKind::Sqlite,
+                };
+                store.migrate().await?;
+                Ok(store)
+            }
+            Target::Postgres { url, shown } => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(any_options(&url)?)
+                    .await
+                    .map_err(|e| StoreError::Connect(postgres_connect_message(&shown, &url, &e)))?;
+                let store = Store {
+                    pool,
+                    kind: DbKind::Postgres,
+                };
+                store.migrate().await?;
+                Ok(store)
+            }
+        }
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.kind {
+            DbKind::Sqlite => &SQLITE_MIGRATOR,
+            DbKind::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator.run(&self.pool).await.map_err(|e| {
+            let hint = match &e {
+                sqlx::migrate::MigrateError::VersionMismatch(_)
+                | sqlx::migrate::MigrateError::VersionMissing(_) => {
+                    "the database was migrated by a different wagate build; run the matching version or restore a backup"
+                }
+                sqlx::migrate::MigrateError::VersionTooNew(..)
+                | sqlx::migrate::MigrateError::VersionTooOld(..) => {
+                    "the database is from a newer wagate build; upgrade wagate"
+                }
+                _ => "check that the database user may create tables",
+            };
+            StoreError::Migrate(format!(
+                "{} migrations: {}; {hint}",
+                self.kind.name(),
+                one_line(&e)
+            ))
+        })
+    }
+
+    /// Which database this store talks to.
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// The shared connection pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Round-trip a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A backend bound to one linked device; cheap (clones the pool handle).
+    pub fn device_backend(&self, device_id: i64) -> Arc<DeviceBackend> {
+        Arc::new(DeviceBackend::new(self.clone(), device_id))
+    }
+
+    /// Allocate a new device row id (a new linked device); returns it.
+    /// Ids are never reused, even after [`Store::delete_device`].
+    pub async fn create_device(&self) -> Result<i64, StoreError> {
+        let (id,): (i64,) =
+            sqlx::query_as("INSERT INTO wa_devices (created_at) VALUES ($1) RETURNING id")
+                .bind(chrono::Utc::now().timestamp())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(id)
+    }
+
+    /// Wipe every engine row of a device (identity, sessions, prekeys, sender
+    /// keys, app state, protocol bookkeeping, message secrets) and the device
+    /// row itself, in one transaction. Deleting an unknown id is a no-op.
+    pub async fn delete_device(&self, device_id: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for table in crate::backend::DEVICE_TABLES {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE device_id = $1"
+            )))
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM wa_devices WHERE id = $1")
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // sqlx already enables foreign keys; be explicit anyway, and
+                // set a generous busy timeout since SQLite has one writer.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                )))
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("PRAGMA foreign_keys = ON")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA synchronous = NORMAL")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+}
+
+fn any_options(url: &str) -> Result<AnyConnectOptions, StoreError> {
+    AnyConnectOptions::from_str(url)
+        .map(|o| o.disable_statement_logging())
+        .map_err(|e| StoreError::InvalidUrl(format!("{}: {}", redact(url), one_line(&e))))
+}
+
+fn classify(url: &str) -> Result<Target, StoreError> {
+    let url = url.trim();
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (rest, None),
+        };
+        let memory =
+            path == ":memory:" || query.is_some_and(|q| q.split('&').any(|kv| kv == "mode=memory"));
+        if memory {
+            return Ok(Target::SqliteMemory {
+                any_url: "sqlite::memory:".to_string(),
+            });
+        }
+        if path.is_empty() {
+            return Err(StoreError::InvalidUrl(format!(
+                "{url} has no file path; use sqlite://path/to/file.db (or sqlite:///absolute/path.db)"
+            )));
+        }
+        let mut params: Vec<&str> = query
+            .map(|q| q.split('&').filter(|kv| !kv.is_empty()).collect())
+            .unwrap_or_default();
+        if !params.iter().any(|kv| kv.starts_with("mode=")) {
+            params.push("mode=rwc");
+        }
+        let encoded: String = path
+            .chars()
+            .map(|c| match c {
+                '%' => "%25".to_string(),
+                '?' => "%3F".to_string(),
+                '#' => "%23".to_string(),
+                c => c.to_string(),
+            })
+            .collect();
+        return Ok(Target::SqliteFile {
+            path: path.to_string(),
+            any_url: format!("sqlite://{encoded}?{}", params.join("&")),
+        });
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        url::Url::parse(url).map_err(|e| {
+            StoreError::InvalidUrl(format!(
+                "{}: {e}; use postgres://user:password@host:5432/database",
+                redact(url)
+            ))
+        })?;
+        return Ok(Target::Postgres {
+            url: url.to_string(),
+            shown: pg_location(url),
+        });
+    }
+    Err(StoreError::InvalidUrl(format!(
+        "{} is neither sqlite:// nor postgres://; use sqlite://path/to/file.db or postgres://user@host/database",
+        redact(url)
+    )))
+}
+
+/// `host:port/database` of a PostgreSQL URL, for messages (never the password).
+fn pg_location(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}:{}{}",
+            u.host_str().unwrap_or("localhost"),
+            u.port().unwrap_or(5432),
+            u.path()
+        ),
+        Err(_) => redact(url),
+    }
+}
+
+/// The URL with any password replaced by `***`.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => url
+            .split_once('@')
+            .map(|(_, host)| format!("…@{host}"))
+            .unwrap_or_else(|| url.to_string()),
+    }
+}
+
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn postgres_connect_message(shown: &str, url: &str, e: &sqlx::Error) -> String {
+    let parsed = url::Url::parse(url).ok();
+    let user = parsed
+        .as_ref()
+        .map(|u| u.username().to_string())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "postgres".to_string());
+    let database = parsed
+        .as_ref()
+        .map(|u| u.path().trim_start_matches('/').to_string())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| user.clone());
+    match e {
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("cannot reach PostgreSQL at {shown}: connection refused; is it running?")
+        }
+        sqlx::Error::Io(io) => format!(
+            "cannot reach PostgreSQL at {shown}: {}; check the host and port in the URL",
+            one_line(io)
+        ),
+        sqlx::Error::PoolTimedOut => {
+            format!("timed out connecting to PostgreSQL at {shown}; is it running and reachable?")
+        }
+        sqlx::Error::Tls(t) => format!(
+            "TLS handshake with PostgreSQL at {shown} failed: {}; check sslmode in the URL",
+            one_line(t)
+        ),
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("3D000") => format!(
+                "PostgreSQL at {shown}: database \"{database}\" does not exist; create it (createdb {database}) or fix the URL"
+            ),
+            Some("28P01") | Some("28000") => format!(
+                "PostgreSQL at {shown}: authentication failed for user \"{user}\"; check the user and password in the URL"
+            ),
+            _ => format!("PostgreSQL at {shown}: {}", one_line(db)),
+        },
+        other => format!(
+            "cannot connect to PostgreSQL at {shown}: {}",
+            one_line(other)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_urls() {
+        match classify("sqlite://data/wagate.db").unwrap() {
+            Target::SqliteFile { path, any_url } => {
+                assert_eq!(path, "data/wagate.db");
+                assert_eq!(any_url, "sqlite://data/wagate.db?mode=rwc");
+            }
+            _ => panic!("expected a SQLite file"),
+        }
+        match classify("sqlite:///abs/x%y.db").unwrap() {
+            Target::SqliteFile { path, any_url } => {
+                assert_eq!(path, "/abs/x%y.db");
+                assert_eq!(any_url, "sqlite:///abs/x%25y.db?mode=rwc");
+            }
+            _ => panic!("expected a SQLite file"),
+        }
+        assert!(matches!(
+            classify("sqlite::memory:").unwrap(),
+            Target::SqliteMemory { .. }
+        ));
+        assert!(matches!(
+            classify("postgres://u:secret@db:5433/x").unwrap(),
+            Target::Postgres { .. }
+        ));
+        assert!(matches!(
+            classify("mysql://x"),
+            Err(StoreError::InvalidUrl(_))
+        ));
+        assert!(matches!(
+            classify("sqlite://"),
+            Err(StoreError::InvalidUrl(_))
+        ));
+    }
+
+    #[test]
+    fn never_shows_passwords() {
+        assert_eq!(pg_location("postgres://u:secret@db:5433/x"), "db:5433/x");
+        assert!(!redact("postgres://u:secret@db/x").contains("secret"));
+    }
+}
