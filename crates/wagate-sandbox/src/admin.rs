@@ -1,0 +1,359 @@
+//! The admin API (JSON): creating virtual phones, playing the phone's part
+//! in linking (QR scan, pairing code), kicking / logging out devices,
+//! temporary bans, and the relay log. This is a contract used by tests
+//! outside the project; every error is `{"error": "..."}` with 400/404/409.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router, routing};
+use serde::Deserialize;
+use serde_json::json;
+use wacore_binary::Jid;
+use wacore_binary::builder::NodeBuilder;
+
+use crate::nodes::now_secs;
+use crate::pairing::PairError;
+use crate::state::{DevKey, Phone, State, StoredKeyPair, lock, read, write};
+
+pub fn router() -> Router<Arc<State>> {
+    Router::new()
+        .route(
+            "/admin/phones",
+            routing::get(list_phones).post(create_phone),
+        )
+        .route("/admin/phones/{phone}/scan", routing::post(scan))
+        .route("/admin/phones/{phone}/pair-code", routing::post(pair_code))
+        .route("/admin/phones/{phone}/ban", routing::post(ban))
+        .route("/admin/devices/{jid}/kick", routing::post(kick))
+        .route("/admin/devices/{jid}/logout", routing::post(logout))
+        .route("/admin/messages", routing::get(messages))
+}
+
+pub(crate) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": msg.into() }))).into_response()
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+}
+
+fn pair_error(e: PairError) -> Response {
+    match e {
+        PairError::NotFound(m) => error(StatusCode::NOT_FOUND, m),
+        PairError::BadRequest(m) => error(StatusCode::BAD_REQUEST, m),
+    }
+}
+
+fn valid_phone(p: &str) -> bool {
+    (5..=20).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) && !p.starts_with('0')
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatePhone {
+    phone: String,
+    #[serde(default)]
+    push_name: Option<String>,
+    #[serde(default)]
+    bot: Option<String>,
+}
+
+/// Creates the account record of a virtual phone.
+pub(crate) fn new_phone(state: &State, phone: &str, push_name: &str, bot: Option<String>) -> Phone {
+    let account = StoredKeyPair::generate();
+    let spk = StoredKeyPair::generate();
+    let spk_sig = account.sign(&spk.0.public_key.serialize());
+    let lid = loop {
+        let candidate = format!(
+            "{}",
+            100_000_000_000_000u64 + rand::random::<u64>() % 899_999_999_999_999
+        );
+        if !read(&state.lid_to_phone).contains_key(&candidate) {
+            break candidate;
+        }
+    };
+    Phone {
+        phone: phone.to_string(),
+        push_name: push_name.to_string(),
+        lid,
+        account,
+        raw_id: rand::random::<u32>() & 0x7fff_ffff,
+        next_device: 1,
+        banned_until: None,
+        bot,
+        created_at: now_secs(),
+        phone_registration_id: (rand::random::<u32>() % 16380) + 1,
+        phone_signed_prekey: spk,
+        phone_signed_prekey_sig: spk_sig,
+    }
+}
+
+async fn create_phone(AxState(state): AxState<Arc<State>>, body: Bytes) -> Response {
+    let req: CreatePhone = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let phone = req.phone.trim().trim_start_matches('+').to_string();
+    if !valid_phone(&phone) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "phone must be 5-20 digits in international format without '+'",
+        );
+    }
+    match req.bot.as_deref() {
+        None => {}
+        Some("echo") => {
+            if !crate::bot::AVAILABLE {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "this sandbox was built without the echo-bot feature; rebuild with --features sandbox",
+                );
+            }
+        }
+        Some(other) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("unknown bot kind {other:?}"),
+            );
+        }
+    }
+    let push_name = req.push_name.unwrap_or_default();
+    let record = new_phone(&state, &phone, &push_name, req.bot.clone());
+    {
+        let mut phones = write(&state.phones);
+        if phones.contains_key(&phone) {
+            return error(
+                StatusCode::CONFLICT,
+                format!("phone {phone} already exists"),
+            );
+        }
+        write(&state.lid_to_phone).insert(record.lid.clone(), phone.clone());
+        phones.insert(phone.clone(), record);
+    }
+    state.persist();
+    if req.bot.as_deref() == Some("echo")
+        && let Err(e) = crate::bot::spawn_echo(state.clone(), phone.clone()).await
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("cannot start echo bot: {e}"),
+        );
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({ "phone": phone, "jid": format!("{phone}@s.whatsapp.net") })),
+    )
+        .into_response()
+}
+
+async fn list_phones(AxState(state): AxState<Arc<State>>) -> Response {
+    let mut phones: Vec<Phone> = read(&state.phones).values().cloned().collect();
+    phones.sort_by(|a, b| a.phone.cmp(&b.phone));
+    let conns = read(&state.conns);
+    let devices = read(&state.devices);
+    let out: Vec<serde_json::Value> = phones
+        .iter()
+        .map(|p| {
+            let mut devs: Vec<_> = devices
+                .values()
+                .filter(|d| d.key.phone == p.phone && d.linked)
+                .collect();
+            devs.sort_by_key(|d| d.key.device);
+            json!({
+                "phone": p.phone,
+                "jid": format!("{}@s.whatsapp.net", p.phone),
+                "lid": format!("{}@lid", p.lid),
+                "pushName": p.push_name,
+                "bot": p.bot,
+                "bannedUntil": p.banned_until.filter(|t| *t > now_secs()),
+                "devices": devs.iter().map(|d| json!({
+                    "deviceJid": d.key.jid_string(),
+                    "platform": d.platform,
+                    "connected": conns.contains_key(&d.key),
+                    "loggedOut": d.logged_out,
+                    "createdAt": d.created_at,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(out).into_response()
+}
+
+#[derive(Deserialize)]
+struct ScanBody {
+    qr: String,
+}
+
+async fn scan(
+    AxState(state): AxState<Arc<State>>,
+    Path(phone): Path<String>,
+    body: Bytes,
+) -> Response {
+    let req: ScanBody = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    match crate::pairing::scan(&state, &phone, &req.qr) {
+        Ok(jid) => Json(json!({ "deviceJid": jid })).into_response(),
+        Err(e) => pair_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeBody {
+    code: String,
+}
+
+async fn pair_code(
+    AxState(state): AxState<Arc<State>>,
+    Path(phone): Path<String>,
+    body: Bytes,
+) -> Response {
+    let req: CodeBody = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    match crate::pair_code::enter_code(&state, &phone, &req.code).await {
+        Ok(jid) => Json(json!({ "deviceJid": jid })).into_response(),
+        Err(e) => pair_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct BanBody {
+    seconds: i64,
+}
+
+async fn ban(
+    AxState(state): AxState<Arc<State>>,
+    Path(phone): Path<String>,
+    body: Bytes,
+) -> Response {
+    let req: BanBody = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if req.seconds < 0 || req.seconds > 10 * 365 * 86400 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "seconds must be between 0 and ten years",
+        );
+    }
+    let until = now_secs() + req.seconds;
+    {
+        let mut phones = write(&state.phones);
+        let Some(p) = phones.get_mut(&phone) else {
+            return error(StatusCode::NOT_FOUND, format!("unknown phone {phone}"));
+        };
+        p.banned_until = (req.seconds > 0).then_some(until);
+    }
+    state.persist();
+    if req.seconds > 0 {
+        // Live devices get the same failure a fresh login would.
+        let live: Vec<_> = read(&state.conns)
+            .iter()
+            .filter(|(k, _)| k.phone == phone)
+            .map(|(_, c)| c.clone())
+            .collect();
+        for c in live {
+            c.send(
+                NodeBuilder::new("failure")
+                    .attr("reason", 402)
+                    .attr("code", 101)
+                    .attr("expire", req.seconds)
+                    .attr("location", "sandbox")
+                    .build(),
+            );
+            c.close();
+        }
+    }
+    Json(json!({ "phone": phone, "bannedUntil": (req.seconds > 0).then_some(until) }))
+        .into_response()
+}
+
+fn parse_device(jid: &str) -> Result<DevKey, Response> {
+    let parsed: Jid = jid.parse().map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid device JID {jid:?}"),
+        )
+    })?;
+    Ok(DevKey::new(parsed.user.to_string(), parsed.device))
+}
+
+async fn kick(AxState(state): AxState<Arc<State>>, Path(jid): Path<String>) -> Response {
+    let key = match parse_device(&jid) {
+        Ok(k) => k,
+        Err(e) => return e,
+    };
+    if state.device(&key).is_none() {
+        return error(StatusCode::NOT_FOUND, format!("unknown device {jid}"));
+    }
+    let conn = state.conn(&key);
+    let kicked = conn.is_some();
+    if let Some(c) = conn {
+        c.close();
+    }
+    Json(json!({ "deviceJid": key.jid_string(), "kicked": kicked })).into_response()
+}
+
+async fn logout(AxState(state): AxState<Arc<State>>, Path(jid): Path<String>) -> Response {
+    let key = match parse_device(&jid) {
+        Ok(k) => k,
+        Err(e) => return e,
+    };
+    {
+        let mut devices = write(&state.devices);
+        let Some(d) = devices.get_mut(&key) else {
+            return error(StatusCode::NOT_FOUND, format!("unknown device {jid}"));
+        };
+        d.logged_out = true;
+        d.prekeys.clear();
+    }
+    lock(&state.offline).remove(&key);
+    state.persist();
+    crate::login::kick_logged_out(&state, &key);
+    Json(json!({ "deviceJid": key.jid_string(), "loggedOut": true })).into_response()
+}
+
+async fn messages(
+    AxState(state): AxState<Arc<State>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 100,
+        Some(Ok(l)) => l.min(10_000),
+        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "limit must be a number"),
+    };
+    let norm = |s: &String| {
+        s.split('@')
+            .next()
+            .unwrap_or_default()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let from = q.get("from").filter(|s| !s.is_empty()).map(norm);
+    let to = q.get("to").filter(|s| !s.is_empty()).map(norm);
+    let log = lock(&state.relay_log);
+    let mut rows: Vec<_> = log
+        .iter()
+        .rev()
+        .filter(|e| from.as_ref().is_none_or(|f| &e.from == f))
+        .filter(|e| {
+            to.as_ref()
+                .is_none_or(|t| e.to.split('@').next() == Some(t.as_str()))
+        })
+        .take(limit)
+        .cloned()
+        .collect();
+    rows.reverse();
+    Json(rows).into_response()
+}

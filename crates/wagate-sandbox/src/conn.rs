@@ -1,0 +1,271 @@
+//! One task per WebSocket connection on `/ws/chat`: the connection preamble,
+//! the Noise handshake (`noise.rs`), then the encrypted frame loop that
+//! decodes client stanzas, dispatches them to the protocol handlers and
+//! writes whatever the rest of the sandbox queued for this device.
+//!
+//! Per-connection memory is a frame decoder and an unbounded channel of
+//! stanzas; nothing else is buffered here.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use axum::extract::ws::{Message, WebSocket};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use wacore_binary::{Jid, Node};
+use wacore_noise::framing::{FrameDecoder, encode_frame};
+
+use crate::noise::{self, FirstReply, TransportCipher};
+use crate::state::{ConnHandle, DevKey, Outbound, Registration, State, write};
+use crate::{iq, login, pairing, relay};
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Close a connection the client stopped talking on (no ping within this).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a connection is, once the handshake told us.
+pub enum Role {
+    /// A new device waiting for a QR scan or pairing code.
+    Pairing {
+        registration: Registration,
+        noise_pub: [u8; 32],
+        refs: Vec<String>,
+    },
+    /// A linked device that logged in.
+    Device { key: DevKey, jid: Jid },
+}
+
+/// Per-connection context passed to every handler.
+pub struct Session {
+    pub state: Arc<State>,
+    pub handle: ConnHandle,
+    pub role: Role,
+}
+
+impl Session {
+    pub fn send(&self, node: Node) {
+        self.handle.send(node);
+    }
+    pub fn close(&self) {
+        self.handle.close();
+    }
+    /// The logged-in device, if this is a device session.
+    pub fn device(&self) -> Option<(&DevKey, &Jid)> {
+        match &self.role {
+            Role::Device { key, jid } => Some((key, jid)),
+            Role::Pairing { .. } => None,
+        }
+    }
+}
+
+struct Wire {
+    ws: WebSocket,
+    decoder: FrameDecoder,
+}
+
+impl Wire {
+    async fn recv_frame(&mut self) -> Result<Vec<u8>> {
+        loop {
+            if let Some(frame) = self.decoder.decode_frame() {
+                return Ok(frame.to_vec());
+            }
+            match self.ws.next().await {
+                Some(Ok(Message::Binary(b))) => self.decoder.feed(&b),
+                Some(Ok(Message::Close(_))) | None => return Err(anyhow!("closed")),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn send_raw(&mut self, payload: &[u8]) -> Result<()> {
+        let framed = encode_frame(payload, None)?;
+        self.ws.send(Message::Binary(framed.into())).await?;
+        Ok(())
+    }
+
+    /// Reads until the preamble is complete and feeds the rest to the decoder.
+    async fn read_preamble(&mut self) -> Result<()> {
+        let mut buf = Vec::new();
+        loop {
+            match self.ws.next().await {
+                Some(Ok(Message::Binary(b))) => buf.extend_from_slice(&b),
+                Some(Ok(Message::Close(_))) | None => return Err(anyhow!("closed")),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+            }
+            if let Some(off) = noise::strip_preamble(&buf)? {
+                self.decoder.feed(&buf[off..]);
+                return Ok(());
+            }
+            if buf.len() > 64 * 1024 {
+                return Err(anyhow!("preamble too long"));
+            }
+        }
+    }
+}
+
+/// Entry point for an upgraded `/ws/chat` socket.
+pub async fn serve(state: Arc<State>, ws: WebSocket) {
+    let mut wire = Wire {
+        ws,
+        decoder: FrameDecoder::new(),
+    };
+    let established =
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&state, &mut wire)).await {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => {
+                tracing::debug!("sandbox: handshake failed: {e:#}");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("sandbox: handshake timed out");
+                return;
+            }
+        };
+    let noise::Established {
+        mut cipher,
+        client_static,
+        payload,
+    } = established;
+
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = ConnHandle {
+        id: state.next_conn_id(),
+        tx,
+        active: Arc::new(AtomicBool::new(false)),
+    };
+
+    // Decide registration vs login and send the first stanza(s).
+    let role = match login::admit(&state, &handle, &payload, client_static) {
+        Ok(role) => role,
+        Err(failure) => {
+            // Refused: send the failure and close.
+            let _ = send_node(&mut wire, &mut cipher, &failure).await;
+            let _ = wire.ws.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    let mut session = Session {
+        state: state.clone(),
+        handle,
+        role,
+    };
+    if let Err(e) = run(&mut session, &mut wire, &mut cipher, rx).await {
+        tracing::debug!("sandbox: connection {} ended: {e:#}", session.handle.id);
+    }
+    disconnect_cleanup(&session);
+}
+
+async fn handshake(state: &State, wire: &mut Wire) -> Result<noise::Established> {
+    wire.read_preamble().await?;
+    let hello = wire.recv_frame().await?;
+    match noise::respond(&state.identity, &hello)? {
+        FirstReply::Established {
+            server_hello,
+            established,
+        } => {
+            wire.send_raw(&server_hello).await?;
+            Ok(*established)
+        }
+        FirstReply::NeedFinish {
+            server_hello,
+            state: pending,
+        } => {
+            wire.send_raw(&server_hello).await?;
+            let finish = wire.recv_frame().await?;
+            noise::finish(*pending, &finish)
+        }
+    }
+}
+
+async fn send_node(wire: &mut Wire, cipher: &mut TransportCipher, node: &Node) -> Result<()> {
+    tracing::trace!(target: "sandbox::wire", "-> {node:?}");
+    let plain = wacore_binary::marshal::marshal(node).map_err(|e| anyhow!("marshal: {e}"))?;
+    let ct = cipher.encrypt(&plain)?;
+    wire.send_raw(&ct).await
+}
+
+fn decode_node(cipher: &mut TransportCipher, frame: &[u8]) -> Result<Node> {
+    let plain = cipher.decrypt(frame)?;
+    let unpacked = wacore_binary::util::unpack(&plain).map_err(|e| anyhow!("unpack: {e}"))?;
+    let node = wacore_binary::marshal::unmarshal_ref(&unpacked)
+        .map_err(|e| anyhow!("unmarshal: {e}"))?
+        .to_owned();
+    Ok(node)
+}
+
+async fn run(
+    session: &mut Session,
+    wire: &mut Wire,
+    cipher: &mut TransportCipher,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+) -> Result<()> {
+    let mut shutdown = session.state.shutdown.subscribe();
+    login::on_open(session);
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => {
+                let _ = wire.ws.send(Message::Close(None)).await;
+                return Ok(());
+            }
+            out = rx.recv() => {
+                match out {
+                    Some(Outbound::Node(node)) => send_node(wire, cipher, &node).await?,
+                    Some(Outbound::Close) | None => {
+                        let _ = wire.ws.send(Message::Close(None)).await;
+                        return Ok(());
+                    }
+                }
+            }
+            msg = tokio::time::timeout(IDLE_TIMEOUT, wire.ws.next()) => {
+                let msg = msg.map_err(|_| anyhow!("idle timeout"))?;
+                match msg {
+                    Some(Ok(Message::Binary(b))) => {
+                        wire.decoder.feed(&b);
+                        while let Some(frame) = wire.decoder.decode_frame() {
+                            let node = decode_node(cipher, &frame).context("bad frame")?;
+                            tracing::trace!(target: "sandbox::wire", "<- {node:?}");
+                            dispatch(session, node).await;
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None => return Ok(()),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e.into()),
+                }
+            }
+        }
+    }
+}
+
+async fn dispatch(session: &mut Session, node: Node) {
+    match node.tag.as_ref() {
+        "iq" => iq::handle(session, node).await,
+        "message" => relay::on_message(session, node),
+        "receipt" => relay::on_receipt(session, node),
+        "presence" => relay::on_presence(session, node),
+        "chatstate" => relay::on_chatstate(session, node),
+        "ack" => relay::on_client_ack(session, node),
+        "notification" | "call" | "ib" => relay::ack_generic(session, &node),
+        other => tracing::debug!("sandbox: ignoring <{other}> from client"),
+    }
+}
+
+fn disconnect_cleanup(session: &Session) {
+    let state = &session.state;
+    if let Role::Device { key, .. } = &session.role {
+        let mut conns = write(&state.conns);
+        let was_current = conns.get(key).is_some_and(|c| c.id == session.handle.id);
+        if was_current {
+            conns.remove(key);
+        }
+        drop(conns);
+        if was_current {
+            relay::broadcast_presence_of(state, &key.phone, false);
+        }
+    }
+    pairing::forget_conn(state, session.handle.id);
+}

@@ -1,0 +1,154 @@
+//! `<iq>` dispatch by namespace, plus the small answers a client waits on
+//! after login (passive/active, ping, props, privacy, blocklist, app state).
+//! Bigger namespaces live in their own modules: `keys` (prekeys), `usync`,
+//! and `groups` / `media` at the crate root.
+
+mod keys;
+mod usync;
+
+use wacore_binary::Node;
+use wacore_binary::builder::NodeBuilder;
+
+use crate::conn::{Role, Session};
+use crate::nodes::{attr, child, children, iq_error, iq_result};
+
+/// Handles one client `<iq>`.
+pub async fn handle(session: &mut Session, node: Node) {
+    let ty = attr(&node, "type").unwrap_or_default();
+    if ty == "result" || ty == "error" {
+        if matches!(session.role, Role::Pairing { .. }) {
+            crate::pairing::on_client_result(session, &node);
+        }
+        return;
+    }
+    let Some(id) = attr(&node, "id") else {
+        return;
+    };
+    let xmlns = attr(&node, "xmlns").unwrap_or_default();
+
+    if let Role::Pairing { .. } = session.role {
+        // Before linking, only pairing-code requests and pings make sense.
+        let reply = match xmlns.as_str() {
+            "md" => crate::pair_code::on_iq(session, &id, &node),
+            "w:p" => iq_result(&id, vec![]),
+            _ => iq_error(&id, 401, "not-authorized"),
+        };
+        session.send(reply);
+        return;
+    }
+
+    let reply = match xmlns.as_str() {
+        "w:p" => iq_result(&id, vec![]),
+        "passive" => {
+            session.send(iq_result(&id, vec![]));
+            if child(&node, "active").is_some() {
+                go_active(session);
+            }
+            return;
+        }
+        "encrypt" => keys::handle(session, &id, &ty, &node),
+        "usync" => usync::handle(session, &id, &node),
+        "abt" => iq_result(
+            &id,
+            vec![
+                NodeBuilder::new("props")
+                    .attr("protocol", "1")
+                    .attr("hash", "sandbox")
+                    .attr("refresh", "86400")
+                    .build(),
+            ],
+        ),
+        "w" if child(&node, "props").is_some() => iq_result(
+            &id,
+            vec![
+                NodeBuilder::new("props")
+                    .attr("version", "1")
+                    .attr("hash", "sandbox")
+                    .build(),
+            ],
+        ),
+        "privacy" => privacy(&id, &ty),
+        "blocklist" => {
+            if ty == "get" {
+                iq_result(&id, vec![NodeBuilder::new("list").build()])
+            } else {
+                iq_result(&id, vec![])
+            }
+        }
+        "w:sync:app:state" => app_state(&id, &node),
+        "w:g2" => crate::groups::on_iq(session, &id, &ty, &node),
+        "w:m" => crate::media::media_conn(session, &id),
+        "md" => crate::pair_code::on_iq(session, &id, &node),
+        _ => {
+            tracing::debug!("sandbox: default empty result for iq xmlns={xmlns} type={ty}");
+            iq_result(&id, vec![])
+        }
+    };
+    session.send(reply);
+}
+
+/// Client left passive mode: flush its offline queue and close the batch
+/// with `<ib><offline count=N/></ib>`.
+fn go_active(session: &Session) {
+    let Role::Device { key, .. } = &session.role else {
+        return;
+    };
+    let n = session.state.activate(key, &session.handle);
+    session.send(
+        NodeBuilder::new("ib")
+            .children([NodeBuilder::new("offline").attr("count", n).build()])
+            .build(),
+    );
+}
+
+fn privacy(id: &str, ty: &str) -> Node {
+    if ty != "get" {
+        return iq_result(id, vec![]);
+    }
+    let cats = [
+        ("last", "all"),
+        ("online", "all"),
+        ("profile", "all"),
+        ("status", "all"),
+        ("groupadd", "all"),
+        ("readreceipts", "all"),
+        ("calladd", "all"),
+        ("messages", "all"),
+    ];
+    iq_result(
+        id,
+        vec![
+            NodeBuilder::new("privacy")
+                .children(cats.iter().map(|(n, v)| {
+                    NodeBuilder::new("category")
+                        .attr("name", *n)
+                        .attr("value", *v)
+                        .build()
+                }))
+                .build(),
+        ],
+    )
+}
+
+/// App-state sync: the sandbox holds no app-state, so every requested
+/// collection answers at its requested version with no patches.
+fn app_state(id: &str, node: &Node) -> Node {
+    let Some(sync) = child(node, "sync") else {
+        return iq_result(id, vec![]);
+    };
+    let cols: Vec<Node> = children(sync)
+        .iter()
+        .filter(|c| c.tag == "collection")
+        .filter_map(|c| {
+            let name = attr(c, "name")?;
+            let version = attr(c, "version").unwrap_or_else(|| "0".into());
+            Some(
+                NodeBuilder::new("collection")
+                    .attr("name", name)
+                    .attr("version", version)
+                    .build(),
+            )
+        })
+        .collect();
+    iq_result(id, vec![NodeBuilder::new("sync").children(cols).build()])
+}

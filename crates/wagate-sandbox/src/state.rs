@@ -1,0 +1,442 @@
+//! The sandbox's shared world: virtual phones (accounts), their linked
+//! devices with the key material those devices published, the live
+//! connections, pending QR refs, the offline queue, groups, media blobs and
+//! the relay log.
+//!
+//! Everything is behind short-lived `std::sync` locks keyed by jid; no lock is
+//! ever held across an `.await`, so one slow connection never stalls another.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use wacore_binary::{Jid, Node};
+use wacore_libsignal::protocol::{KeyPair, PrivateKey};
+
+use crate::noise::ServerIdentity;
+
+pub type ConnId = u64;
+
+/// What a connection task is asked to do by the rest of the sandbox.
+#[derive(Debug)]
+pub enum Outbound {
+    /// Encrypt and send this stanza.
+    Node(Node),
+    /// Flush everything queued before this, then close the socket.
+    Close,
+}
+
+/// A live, authenticated (or pairing) connection.
+#[derive(Clone)]
+pub struct ConnHandle {
+    pub id: ConnId,
+    pub tx: mpsc::UnboundedSender<Outbound>,
+    /// Set once the client left passive mode: stanzas go straight to it;
+    /// before that they wait in the offline queue like on WhatsApp.
+    pub active: Arc<AtomicBool>,
+}
+
+impl ConnHandle {
+    pub fn send(&self, node: Node) -> bool {
+        self.tx.send(Outbound::Node(node)).is_ok()
+    }
+    pub fn close(&self) {
+        let _ = self.tx.send(Outbound::Close);
+    }
+}
+
+/// `"628123450001:3"` — phone plus device id; the key of every per-device map.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DevKey {
+    pub phone: String,
+    pub device: u16,
+}
+
+impl DevKey {
+    pub fn new(phone: impl Into<String>, device: u16) -> Self {
+        Self {
+            phone: phone.into(),
+            device,
+        }
+    }
+    pub fn jid(&self) -> Jid {
+        Jid::pn_device(self.phone.as_str(), self.device)
+    }
+    /// `phone:dev@s.whatsapp.net` (device 0 renders without `:0`).
+    pub fn jid_string(&self) -> String {
+        self.jid().to_string()
+    }
+}
+
+/// Serde helper: a Curve25519 key pair stored as its private key.
+#[derive(Clone)]
+pub struct StoredKeyPair(pub KeyPair);
+
+impl StoredKeyPair {
+    pub fn generate() -> Self {
+        Self(KeyPair::generate(&mut rand::rng()))
+    }
+    pub fn public(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(self.0.public_key.public_key_bytes());
+        out
+    }
+    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        self.0
+            .private_key
+            .calculate_signature(msg, &mut rand::rng())
+            .map(|s| s.to_vec())
+            .unwrap_or_default()
+    }
+}
+
+impl Serialize for StoredKeyPair {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0.private_key.serialize()))
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredKeyPair {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let h = String::deserialize(d)?;
+        let raw = hex::decode(h).map_err(D::Error::custom)?;
+        let private = PrivateKey::deserialize(&raw).map_err(|e| D::Error::custom(e.to_string()))?;
+        let public = private
+            .public_key()
+            .map_err(|e| D::Error::custom(e.to_string()))?;
+        Ok(Self(KeyPair::new(public, private)))
+    }
+}
+
+/// A signed pre-key as published by a device.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignedPreKey {
+    pub id: u32,
+    pub public: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// A virtual phone: the account that devices link to. The sandbox plays it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Phone {
+    pub phone: String,
+    pub push_name: String,
+    /// The account's LID user part (`<lid>@lid`).
+    pub lid: String,
+    /// ADV account signature key (the phone's identity key).
+    pub account: StoredKeyPair,
+    /// ADV raw id of the account, constant across devices.
+    pub raw_id: u32,
+    pub next_device: u16,
+    pub banned_until: Option<i64>,
+    pub bot: Option<String>,
+    pub created_at: i64,
+    /// The phone's own (device 0) Signal bundle, so companions can open a
+    /// session with their primary the way they do on WhatsApp.
+    pub phone_registration_id: u32,
+    pub phone_signed_prekey: StoredKeyPair,
+    pub phone_signed_prekey_sig: Vec<u8>,
+}
+
+/// A linked companion device.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Device {
+    pub key: DevKey,
+    /// The device's static Noise key; logins must present it.
+    pub noise_pub: Vec<u8>,
+    pub identity: Vec<u8>,
+    pub registration_id: u32,
+    pub signed_prekey: Option<SignedPreKey>,
+    #[serde(default)]
+    pub prekeys: VecDeque<(u32, Vec<u8>)>,
+    /// `ADVSignedDeviceIdentity` bytes (account-signed; device-signed once the
+    /// client answered `pair-device-sign`).
+    pub signed_identity: Vec<u8>,
+    pub key_index: u32,
+    pub linked: bool,
+    pub logged_out: bool,
+    pub platform: String,
+    pub created_at: i64,
+}
+
+/// Registration data a new device sent in its ClientPayload.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    pub identity: Vec<u8>,
+    pub registration_id: u32,
+    pub signed_prekey: SignedPreKey,
+    pub platform: String,
+}
+
+/// A QR ref handed to a pairing connection.
+#[derive(Clone)]
+pub struct PendingRef {
+    pub conn: ConnHandle,
+    pub noise_pub: [u8; 32],
+    pub registration: Registration,
+    pub expires_at: i64,
+}
+
+/// A pairing connection that asked for a phone-number pairing code.
+#[derive(Clone)]
+pub struct PendingPairCode {
+    pub conn: ConnHandle,
+    pub noise_pub: [u8; 32],
+    pub registration: Registration,
+    pub phone: String,
+    pub wrapped_ephemeral: Vec<u8>,
+    pub expires_at: i64,
+}
+
+/// A pair-success sent to a pairing connection, waiting for `pair-device-sign`.
+#[derive(Clone)]
+pub struct AwaitingSign {
+    pub iq_id: String,
+    pub device: DevKey,
+}
+
+/// One row of the relay log — metadata only, never content.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEntry {
+    pub id: String,
+    pub kind: String,
+    pub from: String,
+    pub to: String,
+    #[serde(rename = "type")]
+    pub msg_type: String,
+    pub timestamp: i64,
+}
+
+/// A group.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub subject: String,
+    pub subject_owner: String,
+    pub subject_time: i64,
+    pub description: Option<String>,
+    pub description_id: Option<String>,
+    pub creator: String,
+    pub created_at: i64,
+    /// phone -> is admin.
+    pub participants: BTreeMap<String, bool>,
+    pub invite_code: String,
+    pub announce: bool,
+    pub locked: bool,
+}
+
+impl Group {
+    pub fn jid_string(&self) -> String {
+        format!("{}@g.us", self.id)
+    }
+}
+
+const RELAY_LOG_CAP: usize = 100_000;
+
+/// The whole sandbox world.
+pub struct State {
+    pub identity: ServerIdentity,
+    pub data_dir: Option<PathBuf>,
+    pub media_host: String,
+    pub phones: RwLock<HashMap<String, Phone>>,
+    pub lid_to_phone: RwLock<HashMap<String, String>>,
+    pub devices: RwLock<HashMap<DevKey, Device>>,
+    pub conns: RwLock<HashMap<DevKey, ConnHandle>>,
+    pub pairing_refs: RwLock<HashMap<String, PendingRef>>,
+    pub pair_codes: RwLock<HashMap<String, PendingPairCode>>,
+    /// pairing ref -> phone-side state after the code was entered.
+    pub primary_hellos: Mutex<HashMap<String, crate::pair_code::PrimaryHello>>,
+    pub awaiting_sign: Mutex<HashMap<ConnId, AwaitingSign>>,
+    pub offline: Mutex<HashMap<DevKey, Vec<Node>>>,
+    pub groups: RwLock<HashMap<String, Group>>,
+    pub media: RwLock<HashMap<String, bytes::Bytes>>,
+    pub media_token: String,
+    pub relay_log: Mutex<VecDeque<LogEntry>>,
+    /// phone -> last announced availability.
+    pub presence: RwLock<HashMap<String, bool>>,
+    /// phone -> devices subscribed to its presence.
+    pub presence_subs: RwLock<HashMap<String, HashSet<DevKey>>>,
+    next_conn: AtomicU64,
+    /// Fired on `shutdown`: every connection task ends.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl State {
+    pub fn new(identity: ServerIdentity, data_dir: Option<PathBuf>, http_base: &str) -> Self {
+        let media_host = http_base
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        Self {
+            identity,
+            data_dir,
+            media_host,
+            phones: RwLock::default(),
+            lid_to_phone: RwLock::default(),
+            devices: RwLock::default(),
+            conns: RwLock::default(),
+            pairing_refs: RwLock::default(),
+            pair_codes: RwLock::default(),
+            primary_hellos: Mutex::default(),
+            awaiting_sign: Mutex::default(),
+            offline: Mutex::default(),
+            groups: RwLock::default(),
+            media: RwLock::default(),
+            media_token: crate::nodes::new_id(),
+            relay_log: Mutex::default(),
+            presence: RwLock::default(),
+            presence_subs: RwLock::default(),
+            next_conn: AtomicU64::new(1),
+            shutdown,
+        }
+    }
+
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn phone(&self, phone: &str) -> Option<Phone> {
+        read(&self.phones).get(phone).cloned()
+    }
+
+    pub fn phone_exists(&self, phone: &str) -> bool {
+        read(&self.phones).contains_key(phone)
+    }
+
+    /// Resolves a user part that may be a phone number or a LID to the phone.
+    pub fn resolve_user(&self, jid: &Jid) -> Option<String> {
+        if jid.is_lid() {
+            read(&self.lid_to_phone).get(jid.user.as_str()).cloned()
+        } else if self.phone_exists(&jid.user) {
+            Some(jid.user.to_string())
+        } else {
+            None
+        }
+    }
+
+    pub fn device(&self, key: &DevKey) -> Option<Device> {
+        read(&self.devices).get(key).cloned()
+    }
+
+    /// Linked, not-logged-out devices of a phone, sorted by id.
+    pub fn devices_of(&self, phone: &str) -> Vec<Device> {
+        let mut v: Vec<Device> = read(&self.devices)
+            .values()
+            .filter(|d| d.key.phone == phone && d.linked && !d.logged_out)
+            .cloned()
+            .collect();
+        v.sort_by_key(|d| d.key.device);
+        v
+    }
+
+    pub fn conn(&self, key: &DevKey) -> Option<ConnHandle> {
+        read(&self.conns).get(key).cloned()
+    }
+
+    /// Delivers a stanza to a device now if it is connected and active,
+    /// otherwise queues it for its next login. Returns true if sent live.
+    pub fn deliver(&self, key: &DevKey, node: Node) -> bool {
+        let mut offline = lock(&self.offline);
+        if let Some(c) = self.conn(key)
+            && c.active.load(Ordering::Acquire)
+            && c.send(node.clone())
+        {
+            return true;
+        }
+        offline.entry(key.clone()).or_default().push(node);
+        false
+    }
+
+    /// Marks a connection active and drains its offline queue into it
+    /// atomically with respect to [`deliver`]. Returns how many were queued.
+    pub fn activate(&self, key: &DevKey, conn: &ConnHandle) -> usize {
+        let mut offline = lock(&self.offline);
+        conn.active.store(true, Ordering::Release);
+        let queued = offline.remove(key).unwrap_or_default();
+        let n = queued.len();
+        for node in queued {
+            conn.send(node);
+        }
+        n
+    }
+
+    pub fn log(&self, entry: LogEntry) {
+        let mut log = lock(&self.relay_log);
+        if log.len() >= RELAY_LOG_CAP {
+            log.pop_front();
+        }
+        log.push_back(entry);
+    }
+
+    /// Writes phones, devices and groups to `data_dir` (if configured).
+    pub fn persist(&self) {
+        let Some(dir) = &self.data_dir else { return };
+        let snapshot = Snapshot {
+            phones: read(&self.phones).values().cloned().collect(),
+            devices: read(&self.devices).values().cloned().collect(),
+            groups: read(&self.groups).values().cloned().collect(),
+        };
+        match serde_json::to_vec(&snapshot) {
+            Ok(bytes) => {
+                let tmp = dir.join("state.json.tmp");
+                if std::fs::write(&tmp, bytes).is_ok() {
+                    let _ = std::fs::rename(&tmp, dir.join("state.json"));
+                }
+            }
+            Err(e) => tracing::warn!("sandbox: cannot serialize state: {e}"),
+        }
+    }
+
+    /// Loads what [`persist`] wrote.
+    pub fn restore(&self) {
+        let Some(dir) = &self.data_dir else { return };
+        let Ok(bytes) = std::fs::read(dir.join("state.json")) else {
+            return;
+        };
+        let snapshot: Snapshot = match serde_json::from_slice(&bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("sandbox: ignoring unreadable state.json: {e}");
+                return;
+            }
+        };
+        let mut phones = write(&self.phones);
+        let mut lids = write(&self.lid_to_phone);
+        for p in snapshot.phones {
+            lids.insert(p.lid.clone(), p.phone.clone());
+            phones.insert(p.phone.clone(), p);
+        }
+        let mut devices = write(&self.devices);
+        for d in snapshot.devices {
+            devices.insert(d.key.clone(), d);
+        }
+        let mut groups = write(&self.groups);
+        for g in snapshot.groups {
+            groups.insert(g.id.clone(), g);
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    phones: Vec<Phone>,
+    devices: Vec<Device>,
+    groups: Vec<Group>,
+}
+
+/// Poison-tolerant lock helpers: a panicked holder must not take the sandbox down.
+pub fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+pub fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+pub fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    l.lock().unwrap_or_else(|p| p.into_inner())
+}
