@@ -9,6 +9,7 @@ pub mod chat_id;
 pub mod error_code;
 pub mod ids;
 pub mod limits;
+pub mod qr;
 pub mod status;
 
 pub use chat_id::{ChatId, ChatIdError};

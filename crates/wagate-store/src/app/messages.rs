@@ -1,7 +1,7 @@
 //! Message history: every message a session sent or received, keyed by
 //! (session, chat, WhatsApp id) so a redelivered message is stored once.
 
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::{Store, StoreError};
 
@@ -84,11 +84,11 @@ impl Store {
         let limit = limit.clamp(1, 1000) as i64;
         let rows = match before {
             Some(before) => {
-                sqlx::query(&format!(
+                sqlx::query(AssertSqlSafe(format!(
                     "SELECT {COLUMNS} FROM messages WHERE session_id = $1 AND chat_id = $2
                      AND seq < (SELECT seq FROM messages WHERE session_id = $1 AND chat_id = $2 AND wa_id = $3)
                      ORDER BY seq DESC LIMIT {limit}"
-                ))
+                )))
                 .bind(session_id)
                 .bind(chat_id)
                 .bind(before)
@@ -96,10 +96,10 @@ impl Store {
                 .await?
             }
             None => {
-                sqlx::query(&format!(
+                sqlx::query(AssertSqlSafe(format!(
                     "SELECT {COLUMNS} FROM messages WHERE session_id = $1 AND chat_id = $2
                      ORDER BY seq DESC LIMIT {limit}"
-                ))
+                )))
                 .bind(session_id)
                 .bind(chat_id)
                 .fetch_all(&self.pool)
@@ -110,9 +110,9 @@ impl Store {
     }
 
     pub async fn get_message(&self, session_id: &str, wa_id: &str) -> Result<Option<MessageRecord>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM messages WHERE session_id = $1 AND wa_id = $2 ORDER BY seq DESC LIMIT 1"
-        ))
+        )))
         .bind(session_id)
         .bind(wa_id)
         .fetch_optional(&self.pool)
@@ -142,7 +142,7 @@ impl Store {
             "UPDATE messages SET status = $1 WHERE session_id = $2 AND wa_id = $3 AND status IN ({})",
             placeholders.join(", ")
         );
-        let mut q = sqlx::query(&sql).bind(status).bind(session_id).bind(wa_id);
+        let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(status).bind(session_id).bind(wa_id);
         for s in allowed {
             q = q.bind(s);
         }

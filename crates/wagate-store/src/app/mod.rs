@@ -3,16 +3,19 @@
 //! - [`tenants`]: tenants and their API keys (stored as SHA-256 hashes, never
 //!   in the clear);
 //! - [`sessions`]: one row per WhatsApp session, its status and identity;
-//! - [`messages`]: message history, incoming and outgoing.
+//! - [`messages`]: message history, incoming and outgoing;
+//! - [`events`]: the durable event log every consumer reads by cursor.
 //!
 //! All SQL here is written once for both databases (`$N` placeholders,
 //! `ON CONFLICT`), and timestamps are epoch milliseconds.
 
+pub mod events;
 pub mod messages;
 pub mod sessions;
 pub mod tenants;
 pub mod webhooks;
 
+pub use events::{EventQuery, EventRecord};
 pub use messages::{MessageRecord, NewMessage};
 pub use sessions::{NewSession, SessionFilter, SessionRecord};
 pub use tenants::{ADMIN_TENANT_ID, ApiKeyRecord, Principal, Tenant};

@@ -5,7 +5,7 @@
 //! start-up every session that should be running is started again, so a
 //! restart of the gateway brings paired sessions back by themselves.
 
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 use wagate_core::{SessionStatus, StatusReason};
 
 use crate::{Store, StoreError};
@@ -76,7 +76,7 @@ impl Store {
     }
 
     pub async fn get_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM sessions WHERE id = $1"))
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM sessions WHERE id = $1")))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -92,18 +92,18 @@ impl Store {
     ) -> Result<Option<SessionRecord>, StoreError> {
         let row = match tenant_id {
             Some(t) => {
-                sqlx::query(&format!(
+                sqlx::query(AssertSqlSafe(format!(
                     "SELECT {COLUMNS} FROM sessions WHERE phone = $1 AND tenant_id = $2 ORDER BY updated_at DESC LIMIT 1"
-                ))
+                )))
                 .bind(phone)
                 .bind(t)
                 .fetch_optional(&self.pool)
                 .await?
             }
             None => {
-                sqlx::query(&format!(
+                sqlx::query(AssertSqlSafe(format!(
                     "SELECT {COLUMNS} FROM sessions WHERE phone = $1 ORDER BY updated_at DESC LIMIT 1"
-                ))
+                )))
                 .bind(phone)
                 .fetch_optional(&self.pool)
                 .await?
@@ -136,7 +136,7 @@ impl Store {
         let offset = (filter.page.max(1) as i64 - 1) * limit;
 
         let count_sql = format!("SELECT COUNT(*) AS n FROM sessions {where_sql}");
-        let mut count_q = sqlx::query(&count_sql);
+        let mut count_q = sqlx::query(AssertSqlSafe(count_sql.as_str()));
         for b in &binds {
             count_q = count_q.bind(b);
         }
@@ -145,7 +145,7 @@ impl Store {
         let page_sql = format!(
             "SELECT {COLUMNS} FROM sessions {where_sql} ORDER BY created_at, id LIMIT {limit} OFFSET {offset}"
         );
-        let mut page_q = sqlx::query(&page_sql);
+        let mut page_q = sqlx::query(AssertSqlSafe(page_sql.as_str()));
         for b in &binds {
             page_q = page_q.bind(b);
         }
@@ -156,9 +156,9 @@ impl Store {
 
     /// Every session that should be running (started again at boot).
     pub async fn sessions_to_resume(&self) -> Result<Vec<SessionRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM sessions WHERE desired = 'running' ORDER BY created_at"
-        ))
+        )))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)

@@ -1,0 +1,106 @@
+//! API keys.
+//!
+//! A key arrives in `X-API-Key` (or `?apiKey=`, for browsers and WebSocket
+//! clients). The admin key from the environment is compared in constant
+//! time; any other key is looked up by its SHA-256 hash. The result is the
+//! caller's [`Principal`]: which tenant it acts for, and whether it is admin.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+use wagate_store::app::Principal;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller.
+pub struct Auth(pub Principal);
+
+/// An authenticated admin.
+pub struct Admin(pub Principal);
+
+pub fn presented_key(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(v.trim().to_string());
+    }
+    if let Some(v) = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(v.trim().to_string());
+    }
+    let query = parts.uri.query()?;
+    url_query_value(query, "apiKey")
+}
+
+fn url_query_value(query: &str, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Constant-time comparison through fixed-length digests.
+fn same_secret(a: &str, b: &str) -> bool {
+    let da = Sha256::digest(a.as_bytes());
+    let db = Sha256::digest(b.as_bytes());
+    da.iter().zip(db.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub async fn authenticate(state: &AppState, key: Option<String>) -> Result<Principal, ApiError> {
+    let key = key.filter(|k| !k.is_empty()).ok_or_else(ApiError::unauthorized)?;
+    if same_secret(&key, &state.config.admin_key) {
+        return Ok(Principal::admin());
+    }
+    match state.store.resolve_api_key(&key).await? {
+        Some(tenant_id) => Ok(Principal {
+            tenant_id,
+            is_admin: false,
+        }),
+        None => Err(ApiError::unauthorized()),
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(Auth(p.clone()));
+        }
+        let principal = authenticate(state, presented_key(parts)).await?;
+        parts.extensions.insert(principal.clone());
+        Ok(Auth(principal))
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Auth(principal) = Auth::from_request_parts(parts, state).await?;
+        if !principal.is_admin {
+            return Err(ApiError::forbidden("this needs the admin API key"));
+        }
+        Ok(Admin(principal))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_keys_are_decoded() {
+        assert_eq!(url_query_value("a=1&apiKey=ab%2Bc", "apiKey").as_deref(), Some("ab+c"));
+        assert_eq!(url_query_value("apiKey=x", "apiKey").as_deref(), Some("x"));
+        assert_eq!(url_query_value("apikey=x", "apiKey"), None);
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+    }
+}

@@ -1,0 +1,42 @@
+//! The HTTP API.
+//!
+//! - [`envelope`] and [`error`]: the contract's success and error envelopes
+//!   (with `meta.timestamp`, `meta.requestId`, `meta.version`) and the one
+//!   error type every handler returns;
+//! - [`request_id`]: the `X-Request-ID` echo;
+//! - [`auth`]: API keys (the admin key from the environment, tenant keys from
+//!   the store) and the caller's [`wagate_store::app::Principal`];
+//! - [`extract`]: JSON, path and query extractors whose rejections answer in
+//!   the contract's envelope instead of axum's plain text;
+//! - [`routes`]: one module per resource;
+//! - [`openapi`]: the OpenAPI 3.1 document and the offline Swagger UI.
+
+pub mod auth;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod feed;
+pub mod openapi;
+pub mod request_id;
+pub mod routes;
+pub mod state;
+
+pub use error::ApiError;
+pub use state::{ApiConfig, AppState};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+/// The whole HTTP surface: `/health`, `/api/…`, `/api/docs`.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    Router::new()
+        .merge(routes::health::router())
+        .merge(routes::ws::root_router())
+        .nest("/api", routes::api_router())
+        .merge(openapi::router())
+        .fallback(error::not_found_fallback)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(request_id::middleware))
+        .with_state(state)
+}

@@ -1,0 +1,176 @@
+//! Messages: send text, read a chat's history.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use wagate_core::limits::TEXT_MAX_CHARS;
+use wagate_core::{ChatId, ErrorCode, iso_ms};
+use wagate_store::app::MessageRecord;
+
+use super::owned_session;
+use crate::auth::Auth;
+use crate::envelope::{self, Envelope};
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions/{id}/messages/send-text", post(send_text))
+        .route("/sessions/{id}/chats/{chat_id}/messages", get(list_messages))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendText {
+    /// `628123456789@c.us`, `628123456789@s.whatsapp.net`, digits, or `<id>@g.us`.
+    #[schema(example = "628123456789@c.us")]
+    pub chat_id: String,
+    #[schema(example = "Hello, World!")]
+    pub text: String,
+    #[serde(default)]
+    pub options: SendOptionsDto,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendOptionsDto {
+    /// A message id from this session's history to quote.
+    pub quoted_message_id: Option<String>,
+    /// Chat ids of people to mention.
+    #[serde(default)]
+    pub mentioned_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendResultDto {
+    #[schema(example = "true_628123456789@c.us_3EB0ABC123")]
+    pub message_id: String,
+    #[schema(example = "sent")]
+    pub status: &'static str,
+    pub timestamp: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDto {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub body: Option<String>,
+    /// `chat`, `image`, `video`, `audio`, `ptt`, `document`, `sticker`, `location`, `vcard`, `reaction`.
+    #[serde(rename = "type")]
+    pub msg_type: String,
+    pub wa_timestamp: i64,
+    pub timestamp: String,
+    pub from_me: bool,
+    pub has_media: bool,
+    /// `sent`, `delivered`, `read`, `played` for outgoing; `received` for incoming.
+    pub status: String,
+    pub quoted_message_id: Option<String>,
+    pub push_name: Option<String>,
+}
+
+impl From<&MessageRecord> for MessageDto {
+    fn from(m: &MessageRecord) -> Self {
+        let chat_api = ChatId::api_from_jid(&m.chat_id);
+        MessageDto {
+            id: wagate_core::ids::message_id(m.from_me, &chat_api, &m.wa_id),
+            from: ChatId::api_from_jid(&m.sender),
+            to: ChatId::api_from_jid(&m.recipient),
+            body: m.body.clone(),
+            msg_type: m.msg_type.clone(),
+            wa_timestamp: m.wa_timestamp,
+            timestamp: iso_ms(m.wa_timestamp * 1000),
+            from_me: m.from_me,
+            has_media: matches!(
+                m.msg_type.as_str(),
+                "image" | "video" | "audio" | "ptt" | "document" | "sticker"
+            ),
+            status: m.status.clone(),
+            quoted_message_id: m.quoted_id.clone(),
+            push_name: m.push_name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// How many messages (1–500, default 50), newest first.
+    pub limit: Option<u32>,
+    /// Only messages older than this message id.
+    pub before: Option<String>,
+}
+
+pub fn parse_chat_id(raw: &str) -> Result<ChatId, ApiError> {
+    ChatId::parse(raw).map_err(|e| ApiError::new(ErrorCode::MessageInvalidChatId, e.0))
+}
+
+/// A contract message id (`true_628…@c.us_3EB0…`) or a bare WhatsApp id →
+/// the WhatsApp id.
+fn wa_id_of(id: &str) -> &str {
+    wagate_core::ids::parse_message_id(id).2
+}
+
+/// Send a text message.
+#[utoipa::path(post, path = "/api/sessions/{id}/messages/send-text", tag = "messages",
+    params(("id" = String, Path)), request_body = SendText, security(("api_key" = [])),
+    responses((status = 200, description = "Sent", body = SendResultDto),
+              (status = 400, description = "MESSAGE_INVALID_CHAT_ID, MESSAGE_TEXT_TOO_LONG, SESSION_NOT_READY, MESSAGE_QUOTED_NOT_FOUND"),
+              (status = 404, description = "SESSION_NOT_FOUND")))]
+pub async fn send_text(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    Json(body): Json<SendText>,
+) -> Result<Envelope<SendResultDto>, ApiError> {
+    let chat = parse_chat_id(&body.chat_id)?;
+    if body.text.is_empty() {
+        return Err(ApiError::validation("text must not be empty"));
+    }
+    if body.text.chars().count() > TEXT_MAX_CHARS {
+        return Err(ApiError::new(
+            ErrorCode::MessageTextTooLong,
+            format!("text exceeds {TEXT_MAX_CHARS} characters"),
+        ));
+    }
+    let mentions = body
+        .options
+        .mentioned_ids
+        .iter()
+        .map(|m| parse_chat_id(m))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let quoted = body.options.quoted_message_id.as_deref().map(wa_id_of);
+    let sent = session.send_text(&chat, &body.text, quoted, &mentions).await?;
+    Ok(envelope::ok(SendResultDto {
+        message_id: wagate_core::ids::message_id(true, &sent.chat.api(), &sent.wa_id),
+        status: "sent",
+        timestamp: iso_ms(sent.timestamp_ms),
+    }))
+}
+
+/// A chat's history, newest first.
+#[utoipa::path(get, path = "/api/sessions/{id}/chats/{chat_id}/messages", tag = "messages",
+    params(("id" = String, Path), ("chat_id" = String, Path), HistoryQuery), security(("api_key" = [])),
+    responses((status = 200, description = "Messages", body = [MessageDto])))]
+pub async fn list_messages(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((id, chat_id)): Path<(String, String)>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Envelope<Vec<MessageDto>>, ApiError> {
+    let chat = parse_chat_id(&chat_id)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::validation("limit is 1 to 500"));
+    }
+    owned_session(&state, &principal, &id).await?;
+    let before = q.before.as_deref().map(wa_id_of);
+    let records = state.store.list_messages(&id, &chat.jid(), limit, before).await?;
+    Ok(envelope::ok(records.iter().map(MessageDto::from).collect()))
+}

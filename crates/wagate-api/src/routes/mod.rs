@@ -1,0 +1,46 @@
+//! Routes by resource. Each module exposes `router()` and its handlers,
+//! which are also listed in the OpenAPI document.
+
+pub mod health;
+pub mod messages;
+pub mod sessions;
+pub mod sse;
+pub mod tenants;
+pub mod webhooks;
+pub mod ws;
+
+use axum::Router;
+use std::sync::Arc;
+use wagate_engine::Session;
+use wagate_store::app::{Principal, SessionRecord};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Everything under `/api`.
+pub fn api_router() -> Router<AppState> {
+    Router::new()
+        .merge(sessions::router())
+        .merge(messages::router())
+        .merge(tenants::router())
+        .merge(webhooks::router())
+        .merge(sse::router())
+        .merge(ws::router())
+}
+
+/// The session `id` as `principal` may see it: another tenant's session is
+/// indistinguishable from a missing one (404).
+pub async fn owned_session(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<(SessionRecord, Arc<Session>), ApiError> {
+    let record = state
+        .store
+        .get_session(id)
+        .await?
+        .filter(|r| principal.can_access(&r.tenant_id))
+        .ok_or_else(|| ApiError::session_not_found(id))?;
+    let session = state.manager.attach(&record).await;
+    Ok((record, session))
+}

@@ -1,0 +1,322 @@
+//! Sessions: create, list, get, delete; start, stop, restart, logout; QR and
+//! pairing codes.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use wagate_core::chat_id::normalize_phone;
+use wagate_core::limits::SESSION_NAME_MAX_CHARS;
+use wagate_core::{ErrorCode, SessionStatus, StatusReason, iso_ms};
+use wagate_store::app::{SessionFilter, SessionRecord};
+
+use super::owned_session;
+use crate::auth::Auth;
+use crate::envelope::{self, Envelope, Pagination};
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions", post(create_session).get(list_sessions))
+        .route("/sessions/{id}", get(get_session).delete(delete_session))
+        .route("/sessions/{id}/start", post(start_session))
+        .route("/sessions/{id}/stop", post(stop_session))
+        .route("/sessions/{id}/restart", post(restart_session))
+        .route("/sessions/{id}/logout", post(logout_session))
+        .route("/sessions/{id}/qr", get(get_qr))
+        .route("/sessions/{id}/pair-code", post(pair_code))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSession {
+    /// Unique per tenant, 1–100 characters.
+    #[schema(example = "my-bot")]
+    pub name: String,
+    /// A webhook to register on the new session.
+    pub webhook: Option<super::webhooks::CreateWebhook>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDto {
+    #[schema(example = "sess_abc123def456")]
+    pub id: String,
+    pub name: String,
+    /// INITIALIZING, SCAN_QR, CONNECTING, CONNECTED, DISCONNECTED or FAILED.
+    #[schema(example = "CONNECTED")]
+    pub status: &'static str,
+    /// Why a session is DISCONNECTED or FAILED: stopped, logged_out, banned, qr_expired, fatal.
+    pub status_reason: Option<&'static str>,
+    pub phone_number: Option<String>,
+    pub push_name: Option<String>,
+    pub platform: Option<String>,
+    pub connected_at: Option<String>,
+    pub created_at: String,
+    /// The current QR code, when one is waiting to be scanned.
+    pub qr: Option<String>,
+}
+
+impl SessionDto {
+    fn from_record(r: &SessionRecord, live: Option<&wagate_engine::LiveState>) -> Self {
+        let (status, reason) = match live {
+            Some(l) => (l.status, l.reason),
+            None => (r.status, r.status_reason),
+        };
+        SessionDto {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            status: status.api(),
+            status_reason: reason.map(StatusReason::as_str),
+            phone_number: r.phone.clone(),
+            push_name: r.push_name.clone(),
+            platform: r.platform.clone(),
+            connected_at: r.connected_at.map(iso_ms),
+            created_at: iso_ms(r.created_at),
+            qr: live.and_then(|l| l.qr.clone()).filter(|_| status == SessionStatus::QrReady),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListSessionsQuery {
+    /// Filter by status (API or internal name).
+    pub status: Option<String>,
+    /// Page number, from 1 (default 1).
+    pub page: Option<u32>,
+    /// Items per page, 1–100 (default 20).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QrDto {
+    /// The raw QR payload.
+    pub code: String,
+    /// The QR as a PNG data URL.
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PairCodeRequest {
+    /// The number to link, with country code (digits, `+` allowed).
+    #[schema(example = "628123456789")]
+    pub phone_number: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PairCodeDto {
+    /// Enter this on the phone: WhatsApp › Linked devices › Link with phone number.
+    #[schema(example = "ABCD1234")]
+    pub code: String,
+}
+
+/// Create a session and start pairing it.
+#[utoipa::path(post, path = "/api/sessions", tag = "sessions", request_body = CreateSession,
+    security(("api_key" = [])),
+    responses((status = 201, description = "Created", body = SessionDto),
+              (status = 400, description = "VALIDATION_ERROR"),
+              (status = 409, description = "SESSION_ALREADY_EXISTS")))]
+pub async fn create_session(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Json(body): Json<CreateSession>,
+) -> Result<Envelope<SessionDto>, ApiError> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > SESSION_NAME_MAX_CHARS {
+        return Err(ApiError::validation(format!(
+            "name must be 1 to {SESSION_NAME_MAX_CHARS} characters"
+        )));
+    }
+    if let Some(webhook) = &body.webhook {
+        super::webhooks::validate(webhook)?;
+    }
+    // Where the new session's webhook starts: before its first event.
+    let webhook_start = state.store.last_event_seq().await?;
+    let (record, session) = match state.manager.create(&principal.tenant_id, name).await {
+        Ok(v) => v,
+        Err(wagate_engine::EngineError::Store(wagate_store::StoreError::Conflict(m))) => {
+            return Err(ApiError::new(ErrorCode::SessionAlreadyExists, m));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(webhook) = body.webhook {
+        super::webhooks::create_for_session(&state, &record, webhook, Some(webhook_start)).await?;
+    }
+    let live = session.live();
+    Ok(envelope::created(SessionDto::from_record(&record, Some(&live))))
+}
+
+/// List sessions (a tenant sees its own; the admin sees all).
+#[utoipa::path(get, path = "/api/sessions", tag = "sessions", params(ListSessionsQuery),
+    security(("api_key" = [])),
+    responses((status = 200, description = "A page of sessions", body = [SessionDto])))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(q): Query<ListSessionsQuery>,
+) -> Result<Envelope<Vec<SessionDto>>, ApiError> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(SessionStatus::parse(s).ok_or_else(|| {
+            ApiError::validation(format!(
+                "unknown status '{s}': use INITIALIZING, SCAN_QR, CONNECTING, CONNECTED, DISCONNECTED or FAILED"
+            ))
+        })?),
+    };
+    let page = q.page.unwrap_or(1);
+    let limit = q.limit.unwrap_or(20);
+    if page == 0 || !(1..=100).contains(&limit) {
+        return Err(ApiError::validation("page starts at 1; limit is 1 to 100"));
+    }
+    let filter = SessionFilter {
+        tenant_id: (!principal.is_admin).then(|| principal.tenant_id.clone()),
+        status,
+        page,
+        limit,
+    };
+    let (records, total) = state.store.list_sessions(&filter).await?;
+    let mut out = Vec::with_capacity(records.len());
+    for r in &records {
+        let live = state.manager.attach(r).await.live();
+        out.push(SessionDto::from_record(r, Some(&live)));
+    }
+    Ok(envelope::paginated(out, Pagination::new(page, limit, total)))
+}
+
+/// Get one session.
+#[utoipa::path(get, path = "/api/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")), security(("api_key" = [])),
+    responses((status = 200, description = "The session", body = SessionDto),
+              (status = 404, description = "SESSION_NOT_FOUND")))]
+pub async fn get_session(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Envelope<SessionDto>, ApiError> {
+    let (record, session) = owned_session(&state, &principal, &id).await?;
+    Ok(envelope::ok(SessionDto::from_record(&record, Some(&session.live()))))
+}
+
+/// Delete a session: unlinks the device and wipes its keys.
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "Deleted"), (status = 404, description = "SESSION_NOT_FOUND")))]
+pub async fn delete_session(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Envelope<serde_json::Value>, ApiError> {
+    owned_session(&state, &principal, &id).await?;
+    state.manager.delete(&id).await?;
+    Ok(envelope::message("Session deleted successfully"))
+}
+
+/// Start (or resume) a session.
+#[utoipa::path(post, path = "/api/sessions/{id}/start", tag = "sessions",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "Started", body = SessionDto)))]
+pub async fn start_session(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Envelope<SessionDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    session.start(None).await?;
+    refreshed(&state, &id, &session).await
+}
+
+/// Stop a session; it stays stopped across restarts until started again.
+#[utoipa::path(post, path = "/api/sessions/{id}/stop", tag = "sessions",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "Stopped", body = SessionDto)))]
+pub async fn stop_session(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Envelope<SessionDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    state.manager.stop(&id).await?;
+    refreshed(&state, &id, &session).await
+}
+
+/// Stop and start a session again.
+#[utoipa::path(post, path = "/api/sessions/{id}/restart", tag = "sessions",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "Restarted", body = SessionDto)))]
+pub async fn restart_session(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Envelope<SessionDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    state.manager.stop(&id).await?;
+    session.start(None).await?;
+    refreshed(&state, &id, &session).await
+}
+
+/// Log out: unlink the device and wipe its keys, keeping the session so it
+/// can be paired again.
+#[utoipa::path(post, path = "/api/sessions/{id}/logout", tag = "sessions",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "Logged out")))]
+pub async fn logout_session(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Envelope<serde_json::Value>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    session.logout().await?;
+    Ok(envelope::message("Session logged out successfully"))
+}
+
+/// The current QR code (raw and as a PNG data URL). Starts pairing when the
+/// session is idle, and waits briefly for a code to appear.
+#[utoipa::path(get, path = "/api/sessions/{id}/qr", tag = "sessions",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "QR code", body = QrDto),
+              (status = 400, description = "SESSION_QR_EXPIRED when connected, SESSION_INITIALIZING when no code yet")))]
+pub async fn get_qr(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Envelope<QrDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let code = session.wait_for_qr(state.config.qr_wait).await?;
+    let image = wagate_core::qr::png_data_url(&code);
+    Ok(envelope::ok(QrDto { code, image }))
+}
+
+/// Link by phone number: returns the 8-character code to enter on the phone.
+#[utoipa::path(post, path = "/api/sessions/{id}/pair-code", tag = "sessions",
+    params(("id" = String, Path)), request_body = PairCodeRequest, security(("api_key" = [])),
+    responses((status = 200, description = "Pairing code", body = PairCodeDto)))]
+pub async fn pair_code(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    Json(body): Json<PairCodeRequest>,
+) -> Result<Envelope<PairCodeDto>, ApiError> {
+    let phone = normalize_phone(&body.phone_number)
+        .ok_or_else(|| ApiError::validation("phoneNumber must be 7 to 15 digits with country code"))?;
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let code = session.request_pair_code(phone, state.config.qr_wait).await?;
+    Ok(envelope::ok(PairCodeDto { code }))
+}
+
+async fn refreshed(
+    state: &AppState,
+    id: &str,
+    session: &wagate_engine::Session,
+) -> Result<Envelope<SessionDto>, ApiError> {
+    let record = state
+        .store
+        .get_session(id)
+        .await?
+        .ok_or_else(|| ApiError::session_not_found(id))?;
+    Ok(envelope::ok(SessionDto::from_record(&record, Some(&session.live()))))
+}

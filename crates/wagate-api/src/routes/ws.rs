@@ -1,0 +1,372 @@
+//! WebSocket: `/ws`, the contract's `WSRequest`/`WSResponse` protocol, and
+//! `/api/listen/{sessionId}`, one session's incoming messages.
+//!
+//! `/ws` clients subscribe to a session (or `*`) with an events filter, and
+//! receive `event` frames carrying `seq`. A client that reconnects with
+//! `?lastSeq=N` (or `lastSeq` in a subscribe payload) first receives every
+//! matching event after `N` from the durable log, then live ones, with no
+//! gap and no duplicate (see [`crate::feed`]). Keys come as `X-API-Key` (or
+//! `Authorization: Bearer`) or `?apiKey=`; a tenant sees its own sessions,
+//! the admin all. The server pings every 30 s and drops a client silent
+//! for 90 s.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use wagate_store::app::Principal;
+use wagate_store::app::webhooks::event_matches;
+
+use super::owned_session;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::Query;
+use crate::feed::{Feed, FeedEvent, read_range};
+use crate::state::AppState;
+
+/// How often the server pings.
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// A client heard from less recently than this is dropped.
+const SILENCE_LIMIT: Duration = Duration::from_secs(90);
+
+/// `/ws` (outside `/api`, as the contract has it).
+pub fn root_router() -> Router<AppState> {
+    Router::new().route("/ws", get(ws))
+}
+
+/// `/api/listen/{sessionId}`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/listen/{id}", get(listen))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WsQuery {
+    /// Replay every event after this sequence number on the first subscribe.
+    pub last_seq: Option<i64>,
+}
+
+fn upgrade_required() -> ApiError {
+    ApiError::validation("this endpoint speaks WebSocket: connect with Upgrade: websocket")
+}
+
+/// The global WebSocket.
+pub async fn ws(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(q): Query<WsQuery>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|_| upgrade_required())?;
+    Ok(upgrade.on_upgrade(move |socket| run_ws(state, principal, socket, q.last_seq)))
+}
+
+/// One session's incoming messages, as `incoming_message` frames.
+pub async fn listen(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let (record, _) = owned_session(&state, &principal, &id).await?;
+    let upgrade = upgrade.map_err(|_| upgrade_required())?;
+    Ok(upgrade.on_upgrade(move |socket| run_listen(state, record.tenant_id, id, socket)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WsRequest {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    payload: Option<WsPayload>,
+    #[serde(default)]
+    request_id: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WsPayload {
+    session_id: Option<String>,
+    events: Option<Vec<String>>,
+    last_seq: Option<i64>,
+}
+
+struct Subscription {
+    events: Vec<String>,
+    /// Live events after this sequence number are this subscription's.
+    since: i64,
+}
+
+impl Subscription {
+    fn wants(&self, key: &str, e: &FeedEvent) -> bool {
+        (key == "*" || key == e.session_id) && e.seq > self.since && event_matches(&self.events, &e.event)
+    }
+}
+
+fn now_iso() -> String {
+    wagate_core::iso_ms(wagate_core::now_ms())
+}
+
+fn frame(kind: &str, payload: Value, request_id: Option<&Value>) -> Message {
+    let mut f = json!({ "type": kind, "payload": payload, "timestamp": now_iso() });
+    if let Some(id) = request_id {
+        f["requestId"] = id.clone();
+    }
+    Message::Text(f.to_string().into())
+}
+
+fn error_frame(code: &str, message: &str, request_id: Option<&Value>) -> Message {
+    frame("error", json!({ "code": code, "message": message }), request_id)
+}
+
+fn event_frame(e: &FeedEvent) -> Message {
+    frame("event", e.to_json(), None)
+}
+
+async fn run_ws(state: AppState, principal: Principal, socket: WebSocket, last_seq: Option<i64>) {
+    let tenant = (!principal.is_admin).then(|| principal.tenant_id.clone());
+    let Ok(mut feed) = Feed::new(&state, tenant.clone(), None, None).await else {
+        return;
+    };
+    let (mut tx, mut rx) = socket.split();
+    let mut subs: HashMap<String, Subscription> = HashMap::new();
+    let mut pending_last_seq = last_seq;
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let mut heard = Instant::now();
+    loop {
+        tokio::select! {
+            incoming = rx.next() => {
+                let text = match incoming {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(_)) => {
+                        heard = Instant::now();
+                        continue;
+                    }
+                };
+                heard = Instant::now();
+                let out = handle_request(&state, &principal, &mut feed, &mut subs, &mut pending_last_seq, text.as_str()).await;
+                let mut failed = false;
+                for m in out {
+                    if tx.send(m).await.is_err() {
+                        failed = true;
+                        break;
+                    }
+                }
+                if failed {
+                    break;
+                }
+            }
+            next = feed.next() => {
+                let Ok(e) = next else { break };
+                if subs.iter().any(|(key, s)| s.wants(key, &e)) && tx.send(event_frame(&e)).await.is_err() {
+                    break;
+                }
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > SILENCE_LIMIT {
+                    break;
+                }
+                if tx.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = tx.close().await;
+}
+
+/// Answers one client frame; a subscribe with `lastSeq` also returns the
+/// replayed events.
+async fn handle_request(
+    state: &AppState,
+    principal: &Principal,
+    feed: &mut Feed,
+    subs: &mut HashMap<String, Subscription>,
+    pending_last_seq: &mut Option<i64>,
+    text: &str,
+) -> Vec<Message> {
+    let req: WsRequest = match serde_json::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            return vec![error_frame(
+                "VALIDATION_ERROR",
+                &format!("invalid request: {e}; send {{\"type\": \"subscribe\" | \"unsubscribe\" | \"ping\", \"payload\": {{…}}}}"),
+                None,
+            )];
+        }
+    };
+    let rid = req.request_id.as_ref();
+    let payload = req.payload.unwrap_or_default();
+    match req.kind.as_str() {
+        "ping" => vec![frame("pong", json!({ "seq": feed.seen() }), rid)],
+        "unsubscribe" => {
+            let key = payload.session_id.unwrap_or_else(|| "*".to_string());
+            subs.remove(&key);
+            vec![frame("unsubscribed", json!({ "sessionId": key }), rid)]
+        }
+        "subscribe" => {
+            let key = payload.session_id.unwrap_or_else(|| "*".to_string());
+            if key != "*" {
+                let owned = state
+                    .store
+                    .get_session(&key)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|r| principal.can_access(&r.tenant_id));
+                if !owned {
+                    return vec![error_frame("SESSION_NOT_FOUND", &format!("Session {key} not found"), rid)];
+                }
+            }
+            let events = payload.events.unwrap_or_else(|| vec!["*".to_string()]);
+            if events.is_empty() {
+                return vec![error_frame("VALIDATION_ERROR", "events must name at least one event (or \"*\")", rid)];
+            }
+            let since = feed.seen();
+            let last = payload.last_seq.or_else(|| pending_last_seq.take());
+            let mut out = vec![frame(
+                "subscribed",
+                json!({ "sessionId": key, "events": events, "seq": since }),
+                rid,
+            )];
+            if let Some(after) = last.filter(|n| *n < since) {
+                let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
+                let session = (key != "*").then_some(key.as_str());
+                let probe = Subscription { events: events.clone(), since: after };
+                let mut cursor = after;
+                loop {
+                    let batch = match read_range(&state.store, tenant, session, cursor, since).await {
+                        Ok(b) => b,
+                        Err(_) => {
+                            out.push(error_frame("INTERNAL_ERROR", "could not read the event log", rid));
+                            break;
+                        }
+                    };
+                    let Some(last_in_batch) = batch.last().map(|e| e.seq) else { break };
+                    for e in &batch {
+                        // Skip what another subscription already sent live.
+                        let sent = subs.iter().any(|(k, s)| k != &key && s.wants(k, e));
+                        if probe.wants(&key, e) && !sent {
+                            out.push(event_frame(e));
+                        }
+                    }
+                    cursor = last_in_batch;
+                    if cursor >= since {
+                        break;
+                    }
+                }
+            }
+            subs.insert(key, Subscription { events, since });
+            out
+        }
+        other => vec![error_frame(
+            "VALIDATION_ERROR",
+            &format!("unknown type '{other}': use subscribe, unsubscribe or ping"),
+            rid,
+        )],
+    }
+}
+
+/// seed 000's `incoming_message` frame for a `message.received` event.
+pub fn incoming_message(session_id: &str, e: &FeedEvent) -> Value {
+    let d = &e.data;
+    let text = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let from = text("from");
+    let from = match from.strip_suffix("@c.us") {
+        Some(user) => format!("{user}@s.whatsapp.net"),
+        None => from,
+    };
+    let message_id = text("messageId");
+    let (_, _, wa_id) = wagate_core::ids::parse_message_id(&message_id);
+    json!({
+        "event": "incoming_message",
+        "timestamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "data": {
+            "instance_id": session_id,
+            "from": from,
+            "from_me": d.get("fromMe").and_then(Value::as_bool).unwrap_or(false),
+            "message": d.get("body").cloned().unwrap_or(Value::Null),
+            "timestamp": d.get("waTimestamp").cloned().unwrap_or(Value::Null),
+            "is_group": d.get("isGroup").and_then(Value::as_bool).unwrap_or(false),
+            "message_id": wa_id,
+            "push_name": d.pointer("/contact/pushName").cloned().unwrap_or(Value::Null),
+            "seq": e.seq,
+        }
+    })
+}
+
+async fn run_listen(state: AppState, tenant: String, session: String, socket: WebSocket) {
+    let Ok(mut feed) = Feed::new(&state, Some(tenant), Some(session.clone()), None).await else {
+        return;
+    };
+    let (mut tx, mut rx) = socket.split();
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let mut heard = Instant::now();
+    loop {
+        tokio::select! {
+            incoming = rx.next() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => heard = Instant::now(),
+            },
+            next = feed.next() => {
+                let Ok(e) = next else { break };
+                if e.event == "message.received" {
+                    let msg = Message::Text(incoming_message(&session, &e).to_string().into());
+                    if tx.send(msg).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > SILENCE_LIMIT || tx.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = tx.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incoming_message_has_seed_000_shape() {
+        let e = FeedEvent {
+            seq: 7,
+            event: "message.received".into(),
+            session_id: "sess_a".into(),
+            tenant_id: "t".into(),
+            data: json!({
+                "messageId": "false_6281234567890@c.us_3EB0ABC123DEF456",
+                "from": "6281234567890@c.us",
+                "fromMe": false,
+                "body": "Hello World",
+                "waTimestamp": 1733587980,
+                "isGroup": false,
+                "contact": { "pushName": "John Doe" },
+            }),
+            at_ms: 0,
+        };
+        let f = incoming_message("sess_a", &e);
+        assert_eq!(f["event"], "incoming_message");
+        assert_eq!(f["data"]["instance_id"], "sess_a");
+        assert_eq!(f["data"]["from"], "6281234567890@s.whatsapp.net");
+        assert_eq!(f["data"]["message"], "Hello World");
+        assert_eq!(f["data"]["timestamp"], 1733587980);
+        assert_eq!(f["data"]["message_id"], "3EB0ABC123DEF456");
+        assert_eq!(f["data"]["push_name"], "John Doe");
+        assert_eq!(f["data"]["from_me"], false);
+    }
+}

@@ -1,0 +1,38 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wagate_engine::SessionManager;
+use wagate_store::Store;
+
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// The admin key (`API_KEY`). Compared in constant time, never logged.
+    pub admin_key: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long `GET …/qr` waits for a code to appear.
+    pub qr_wait: std::time::Duration,
+    /// Most webhooks per session (`WEBHOOK_MAX_PER_SESSION`).
+    pub webhook_max_per_session: usize,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub manager: Arc<SessionManager>,
+    pub config: Arc<ApiConfig>,
+    pub started_at: Instant,
+}
+
+impl AppState {
+    pub fn new(manager: Arc<SessionManager>, config: ApiConfig) -> Self {
+        AppState {
+            store: manager.store().clone(),
+            manager,
+            config: Arc::new(config),
+            started_at: Instant::now(),
+        }
+    }
+}

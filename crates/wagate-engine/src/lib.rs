@@ -1,0 +1,29 @@
+//! Sessions on the real WhatsApp engine.
+//!
+//! This is the only crate that knows `whatsapp-rust` exists. It owns:
+//! - [`config`]: where the engine connects and which client version it claims;
+//! - [`http`]: the engine's HTTP client (media upload/download), which can
+//!   route media to a sandbox over plain HTTP without any TLS-disabling flag;
+//! - [`session`]: one live session — its `whatsapp-rust` bot, its status
+//!   machine, its QR codes — and the translation of engine events into the
+//!   gateway's own ([`convert`]);
+//! - [`manager`]: every session of this process, started again at boot;
+//! - [`events`]: the gateway events sessions emit.
+
+pub mod config;
+pub mod convert;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod manager;
+pub mod session;
+
+pub use config::EngineConfig;
+pub use error::EngineError;
+pub use events::GatewayEvent;
+pub use manager::SessionManager;
+pub use session::{LiveState, Session};
+
+/// Whether this build accepts a non-WhatsApp server certificate chain
+/// (the `sandbox` feature). Shown in health output and at start-up.
+pub const ACCEPTS_SANDBOX_CERTIFICATES: bool = cfg!(feature = "sandbox");

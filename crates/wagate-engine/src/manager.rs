@@ -1,0 +1,191 @@
+//! Every session of this process.
+//!
+//! The manager creates, finds, deletes and shuts down sessions, and at boot
+//! starts every session that should be running, so paired sessions come back
+//! by themselves after a restart. Sessions are started a few at a time so a
+//! thousand of them do not all handshake in the same instant.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::sync::{RwLock, broadcast};
+use tracing::{info, warn};
+use wagate_core::{SessionStatus, StatusReason};
+use wagate_store::Store;
+use wagate_store::app::{NewSession, SessionRecord};
+
+use crate::config::EngineConfig;
+use crate::error::EngineError;
+use crate::events::GatewayEvent;
+use crate::http::GatewayHttpClient;
+use crate::session::{Session, Shared};
+
+/// How many sessions start at once at boot.
+const BOOT_CONCURRENCY: usize = 32;
+/// Capacity of the live event channel (a slow consumer that falls this far
+/// behind misses events; durable delivery reads the event log instead).
+const EVENT_CHANNEL: usize = 8192;
+
+pub struct SessionManager {
+    shared: Arc<Shared>,
+    sessions: RwLock<HashMap<String, Arc<Session>>>,
+}
+
+impl SessionManager {
+    pub fn new(store: Store, config: EngineConfig) -> Arc<SessionManager> {
+        let http = GatewayHttpClient::new(config.media_base());
+        let (events, _) = broadcast::channel(EVENT_CHANNEL);
+        Arc::new(SessionManager {
+            shared: Arc::new(Shared {
+                store,
+                config,
+                http,
+                events,
+            }),
+            sessions: RwLock::new(HashMap::new()),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// Live events from every session.
+    pub fn subscribe(&self) -> broadcast::Receiver<GatewayEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Appends an event that is not a session's own doing (a batch's
+    /// progress, a disabled webhook, …) to the log and tells live listeners.
+    pub async fn publish(
+        &self,
+        session_id: &str,
+        tenant_id: &str,
+        event: &'static str,
+        data: serde_json::Value,
+    ) -> Result<i64, EngineError> {
+        let at_ms = wagate_core::now_ms();
+        let seq = self
+            .shared
+            .store
+            .append_event(session_id, tenant_id, event, &data, at_ms)
+            .await?;
+        let _ = self
+            .shared
+            .events
+            .send(GatewayEvent::new(seq, event, session_id, tenant_id, data, at_ms));
+        Ok(seq)
+    }
+
+    /// Starts every session that should be running; returns how many.
+    pub async fn boot(self: &Arc<Self>) -> Result<usize, EngineError> {
+        let records = self.shared.store.sessions_to_resume().await?;
+        let count = records.len();
+        futures::stream::iter(records)
+            .for_each_concurrent(BOOT_CONCURRENCY, |record| {
+                let me = self.clone();
+                async move {
+                    let session = me.attach(&record).await;
+                    if let Err(e) = session.start(None).await {
+                        warn!(session = %record.id, "could not start at boot: {e}");
+                    }
+                }
+            })
+            .await;
+        info!(sessions = count, "sessions resumed");
+        Ok(count)
+    }
+
+    /// Creates a session for a tenant and starts pairing it.
+    pub async fn create(
+        self: &Arc<Self>,
+        tenant_id: &str,
+        name: &str,
+    ) -> Result<(SessionRecord, Arc<Session>), EngineError> {
+        let record = self
+            .shared
+            .store
+            .insert_session(&NewSession {
+                id: wagate_core::ids::session_id(),
+                tenant_id: tenant_id.to_string(),
+                name: name.to_string(),
+            })
+            .await?;
+        let session = self.attach(&record).await;
+        session.start(None).await?;
+        Ok((record, session))
+    }
+
+    /// The live session for a stored record (created on first use).
+    pub async fn attach(&self, record: &SessionRecord) -> Arc<Session> {
+        if let Some(s) = self.sessions.read().await.get(&record.id) {
+            return s.clone();
+        }
+        let mut map = self.sessions.write().await;
+        map.entry(record.id.clone())
+            .or_insert_with(|| Session::new(self.shared.clone(), record))
+            .clone()
+    }
+
+    /// The live session by id, loading it from the store if needed.
+    pub async fn get(&self, id: &str) -> Result<Arc<Session>, EngineError> {
+        if let Some(s) = self.sessions.read().await.get(id) {
+            return Ok(s.clone());
+        }
+        let record = self
+            .shared
+            .store
+            .get_session(id)
+            .await?
+            .ok_or(EngineError::SessionNotFound)?;
+        Ok(self.attach(&record).await)
+    }
+
+    /// Stops a session at the operator's request (it stays stopped across
+    /// restarts until started again).
+    pub async fn stop(&self, id: &str) -> Result<(), EngineError> {
+        let session = self.get(id).await?;
+        session
+            .stop(SessionStatus::Disconnected, StatusReason::Stopped)
+            .await;
+        self.shared.store.set_session_desired(id, false).await?;
+        Ok(())
+    }
+
+    /// Unlinks the device, wipes its keys and deletes the session.
+    pub async fn delete(&self, id: &str) -> Result<(), EngineError> {
+        let session = self.get(id).await?;
+        session.logout().await?;
+        self.sessions.write().await.remove(id);
+        self.shared.store.delete_session(id).await?;
+        Ok(())
+    }
+
+    /// Stops every bot gracefully (process shutdown). Sessions keep wanting
+    /// to run, so they come back at the next boot.
+    pub async fn shutdown(&self) {
+        let sessions: Vec<Arc<Session>> = self.sessions.read().await.values().cloned().collect();
+        futures::stream::iter(sessions)
+            .for_each_concurrent(BOOT_CONCURRENCY, |s| async move {
+                if s.is_running().await {
+                    s.stop(SessionStatus::Disconnected, StatusReason::Stopped).await;
+                    let _ = self.shared.store.set_session_desired(&s.id, true).await;
+                }
+            })
+            .await;
+    }
+
+    /// Counts of live sessions by status.
+    pub async fn live_counts(&self) -> HashMap<SessionStatus, usize> {
+        let mut out = HashMap::new();
+        for s in self.sessions.read().await.values() {
+            *out.entry(s.status()).or_default() += 1;
+        }
+        out
+    }
+}

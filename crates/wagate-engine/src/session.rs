@@ -1,0 +1,714 @@
+//! One live session: a linked WhatsApp device driven by a whatsapp-rust bot.
+//!
+//! A [`Session`] owns its bot (at most one at a time), its status machine and
+//! its current QR or pairing code. Engine events arrive on the bot's ordered
+//! event mailbox and are turned into status changes, stored messages and
+//! [`GatewayEvent`]s. Every bot run has a *generation*: stopping a session
+//! moves the generation on first, so late events from a bot being torn down
+//! can never overwrite the status the stop decided.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::{Mutex, broadcast, watch};
+use tracing::{debug, info, warn};
+use wagate_core::{ChatId, SessionStatus, StatusReason, now_ms};
+use wagate_store::Store;
+use wagate_store::app::NewMessage;
+use whatsapp_rust::bot::{Bot, BotHandle, EventDelivery};
+use whatsapp_rust::client::Client;
+use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::send::SendOptions;
+use whatsapp_rust::store::traits::Backend;
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+use whatsapp_rust::types::events::Event;
+use whatsapp_rust::wacore::proto_helpers::MessageBuilderExt;
+use whatsapp_rust::waproto::whatsapp as wa;
+use whatsapp_rust::{Jid, buffa};
+
+use crate::config::EngineConfig;
+use crate::convert;
+use crate::error::EngineError;
+use crate::events::GatewayEvent;
+use crate::http::GatewayHttpClient;
+
+/// How long a caller of [`Session::wait_for_qr`] counts as "waiting": while
+/// someone waits, running out of QR codes restarts pairing by itself.
+const QR_INTEREST: Duration = Duration::from_secs(90);
+/// How long a graceful bot shutdown may take before it is aborted.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The ordered event mailbox of each bot. Events are handled quickly (a few
+/// database writes), so this only absorbs bursts.
+const EVENT_MAILBOX: usize = 4096;
+
+/// What every session of a process shares.
+pub(crate) struct Shared {
+    pub store: Store,
+    pub config: EngineConfig,
+    pub http: GatewayHttpClient,
+    pub events: broadcast::Sender<GatewayEvent>,
+}
+
+/// The in-memory part of a session's state (the rest is in the store).
+#[derive(Clone, Debug)]
+pub struct LiveState {
+    pub status: SessionStatus,
+    pub reason: Option<StatusReason>,
+    pub qr: Option<String>,
+    pub qr_expires_at_ms: i64,
+    pub pair_code: Option<String>,
+    pub qr_wanted_until_ms: i64,
+    pub phone: Option<String>,
+    pub push_name: Option<String>,
+}
+
+struct Running {
+    handle: BotHandle,
+    client: Arc<Client>,
+}
+
+/// A message the session sent.
+#[derive(Clone, Debug)]
+pub struct SentMessage {
+    pub wa_id: String,
+    pub chat: ChatId,
+    pub timestamp_ms: i64,
+}
+
+pub struct Session {
+    pub id: String,
+    pub tenant_id: String,
+    shared: Arc<Shared>,
+    state: std::sync::Mutex<LiveState>,
+    run: Mutex<Option<Running>>,
+    generation: AtomicU64,
+    changed: watch::Sender<u64>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        record: &wagate_store::app::SessionRecord,
+    ) -> Arc<Session> {
+        Arc::new(Session {
+            id: record.id.clone(),
+            tenant_id: record.tenant_id.clone(),
+            shared,
+            state: std::sync::Mutex::new(LiveState {
+                status: record.status,
+                reason: record.status_reason,
+                qr: None,
+                qr_expires_at_ms: 0,
+                pair_code: None,
+                qr_wanted_until_ms: 0,
+                phone: record.phone.clone(),
+                push_name: record.push_name.clone(),
+            }),
+            run: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            changed: watch::channel(0).0,
+        })
+    }
+
+    pub fn live(&self) -> LiveState {
+        self.state.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub fn status(&self) -> SessionStatus {
+        self.live().status
+    }
+
+    pub async fn is_running(&self) -> bool {
+        self.run.lock().await.is_some()
+    }
+
+    /// The engine client while a bot runs (for operations the gateway does
+    /// not wrap yet).
+    pub async fn client(&self) -> Option<Arc<Client>> {
+        self.run.lock().await.as_ref().map(|r| r.client.clone())
+    }
+
+    // ── lifecycle ──────────────────────────────────────────────────────
+
+    /// Starts the bot (no-op when it already runs). With `pair_phone`, asks
+    /// for a pairing code for that number instead of relying on QR codes.
+    ///
+    /// Boxed so that a bot's event handler may start its own session again
+    /// (after QR codes run out) without a recursive future type.
+    pub fn start(
+        self: &Arc<Self>,
+        pair_phone: Option<String>,
+    ) -> futures::future::BoxFuture<'static, Result<(), EngineError>> {
+        Box::pin(self.clone().start_inner(pair_phone))
+    }
+
+    async fn start_inner(self: Arc<Self>, pair_phone: Option<String>) -> Result<(), EngineError> {
+        let mut run = self.run.lock().await;
+        if run.is_some() {
+            return Ok(());
+        }
+        let store = &self.shared.store;
+        let record = store
+            .get_session(&self.id)
+            .await?
+            .ok_or(EngineError::SessionNotFound)?;
+        let device_id = match record.device_id {
+            Some(d) => d,
+            None => {
+                let d = store.create_device().await?;
+                store.set_session_device(&self.id, Some(d)).await?;
+                d
+            }
+        };
+        let backend: Arc<dyn Backend> = store.device_backend(device_id);
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+
+        let transport = match &self.shared.config.server_url {
+            Some(url) => TokioWebSocketTransportFactory::new().with_url(url.clone()),
+            None => TokioWebSocketTransportFactory::new(),
+        };
+        let weak = Arc::downgrade(&self);
+        let mut builder = Bot::builder()
+            .with_backend_arc(backend)
+            .with_transport_factory(transport)
+            .with_http_client(self.shared.http.clone())
+            .with_event_delivery(EventDelivery::Ordered {
+                capacity: EVENT_MAILBOX,
+            })
+            .skip_history_sync()
+            .on_event(move |event, client| {
+                let weak = weak.clone();
+                async move {
+                    if let Some(session) = weak.upgrade() {
+                        session.on_engine_event(generation, &event, &client).await;
+                    }
+                }
+            });
+        if let Some(version) = self.shared.config.effective_version() {
+            builder = builder.with_version(version);
+        }
+        if let Some(phone) = pair_phone {
+            builder = builder.with_pair_code(PairCodeOptions {
+                phone_number: phone,
+                show_push_notification: true,
+                ..Default::default()
+            });
+        }
+        let bot = builder
+            .build()
+            .await
+            .map_err(|e| EngineError::Engine(e.to_string()))?;
+
+        {
+            let mut s = self.lock_state();
+            s.qr = None;
+            s.pair_code = None;
+        }
+        self.set_status(SessionStatus::Initializing, None).await;
+        let handle = bot.spawn();
+        let client = handle.client();
+        *run = Some(Running { handle, client });
+        store.set_session_desired(&self.id, true).await?;
+        info!(session = %self.id, "session started");
+        Ok(())
+    }
+
+    /// Stops the bot and leaves the session DISCONNECTED (or FAILED for a
+    /// ban) with `reason`. Safe to call when it is not running.
+    pub async fn stop(&self, status: SessionStatus, reason: StatusReason) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let running = self.run.lock().await.take();
+        if let Some(running) = running {
+            shutdown_bot(running).await;
+        }
+        {
+            let mut s = self.lock_state();
+            s.qr = None;
+            s.pair_code = None;
+        }
+        self.set_status(status, Some(reason)).await;
+    }
+
+    /// Unlinks the device: tells WhatsApp when connected, wipes its keys,
+    /// and keeps the session so it can be paired again.
+    pub async fn logout(&self) -> Result<(), EngineError> {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let running = self.run.lock().await.take();
+        if let Some(running) = running {
+            running.client.logout().await;
+            shutdown_bot(running).await;
+        }
+        self.forget_device().await?;
+        self.shared.store.set_session_desired(&self.id, false).await?;
+        self.set_status(SessionStatus::Disconnected, Some(StatusReason::LoggedOut))
+            .await;
+        self.emit("session.disconnected", json!({ "reason": "logged_out" })).await;
+        Ok(())
+    }
+
+    async fn forget_device(&self) -> Result<(), EngineError> {
+        let store = &self.shared.store;
+        if let Some(record) = store.get_session(&self.id).await?
+            && let Some(device_id) = record.device_id
+        {
+            store.delete_device(device_id).await?;
+        }
+        store.clear_session_identity(&self.id).await?;
+        let mut s = self.lock_state();
+        s.qr = None;
+        s.pair_code = None;
+        Ok(())
+    }
+
+    /// Returns a current QR code, starting pairing if nothing runs. Waits up
+    /// to `timeout` for one to appear.
+    pub async fn wait_for_qr(self: &Arc<Self>, timeout: Duration) -> Result<String, EngineError> {
+        {
+            let mut s = self.lock_state();
+            s.qr_wanted_until_ms = now_ms() + QR_INTEREST.as_millis() as i64;
+        }
+        match self.status() {
+            SessionStatus::Ready => {
+                return Err(EngineError::NoQr("the session is already connected".into()));
+            }
+            SessionStatus::Error if self.live().reason == Some(StatusReason::Banned) => {
+                return Err(EngineError::Banned);
+            }
+            _ => {}
+        }
+        if !self.is_running().await {
+            self.start(None).await?;
+        }
+        let mut changed = self.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let live = self.live();
+            if let Some(qr) = live.qr
+                && live.qr_expires_at_ms > now_ms()
+            {
+                return Ok(qr);
+            }
+            if live.status == SessionStatus::Ready {
+                return Err(EngineError::NoQr("the session is already connected".into()));
+            }
+            if live.status == SessionStatus::Connecting && live.phone.is_some() {
+                return Err(EngineError::NoQr("the session is connecting".into()));
+            }
+            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
+                return Err(EngineError::Initializing);
+            }
+        }
+    }
+
+    /// Starts pairing by phone number and waits for the 8-character code.
+    pub async fn request_pair_code(
+        self: &Arc<Self>,
+        phone: String,
+        timeout: Duration,
+    ) -> Result<String, EngineError> {
+        if self.status() == SessionStatus::Ready {
+            return Err(EngineError::Pairing("the session is already connected".into()));
+        }
+        // A running QR flow is replaced by a pairing-code flow.
+        if self.is_running().await {
+            self.stop(SessionStatus::Initializing, StatusReason::Stopped).await;
+        }
+        self.start(Some(phone)).await?;
+        let mut changed = self.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(code) = self.live().pair_code {
+                return Ok(code);
+            }
+            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
+                return Err(EngineError::Pairing("no pairing code arrived in time".into()));
+            }
+        }
+    }
+
+    /// Waits until the session is CONNECTED (used by tests and the CLI).
+    pub async fn wait_for_status(&self, wanted: SessionStatus, timeout: Duration) -> bool {
+        let mut changed = self.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.status() == wanted {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    // ── sending ────────────────────────────────────────────────────────
+
+    /// Sends a text, optionally quoting a stored message and mentioning
+    /// people; stores it and emits `message.sent`.
+    pub async fn send_text(
+        &self,
+        chat: &ChatId,
+        text: &str,
+        quoted_wa_id: Option<&str>,
+        mentions: &[ChatId],
+    ) -> Result<SentMessage, EngineError> {
+        let client = self.ready_client().await?;
+        let to: Jid = chat
+            .jid()
+            .parse()
+            .map_err(|_| EngineError::InvalidChatId(chat.api()))?;
+
+        let context = self.context_info(&client, quoted_wa_id, mentions).await?;
+        let message = match context {
+            Some(ctx) => wa::Message::text_with_context(text, ctx),
+            None => wa::Message::text(text),
+        };
+        let sent = client
+            .send_message_with_options(to, message, SendOptions::default())
+            .await
+            .map_err(|e| EngineError::SendFailed(e.to_string()))?;
+
+        let timestamp_ms = now_ms();
+        let own = client.pn().map(|j| j.to_non_ad_string()).unwrap_or_default();
+        let record = NewMessage {
+            session_id: self.id.clone(),
+            chat_id: chat.jid(),
+            wa_id: sent.message_id.clone(),
+            from_me: true,
+            sender: own,
+            recipient: chat.jid(),
+            msg_type: "chat".into(),
+            body: Some(text.to_string()),
+            wa_timestamp: timestamp_ms / 1000,
+            status: "sent".into(),
+            quoted_id: quoted_wa_id.map(str::to_owned),
+            push_name: None,
+        };
+        self.shared.store.insert_message(&record).await?;
+        self.emit("message.sent", message_event_data(&record)).await;
+        Ok(SentMessage {
+            wa_id: sent.message_id,
+            chat: chat.clone(),
+            timestamp_ms,
+        })
+    }
+
+    async fn ready_client(&self) -> Result<Arc<Client>, EngineError> {
+        let live = self.live();
+        match live.status {
+            SessionStatus::Ready => {}
+            SessionStatus::Error if live.reason == Some(StatusReason::Banned) => {
+                return Err(EngineError::Banned);
+            }
+            other => return Err(EngineError::NotReady(other.api())),
+        }
+        self.client()
+            .await
+            .ok_or(EngineError::NotReady(SessionStatus::Disconnected.api()))
+    }
+
+    async fn context_info(
+        &self,
+        client: &Client,
+        quoted_wa_id: Option<&str>,
+        mentions: &[ChatId],
+    ) -> Result<Option<wa::ContextInfo>, EngineError> {
+        if quoted_wa_id.is_none() && mentions.is_empty() {
+            return Ok(None);
+        }
+        let mut ctx = wa::ContextInfo {
+            mentioned_jid: mentions.iter().map(ChatId::jid).collect(),
+            ..Default::default()
+        };
+        if let Some(quoted) = quoted_wa_id {
+            let original = self
+                .shared
+                .store
+                .get_message(&self.id, quoted)
+                .await?
+                .ok_or(EngineError::QuotedNotFound)?;
+            let participant = if original.from_me {
+                client.pn().map(|j| j.to_non_ad_string()).unwrap_or(original.sender)
+            } else {
+                original.sender
+            };
+            ctx.stanza_id = Some(original.wa_id);
+            ctx.participant = Some(participant);
+            ctx.quoted_message =
+                buffa::MessageField::some(wa::Message::text(original.body.unwrap_or_default()));
+        }
+        Ok(Some(ctx))
+    }
+
+    // ── engine events ──────────────────────────────────────────────────
+
+    async fn on_engine_event(self: &Arc<Self>, generation: u64, event: &Event, client: &Arc<Client>) {
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        match event {
+            Event::PairingQrCode(qr) => {
+                {
+                    let mut s = self.lock_state();
+                    s.qr = Some(qr.code.clone());
+                    s.qr_expires_at_ms = now_ms() + qr.timeout.as_millis() as i64;
+                }
+                self.set_status(SessionStatus::QrReady, None).await;
+                let image = wagate_core::qr::png_data_url(&qr.code);
+                self.emit("session.qr", json!({ "code": qr.code, "image": image })).await;
+            }
+            Event::PairingCode(code) => {
+                self.lock_state().pair_code = Some(code.code.clone());
+                self.set_status(SessionStatus::QrReady, None).await;
+                self.emit("session.qr", json!({ "pairingCode": code.code })).await;
+            }
+            Event::PairSuccess(ps) => {
+                {
+                    let mut s = self.lock_state();
+                    s.qr = None;
+                    s.pair_code = None;
+                    s.phone = Some(ps.id.user.to_string());
+                }
+                self.set_status(SessionStatus::Connecting, None).await;
+                self.emit(
+                    "session.authenticated",
+                    json!({ "phoneNumber": ps.id.user.to_string(), "platform": ps.platform }),
+                ).await;
+            }
+            Event::Connected(_) => self.on_connected(client).await,
+            Event::Disconnected(_) => {
+                if self.status() == SessionStatus::Ready {
+                    self.set_status(SessionStatus::Connecting, None).await;
+                    self.emit("session.disconnected", json!({ "reason": "connection_lost" })).await;
+                }
+            }
+            Event::LoggedOut(_) => {
+                let me = self.clone();
+                tokio::spawn(async move { me.on_logged_out_remotely().await });
+            }
+            Event::TemporaryBan(ban) => {
+                warn!(session = %self.id, expire = ?ban.expire, "number temporarily banned");
+                let me = self.clone();
+                tokio::spawn(async move {
+                    me.stop(SessionStatus::Error, StatusReason::Banned).await;
+                    me.emit("session.disconnected", json!({ "reason": "banned" })).await;
+                });
+            }
+            Event::ClientOutdated(_) => {
+                let me = self.clone();
+                tokio::spawn(async move { me.stop(SessionStatus::Error, StatusReason::Fatal).await });
+            }
+            Event::PairingQrCodesExhausted(_) => {
+                let me = self.clone();
+                tokio::spawn(async move { me.on_qr_exhausted().await });
+            }
+            Event::Messages(batch) => {
+                for inbound in batch.messages.iter() {
+                    self.on_message(&inbound.message, &inbound.info).await;
+                }
+            }
+            Event::Receipt(receipt) => self.on_receipt(receipt).await,
+            _ => {}
+        }
+    }
+
+    async fn on_connected(&self, client: &Arc<Client>) {
+        let phone = client.pn().map(|j| j.user.to_string());
+        let push_name = Some(client.push_name()).filter(|n| !n.is_empty());
+        let now = now_ms();
+        {
+            let mut s = self.lock_state();
+            s.qr = None;
+            s.pair_code = None;
+            s.phone = phone.clone().or(s.phone.take());
+            s.push_name = push_name.clone().or(s.push_name.take());
+        }
+        if let Err(e) = self
+            .shared
+            .store
+            .set_session_connected(&self.id, phone.as_deref(), push_name.as_deref(), None, now)
+            .await
+        {
+            warn!(session = %self.id, "could not record connection: {e}");
+        }
+        self.set_status(SessionStatus::Ready, None).await;
+    }
+
+    async fn on_logged_out_remotely(&self) {
+        info!(session = %self.id, "device was logged out");
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let running = self.run.lock().await.take();
+        if let Some(running) = running {
+            shutdown_bot(running).await;
+        }
+        if let Err(e) = self.forget_device().await {
+            warn!(session = %self.id, "could not wipe device keys: {e}");
+        }
+        let _ = self.shared.store.set_session_desired(&self.id, false).await;
+        self.set_status(SessionStatus::Disconnected, Some(StatusReason::LoggedOut))
+            .await;
+        self.emit("session.disconnected", json!({ "reason": "logged_out" })).await;
+    }
+
+    async fn on_qr_exhausted(self: &Arc<Self>) {
+        let wanted = self.live().qr_wanted_until_ms > now_ms();
+        self.stop(SessionStatus::Disconnected, StatusReason::QrExpired).await;
+        if wanted {
+            debug!(session = %self.id, "QR codes ran out while someone waits: pairing again");
+            if let Err(e) = self.start(None).await {
+                warn!(session = %self.id, "could not restart pairing: {e}");
+            }
+        }
+    }
+
+    async fn on_message(
+        &self,
+        message: &wa::Message,
+        info: &whatsapp_rust::types::message::MessageInfo,
+    ) {
+        let Some((kind, body)) = convert::classify(message) else {
+            return;
+        };
+        let chat = info.source.chat.to_non_ad_string();
+        let sender = info.source.sender.to_non_ad_string();
+        let own = self.live().phone.map(|p| format!("{p}@s.whatsapp.net"));
+        let recipient = if info.source.is_from_me {
+            chat.clone()
+        } else if info.source.is_group {
+            chat.clone()
+        } else {
+            own.unwrap_or_default()
+        };
+        let record = NewMessage {
+            session_id: self.id.clone(),
+            chat_id: chat,
+            wa_id: info.id.to_string(),
+            from_me: info.source.is_from_me,
+            sender,
+            recipient,
+            msg_type: kind.to_string(),
+            body,
+            wa_timestamp: info.timestamp.timestamp(),
+            status: if info.source.is_from_me { "sent" } else { "received" }.into(),
+            quoted_id: convert::quoted_id(message),
+            push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
+        };
+        match self.shared.store.insert_message(&record).await {
+            Ok(true) => {
+                let event = if record.from_me { "message.sent" } else { "message.received" };
+                let mut data = message_event_data(&record);
+                if let Some(alt) = &info.source.sender_alt {
+                    data["senderAlt"] = json!(ChatId::api_from_jid(&alt.to_non_ad_string()));
+                }
+                self.emit(event, data).await;
+            }
+            Ok(false) => debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored"),
+            Err(e) => warn!(session = %self.id, "could not store message: {e}"),
+        }
+    }
+
+    async fn on_receipt(&self, receipt: &whatsapp_rust::types::events::Receipt) {
+        let Some((ack, name)) = convert::ack_level(&receipt.r#type) else {
+            return;
+        };
+        let chat = receipt.source.chat.to_non_ad_string();
+        for id in &receipt.message_ids {
+            let id = id.to_string();
+            match self.shared.store.advance_message_status(&self.id, &id, name).await {
+                Ok(true) => {
+                    let message_id = wagate_core::ids::message_id(true, &ChatId::api_from_jid(&chat), &id);
+                    self.emit(
+                        "message.ack",
+                        json!({ "messageId": message_id, "ack": ack, "ackName": name }),
+                    ).await;
+                }
+                Ok(false) => {}
+                Err(e) => warn!(session = %self.id, "could not record receipt: {e}"),
+            }
+        }
+    }
+
+    // ── helpers ────────────────────────────────────────────────────────
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, LiveState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn set_status(&self, status: SessionStatus, reason: Option<StatusReason>) {
+        let (changed, phone) = {
+            let mut s = self.lock_state();
+            let changed = s.status != status || s.reason != reason;
+            s.status = status;
+            s.reason = reason;
+            (changed, s.phone.clone())
+        };
+        self.changed.send_modify(|n| *n += 1);
+        if !changed {
+            return;
+        }
+        if let Err(e) = self.shared.store.set_session_status(&self.id, status, reason).await {
+            warn!(session = %self.id, "could not store status: {e}");
+        }
+        let mut data = json!({ "status": status.api(), "phoneNumber": phone });
+        if let Some(reason) = reason {
+            data["reason"] = json!(reason.as_str());
+        }
+        self.emit("session.status", data).await;
+    }
+
+    /// Appends an event to the durable log, then tells live listeners.
+    /// The log comes first: a listener never hears of an event that a crash
+    /// could lose.
+    pub(crate) async fn emit(&self, event: &'static str, data: serde_json::Value) {
+        let at_ms = now_ms();
+        match self
+            .shared
+            .store
+            .append_event(&self.id, &self.tenant_id, event, &data, at_ms)
+            .await
+        {
+            Ok(seq) => {
+                // No receiver is fine: nobody is listening right now.
+                let _ = self.shared.events.send(GatewayEvent::new(
+                    seq,
+                    event,
+                    &self.id,
+                    &self.tenant_id,
+                    data,
+                    at_ms,
+                ));
+            }
+            Err(e) => warn!(session = %self.id, event, "could not append event: {e}"),
+        }
+    }
+}
+
+/// The contract's message payload for events.
+pub fn message_event_data(m: &NewMessage) -> serde_json::Value {
+    let chat_api = ChatId::api_from_jid(&m.chat_id);
+    json!({
+        "id": wagate_core::ids::message_id(m.from_me, &chat_api, &m.wa_id),
+        "messageId": wagate_core::ids::message_id(m.from_me, &chat_api, &m.wa_id),
+        "chatId": chat_api,
+        "from": ChatId::api_from_jid(&m.sender),
+        "to": ChatId::api_from_jid(&m.recipient),
+        "fromMe": m.from_me,
+        "body": m.body,
+        "type": m.msg_type,
+        "waTimestamp": m.wa_timestamp,
+        "timestamp": wagate_core::iso_ms(m.wa_timestamp * 1000),
+        "isGroup": m.chat_id.ends_with("@g.us"),
+        "hasMedia": matches!(m.msg_type.as_str(), "image" | "video" | "audio" | "ptt" | "document" | "sticker"),
+        "quotedMessageId": m.quoted_id,
+        "contact": { "pushName": m.push_name },
+    })
+}
+
+async fn shutdown_bot(running: Running) {
+    let Running { handle, client } = running;
+    if tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown()).await.is_err() {
+        warn!("bot did not stop in time; aborting it");
+        client.disconnect().await;
+    }
+}

@@ -1,0 +1,63 @@
+//! wagate: a self-hosted multi-session WhatsApp HTTP API gateway.
+//!
+//! `wagate serve` runs the gateway; `wagate sandbox` runs a local WhatsApp
+//! server to try it against. Configuration comes from flags, the
+//! environment, and an optional `.env` file (see [`config`]).
+
+mod config;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "wagate", version, about = "Self-hosted multi-session WhatsApp HTTP API gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API gateway.
+    Serve(config::ServeArgs),
+    /// Run the sandbox: a WhatsApp Web server on loopback with an admin API.
+    Sandbox(config::SandboxArgs),
+}
+
+fn main() {
+    // A missing .env is normal; a malformed one is worth saying.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("wagate: ignoring .env: {e}");
+    }
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wagate: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Sandbox(args) => serve::run_sandbox(args).await,
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("wagate: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,whatsapp_rust=warn,wacore=warn,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

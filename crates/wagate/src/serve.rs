@@ -1,0 +1,106 @@
+//! Wiring: open the store, boot the sessions, serve HTTP until a signal,
+//! then stop every session gracefully.
+
+use std::time::Duration;
+
+use tracing::{info, warn};
+use wagate_api::{ApiConfig, AppState};
+use wagate_engine::SessionManager;
+use wagate_sandbox::{Sandbox, SandboxConfig};
+use wagate_store::Store;
+
+use crate::config::{SandboxArgs, ServeArgs};
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.check().map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!("cannot create DATA_DIR {}: {e}", config.data_dir.display())
+    })?;
+    let store = Store::connect_with(&config.database_url, config.database_max_connections)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .ensure_admin_tenant()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    info!(database = ?store.kind(), "store ready");
+    if config.engine.server_url.is_some() {
+        info!(
+            accepts_sandbox_certificates = wagate_engine::ACCEPTS_SANDBOX_CERTIFICATES,
+            "using a custom WhatsApp server"
+        );
+    }
+
+    let events_config = wagate_events::EventsConfig::from_env().map_err(anyhow::Error::msg)?;
+    let manager = SessionManager::new(store, config.engine.clone());
+    let state = AppState::new(
+        manager.clone(),
+        ApiConfig {
+            admin_key: config.api_key,
+            max_body_bytes: config.max_body_bytes,
+            qr_wait: Duration::from_secs(20),
+            webhook_max_per_session: events_config.max_per_session,
+        },
+    );
+    let dispatcher = wagate_events::Dispatcher::start(manager.clone(), events_config)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let app = wagate_api::router(state);
+
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (is the port in use? set PORT)", config.bind))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to find the port.
+    println!("wagate listening on http://{addr}");
+
+    let boot = {
+        let manager = manager.clone();
+        tokio::spawn(async move {
+            if let Err(e) = manager.boot().await {
+                warn!("resuming sessions failed: {e}");
+            }
+        })
+    };
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    info!("shutting down: stopping sessions");
+    boot.abort();
+    dispatcher.shutdown();
+    manager.shutdown().await;
+    Ok(())
+}
+
+pub async fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
+    let sandbox = Sandbox::start(SandboxConfig {
+        listen: args.listen,
+        data_dir: args.data,
+    })
+    .await?;
+    println!("wagate sandbox listening: WhatsApp at {}  admin API at {}/admin", sandbox.ws_url(), sandbox.http_url());
+    sandbox.run_until_shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
