@@ -45,11 +45,16 @@ fn url_query_value(query: &str, name: &str) -> Option<String> {
 fn same_secret(a: &str, b: &str) -> bool {
     let da = Sha256::digest(a.as_bytes());
     let db = Sha256::digest(b.as_bytes());
-    da.iter().zip(db.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    da.iter()
+        .zip(db.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 pub async fn authenticate(state: &AppState, key: Option<String>) -> Result<Principal, ApiError> {
-    let key = key.filter(|k| !k.is_empty()).ok_or_else(ApiError::unauthorized)?;
+    let key = key
+        .filter(|k| !k.is_empty())
+        .ok_or_else(ApiError::unauthorized)?;
     if same_secret(&key, &state.config.admin_key) {
         return Ok(Principal::admin());
     }
@@ -65,7 +70,10 @@ pub async fn authenticate(state: &AppState, key: Option<String>) -> Result<Princ
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(Auth(p.clone()));
         }
@@ -78,7 +86,10 @@ impl FromRequestParts<AppState> for Auth {
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Auth(principal) = Auth::from_request_parts(parts, state).await?;
         if !principal.is_admin {
             return Err(ApiError::forbidden("this needs the admin API key"));
@@ -93,7 +104,10 @@ mod tests {
 
     #[test]
     fn query_keys_are_decoded() {
-        assert_eq!(url_query_value("a=1&apiKey=ab%2Bc", "apiKey").as_deref(), Some("ab+c"));
+        assert_eq!(
+            url_query_value("a=1&apiKey=ab%2Bc", "apiKey").as_deref(),
+            Some("ab+c")
+        );
         assert_eq!(url_query_value("apiKey=x", "apiKey").as_deref(), Some("x"));
         assert_eq!(url_query_value("apikey=x", "apiKey"), None);
     }

@@ -34,7 +34,11 @@ pub struct Pagination {
 
 impl Pagination {
     pub fn new(page: u32, limit: u32, total: u64) -> Self {
-        let total_pages = if limit == 0 { 0 } else { total.div_ceil(limit as u64) };
+        let total_pages = if limit == 0 {
+            0
+        } else {
+            total.div_ceil(limit as u64)
+        };
         Pagination {
             page,
             limit,

@@ -49,12 +49,18 @@ impl ApiError {
     }
 
     pub fn session_not_found(id: &str) -> Self {
-        Self::new(ErrorCode::SessionNotFound, format!("session {id} not found"))
+        Self::new(
+            ErrorCode::SessionNotFound,
+            format!("session {id} not found"),
+        )
     }
 
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         error!("{context}: {err}");
-        Self::new(ErrorCode::InternalError, "internal error; see the server log")
+        Self::new(
+            ErrorCode::InternalError,
+            "internal error; see the server log",
+        )
     }
 }
 
@@ -88,17 +94,23 @@ impl From<EngineError> for ApiError {
             EngineError::SessionNotFound => ApiError::new(C::SessionNotFound, "session not found"),
             EngineError::NotReady(status) => ApiError::new(
                 C::SessionNotReady,
-                format!("session is not connected (status {status}); pair it and wait for CONNECTED"),
+                format!(
+                    "session is not connected (status {status}); pair it and wait for CONNECTED"
+                ),
             ),
-            EngineError::Initializing => {
-                ApiError::new(C::SessionInitializing, "session is still initializing; try again shortly")
-            }
+            EngineError::Initializing => ApiError::new(
+                C::SessionInitializing,
+                "session is still initializing; try again shortly",
+            ),
             EngineError::NoQr(m) => ApiError::new(C::SessionQrExpired, m),
-            EngineError::Banned => ApiError::new(C::SessionBanned, "this number is banned by WhatsApp"),
-            EngineError::InvalidChatId(m) => ApiError::new(C::MessageInvalidChatId, m),
-            EngineError::QuotedNotFound => {
-                ApiError::new(C::MessageQuotedNotFound, "the quoted message is not in this session's history")
+            EngineError::Banned => {
+                ApiError::new(C::SessionBanned, "this number is banned by WhatsApp")
             }
+            EngineError::InvalidChatId(m) => ApiError::new(C::MessageInvalidChatId, m),
+            EngineError::QuotedNotFound => ApiError::new(
+                C::MessageQuotedNotFound,
+                "the quoted message is not in this session's history",
+            ),
             EngineError::SendFailed(m) => {
                 error!("send failed: {m}");
                 ApiError::new(C::MessageSendFailed, "WhatsApp did not accept the message")
@@ -114,4 +126,3 @@ impl From<EngineError> for ApiError {
 pub async fn not_found_fallback() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")
 }
-

@@ -55,7 +55,8 @@ impl ChatId {
                 }
             }
             Some("lid") => {
-                if !user.is_empty() && user.len() <= 32 && user.chars().all(|c| c.is_ascii_digit()) {
+                if !user.is_empty() && user.len() <= 32 && user.chars().all(|c| c.is_ascii_digit())
+                {
                     Ok(ChatId::Lid(user.to_string()))
                 } else {
                     Err(bad())
@@ -90,7 +91,9 @@ impl ChatId {
     /// The API spelling of any WhatsApp JID string (`user@s.whatsapp.net` →
     /// `user@c.us`; device suffixes dropped). Unknown shapes pass through.
     pub fn api_from_jid(jid: &str) -> String {
-        ChatId::parse(jid).map(|c| c.api()).unwrap_or_else(|_| jid.to_string())
+        ChatId::parse(jid)
+            .map(|c| c.api())
+            .unwrap_or_else(|_| jid.to_string())
     }
 }
 
@@ -148,7 +151,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for raw in ["", "abc", "123", "628123456789@example.com", "62812345678901234567", "x@g.us"] {
+        for raw in [
+            "",
+            "abc",
+            "123",
+            "628123456789@example.com",
+            "62812345678901234567",
+            "x@g.us",
+        ] {
             assert!(ChatId::parse(raw).is_err(), "{raw}");
         }
     }

@@ -96,7 +96,10 @@ mod tests {
             ErrorCode::MessageNumberNotOnWhatsapp.as_str(),
             "MESSAGE_NUMBER_NOT_ON_WHATSAPP"
         );
-        assert_eq!(ErrorCode::MessageInvalidChatId.as_str(), "MESSAGE_INVALID_CHAT_ID");
+        assert_eq!(
+            ErrorCode::MessageInvalidChatId.as_str(),
+            "MESSAGE_INVALID_CHAT_ID"
+        );
         assert_eq!(ErrorCode::MessageMediaTooLarge.http_status(), 413);
     }
 }

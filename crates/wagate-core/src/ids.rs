@@ -59,7 +59,10 @@ mod tests {
     fn message_ids_round_trip() {
         let id = message_id(true, "628123@c.us", "3EB0ABC");
         assert_eq!(id, "true_628123@c.us_3EB0ABC");
-        assert_eq!(parse_message_id(&id), (Some(true), Some("628123@c.us"), "3EB0ABC"));
+        assert_eq!(
+            parse_message_id(&id),
+            (Some(true), Some("628123@c.us"), "3EB0ABC")
+        );
         assert_eq!(parse_message_id("3EB0ABC"), (None, None, "3EB0ABC"));
     }
 

@@ -16,11 +16,8 @@ pub struct EngineConfig {
 impl EngineConfig {
     /// The version to pin on the client, if any.
     pub fn effective_version(&self) -> Option<(u32, u32, u32)> {
-        self.version.or_else(|| {
-            self.server_url
-                .as_ref()
-                .map(|_| SANDBOX_DEFAULT_VERSION)
-        })
+        self.version
+            .or_else(|| self.server_url.as_ref().map(|_| SANDBOX_DEFAULT_VERSION))
     }
 
     /// Where media goes when the server is a plain-`ws://` sandbox: its
@@ -57,7 +54,10 @@ mod tests {
             server_url: Some("ws://127.0.0.1:2786/ws/chat".into()),
             version: None,
         };
-        assert_eq!(sandbox.media_base().as_deref(), Some("http://127.0.0.1:2786"));
+        assert_eq!(
+            sandbox.media_base().as_deref(),
+            Some("http://127.0.0.1:2786")
+        );
         assert_eq!(sandbox.effective_version(), Some(SANDBOX_DEFAULT_VERSION));
         let real = EngineConfig {
             server_url: Some("wss://web.whatsapp.com/ws/chat".into()),

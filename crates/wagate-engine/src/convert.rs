@@ -24,7 +24,11 @@ pub fn classify(message: &wa::Message) -> Option<(&'static str, Option<String>)>
         return Some(("video", caption));
     }
     if let Some(audio) = base.audio_message.as_option() {
-        let kind = if audio.ptt.unwrap_or(false) { "ptt" } else { "audio" };
+        let kind = if audio.ptt.unwrap_or(false) {
+            "ptt"
+        } else {
+            "audio"
+        };
         return Some((kind, None));
     }
     if base.document_message.is_set() {
@@ -52,9 +56,21 @@ pub fn quoted_id(message: &wa::Message) -> Option<String> {
         .extended_text_message
         .as_option()
         .and_then(|m| m.context_info.as_option())
-        .or_else(|| base.image_message.as_option().and_then(|m| m.context_info.as_option()))
-        .or_else(|| base.video_message.as_option().and_then(|m| m.context_info.as_option()))
-        .or_else(|| base.document_message.as_option().and_then(|m| m.context_info.as_option()))?;
+        .or_else(|| {
+            base.image_message
+                .as_option()
+                .and_then(|m| m.context_info.as_option())
+        })
+        .or_else(|| {
+            base.video_message
+                .as_option()
+                .and_then(|m| m.context_info.as_option())
+        })
+        .or_else(|| {
+            base.document_message
+                .as_option()
+                .and_then(|m| m.context_info.as_option())
+        })?;
     ctx.stanza_id.clone()
 }
 

@@ -19,7 +19,14 @@ pub struct GatewayEvent {
 }
 
 impl GatewayEvent {
-    pub fn new(seq: i64, event: &'static str, session_id: &str, tenant_id: &str, data: Value, at_ms: i64) -> Self {
+    pub fn new(
+        seq: i64,
+        event: &'static str,
+        session_id: &str,
+        tenant_id: &str,
+        data: Value,
+        at_ms: i64,
+    ) -> Self {
         GatewayEvent {
             seq,
             event,

@@ -73,6 +73,9 @@ mod tests {
             "http://127.0.0.1:9/v/t62/abc?auth=x&mms-type=image"
         );
         let d = GatewayHttpClient::new(None);
-        assert_eq!(d.route("https://mmg.whatsapp.net/a"), "https://mmg.whatsapp.net/a");
+        assert_eq!(
+            d.route("https://mmg.whatsapp.net/a"),
+            "https://mmg.whatsapp.net/a"
+        );
     }
 }

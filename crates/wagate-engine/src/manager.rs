@@ -75,10 +75,9 @@ impl SessionManager {
             .store
             .append_event(session_id, tenant_id, event, &data, at_ms)
             .await?;
-        let _ = self
-            .shared
-            .events
-            .send(GatewayEvent::new(seq, event, session_id, tenant_id, data, at_ms));
+        let _ = self.shared.events.send(GatewayEvent::new(
+            seq, event, session_id, tenant_id, data, at_ms,
+        ));
         Ok(seq)
     }
 
@@ -173,7 +172,8 @@ impl SessionManager {
         futures::stream::iter(sessions)
             .for_each_concurrent(BOOT_CONCURRENCY, |s| async move {
                 if s.is_running().await {
-                    s.stop(SessionStatus::Disconnected, StatusReason::Stopped).await;
+                    s.stop(SessionStatus::Disconnected, StatusReason::Stopped)
+                        .await;
                     let _ = self.shared.store.set_session_desired(&s.id, true).await;
                 }
             })

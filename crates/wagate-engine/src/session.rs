@@ -113,7 +113,10 @@ impl Session {
     }
 
     pub fn live(&self) -> LiveState {
-        self.state.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     pub fn status(&self) -> SessionStatus {
@@ -241,10 +244,14 @@ impl Session {
             shutdown_bot(running).await;
         }
         self.forget_device().await?;
-        self.shared.store.set_session_desired(&self.id, false).await?;
+        self.shared
+            .store
+            .set_session_desired(&self.id, false)
+            .await?;
         self.set_status(SessionStatus::Disconnected, Some(StatusReason::LoggedOut))
             .await;
-        self.emit("session.disconnected", json!({ "reason": "logged_out" })).await;
+        self.emit("session.disconnected", json!({ "reason": "logged_out" }))
+            .await;
         Ok(())
     }
 
@@ -296,7 +303,10 @@ impl Session {
             if live.status == SessionStatus::Connecting && live.phone.is_some() {
                 return Err(EngineError::NoQr("the session is connecting".into()));
             }
-            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
                 return Err(EngineError::Initializing);
             }
         }
@@ -309,11 +319,14 @@ impl Session {
         timeout: Duration,
     ) -> Result<String, EngineError> {
         if self.status() == SessionStatus::Ready {
-            return Err(EngineError::Pairing("the session is already connected".into()));
+            return Err(EngineError::Pairing(
+                "the session is already connected".into(),
+            ));
         }
         // A running QR flow is replaced by a pairing-code flow.
         if self.is_running().await {
-            self.stop(SessionStatus::Initializing, StatusReason::Stopped).await;
+            self.stop(SessionStatus::Initializing, StatusReason::Stopped)
+                .await;
         }
         self.start(Some(phone)).await?;
         let mut changed = self.changed.subscribe();
@@ -322,8 +335,13 @@ impl Session {
             if let Some(code) = self.live().pair_code {
                 return Ok(code);
             }
-            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
-                return Err(EngineError::Pairing("no pairing code arrived in time".into()));
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
+                return Err(EngineError::Pairing(
+                    "no pairing code arrived in time".into(),
+                ));
             }
         }
     }
@@ -336,7 +354,10 @@ impl Session {
             if self.status() == wanted {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
                 return false;
             }
         }
@@ -370,7 +391,10 @@ impl Session {
             .map_err(|e| EngineError::SendFailed(e.to_string()))?;
 
         let timestamp_ms = now_ms();
-        let own = client.pn().map(|j| j.to_non_ad_string()).unwrap_or_default();
+        let own = client
+            .pn()
+            .map(|j| j.to_non_ad_string())
+            .unwrap_or_default();
         let record = NewMessage {
             session_id: self.id.clone(),
             chat_id: chat.jid(),
@@ -429,7 +453,10 @@ impl Session {
                 .await?
                 .ok_or(EngineError::QuotedNotFound)?;
             let participant = if original.from_me {
-                client.pn().map(|j| j.to_non_ad_string()).unwrap_or(original.sender)
+                client
+                    .pn()
+                    .map(|j| j.to_non_ad_string())
+                    .unwrap_or(original.sender)
             } else {
                 original.sender
             };
@@ -443,7 +470,12 @@ impl Session {
 
     // ── engine events ──────────────────────────────────────────────────
 
-    async fn on_engine_event(self: &Arc<Self>, generation: u64, event: &Event, client: &Arc<Client>) {
+    async fn on_engine_event(
+        self: &Arc<Self>,
+        generation: u64,
+        event: &Event,
+        client: &Arc<Client>,
+    ) {
         if self.generation.load(Ordering::SeqCst) != generation {
             return;
         }
@@ -456,12 +488,14 @@ impl Session {
                 }
                 self.set_status(SessionStatus::QrReady, None).await;
                 let image = wagate_core::qr::png_data_url(&qr.code);
-                self.emit("session.qr", json!({ "code": qr.code, "image": image })).await;
+                self.emit("session.qr", json!({ "code": qr.code, "image": image }))
+                    .await;
             }
             Event::PairingCode(code) => {
                 self.lock_state().pair_code = Some(code.code.clone());
                 self.set_status(SessionStatus::QrReady, None).await;
-                self.emit("session.qr", json!({ "pairingCode": code.code })).await;
+                self.emit("session.qr", json!({ "pairingCode": code.code }))
+                    .await;
             }
             Event::PairSuccess(ps) => {
                 {
@@ -474,14 +508,17 @@ impl Session {
                 self.emit(
                     "session.authenticated",
                     json!({ "phoneNumber": ps.id.user.to_string(), "platform": ps.platform }),
-                ).await;
+                )
+                .await;
             }
             Event::Connected(_) => self.on_connected(client).await,
-            Event::Disconnected(_) => {
-                if self.status() == SessionStatus::Ready {
-                    self.set_status(SessionStatus::Connecting, None).await;
-                    self.emit("session.disconnected", json!({ "reason": "connection_lost" })).await;
-                }
+            Event::Disconnected(_) if self.status() == SessionStatus::Ready => {
+                self.set_status(SessionStatus::Connecting, None).await;
+                self.emit(
+                    "session.disconnected",
+                    json!({ "reason": "connection_lost" }),
+                )
+                .await;
             }
             Event::LoggedOut(_) => {
                 let me = self.clone();
@@ -492,12 +529,15 @@ impl Session {
                 let me = self.clone();
                 tokio::spawn(async move {
                     me.stop(SessionStatus::Error, StatusReason::Banned).await;
-                    me.emit("session.disconnected", json!({ "reason": "banned" })).await;
+                    me.emit("session.disconnected", json!({ "reason": "banned" }))
+                        .await;
                 });
             }
             Event::ClientOutdated(_) => {
                 let me = self.clone();
-                tokio::spawn(async move { me.stop(SessionStatus::Error, StatusReason::Fatal).await });
+                tokio::spawn(
+                    async move { me.stop(SessionStatus::Error, StatusReason::Fatal).await },
+                );
             }
             Event::PairingQrCodesExhausted(_) => {
                 let me = self.clone();
@@ -548,12 +588,14 @@ impl Session {
         let _ = self.shared.store.set_session_desired(&self.id, false).await;
         self.set_status(SessionStatus::Disconnected, Some(StatusReason::LoggedOut))
             .await;
-        self.emit("session.disconnected", json!({ "reason": "logged_out" })).await;
+        self.emit("session.disconnected", json!({ "reason": "logged_out" }))
+            .await;
     }
 
     async fn on_qr_exhausted(self: &Arc<Self>) {
         let wanted = self.live().qr_wanted_until_ms > now_ms();
-        self.stop(SessionStatus::Disconnected, StatusReason::QrExpired).await;
+        self.stop(SessionStatus::Disconnected, StatusReason::QrExpired)
+            .await;
         if wanted {
             debug!(session = %self.id, "QR codes ran out while someone waits: pairing again");
             if let Err(e) = self.start(None).await {
@@ -573,9 +615,7 @@ impl Session {
         let chat = info.source.chat.to_non_ad_string();
         let sender = info.source.sender.to_non_ad_string();
         let own = self.live().phone.map(|p| format!("{p}@s.whatsapp.net"));
-        let recipient = if info.source.is_from_me {
-            chat.clone()
-        } else if info.source.is_group {
+        let recipient = if info.source.is_from_me || info.source.is_group {
             chat.clone()
         } else {
             own.unwrap_or_default()
@@ -590,20 +630,31 @@ impl Session {
             msg_type: kind.to_string(),
             body,
             wa_timestamp: info.timestamp.timestamp(),
-            status: if info.source.is_from_me { "sent" } else { "received" }.into(),
+            status: if info.source.is_from_me {
+                "sent"
+            } else {
+                "received"
+            }
+            .into(),
             quoted_id: convert::quoted_id(message),
             push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
         };
         match self.shared.store.insert_message(&record).await {
             Ok(true) => {
-                let event = if record.from_me { "message.sent" } else { "message.received" };
+                let event = if record.from_me {
+                    "message.sent"
+                } else {
+                    "message.received"
+                };
                 let mut data = message_event_data(&record);
                 if let Some(alt) = &info.source.sender_alt {
                     data["senderAlt"] = json!(ChatId::api_from_jid(&alt.to_non_ad_string()));
                 }
                 self.emit(event, data).await;
             }
-            Ok(false) => debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored"),
+            Ok(false) => {
+                debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored")
+            }
             Err(e) => warn!(session = %self.id, "could not store message: {e}"),
         }
     }
@@ -615,13 +666,20 @@ impl Session {
         let chat = receipt.source.chat.to_non_ad_string();
         for id in &receipt.message_ids {
             let id = id.to_string();
-            match self.shared.store.advance_message_status(&self.id, &id, name).await {
+            match self
+                .shared
+                .store
+                .advance_message_status(&self.id, &id, name)
+                .await
+            {
                 Ok(true) => {
-                    let message_id = wagate_core::ids::message_id(true, &ChatId::api_from_jid(&chat), &id);
+                    let message_id =
+                        wagate_core::ids::message_id(true, &ChatId::api_from_jid(&chat), &id);
                     self.emit(
                         "message.ack",
                         json!({ "messageId": message_id, "ack": ack, "ackName": name }),
-                    ).await;
+                    )
+                    .await;
                 }
                 Ok(false) => {}
                 Err(e) => warn!(session = %self.id, "could not record receipt: {e}"),
@@ -647,7 +705,12 @@ impl Session {
         if !changed {
             return;
         }
-        if let Err(e) = self.shared.store.set_session_status(&self.id, status, reason).await {
+        if let Err(e) = self
+            .shared
+            .store
+            .set_session_status(&self.id, status, reason)
+            .await
+        {
             warn!(session = %self.id, "could not store status: {e}");
         }
         let mut data = json!({ "status": status.api(), "phoneNumber": phone });
@@ -707,7 +770,10 @@ pub fn message_event_data(m: &NewMessage) -> serde_json::Value {
 
 async fn shutdown_bot(running: Running) {
     let Running { handle, client } = running;
-    if tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown()).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown())
+        .await
+        .is_err()
+    {
         warn!("bot did not stop in time; aborting it");
         client.disconnect().await;
     }

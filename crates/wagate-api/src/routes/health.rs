@@ -32,12 +32,19 @@ pub async fn health() -> Json<Value> {
 #[utoipa::path(get, path = "/health/detailed", tag = "health",
     security(("api_key" = [])),
     responses((status = 200, description = "Details"), (status = 401, description = "No or bad key")))]
-pub async fn detailed(State(state): State<AppState>, Auth(_auth): Auth) -> Result<Json<Value>, ApiError> {
+pub async fn detailed(
+    State(state): State<AppState>,
+    Auth(_auth): Auth,
+) -> Result<Json<Value>, ApiError> {
     let database = match state.store.ping().await {
         Ok(()) => "ok",
         Err(_) => "error",
     };
-    let counts = state.store.count_sessions_by_status().await.unwrap_or_default();
+    let counts = state
+        .store
+        .count_sessions_by_status()
+        .await
+        .unwrap_or_default();
     let count = |s: SessionStatus| counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     let status = if database == "ok" { "ok" } else { "degraded" };

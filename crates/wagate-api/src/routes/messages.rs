@@ -19,7 +19,10 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sessions/{id}/messages/send-text", post(send_text))
-        .route("/sessions/{id}/chats/{chat_id}/messages", get(list_messages))
+        .route(
+            "/sessions/{id}/chats/{chat_id}/messages",
+            get(list_messages),
+        )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -146,7 +149,9 @@ pub async fn send_text(
         .collect::<Result<Vec<_>, _>>()?;
     let (_, session) = owned_session(&state, &principal, &id).await?;
     let quoted = body.options.quoted_message_id.as_deref().map(wa_id_of);
-    let sent = session.send_text(&chat, &body.text, quoted, &mentions).await?;
+    let sent = session
+        .send_text(&chat, &body.text, quoted, &mentions)
+        .await?;
     Ok(envelope::ok(SendResultDto {
         message_id: wagate_core::ids::message_id(true, &sent.chat.api(), &sent.wa_id),
         status: "sent",
@@ -171,6 +176,9 @@ pub async fn list_messages(
     }
     owned_session(&state, &principal, &id).await?;
     let before = q.before.as_deref().map(wa_id_of);
-    let records = state.store.list_messages(&id, &chat.jid(), limit, before).await?;
+    let records = state
+        .store
+        .list_messages(&id, &chat.jid(), limit, before)
+        .await?;
     Ok(envelope::ok(records.iter().map(MessageDto::from).collect()))
 }

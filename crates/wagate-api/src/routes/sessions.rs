@@ -76,7 +76,9 @@ impl SessionDto {
             platform: r.platform.clone(),
             connected_at: r.connected_at.map(iso_ms),
             created_at: iso_ms(r.created_at),
-            qr: live.and_then(|l| l.qr.clone()).filter(|_| status == SessionStatus::QrReady),
+            qr: live
+                .and_then(|l| l.qr.clone())
+                .filter(|_| status == SessionStatus::QrReady),
         }
     }
 }
@@ -148,7 +150,10 @@ pub async fn create_session(
         super::webhooks::create_for_session(&state, &record, webhook, Some(webhook_start)).await?;
     }
     let live = session.live();
-    Ok(envelope::created(SessionDto::from_record(&record, Some(&live))))
+    Ok(envelope::created(SessionDto::from_record(
+        &record,
+        Some(&live),
+    )))
 }
 
 /// List sessions (a tenant sees its own; the admin sees all).
@@ -185,7 +190,10 @@ pub async fn list_sessions(
         let live = state.manager.attach(r).await.live();
         out.push(SessionDto::from_record(r, Some(&live)));
     }
-    Ok(envelope::paginated(out, Pagination::new(page, limit, total)))
+    Ok(envelope::paginated(
+        out,
+        Pagination::new(page, limit, total),
+    ))
 }
 
 /// Get one session.
@@ -199,7 +207,10 @@ pub async fn get_session(
     Path(id): Path<String>,
 ) -> Result<Envelope<SessionDto>, ApiError> {
     let (record, session) = owned_session(&state, &principal, &id).await?;
-    Ok(envelope::ok(SessionDto::from_record(&record, Some(&session.live()))))
+    Ok(envelope::ok(SessionDto::from_record(
+        &record,
+        Some(&session.live()),
+    )))
 }
 
 /// Delete a session: unlinks the device and wipes its keys.
@@ -301,10 +312,13 @@ pub async fn pair_code(
     Path(id): Path<String>,
     Json(body): Json<PairCodeRequest>,
 ) -> Result<Envelope<PairCodeDto>, ApiError> {
-    let phone = normalize_phone(&body.phone_number)
-        .ok_or_else(|| ApiError::validation("phoneNumber must be 7 to 15 digits with country code"))?;
+    let phone = normalize_phone(&body.phone_number).ok_or_else(|| {
+        ApiError::validation("phoneNumber must be 7 to 15 digits with country code")
+    })?;
     let (_, session) = owned_session(&state, &principal, &id).await?;
-    let code = session.request_pair_code(phone, state.config.qr_wait).await?;
+    let code = session
+        .request_pair_code(phone, state.config.qr_wait)
+        .await?;
     Ok(envelope::ok(PairCodeDto { code }))
 }
 
@@ -318,5 +332,8 @@ async fn refreshed(
         .get_session(id)
         .await?
         .ok_or_else(|| ApiError::session_not_found(id))?;
-    Ok(envelope::ok(SessionDto::from_record(&record, Some(&session.live()))))
+    Ok(envelope::ok(SessionDto::from_record(
+        &record,
+        Some(&session.live()),
+    )))
 }

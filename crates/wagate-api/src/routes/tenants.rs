@@ -116,7 +116,10 @@ pub async fn delete_tenant(
         return Err(ApiError::forbidden("the admin tenant cannot be deleted"));
     }
     if state.store.get_tenant(&id).await?.is_none() {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("tenant {id} not found")));
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("tenant {id} not found"),
+        ));
     }
     loop {
         let (sessions, _) = state
@@ -149,9 +152,15 @@ pub async fn create_key(
     Json(body): Json<CreateKey>,
 ) -> Result<Envelope<KeyDto>, ApiError> {
     if state.store.get_tenant(&id).await?.is_none() || id == ADMIN_TENANT_ID {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("tenant {id} not found")));
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("tenant {id} not found"),
+        ));
     }
-    let (key, secret) = state.store.create_api_key(&id, body.name.as_deref()).await?;
+    let (key, secret) = state
+        .store
+        .create_api_key(&id, body.name.as_deref())
+        .await?;
     Ok(envelope::created(KeyDto {
         id: key.id,
         name: key.name,
@@ -191,7 +200,10 @@ pub async fn delete_key(
     Path((id, key_id)): Path<(String, String)>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
     if !state.store.delete_api_key(&id, &key_id).await? {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("key {key_id} not found")));
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("key {key_id} not found"),
+        ));
     }
     Ok(envelope::message("Key deleted successfully"))
 }
