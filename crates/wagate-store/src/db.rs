@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions as _};
+use sqlx::{AnyPool, ConnectOptions as _, Connection as _};
 
 use crate::backend::DeviceBackend;
 
@@ -163,10 +163,18 @@ impl Store {
                 Ok(store)
             }
             Target::Postgres { url, shown } => {
+                // One direct attempt first: the pool retries until its
+                // acquire timeout and would turn "connection refused" into a
+                // bare timeout.
+                let options = any_options(&url)?;
+                let probe = sqlx::AnyConnection::connect_with(&options)
+                    .await
+                    .map_err(|e| StoreError::Connect(postgres_connect_message(&shown, &url, &e)))?;
+                let _ = probe.close().await;
                 let pool = AnyPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(any_options(&url)?)
+                    .connect_with(options)
                     .await
                     .map_err(|e| StoreError::Connect(postgres_connect_message(&shown, &url, &e)))?;
                 let store = Store {
