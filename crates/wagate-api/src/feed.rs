@@ -126,7 +126,8 @@ impl Feed {
     }
 
     fn in_scope(&self, tenant: &str, session: &str) -> bool {
-        self.tenant.as_deref().is_none_or(|t| t == tenant) && self.session.as_deref().is_none_or(|s| s == session)
+        self.tenant.as_deref().is_none_or(|t| t == tenant)
+            && self.session.as_deref().is_none_or(|s| s == session)
     }
 
     /// The next event, in sequence order.

@@ -61,7 +61,10 @@ impl Default for EventsConfig {
 }
 
 fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 fn number(name: &str, default: u64) -> Result<u64, String> {
@@ -76,7 +79,9 @@ fn number(name: &str, default: u64) -> Result<u64, String> {
 /// Whether `url` is an http(s) URL with a host.
 pub fn valid_webhook_url(url: &str) -> bool {
     url::Url::parse(url)
-        .map(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
+        .map(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+        })
         .unwrap_or(false)
 }
 
@@ -98,13 +103,20 @@ impl EventsConfig {
                 Some(GlobalWebhook {
                     url,
                     secret: var("WEBHOOK_SECRET"),
-                    events: if events.is_empty() { vec!["*".to_string()] } else { events },
+                    events: if events.is_empty() {
+                        vec!["*".to_string()]
+                    } else {
+                        events
+                    },
                 })
             }
         };
-        let retry_schedule = RetrySchedule::parse(&var("WEBHOOK_RETRY_SCHEDULE").unwrap_or_else(|| DEFAULT_SCHEDULE.into()))
-            .map_err(|e| format!("WEBHOOK_RETRY_SCHEDULE: {e}"))?;
-        let disable_after = Duration::from_secs(number("WEBHOOK_DISABLE_AFTER_SECS", 24 * 3600)?.max(1));
+        let retry_schedule = RetrySchedule::parse(
+            &var("WEBHOOK_RETRY_SCHEDULE").unwrap_or_else(|| DEFAULT_SCHEDULE.into()),
+        )
+        .map_err(|e| format!("WEBHOOK_RETRY_SCHEDULE: {e}"))?;
+        let disable_after =
+            Duration::from_secs(number("WEBHOOK_DISABLE_AFTER_SECS", 24 * 3600)?.max(1));
         let timeout = Duration::from_secs(number("WEBHOOK_TIMEOUT_SECS", 10)?.clamp(1, 300));
         let days = number("EVENT_RETENTION_DAYS", 7)?;
         let max_per_session = number("WEBHOOK_MAX_PER_SESSION", 10)?;

@@ -168,7 +168,12 @@ async fn step(shared: &Shared, hook: WebhookRecord) -> Result<Progress, wagate_s
 /// the sequence number appended so it is unique even for twin events.
 pub fn idempotency_key(event: &EventRecord) -> String {
     let data = &event.data;
-    let text = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let text = |k: &str| {
+        data.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let ts = event.created_at;
     let seq = event.seq;
     match event.event.as_str() {
@@ -220,7 +225,10 @@ async fn deliver(
             .http
             .post(&hook.url)
             .header("content-type", "application/json")
-            .header("user-agent", concat!("wagate-webhooks/", env!("CARGO_PKG_VERSION")));
+            .header(
+                "user-agent",
+                concat!("wagate-webhooks/", env!("CARGO_PKG_VERSION")),
+            );
         for (name, value) in &hook.headers {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -292,7 +300,9 @@ async fn deliver(
                 return Ok(Settled::Stop);
             }
             Verdict::Reject | Verdict::Retry => {
-                let since = store.mark_webhook_failing(&hook.id, now.timestamp_millis()).await?;
+                let since = store
+                    .mark_webhook_failing(&hook.id, now.timestamp_millis())
+                    .await?;
                 let failing_for = now.timestamp_millis().saturating_sub(since).max(0) as u64;
                 if Duration::from_millis(failing_for) >= shared.config.disable_after {
                     let reason = format!(
@@ -338,7 +348,11 @@ async fn deliver(
 }
 
 /// Disables an endpoint and says so with a `webhook.disabled` event.
-async fn disable(shared: &Shared, hook: &WebhookRecord, reason: &str) -> Result<(), wagate_store::StoreError> {
+async fn disable(
+    shared: &Shared,
+    hook: &WebhookRecord,
+    reason: &str,
+) -> Result<(), wagate_store::StoreError> {
     if shared.store.disable_webhook(&hook.id, reason).await? {
         warn!(webhook = %hook.id, "webhook disabled: {reason}");
         let data = json!({ "webhookId": hook.id, "url": hook.url, "reason": reason });
@@ -375,12 +389,27 @@ mod tests {
 
     #[test]
     fn keys_follow_the_contract_format() {
-        let e = event("message.received", json!({ "messageId": "false_6281@c.us_3EB0" }));
-        assert_eq!(idempotency_key(&e), "msg_false_6281@c.us_3EB0_1706868000000_42");
-        let e = event("message.ack", json!({ "messageId": "true_6281@c.us_3EB0", "ack": 3 }));
-        assert_eq!(idempotency_key(&e), "ack_true_6281@c.us_3EB0_3_1706868000000_42");
+        let e = event(
+            "message.received",
+            json!({ "messageId": "false_6281@c.us_3EB0" }),
+        );
+        assert_eq!(
+            idempotency_key(&e),
+            "msg_false_6281@c.us_3EB0_1706868000000_42"
+        );
+        let e = event(
+            "message.ack",
+            json!({ "messageId": "true_6281@c.us_3EB0", "ack": 3 }),
+        );
+        assert_eq!(
+            idempotency_key(&e),
+            "ack_true_6281@c.us_3EB0_3_1706868000000_42"
+        );
         let e = event("session.status", json!({ "status": "CONNECTED" }));
-        assert_eq!(idempotency_key(&e), "sess_sess_a_CONNECTED_1706868000000_42");
+        assert_eq!(
+            idempotency_key(&e),
+            "sess_sess_a_CONNECTED_1706868000000_42"
+        );
         let e = event("session.qr", json!({}));
         assert_eq!(idempotency_key(&e), "session_qr_sess_a_1706868000000_42");
     }

@@ -59,7 +59,10 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Installs (or removes) the global webhook and starts delivering.
-    pub async fn start(manager: Arc<SessionManager>, config: EventsConfig) -> Result<Dispatcher, String> {
+    pub async fn start(
+        manager: Arc<SessionManager>,
+        config: EventsConfig,
+    ) -> Result<Dispatcher, String> {
         let store = manager.store().clone();
         match &config.global {
             Some(g) => {

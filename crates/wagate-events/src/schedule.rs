@@ -63,7 +63,10 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         Some(i) => text.split_at(i),
         None => (text, "s"),
     };
-    let n: f64 = number.parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let n: f64 = number
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
     let secs = match unit.trim() {
         "ms" => n / 1000.0,
         "s" => n,
@@ -105,7 +108,9 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
         Duration::from_secs(secs)
     } else {
         let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-        (at.with_timezone(&chrono::Utc) - now).to_std().unwrap_or(Duration::ZERO)
+        (at.with_timezone(&chrono::Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
     };
     Some(wait.min(MAX_RETRY_AFTER))
 }
@@ -118,16 +123,19 @@ mod tests {
     fn default_schedule_is_the_documented_one() {
         let s = RetrySchedule::default();
         assert_eq!(s.retries(), 8);
-        assert_eq!(s, RetrySchedule::new(vec![
-            Duration::from_secs(5),
-            Duration::from_secs(30),
-            Duration::from_secs(120),
-            Duration::from_secs(600),
-            Duration::from_secs(1800),
-            Duration::from_secs(3600),
-            Duration::from_secs(7200),
-            Duration::from_secs(14400),
-        ]));
+        assert_eq!(
+            s,
+            RetrySchedule::new(vec![
+                Duration::from_secs(5),
+                Duration::from_secs(30),
+                Duration::from_secs(120),
+                Duration::from_secs(600),
+                Duration::from_secs(1800),
+                Duration::from_secs(3600),
+                Duration::from_secs(7200),
+                Duration::from_secs(14400),
+            ])
+        );
     }
 
     #[test]
@@ -135,9 +143,15 @@ mod tests {
         let s = RetrySchedule::parse("10s,1m").unwrap();
         for _ in 0..200 {
             let d = s.delay(0).unwrap();
-            assert!(d >= Duration::from_secs(8) && d <= Duration::from_secs(12), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(8) && d <= Duration::from_secs(12),
+                "{d:?}"
+            );
             let d = s.delay(1).unwrap();
-            assert!(d >= Duration::from_secs(48) && d <= Duration::from_secs(72), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(48) && d <= Duration::from_secs(72),
+                "{d:?}"
+            );
         }
         assert_eq!(s.delay(2), None);
     }
@@ -170,7 +184,9 @@ mod tests {
 
     #[test]
     fn retry_after_seconds_and_dates() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
         assert_eq!(
             parse_retry_after("Thu, 01 Jan 2026 00:01:00 GMT", now),

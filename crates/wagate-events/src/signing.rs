@@ -79,6 +79,9 @@ mod tests {
     #[test]
     fn plain_secrets_key_by_their_bytes() {
         assert_eq!(standard_key("not-whsec"), b"not-whsec".to_vec());
-        assert_eq!(standard_key("whsec_!!notbase64"), b"whsec_!!notbase64".to_vec());
+        assert_eq!(
+            standard_key("whsec_!!notbase64"),
+            b"whsec_!!notbase64".to_vec()
+        );
     }
 }

@@ -71,7 +71,11 @@ fn filter(q: &SseQuery) -> Vec<String> {
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty())
         .collect();
-    if list.is_empty() { vec!["*".to_string()] } else { list }
+    if list.is_empty() {
+        vec!["*".to_string()]
+    } else {
+        list
+    }
 }
 
 fn stream(feed: Feed, events: Vec<String>) -> impl Stream<Item = Result<Event, Infallible>> {
@@ -79,7 +83,9 @@ fn stream(feed: Feed, events: Vec<String>) -> impl Stream<Item = Result<Event, I
         loop {
             match feed.next().await {
                 Ok(e) if event_matches(&events, &e.event) => {
-                    let message = Event::default().id(e.seq.to_string()).data(e.to_json().to_string());
+                    let message = Event::default()
+                        .id(e.seq.to_string())
+                        .data(e.to_json().to_string());
                     return Some((Ok(message), (feed, events)));
                 }
                 Ok(_) => {}

@@ -29,12 +29,20 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/sessions/{id}/webhooks", post(create_webhook).get(list_webhooks))
+        .route(
+            "/sessions/{id}/webhooks",
+            post(create_webhook).get(list_webhooks),
+        )
         .route(
             "/sessions/{id}/webhooks/{webhook_id}",
-            get(get_webhook).patch(update_webhook).delete(delete_webhook),
+            get(get_webhook)
+                .patch(update_webhook)
+                .delete(delete_webhook),
         )
-        .route("/sessions/{id}/webhooks/{webhook_id}/deliveries", get(list_deliveries))
+        .route(
+            "/sessions/{id}/webhooks/{webhook_id}/deliveries",
+            get(list_deliveries),
+        )
         .route(
             "/sessions/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
             post(redeliver),
@@ -174,7 +182,10 @@ fn url_ok(url: &str) -> Result<String, ApiError> {
     let url = url.trim();
     let valid = url.chars().count() <= MAX_URL_CHARS
         && url::Url::parse(url)
-            .map(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
+            .map(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+            })
             .unwrap_or(false);
     if !valid {
         return Err(ApiError::new(
@@ -195,34 +206,53 @@ fn events_ok(events: Option<Vec<String>>) -> Result<Option<Vec<String>>, ApiErro
             "events must list 1 to {MAX_EVENTS} event names (or [\"*\"] for all)"
         )));
     }
-    if let Some(bad) = events
-        .iter()
-        .find(|e| e.is_empty() || e.len() > 64 || !e.chars().all(|c| c.is_ascii_alphanumeric() || "._*-".contains(c)))
-    {
-        return Err(ApiError::validation(format!("'{bad}' is not an event name")));
+    if let Some(bad) = events.iter().find(|e| {
+        e.is_empty()
+            || e.len() > 64
+            || !e
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._*-".contains(c))
+    }) {
+        return Err(ApiError::validation(format!(
+            "'{bad}' is not an event name"
+        )));
     }
     Ok(Some(events))
 }
 
-fn headers_ok(headers: Option<BTreeMap<String, String>>) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+fn headers_ok(
+    headers: Option<BTreeMap<String, String>>,
+) -> Result<Option<BTreeMap<String, String>>, ApiError> {
     let Some(headers) = headers else {
         return Ok(None);
     };
     if headers.len() > MAX_HEADERS {
-        return Err(ApiError::validation(format!("at most {MAX_HEADERS} custom headers")));
+        return Err(ApiError::validation(format!(
+            "at most {MAX_HEADERS} custom headers"
+        )));
     }
     for (name, value) in &headers {
         let lower = name.to_ascii_lowercase();
         let reserved = matches!(
             lower.as_str(),
-            "content-type" | "content-length" | "host" | "transfer-encoding" | "connection" | "user-agent"
+            "content-type"
+                | "content-length"
+                | "host"
+                | "transfer-encoding"
+                | "connection"
+                | "user-agent"
         ) || lower.starts_with("x-openwa-")
             || lower.starts_with("webhook-");
-        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err() {
-            return Err(ApiError::validation(format!("header '{name}' is not a valid HTTP header")));
+        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err()
+        {
+            return Err(ApiError::validation(format!(
+                "header '{name}' is not a valid HTTP header"
+            )));
         }
         if reserved {
-            return Err(ApiError::validation(format!("header '{name}' is set by the gateway and cannot be overridden")));
+            return Err(ApiError::validation(format!(
+                "header '{name}' is set by the gateway and cannot be overridden"
+            )));
         }
     }
     Ok(Some(headers))
@@ -312,7 +342,12 @@ async fn owned_webhook(
         .get_webhook(webhook_id)
         .await?
         .filter(|w| w.session_id.as_deref() == Some(session_id))
-        .ok_or_else(|| ApiError::new(ErrorCode::WebhookNotFound, format!("webhook {webhook_id} not found")))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::WebhookNotFound,
+                format!("webhook {webhook_id} not found"),
+            )
+        })
 }
 
 /// Register a webhook on a session.
@@ -396,7 +431,12 @@ pub async fn update_webhook(
         .update_webhook(&webhook_id, &patch)
         .await
         .map_err(conflict_as_duplicate)?
-        .ok_or_else(|| ApiError::new(ErrorCode::WebhookNotFound, format!("webhook {webhook_id} not found")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::WebhookNotFound,
+                format!("webhook {webhook_id} not found"),
+            )
+        })?;
     Ok(envelope::ok(WebhookDto::from(&hook)))
 }
 
@@ -434,7 +474,10 @@ pub async fn list_deliveries(
     if page == 0 || !(1..=100).contains(&limit) {
         return Err(ApiError::validation("page starts at 1; limit is 1 to 100"));
     }
-    let (list, total) = state.store.list_deliveries(&webhook_id, page, limit).await?;
+    let (list, total) = state
+        .store
+        .list_deliveries(&webhook_id, page, limit)
+        .await?;
     Ok(envelope::paginated(
         list.iter().map(DeliveryDto::from).collect(),
         Pagination::new(page, limit, total),
@@ -458,14 +501,25 @@ pub async fn redeliver(
         .store
         .get_delivery(&webhook_id, &delivery_id)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("delivery {delivery_id} not found")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("delivery {delivery_id} not found"),
+            )
+        })?;
     if state.store.get_event(delivery.seq).await?.is_none() {
         return Err(ApiError::new(
             ErrorCode::NotFound,
-            format!("event {} is no longer in the event log (retention)", delivery.seq),
+            format!(
+                "event {} is no longer in the event log (retention)",
+                delivery.seq
+            ),
         ));
     }
-    state.store.enqueue_redelivery(&webhook_id, delivery.seq).await?;
+    state
+        .store
+        .enqueue_redelivery(&webhook_id, delivery.seq)
+        .await?;
     Ok(envelope::accepted(serde_json::json!({
         "message": "Redelivery queued",
         "seq": delivery.seq,
@@ -489,7 +543,10 @@ pub async fn replay(
     if body.from_seq < 1 {
         return Err(ApiError::validation("fromSeq must be at least 1"));
     }
-    state.store.request_webhook_replay(&webhook_id, body.from_seq).await?;
+    state
+        .store
+        .request_webhook_replay(&webhook_id, body.from_seq)
+        .await?;
     Ok(envelope::accepted(serde_json::json!({
         "message": "Replay queued",
         "fromSeq": body.from_seq,

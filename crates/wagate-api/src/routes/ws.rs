@@ -108,7 +108,9 @@ struct Subscription {
 
 impl Subscription {
     fn wants(&self, key: &str, e: &FeedEvent) -> bool {
-        (key == "*" || key == e.session_id) && e.seq > self.since && event_matches(&self.events, &e.event)
+        (key == "*" || key == e.session_id)
+            && e.seq > self.since
+            && event_matches(&self.events, &e.event)
     }
 }
 
@@ -125,7 +127,11 @@ fn frame(kind: &str, payload: Value, request_id: Option<&Value>) -> Message {
 }
 
 fn error_frame(code: &str, message: &str, request_id: Option<&Value>) -> Message {
-    frame("error", json!({ "code": code, "message": message }), request_id)
+    frame(
+        "error",
+        json!({ "code": code, "message": message }),
+        request_id,
+    )
 }
 
 fn event_frame(e: &FeedEvent) -> Message {
@@ -200,7 +206,9 @@ async fn handle_request(
         Err(e) => {
             return vec![error_frame(
                 "VALIDATION_ERROR",
-                &format!("invalid request: {e}; send {{\"type\": \"subscribe\" | \"unsubscribe\" | \"ping\", \"payload\": {{…}}}}"),
+                &format!(
+                    "invalid request: {e}; send {{\"type\": \"subscribe\" | \"unsubscribe\" | \"ping\", \"payload\": {{…}}}}"
+                ),
                 None,
             )];
         }
@@ -225,12 +233,20 @@ async fn handle_request(
                     .flatten()
                     .is_some_and(|r| principal.can_access(&r.tenant_id));
                 if !owned {
-                    return vec![error_frame("SESSION_NOT_FOUND", &format!("Session {key} not found"), rid)];
+                    return vec![error_frame(
+                        "SESSION_NOT_FOUND",
+                        &format!("Session {key} not found"),
+                        rid,
+                    )];
                 }
             }
             let events = payload.events.unwrap_or_else(|| vec!["*".to_string()]);
             if events.is_empty() {
-                return vec![error_frame("VALIDATION_ERROR", "events must name at least one event (or \"*\")", rid)];
+                return vec![error_frame(
+                    "VALIDATION_ERROR",
+                    "events must name at least one event (or \"*\")",
+                    rid,
+                )];
             }
             let since = feed.seen();
             let last = payload.last_seq.or_else(|| pending_last_seq.take());
@@ -242,17 +258,27 @@ async fn handle_request(
             if let Some(after) = last.filter(|n| *n < since) {
                 let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
                 let session = (key != "*").then_some(key.as_str());
-                let probe = Subscription { events: events.clone(), since: after };
+                let probe = Subscription {
+                    events: events.clone(),
+                    since: after,
+                };
                 let mut cursor = after;
                 loop {
-                    let batch = match read_range(&state.store, tenant, session, cursor, since).await {
+                    let batch = match read_range(&state.store, tenant, session, cursor, since).await
+                    {
                         Ok(b) => b,
                         Err(_) => {
-                            out.push(error_frame("INTERNAL_ERROR", "could not read the event log", rid));
+                            out.push(error_frame(
+                                "INTERNAL_ERROR",
+                                "could not read the event log",
+                                rid,
+                            ));
                             break;
                         }
                     };
-                    let Some(last_in_batch) = batch.last().map(|e| e.seq) else { break };
+                    let Some(last_in_batch) = batch.last().map(|e| e.seq) else {
+                        break;
+                    };
                     for e in &batch {
                         // Skip what another subscription already sent live.
                         let sent = subs.iter().any(|(k, s)| k != &key && s.wants(k, e));
@@ -280,7 +306,12 @@ async fn handle_request(
 /// seed 000's `incoming_message` frame for a `message.received` event.
 pub fn incoming_message(session_id: &str, e: &FeedEvent) -> Value {
     let d = &e.data;
-    let text = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let text = |k: &str| {
+        d.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let from = text("from");
     let from = match from.strip_suffix("@c.us") {
         Some(user) => format!("{user}@s.whatsapp.net"),

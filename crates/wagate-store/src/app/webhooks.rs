@@ -245,10 +245,12 @@ impl Store {
     }
 
     pub async fn get_webhook(&self, id: &str) -> Result<Option<WebhookRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM webhooks WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM webhooks WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(webhook_from_row).transpose()?)
     }
 
@@ -260,7 +262,10 @@ impl Store {
         .bind(session_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(webhook_from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(webhook_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     pub async fn count_webhooks(&self, session_id: &str) -> Result<u64, StoreError> {
@@ -279,12 +284,19 @@ impl Store {
         )))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(webhook_from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(webhook_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Applies a patch; `None` when there is no such webhook, `Conflict`
     /// when the new URL is already used on the session.
-    pub async fn update_webhook(&self, id: &str, patch: &WebhookPatch) -> Result<Option<WebhookRecord>, StoreError> {
+    pub async fn update_webhook(
+        &self,
+        id: &str,
+        patch: &WebhookPatch,
+    ) -> Result<Option<WebhookRecord>, StoreError> {
         let Some(mut w) = self.get_webhook(id).await? else {
             return Ok(None);
         };
@@ -362,7 +374,12 @@ impl Store {
 
     /// Moves the cursor from `from` to `to`, unless it moved meanwhile or a
     /// replay is pending; returns whether it did.
-    pub async fn advance_webhook_cursor(&self, id: &str, from: i64, to: i64) -> Result<bool, StoreError> {
+    pub async fn advance_webhook_cursor(
+        &self,
+        id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE webhooks SET last_seq = $3 WHERE id = $1 AND last_seq = $2 AND replay_from IS NULL",
         )
@@ -375,13 +392,18 @@ impl Store {
     }
 
     /// Asks the worker to deliver again every event from `from_seq` on.
-    pub async fn request_webhook_replay(&self, id: &str, from_seq: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE webhooks SET replay_from = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(from_seq.max(1))
-            .bind(wagate_core::now_ms())
-            .execute(&self.pool)
-            .await?;
+    pub async fn request_webhook_replay(
+        &self,
+        id: &str,
+        from_seq: i64,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE webhooks SET replay_from = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(from_seq.max(1))
+                .bind(wagate_core::now_ms())
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -414,11 +436,13 @@ impl Store {
 
     /// Records the start of a run of failures (kept if one is already running).
     pub async fn mark_webhook_failing(&self, id: &str, since: i64) -> Result<i64, StoreError> {
-        sqlx::query("UPDATE webhooks SET failing_since = COALESCE(failing_since, $2) WHERE id = $1")
-            .bind(id)
-            .bind(since)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE webhooks SET failing_since = COALESCE(failing_since, $2) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(since)
+        .execute(&self.pool)
+        .await?;
         let row = sqlx::query("SELECT failing_since FROM webhooks WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -432,10 +456,12 @@ impl Store {
 
     /// Ends a run of failures.
     pub async fn clear_webhook_failing(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -490,16 +516,24 @@ impl Store {
         .bind(webhook_id)
         .fetch_all(&self.pool)
         .await?;
-        let total = sqlx::query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE webhook_id = $1")
-            .bind(webhook_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let total =
+            sqlx::query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE webhook_id = $1")
+                .bind(webhook_id)
+                .fetch_one(&self.pool)
+                .await?;
         let total: i64 = total.try_get("n")?;
-        let list = rows.iter().map(delivery_from_row).collect::<Result<_, _>>()?;
+        let list = rows
+            .iter()
+            .map(delivery_from_row)
+            .collect::<Result<_, _>>()?;
         Ok((list, total.max(0) as u64))
     }
 
-    pub async fn get_delivery(&self, webhook_id: &str, id: &str) -> Result<Option<DeliveryRecord>, StoreError> {
+    pub async fn get_delivery(
+        &self,
+        webhook_id: &str,
+        id: &str,
+    ) -> Result<Option<DeliveryRecord>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2"
         )))
@@ -510,19 +544,33 @@ impl Store {
         Ok(row.as_ref().map(delivery_from_row).transpose()?)
     }
 
-    /// Queues one event to be delivered again to a webhook.
+    /// Queues one event to be delivered again to a webhook (and touches the
+    /// webhook, so the dispatcher wakes its worker).
     pub async fn enqueue_redelivery(&self, webhook_id: &str, seq: i64) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO webhook_redeliveries (webhook_id, seq, created_at) VALUES ($1, $2, $3)")
+        let now = wagate_core::now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_redeliveries (webhook_id, seq, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(webhook_id)
+        .bind(seq)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE webhooks SET updated_at = $2 WHERE id = $1")
             .bind(webhook_id)
-            .bind(seq)
-            .bind(wagate_core::now_ms())
-            .execute(&self.pool)
+            .bind(now)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// The oldest queued redelivery of a webhook: (queue id, seq).
-    pub async fn next_redelivery(&self, webhook_id: &str) -> Result<Option<(i64, i64)>, StoreError> {
+    pub async fn next_redelivery(
+        &self,
+        webhook_id: &str,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
         let row = sqlx::query(
             "SELECT id, seq FROM webhook_redeliveries WHERE webhook_id = $1 ORDER BY id LIMIT 1",
         )
