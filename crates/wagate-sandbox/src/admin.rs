@@ -38,9 +38,13 @@ pub(crate) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({ "error": msg.into() }))).into_response()
 }
 
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid JSON body: {e}"),
+        ))
+    })
 }
 
 fn pair_error(e: PairError) -> Response {
@@ -97,7 +101,7 @@ pub(crate) fn new_phone(state: &State, phone: &str, push_name: &str, bot: Option
 async fn create_phone(AxState(state): AxState<Arc<State>>, body: Bytes) -> Response {
     let req: CreatePhone = match parse_body(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let phone = req.phone.trim().trim_start_matches('+').to_string();
     if !valid_phone(&phone) {
@@ -108,14 +112,13 @@ async fn create_phone(AxState(state): AxState<Arc<State>>, body: Bytes) -> Respo
     }
     match req.bot.as_deref() {
         None => {}
-        Some("echo") => {
-            if !crate::bot::AVAILABLE {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "this sandbox was built without the echo-bot feature; rebuild with --features sandbox",
-                );
-            }
+        Some("echo") if !crate::bot::AVAILABLE => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "this sandbox was built without the echo-bot feature; rebuild with --features sandbox",
+            );
         }
+        Some("echo") => {}
         Some(other) => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -197,7 +200,7 @@ async fn scan(
 ) -> Response {
     let req: ScanBody = match parse_body(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     match crate::pairing::scan(&state, &phone, &req.qr) {
         Ok(jid) => Json(json!({ "deviceJid": jid })).into_response(),
@@ -217,7 +220,7 @@ async fn pair_code(
 ) -> Response {
     let req: CodeBody = match parse_body(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     match crate::pair_code::enter_code(&state, &phone, &req.code).await {
         Ok(jid) => Json(json!({ "deviceJid": jid })).into_response(),
@@ -237,7 +240,7 @@ async fn ban(
 ) -> Response {
     let req: BanBody = match parse_body(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     if req.seconds < 0 || req.seconds > 10 * 365 * 86400 {
         return error(
@@ -277,12 +280,12 @@ async fn ban(
         .into_response()
 }
 
-fn parse_device(jid: &str) -> Result<DevKey, Response> {
+fn parse_device(jid: &str) -> Result<DevKey, Box<Response>> {
     let parsed: Jid = jid.parse().map_err(|_| {
-        error(
+        Box::new(error(
             StatusCode::BAD_REQUEST,
             format!("invalid device JID {jid:?}"),
-        )
+        ))
     })?;
     Ok(DevKey::new(parsed.user.to_string(), parsed.device))
 }
@@ -290,7 +293,7 @@ fn parse_device(jid: &str) -> Result<DevKey, Response> {
 async fn kick(AxState(state): AxState<Arc<State>>, Path(jid): Path<String>) -> Response {
     let key = match parse_device(&jid) {
         Ok(k) => k,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     if state.device(&key).is_none() {
         return error(StatusCode::NOT_FOUND, format!("unknown device {jid}"));
@@ -306,7 +309,7 @@ async fn kick(AxState(state): AxState<Arc<State>>, Path(jid): Path<String>) -> R
 async fn logout(AxState(state): AxState<Arc<State>>, Path(jid): Path<String>) -> Response {
     let key = match parse_device(&jid) {
         Ok(k) => k,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     {
         let mut devices = write(&state.devices);

@@ -149,7 +149,7 @@ pub fn on_iq(session: &Session, id: &str, ty: &str, node: &Node) -> Node {
                 .map(|j| j.user.to_string())
                 .collect();
             for gid in &ids {
-                remove_members(state, gid, &me, &[me.clone()], "leave");
+                remove_members(state, gid, &me, std::slice::from_ref(&me), "leave");
             }
             iq_result(id, vec![])
         }
@@ -164,7 +164,7 @@ pub fn on_iq(session: &Session, id: &str, ty: &str, node: &Node) -> Node {
                 return iq_error(id, 404, "item-not-found");
             };
             if ty == "set" {
-                add_members(state, &g.id, &me, &[me.clone()], "add");
+                add_members(state, &g.id, &me, std::slice::from_ref(&me), "add");
                 iq_result(
                     id,
                     vec![

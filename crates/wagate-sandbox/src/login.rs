@@ -17,11 +17,13 @@ use crate::state::{ConnHandle, DevKey, Registration, SignedPreKey, State, read, 
 /// messages to people who don't have you in their address books).
 const TEMP_BAN_CODE: u32 = 101;
 
-fn failure(reason: u16) -> Node {
-    NodeBuilder::new("failure")
-        .attr("reason", reason)
-        .attr("location", "sandbox")
-        .build()
+fn failure(reason: u16) -> Box<Node> {
+    Box::new(
+        NodeBuilder::new("failure")
+            .attr("reason", reason)
+            .attr("location", "sandbox")
+            .build(),
+    )
 }
 
 /// Decides what the connection is. `Err` carries the `<failure>` to send
@@ -31,7 +33,7 @@ pub fn admit(
     handle: &ConnHandle,
     payload: &wa::ClientPayload,
     client_static: [u8; 32],
-) -> Result<Role, Node> {
+) -> Result<Role, Box<Node>> {
     if let Some(reg) = payload.device_pairing_data.as_option() {
         let registration = parse_registration(reg).ok_or_else(|| failure(400))?;
         return Ok(Role::Pairing {
@@ -56,12 +58,14 @@ pub fn admit(
     if let Some(until) = account.banned_until {
         let left = until - now_secs();
         if left > 0 {
-            return Err(NodeBuilder::new("failure")
-                .attr("reason", 402)
-                .attr("code", TEMP_BAN_CODE)
-                .attr("expire", left)
-                .attr("location", "sandbox")
-                .build());
+            return Err(Box::new(
+                NodeBuilder::new("failure")
+                    .attr("reason", 402)
+                    .attr("code", TEMP_BAN_CODE)
+                    .attr("expire", left)
+                    .attr("location", "sandbox")
+                    .build(),
+            ));
         }
     }
     // Replace any older connection of this device (it is dead or about to be).

@@ -213,6 +213,9 @@ pub fn on_receipt(session: &Session, node: Node) {
         return;
     };
     let ty = attr(&node, "type");
+    // "inactive" is a delivery receipt from a backgrounded client; WhatsApp
+    // hands it to the sender as a plain delivery receipt.
+    let relayed_ty = ty.clone().filter(|t| t != "inactive");
     let (target_phone, from, participant) = if to.is_group() {
         let Some(p) = attr_jid(&node, "participant").and_then(|j| state.resolve_user(&j)) else {
             session.send(server_ack(
@@ -240,7 +243,7 @@ pub fn on_receipt(session: &Session, node: Node) {
         .attr("from", from)
         .attr("id", id.clone())
         .attr("t", now_secs());
-    if let Some(t) = &ty {
+    if let Some(t) = &relayed_ty {
         b = b.attr("type", t.clone());
     }
     if let Some(p) = participant {
@@ -264,7 +267,7 @@ pub fn on_receipt(session: &Session, node: Node) {
         &id,
         &me.phone,
         &target_phone,
-        ty.as_deref().unwrap_or("delivery"),
+        relayed_ty.as_deref().unwrap_or("delivery"),
     );
     session.send(server_ack("receipt", &id, &to, ty.map(|t| ("type", t))));
 }

@@ -121,7 +121,7 @@ fn devices_node(state: &State, p: &Phone) -> Node {
     let hash = format!(
         "2:{}",
         hex::encode(
-            &devices
+            devices
                 .iter()
                 .flat_map(|d| d.key.device.to_be_bytes())
                 .collect::<Vec<u8>>()
