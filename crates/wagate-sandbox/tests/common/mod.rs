@@ -140,9 +140,17 @@ pub struct TestClient {
 
 impl TestClient {
     pub async fn start(sb: &Sandbox, backend: Arc<dyn Backend>) -> TestClient {
+        Self::start_with(sb, backend, None).await
+    }
+
+    pub async fn start_with(
+        sb: &Sandbox,
+        backend: Arc<dyn Backend>,
+        pair_code: Option<whatsapp_rust::pair_code::PairCodeOptions>,
+    ) -> TestClient {
         let events = EventLog::default();
         let log = events.clone();
-        let bot = Bot::builder()
+        let mut builder = Bot::builder()
             .with_backend_arc(backend.clone())
             .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(sb.ws_url()))
             .with_http_client(RewritingHttp::new(sb.http_url()))
@@ -151,10 +159,11 @@ impl TestClient {
             .on_event(move |e, _c| {
                 let log = log.clone();
                 async move { log.push(e) }
-            })
-            .build()
-            .await
-            .expect("bot builds");
+            });
+        if let Some(opts) = pair_code {
+            builder = builder.with_pair_code(opts);
+        }
+        let bot = builder.build().await.expect("bot builds");
         let client = bot.client();
         let handle = bot.spawn();
         TestClient {
