@@ -141,6 +141,56 @@ impl Gateway {
         }
     }
 
+    /// Like [`Gateway::start`], with extra environment variables.
+    pub fn start_with_env(
+        data_dir: &Path,
+        database_url: &str,
+        sandbox: &Sandbox,
+        env: &[(&str, String)],
+    ) -> Gateway {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wagate"));
+        cmd.arg("serve")
+            .env("PORT", "0")
+            .env("HOST", "127.0.0.1")
+            .env("DATA_DIR", data_dir)
+            .env("DATABASE_URL", database_url)
+            .env("API_KEY", ADMIN_KEY)
+            .env("WA_SERVER_URL", sandbox.ws_url())
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("gateway binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("gateway printed its address before exiting")
+                .unwrap();
+            if let Some(addr) = line.strip_prefix("wagate listening on ") {
+                break addr.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Gateway {
+            child,
+            base,
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Graceful stop (SIGTERM), waiting for the process to exit.
     pub fn stop(mut self) {
         let _ = Command::new("kill")
