@@ -142,6 +142,13 @@ impl Sandbox {
 
     /// Closes every connection and stops the listener.
     pub async fn shutdown(self) {
+        #[cfg(feature = "echo-bot")]
+        {
+            let bots = std::mem::take(&mut *state::lock(&self.state.bots));
+            for b in bots {
+                b.abort();
+            }
+        }
         self.state.persist();
         let _ = self.state.shutdown.send(true);
         let _ = self.server.await;

@@ -262,6 +262,9 @@ pub struct State {
     /// phone -> devices subscribed to its presence.
     pub presence_subs: RwLock<HashMap<String, HashSet<DevKey>>>,
     next_conn: AtomicU64,
+    /// In-process bot clients (`echo-bot` feature), stopped on shutdown.
+    #[cfg(feature = "echo-bot")]
+    pub bots: Mutex<Vec<whatsapp_rust::bot::BotHandle>>,
     /// Fired on `shutdown`: every connection task ends.
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -293,6 +296,8 @@ impl State {
             presence: RwLock::default(),
             presence_subs: RwLock::default(),
             next_conn: AtomicU64::new(1),
+            #[cfg(feature = "echo-bot")]
+            bots: Mutex::default(),
             shutdown,
         }
     }

@@ -109,3 +109,35 @@ async fn admin_api_errors() {
     }
     sb.shutdown().await;
 }
+
+#[cfg(feature = "echo-bot")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_bot_answers_text() {
+    let sb = sandbox().await;
+    let (status, body) = admin_post(
+        &sb,
+        "/admin/phones",
+        serde_json::json!({ "phone": "628123450091", "pushName": "Echo", "bot": "echo" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    create_phone(&sb, "628123450092", "Jay").await;
+    let (c, _) = paired_client(&sb, "628123450092").await;
+    c.client
+        .send_text(pn("628123450091"), "ping 42")
+        .await
+        .expect("send");
+    let echoed = c
+        .events
+        .wait("echo", |e| match e {
+            Event::Messages(b) => b.iter().find_map(|m| {
+                (m.info.source.sender.user == "628123450091")
+                    .then(|| m.message.conversation.clone())
+                    .flatten()
+            }),
+            _ => None,
+        })
+        .await;
+    assert_eq!(echoed, "ping 42");
+    sb.shutdown().await;
+}
