@@ -365,7 +365,9 @@ impl State {
         conn.active.store(true, Ordering::Release);
         let queued = offline.remove(key).unwrap_or_default();
         let n = queued.len();
-        for node in queued {
+        for mut node in queued {
+            // Marks the stanza as drained from the offline queue, as WhatsApp does.
+            node.attrs.insert("offline", "1");
             conn.send(node);
         }
         n

@@ -126,3 +126,45 @@ async fn unknown_number_is_not_on_whatsapp() {
     assert!(unknown.is_none_or(|u| !u.is_registered), "{res:?}");
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_queue_delivers_at_next_login() {
+    let sb = sandbox().await;
+    create_phone(&sb, "628123450101", "Kim").await;
+    create_phone(&sb, "628123450102", "Lee").await;
+    let ((a, _), (mut b, _)) = tokio::join!(
+        paired_client(&sb, "628123450101"),
+        paired_client(&sb, "628123450102")
+    );
+    // Establish the session while both are online, then take B offline.
+    a.client
+        .send_text(pn("628123450102"), "first")
+        .await
+        .unwrap();
+    b.events
+        .wait("first", |e| match e {
+            Event::Messages(batch) => batch.iter().find_map(|m| text_of(&m.message)),
+            _ => None,
+        })
+        .await;
+    let backend = b.backend.clone();
+    b.stop().await;
+    a.client
+        .send_text(pn("628123450102"), "while you were away")
+        .await
+        .unwrap();
+
+    let b2 = TestClient::start(&sb, backend).await;
+    let (t, offline) = b2
+        .events
+        .wait("offline message", |e| match e {
+            Event::Messages(batch) => batch
+                .iter()
+                .find_map(|m| text_of(&m.message).map(|t| (t, m.info.is_offline))),
+            _ => None,
+        })
+        .await;
+    assert_eq!(t, "while you were away");
+    assert!(offline, "delivered from the offline queue");
+    sb.shutdown().await;
+}
