@@ -16,6 +16,7 @@ mod bot;
 mod conn;
 mod groups;
 mod iq;
+mod keyshare;
 mod login;
 mod media;
 mod nodes;

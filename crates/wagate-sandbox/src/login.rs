@@ -134,8 +134,36 @@ pub fn on_open(session: &mut Session) {
                 b = b.attr("lid", Jid::lid_device(lid.as_str(), key.device));
             }
             session.send(b.build());
+            share_app_state_key(state, key);
         }
     }
+}
+
+/// First login of a freshly linked device: the phone shares an app-state
+/// key (queued until the client leaves passive mode, like any stanza).
+fn share_app_state_key(state: &std::sync::Arc<State>, key: &DevKey) {
+    let (Some(phone), Some(device)) = (state.phone(&key.phone), state.device(key)) else {
+        return;
+    };
+    if device.key_shared {
+        return;
+    }
+    let state = state.clone();
+    let key = key.clone();
+    tokio::spawn(async move {
+        match crate::keyshare::build(&phone, &device).await {
+            Ok(node) => {
+                if let Some(d) = write(&state.devices).get_mut(&key) {
+                    d.key_shared = true;
+                }
+                state.deliver(&key, node);
+            }
+            Err(e) => tracing::warn!(
+                "sandbox: app-state key share for {}: {e:#}",
+                key.jid_string()
+            ),
+        }
+    });
 }
 
 /// Tells a live device it was unlinked and closes it; the client reports

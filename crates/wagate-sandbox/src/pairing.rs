@@ -229,6 +229,7 @@ pub fn link(
             key_index: u32::from(device_id),
             linked: false,
             logged_out: false,
+            key_shared: false,
             platform: registration.platform.clone(),
             created_at: now_secs(),
         },

@@ -159,6 +159,9 @@ pub struct Device {
     pub key_index: u32,
     pub linked: bool,
     pub logged_out: bool,
+    /// The phone already shared an app-state key with this device.
+    #[serde(default)]
+    pub key_shared: bool,
     pub platform: String,
     pub created_at: i64,
 }
