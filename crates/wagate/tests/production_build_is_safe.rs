@@ -15,7 +15,20 @@ fn features_of(extra: &[&str]) -> String {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let out = Command::new(env!("CARGO"))
         .current_dir(root)
-        .args(["tree", "--offline", "-p", "wagate", "-e", "normal,build", "-e", "features", "--prefix", "none"])
+        // Who turns on which feature of wacore, through normal and build
+        // dependencies only (dev-dependencies are not in the shipped binary).
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            "wagate",
+            "-e",
+            "normal,build,features",
+            "-i",
+            "wacore",
+            "--prefix",
+            "none",
+        ])
         .args(extra)
         .output()
         .expect("cargo tree runs");
@@ -30,7 +43,10 @@ fn features_of(extra: &[&str]) -> String {
 #[test]
 fn default_build_keeps_whatsapps_certificate_check() {
     let tree = features_of(&[]);
-    assert!(tree.contains("whatsapp-rust"), "the engine is in the build");
+    assert!(
+        tree.contains("whatsapp-rust feature"),
+        "the engine is in the build: {tree}"
+    );
     assert!(
         !tree.contains(DANGER),
         "the default build enables {DANGER}; only the `sandbox` feature may"
@@ -40,5 +56,8 @@ fn default_build_keeps_whatsapps_certificate_check() {
 #[test]
 fn sandbox_feature_is_the_only_way_in() {
     let tree = features_of(&["--features", "sandbox"]);
-    assert!(tree.contains(DANGER), "the check must see the flag when it is on");
+    assert!(
+        tree.contains(DANGER),
+        "the check must see the flag when it is on: {tree}"
+    );
 }
