@@ -22,8 +22,11 @@ use crate::state::{ConnHandle, DevKey, Outbound, Registration, State, write};
 use crate::{iq, login, pairing, relay};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
-/// Close a connection the client stopped talking on (no ping within this).
+/// Close a logged-in connection the client stopped talking on (clients ping
+/// every 15-30 s).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// A pairing connection lives as long as its QR refs (60 s + 5 × 20 s).
+const PAIRING_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What a connection is, once the handshake told us.
 pub enum Role {
@@ -204,6 +207,10 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<Outbound>,
 ) -> Result<()> {
     let mut shutdown = session.state.shutdown.subscribe();
+    let idle = match session.role {
+        Role::Pairing { .. } => PAIRING_IDLE_TIMEOUT,
+        Role::Device { .. } => IDLE_TIMEOUT,
+    };
     login::on_open(session);
     loop {
         tokio::select! {
@@ -221,7 +228,7 @@ async fn run(
                     }
                 }
             }
-            msg = tokio::time::timeout(IDLE_TIMEOUT, wire.ws.next()) => {
+            msg = tokio::time::timeout(idle, wire.ws.next()) => {
                 let msg = msg.map_err(|_| anyhow!("idle timeout"))?;
                 match msg {
                     Some(Ok(Message::Binary(b))) => {

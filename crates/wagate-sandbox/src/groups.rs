@@ -296,13 +296,10 @@ fn create(state: &State, id: &str, me: &str, op: &Node) -> Node {
     let subject = attr(op, "subject").unwrap_or_default();
     let mut participants = BTreeMap::new();
     participants.insert(me.to_string(), true);
-    let mut results = Vec::new();
-    for (jid, phone) in listed_phones(state, op) {
-        match phone {
-            Some(p) => {
-                participants.entry(p).or_insert(false);
-            }
-            None => results.push(jid),
+    // Numbers that are not on WhatsApp are simply not added.
+    for (_, phone) in listed_phones(state, op) {
+        if let Some(p) = phone {
+            participants.entry(p).or_insert(false);
         }
     }
     let now = now_secs();
@@ -339,7 +336,6 @@ fn create(state: &State, id: &str, me: &str, op: &Node) -> Node {
             .children([group_node(&group)])
             .build(),
     );
-    let _ = results; // unknown numbers are simply not added
     iq_result(id, vec![group_node(&group)])
 }
 
