@@ -78,18 +78,25 @@ impl ServeArgs {
             Some(url) => url,
             None => format!("sqlite://{}/wagate.db", self.data_dir.display()),
         };
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
             return Err("DATABASE_URL must start with sqlite:// or postgres://".to_string());
         }
         if let Some(url) = &self.wa_server_url {
-            let parsed = url::Url::parse(url).map_err(|e| format!("WA_SERVER_URL is not a URL ({e}): use ws://host:port/ws/chat or wss://…"))?;
+            let parsed = url::Url::parse(url).map_err(|e| {
+                format!("WA_SERVER_URL is not a URL ({e}): use ws://host:port/ws/chat or wss://…")
+            })?;
             if !matches!(parsed.scheme(), "ws" | "wss") {
                 return Err("WA_SERVER_URL must be a ws:// or wss:// URL".to_string());
             }
         }
         let version = match &self.wa_version {
             Some(v) => Some(wagate_engine::config::parse_version(v).ok_or_else(|| {
-                format!("WA_VERSION '{v}' is not a version: use three numbers like 2.3000.1027868167")
+                format!(
+                    "WA_VERSION '{v}' is not a version: use three numbers like 2.3000.1027868167"
+                )
             })?),
             None => None,
         };

@@ -10,7 +10,11 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "wagate", version, about = "Self-hosted multi-session WhatsApp HTTP API gateway")]
+#[command(
+    name = "wagate",
+    version,
+    about = "Self-hosted multi-session WhatsApp HTTP API gateway"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,7 +37,10 @@ fn main() {
     }
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wagate: cannot start the async runtime: {e}");

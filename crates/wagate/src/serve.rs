@@ -49,7 +49,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (is the port in use? set PORT)", config.bind))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e} (is the port in use? set PORT)",
+                config.bind
+            )
+        })?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
     println!("wagate listening on http://{addr}");
@@ -79,7 +84,11 @@ pub async fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
         data_dir: args.data,
     })
     .await?;
-    println!("wagate sandbox listening: WhatsApp at {}  admin API at {}/admin", sandbox.ws_url(), sandbox.http_url());
+    println!(
+        "wagate sandbox listening: WhatsApp at {}  admin API at {}/admin",
+        sandbox.ws_url(),
+        sandbox.http_url()
+    );
     sandbox.run_until_shutdown().await;
     Ok(())
 }

@@ -44,16 +44,25 @@ async fn story(db: Db) {
         .await;
     assert_eq!(status, 200, "{sent}");
     let message_id = sent["data"]["messageId"].as_str().unwrap().to_string();
-    assert!(message_id.starts_with("true_628111000002@c.us_"), "{message_id}");
+    assert!(
+        message_id.starts_with("true_628111000002@c.us_"),
+        "{message_id}"
+    );
     eventually("bob sees alice's text", Duration::from_secs(30), || async {
-        let (_, h) = api.get(&format!("/api/sessions/{b}/chats/628111000001/messages")).await;
+        let (_, h) = api
+            .get(&format!("/api/sessions/{b}/chats/628111000001/messages"))
+            .await;
         let found = h["data"].as_array()?.iter().any(|m| {
             m["body"] == "hello bob" && m["fromMe"] == false && m["from"] == "628111000001@c.us"
         });
         found.then_some(())
     })
     .await;
-    let (_, h) = api.get(&format!("/api/sessions/{a}/chats/628111000002@s.whatsapp.net/messages")).await;
+    let (_, h) = api
+        .get(&format!(
+            "/api/sessions/{a}/chats/628111000002@s.whatsapp.net/messages"
+        ))
+        .await;
     assert_eq!(h["data"][0]["body"], "hello bob");
     assert_eq!(h["data"][0]["fromMe"], true);
 
@@ -65,7 +74,9 @@ async fn story(db: Db) {
     api.wait_status(&b, "CONNECTED").await;
 
     // Logout A: DISCONNECTED, then pair again with a new QR.
-    let (status, _) = api.post(&format!("/api/sessions/{a}/logout"), json!({})).await;
+    let (status, _) = api
+        .post(&format!("/api/sessions/{a}/logout"), json!({}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(api.session_status(&a).await, "DISCONNECTED");
     pair(&api, &a, &alice).await;
@@ -106,7 +117,9 @@ async fn error_cases(api: &Api, connected: &str) {
     assert_eq!(body["error"]["code"], "MESSAGE_INVALID_CHAT_ID");
 
     // A session that is not connected.
-    let (status, created) = other.post("/api/sessions", json!({ "name": "unpaired" })).await;
+    let (status, created) = other
+        .post("/api/sessions", json!({ "name": "unpaired" }))
+        .await;
     assert_eq!(status, 201);
     let unpaired = created["data"]["id"].as_str().unwrap();
     let (status, body) = other
@@ -119,7 +132,9 @@ async fn error_cases(api: &Api, connected: &str) {
     assert_eq!(body["error"]["code"], "SESSION_NOT_READY");
 
     // A duplicate name.
-    let (status, body) = other.post("/api/sessions", json!({ "name": "unpaired" })).await;
+    let (status, body) = other
+        .post("/api/sessions", json!({ "name": "unpaired" }))
+        .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "SESSION_ALREADY_EXISTS");
 

@@ -106,10 +106,17 @@ impl Store {
                 .await?
             }
         };
-        Ok(rows.iter().map(message_from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
-    pub async fn get_message(&self, session_id: &str, wa_id: &str) -> Result<Option<MessageRecord>, StoreError> {
+    pub async fn get_message(
+        &self,
+        session_id: &str,
+        wa_id: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM messages WHERE session_id = $1 AND wa_id = $2 ORDER BY seq DESC LIMIT 1"
         )))
@@ -142,7 +149,10 @@ impl Store {
             "UPDATE messages SET status = $1 WHERE session_id = $2 AND wa_id = $3 AND status IN ({})",
             placeholders.join(", ")
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(status).bind(session_id).bind(wa_id);
+        let mut q = sqlx::query(AssertSqlSafe(sql.as_str()))
+            .bind(status)
+            .bind(session_id)
+            .bind(wa_id);
         for s in allowed {
             q = q.bind(s);
         }

@@ -76,10 +76,12 @@ impl Store {
     }
 
     pub async fn get_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM sessions WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sessions WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| session_from_row(&r)).transpose()?)
     }
 
@@ -150,7 +152,10 @@ impl Store {
             page_q = page_q.bind(b);
         }
         let rows = page_q.fetch_all(&self.pool).await?;
-        let records = rows.iter().map(session_from_row).collect::<Result<_, _>>()?;
+        let records = rows
+            .iter()
+            .map(session_from_row)
+            .collect::<Result<_, _>>()?;
         Ok((records, total.max(0) as u64))
     }
 
@@ -161,7 +166,10 @@ impl Store {
         )))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(session_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Counts per internal status, for health checks.
@@ -186,13 +194,15 @@ impl Store {
         status: SessionStatus,
         reason: Option<StatusReason>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4")
-            .bind(status.internal())
-            .bind(reason.map(StatusReason::as_str))
-            .bind(wagate_core::now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE sessions SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(status.internal())
+        .bind(reason.map(StatusReason::as_str))
+        .bind(wagate_core::now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -206,7 +216,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_session_device(&self, id: &str, device_id: Option<i64>) -> Result<(), StoreError> {
+    pub async fn set_session_device(
+        &self,
+        id: &str,
+        device_id: Option<i64>,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE sessions SET device_id = $1, updated_at = $2 WHERE id = $3")
             .bind(device_id)
             .bind(wagate_core::now_ms())

@@ -68,7 +68,10 @@ impl Store {
 
     /// Creates a tenant and its first API key; returns the key in the clear
     /// (the only time it is ever visible).
-    pub async fn create_tenant(&self, name: &str) -> Result<(Tenant, ApiKeyRecord, String), StoreError> {
+    pub async fn create_tenant(
+        &self,
+        name: &str,
+    ) -> Result<(Tenant, ApiKeyRecord, String), StoreError> {
         let tenant = Tenant {
             id: wagate_core::ids::tenant_id(),
             name: name.to_string(),

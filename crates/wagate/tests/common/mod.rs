@@ -85,7 +85,11 @@ impl Drop for Db {
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
             let _ = Command::new("psql")
                 .arg(&admin)
-                .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
+                .args([
+                    "-q",
+                    "-c",
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
@@ -95,7 +99,10 @@ impl Drop for Db {
 
 fn uuid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{}_{}", std::process::id(), nanos % 1_000_000_000)
 }
 
@@ -116,7 +123,10 @@ impl Gateway {
             .env("DATABASE_URL", database_url)
             .env("API_KEY", ADMIN_KEY)
             .env("WA_SERVER_URL", sandbox.ws_url())
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -253,13 +263,18 @@ impl Api {
 
     pub async fn session_status(&self, id: &str) -> String {
         let (_, body) = self.get(&format!("/api/sessions/{id}")).await;
-        body["data"]["status"].as_str().unwrap_or_default().to_string()
+        body["data"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     pub async fn wait_status(&self, id: &str, wanted: &str) {
-        eventually(&format!("session {id} to be {wanted}"), Duration::from_secs(60), || async {
-            (self.session_status(id).await == wanted).then_some(())
-        })
+        eventually(
+            &format!("session {id} to be {wanted}"),
+            Duration::from_secs(60),
+            || async { (self.session_status(id).await == wanted).then_some(()) },
+        )
         .await
     }
 }
@@ -285,7 +300,11 @@ pub async fn create_phone<'a>(sandbox: &'a Sandbox, number: &str, push_name: &st
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 201, "sandbox creates phone {number}");
+    assert_eq!(
+        resp.status().as_u16(),
+        201,
+        "sandbox creates phone {number}"
+    );
     Phone {
         sandbox,
         number: number.to_string(),
@@ -296,7 +315,11 @@ impl Phone<'_> {
     /// The phone scans the QR a session shows.
     pub async fn scan(&self, qr: &str) -> Value {
         let resp = reqwest::Client::new()
-            .post(format!("{}/admin/phones/{}/scan", self.sandbox.http_url(), self.number))
+            .post(format!(
+                "{}/admin/phones/{}/scan",
+                self.sandbox.http_url(),
+                self.number
+            ))
             .json(&json!({ "qr": qr }))
             .send()
             .await
@@ -319,7 +342,12 @@ pub async fn pair(api: &Api, id: &str, phone: &Phone<'_>) {
     let qr = eventually("a QR code", Duration::from_secs(60), || async {
         let (status, body) = api.get(&format!("/api/sessions/{id}/qr")).await;
         if status == 200 {
-            assert!(body["data"]["image"].as_str().unwrap().starts_with("data:image/png;base64,"));
+            assert!(
+                body["data"]["image"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("data:image/png;base64,")
+            );
             body["data"]["code"].as_str().map(str::to_owned)
         } else {
             None
