@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 use wagate_core::{ChatId, SessionStatus, StatusReason, now_ms};
 use wagate_store::Store;
 use wagate_store::app::NewMessage;
+use whatsapp_rust::InboundDurabilityHook;
 use whatsapp_rust::bot::{Bot, BotHandle, EventDelivery};
 use whatsapp_rust::client::Client;
 use whatsapp_rust::pair_code::PairCodeOptions;
@@ -181,6 +182,9 @@ impl Session {
                 capacity: EVENT_MAILBOX,
             })
             .skip_history_sync()
+            .with_inbound_durability_hook(Durability {
+                session: Arc::downgrade(&self),
+            })
             .on_event(move |event, client| {
                 let weak = weak.clone();
                 async move {
@@ -543,9 +547,13 @@ impl Session {
                 let me = self.clone();
                 tokio::spawn(async move { me.on_qr_exhausted().await });
             }
-            Event::Messages(batch) => {
+            // The durability hook stored these before they were acked; only
+            // what bypasses it (newsletters, PDO recoveries) is stored here.
+            Event::Messages(batch) if !batch.hook_committed => {
                 for inbound in batch.messages.iter() {
-                    self.on_message(&inbound.message, &inbound.info).await;
+                    if let Err(e) = self.persist_inbound(&inbound.message, &inbound.info).await {
+                        warn!(session = %self.id, "could not store message: {e}");
+                    }
                 }
             }
             Event::Receipt(receipt) => self.on_receipt(receipt).await,
@@ -604,13 +612,16 @@ impl Session {
         }
     }
 
-    async fn on_message(
+    /// Stores an incoming (or own-device) message and, the first time it is
+    /// seen, appends its event. Idempotent: a redelivered message is stored
+    /// and announced once.
+    async fn persist_inbound(
         &self,
         message: &wa::Message,
         info: &whatsapp_rust::types::message::MessageInfo,
-    ) {
+    ) -> Result<(), EngineError> {
         let Some((kind, body)) = convert::classify(message) else {
-            return;
+            return Ok(());
         };
         let chat = info.source.chat.to_non_ad_string();
         let sender = info.source.sender.to_non_ad_string();
@@ -639,24 +650,21 @@ impl Session {
             quoted_id: convert::quoted_id(message),
             push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
         };
-        match self.shared.store.insert_message(&record).await {
-            Ok(true) => {
-                let event = if record.from_me {
-                    "message.sent"
-                } else {
-                    "message.received"
-                };
-                let mut data = message_event_data(&record);
-                if let Some(alt) = &info.source.sender_alt {
-                    data["senderAlt"] = json!(ChatId::api_from_jid(&alt.to_non_ad_string()));
-                }
-                self.emit(event, data).await;
-            }
-            Ok(false) => {
-                debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored")
-            }
-            Err(e) => warn!(session = %self.id, "could not store message: {e}"),
+        if !self.shared.store.insert_message(&record).await? {
+            debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored");
+            return Ok(());
         }
+        let event = if record.from_me {
+            "message.sent"
+        } else {
+            "message.received"
+        };
+        let mut data = message_event_data(&record);
+        if let Some(alt) = &info.source.sender_alt {
+            data["senderAlt"] = json!(ChatId::api_from_jid(&alt.to_non_ad_string()));
+        }
+        self.emit(event, data).await;
+        Ok(())
     }
 
     async fn on_receipt(&self, receipt: &whatsapp_rust::types::events::Receipt) {
@@ -766,6 +774,35 @@ pub fn message_event_data(m: &NewMessage) -> serde_json::Value {
         "quotedMessageId": m.quoted_id,
         "contact": { "pushName": m.push_name },
     })
+}
+
+/// whatsapp-rust's inbound durability hook: the engine acks a message to
+/// WhatsApp only after this returns `Ok`, so a message is in the store (and
+/// its event in the log) before the server forgets it. A crash in between
+/// means WhatsApp redelivers, and [`Session::persist_inbound`] is idempotent.
+struct Durability {
+    session: std::sync::Weak<Session>,
+}
+
+#[async_trait::async_trait]
+impl InboundDurabilityHook for Durability {
+    async fn on_messages(
+        &self,
+        _client: Arc<Client>,
+        batch: &[whatsapp_rust::types::durability_hook::InboundMessage],
+    ) -> anyhow::Result<()> {
+        let session = self
+            .session
+            .upgrade()
+            .ok_or_else(|| anyhow::anyhow!("session is gone; leave the messages unacked"))?;
+        for inbound in batch {
+            session
+                .persist_inbound(&inbound.message, &inbound.info)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        Ok(())
+    }
 }
 
 async fn shutdown_bot(running: Running) {
