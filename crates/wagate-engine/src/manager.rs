@@ -81,6 +81,12 @@ impl SessionManager {
         Ok(seq)
     }
 
+    /// Forgets the live statuses a previous process left in the store (call
+    /// once at start-up, before serving): nothing is connected yet.
+    pub async fn reset_after_restart(&self) -> Result<u64, EngineError> {
+        Ok(self.shared.store.reset_live_statuses().await?)
+    }
+
     /// Starts every session that should be running; returns how many.
     pub async fn boot(self: &Arc<Self>) -> Result<usize, EngineError> {
         let records = self.shared.store.sessions_to_resume().await?;

@@ -98,7 +98,7 @@ impl Session {
             tenant_id: record.tenant_id.clone(),
             shared,
             state: std::sync::Mutex::new(LiveState {
-                status: record.status,
+                status: initial_status(record),
                 reason: record.status_reason,
                 qr: None,
                 qr_expires_at_ms: 0,
@@ -752,6 +752,25 @@ impl Session {
             }
             Err(e) => warn!(session = %self.id, event, "could not append event: {e}"),
         }
+    }
+}
+
+/// What a session that is not running in this process yet is: a live state
+/// left in the store by an earlier process is stale (nothing is connected
+/// before its bot starts).
+fn initial_status(record: &wagate_store::app::SessionRecord) -> SessionStatus {
+    match record.status {
+        SessionStatus::Ready
+        | SessionStatus::Connecting
+        | SessionStatus::QrReady
+        | SessionStatus::Initializing => {
+            if record.desired_running {
+                SessionStatus::Initializing
+            } else {
+                SessionStatus::Disconnected
+            }
+        }
+        other => other,
     }
 }
 

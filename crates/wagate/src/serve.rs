@@ -47,6 +47,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let app = wagate_api::router(state);
 
+    manager
+        .reset_after_restart()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .map_err(|e| {

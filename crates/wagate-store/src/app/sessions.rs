@@ -172,6 +172,27 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
+    /// At start-up no session is live yet: whatever was CONNECTED (or on its
+    /// way) when the process last stopped is now INITIALIZING if it should
+    /// run, DISCONNECTED if not. Returns how many rows changed.
+    pub async fn reset_live_statuses(&self) -> Result<u64, StoreError> {
+        let now = wagate_core::now_ms();
+        let mut changed = 0;
+        for (desired, status) in [("running", "initializing"), ("stopped", "disconnected")] {
+            let done = sqlx::query(
+                "UPDATE sessions SET status = $1, updated_at = $2
+                 WHERE desired = $3 AND status IN ('ready', 'connecting', 'qr_ready', 'initializing')",
+            )
+            .bind(status)
+            .bind(now)
+            .bind(desired)
+            .execute(&self.pool)
+            .await?;
+            changed += done.rows_affected();
+        }
+        Ok(changed)
+    }
+
     /// Counts per internal status, for health checks.
     pub async fn count_sessions_by_status(&self) -> Result<Vec<(SessionStatus, u64)>, StoreError> {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM sessions GROUP BY status")
