@@ -118,6 +118,21 @@ impl From<EngineError> for ApiError {
             EngineError::Pairing(m) => ApiError::new(C::SessionAuthFailed, m),
             EngineError::Engine(m) => ApiError::internal("engine", m),
             EngineError::Store(s) => s.into(),
+            EngineError::Media(m) => {
+                use wagate_engine::media::MediaError as M;
+                match m {
+                    M::TooLarge { limit, .. } => {
+                        ApiError::new(C::MessageMediaTooLarge, m.to_string())
+                            .with_details(json!({ "limit": limit }))
+                    }
+                    M::InvalidFormat(_) => {
+                        ApiError::new(C::MessageMediaInvalidFormat, m.to_string())
+                    }
+                    M::DownloadFailed(_) => {
+                        ApiError::new(C::MessageMediaDownloadFailed, m.to_string())
+                    }
+                }
+            }
         }
     }
 }

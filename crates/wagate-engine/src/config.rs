@@ -11,6 +11,8 @@ pub struct EngineConfig {
     /// Pinned client version (`WA_VERSION`); `None` lets the engine fetch the
     /// current one, except against a sandbox, where a fixed one is used.
     pub version: Option<(u32, u32, u32)>,
+    /// Media size limits and directory.
+    pub media: crate::media::MediaConfig,
 }
 
 impl EngineConfig {
@@ -53,6 +55,7 @@ mod tests {
         let sandbox = EngineConfig {
             server_url: Some("ws://127.0.0.1:2786/ws/chat".into()),
             version: None,
+            ..Default::default()
         };
         assert_eq!(
             sandbox.media_base().as_deref(),
@@ -62,6 +65,7 @@ mod tests {
         let real = EngineConfig {
             server_url: Some("wss://web.whatsapp.com/ws/chat".into()),
             version: None,
+            ..Default::default()
         };
         assert_eq!(real.media_base(), None);
         assert_eq!(EngineConfig::default().effective_version(), None);

@@ -49,6 +49,14 @@ pub fn classify(message: &wa::Message) -> Option<(&'static str, Option<String>)>
     None
 }
 
+/// Whether messages of this contract `type` carry a file.
+pub fn is_media_type(kind: &str) -> bool {
+    matches!(
+        kind,
+        "image" | "video" | "audio" | "ptt" | "document" | "sticker"
+    )
+}
+
 /// The id of the message this one quotes, if any.
 pub fn quoted_id(message: &wa::Message) -> Option<String> {
     let base = message.get_base_message();

@@ -27,4 +27,6 @@ pub enum EngineError {
     Engine(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
 }

@@ -8,7 +8,8 @@
 //!   machine, its QR codes — and the translation of engine events into the
 //!   gateway's own ([`convert`]);
 //! - [`manager`]: every session of this process, started again at boot;
-//! - [`events`]: the gateway events sessions emit.
+//! - [`events`]: the gateway events sessions emit;
+//! - [`media`]: media send and receive, size limits, the media directory.
 
 pub mod config;
 pub mod convert;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod manager;
+pub mod media;
 pub mod session;
 
 pub use config::EngineConfig;

@@ -81,7 +81,7 @@ pub struct SentMessage {
 pub struct Session {
     pub id: String,
     pub tenant_id: String,
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     state: std::sync::Mutex<LiveState>,
     run: Mutex<Option<Running>>,
     generation: AtomicU64,
@@ -412,6 +412,7 @@ impl Session {
             status: "sent".into(),
             quoted_id: quoted_wa_id.map(str::to_owned),
             push_name: None,
+            media: None,
         };
         self.shared.store.insert_message(&record).await?;
         self.emit("message.sent", message_event_data(&record)).await;
@@ -422,7 +423,7 @@ impl Session {
         })
     }
 
-    async fn ready_client(&self) -> Result<Arc<Client>, EngineError> {
+    pub(crate) async fn ready_client(&self) -> Result<Arc<Client>, EngineError> {
         let live = self.live();
         match live.status {
             SessionStatus::Ready => {}
@@ -436,7 +437,7 @@ impl Session {
             .ok_or(EngineError::NotReady(SessionStatus::Disconnected.api()))
     }
 
-    async fn context_info(
+    pub(crate) async fn context_info(
         &self,
         client: &Client,
         quoted_wa_id: Option<&str>,
@@ -623,6 +624,11 @@ impl Session {
         let Some((kind, body)) = convert::classify(message) else {
             return Ok(());
         };
+        let media = if convert::is_media_type(kind) {
+            self.keep_incoming_media(message).await
+        } else {
+            None
+        };
         let chat = info.source.chat.to_non_ad_string();
         let sender = info.source.sender.to_non_ad_string();
         let own = self.live().phone.map(|p| format!("{p}@s.whatsapp.net"));
@@ -649,6 +655,7 @@ impl Session {
             .into(),
             quoted_id: convert::quoted_id(message),
             push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
+            media,
         };
         if !self.shared.store.insert_message(&record).await? {
             debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored");
@@ -789,7 +796,8 @@ pub fn message_event_data(m: &NewMessage) -> serde_json::Value {
         "waTimestamp": m.wa_timestamp,
         "timestamp": wagate_core::iso_ms(m.wa_timestamp * 1000),
         "isGroup": m.chat_id.ends_with("@g.us"),
-        "hasMedia": matches!(m.msg_type.as_str(), "image" | "video" | "audio" | "ptt" | "document" | "sticker"),
+        "hasMedia": convert::is_media_type(&m.msg_type),
+        "media": m.media.as_ref().map(|f| crate::media::media_json(&m.session_id, f)),
         "quotedMessageId": m.quoted_id,
         "contact": { "pushName": m.push_name },
     })

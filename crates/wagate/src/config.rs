@@ -100,6 +100,7 @@ impl ServeArgs {
             })?),
             None => None,
         };
+        let media = wagate_engine::media::MediaConfig::from_env(&self.data_dir)?;
         if self.max_body_mb == 0 {
             return Err("MAX_BODY_MB must be at least 1".to_string());
         }
@@ -111,6 +112,7 @@ impl ServeArgs {
             engine: wagate_engine::EngineConfig {
                 server_url: self.wa_server_url,
                 version,
+                media,
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),

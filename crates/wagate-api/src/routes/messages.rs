@@ -75,6 +75,20 @@ pub struct MessageDto {
     pub status: String,
     pub quoted_message_id: Option<String>,
     pub push_name: Option<String>,
+    /// The file the message carries, when it was stored.
+    pub media: Option<MediaDto>,
+}
+
+/// A message's stored file; `url` is the files endpoint that serves it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaDto {
+    #[schema(example = "image/jpeg")]
+    pub mimetype: String,
+    pub filename: Option<String>,
+    pub size: i64,
+    #[schema(example = "/api/sessions/sess_abc123/files/f0123456789abcdef0123456789abcdef")]
+    pub url: String,
 }
 
 impl From<&MessageRecord> for MessageDto {
@@ -96,6 +110,12 @@ impl From<&MessageRecord> for MessageDto {
             status: m.status.clone(),
             quoted_message_id: m.quoted_id.clone(),
             push_name: m.push_name.clone(),
+            media: m.media.as_ref().map(|f| MediaDto {
+                mimetype: f.mimetype.clone(),
+                filename: f.filename.clone(),
+                size: f.size,
+                url: format!("/api/sessions/{}/files/{}", m.session_id, f.file_id),
+            }),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! which are also listed in the OpenAPI document.
 
 pub mod health;
+pub mod media;
 pub mod messages;
 pub mod sessions;
 pub mod sse;
@@ -22,6 +23,7 @@ pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(sessions::router())
         .merge(messages::router())
+        .merge(media::router())
         .merge(tenants::router())
         .merge(webhooks::router())
         .merge(sse::router())

@@ -22,6 +22,20 @@ pub struct NewMessage {
     pub status: String,
     pub quoted_id: Option<String>,
     pub push_name: Option<String>,
+    /// The file the message carried, when it carried one and it was stored.
+    pub media: Option<MediaFile>,
+}
+
+/// A stored media file of a message. `file_id` is what the files endpoint
+/// looks up; `path` is relative to the media directory and never comes from
+/// a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaFile {
+    pub file_id: String,
+    pub mimetype: String,
+    pub filename: Option<String>,
+    pub size: i64,
+    pub path: String,
 }
 
 #[derive(Clone, Debug)]
@@ -40,9 +54,10 @@ pub struct MessageRecord {
     pub quoted_id: Option<String>,
     pub push_name: Option<String>,
     pub created_at: i64,
+    pub media: Option<MediaFile>,
 }
 
-const COLUMNS: &str = "seq, session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body, wa_timestamp, status, quoted_id, push_name, created_at";
+const COLUMNS: &str = "seq, session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body, wa_timestamp, status, quoted_id, push_name, created_at, media_file_id, media_mimetype, media_filename, media_size, media_path";
 
 impl Store {
     /// Stores a message; a second copy of the same (session, chat, id) is
@@ -50,8 +65,9 @@ impl Store {
     pub async fn insert_message(&self, m: &NewMessage) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO messages (session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body,
-                                   wa_timestamp, status, quoted_id, push_name, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                   wa_timestamp, status, quoted_id, push_name, created_at,
+                                   media_file_id, media_mimetype, media_filename, media_size, media_path)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
              ON CONFLICT (session_id, chat_id, wa_id) DO NOTHING",
         )
         .bind(&m.session_id)
@@ -67,6 +83,11 @@ impl Store {
         .bind(&m.quoted_id)
         .bind(&m.push_name)
         .bind(wagate_core::now_ms())
+        .bind(m.media.as_ref().map(|f| f.file_id.clone()))
+        .bind(m.media.as_ref().map(|f| f.mimetype.clone()))
+        .bind(m.media.as_ref().and_then(|f| f.filename.clone()))
+        .bind(m.media.as_ref().map(|f| f.size))
+        .bind(m.media.as_ref().map(|f| f.path.clone()))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
@@ -127,6 +148,25 @@ impl Store {
         Ok(row.map(|r| message_from_row(&r)).transpose()?)
     }
 
+    /// The media file `file_id` of one of `session_id`'s messages.
+    pub async fn get_media_file(
+        &self,
+        session_id: &str,
+        file_id: &str,
+    ) -> Result<Option<MediaFile>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages WHERE session_id = $1 AND media_file_id = $2 LIMIT 1"
+        )))
+        .bind(session_id)
+        .bind(file_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|r| message_from_row(&r))
+            .transpose()?
+            .and_then(|m| m.media))
+    }
+
     /// Moves a message's status forward (never backwards: a late `delivered`
     /// does not undo `read`).
     pub async fn advance_message_status(
@@ -183,5 +223,23 @@ fn message_from_row(r: &sqlx::any::AnyRow) -> Result<MessageRecord, sqlx::Error>
         quoted_id: r.try_get("quoted_id")?,
         push_name: r.try_get("push_name")?,
         created_at: r.try_get("created_at")?,
+        media: media_from_row(r)?,
     })
+}
+
+fn media_from_row(r: &sqlx::any::AnyRow) -> Result<Option<MediaFile>, sqlx::Error> {
+    let file_id: Option<String> = r.try_get("media_file_id")?;
+    let path: Option<String> = r.try_get("media_path")?;
+    let (Some(file_id), Some(path)) = (file_id, path) else {
+        return Ok(None);
+    };
+    let mimetype: Option<String> = r.try_get("media_mimetype")?;
+    let size: Option<i64> = r.try_get("media_size")?;
+    Ok(Some(MediaFile {
+        file_id,
+        mimetype: mimetype.unwrap_or_else(|| "application/octet-stream".into()),
+        filename: r.try_get("media_filename")?,
+        size: size.unwrap_or(0),
+        path,
+    }))
 }

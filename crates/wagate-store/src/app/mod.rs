@@ -16,6 +16,6 @@ pub mod tenants;
 pub mod webhooks;
 
 pub use events::{EventQuery, EventRecord};
-pub use messages::{MessageRecord, NewMessage};
+pub use messages::{MediaFile, MessageRecord, NewMessage};
 pub use sessions::{NewSession, SessionFilter, SessionRecord};
 pub use tenants::{ADMIN_TENANT_ID, ApiKeyRecord, Principal, Tenant};

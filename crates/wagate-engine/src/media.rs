@@ -1,0 +1,790 @@
+//! Media: sending images, videos, audio, documents and stickers, and keeping
+//! the media of received messages.
+//!
+//! - [`MediaConfig`]: per-type size limits (`MAX_FILE_SIZE_*_MB`) and where
+//!   files are kept (`MEDIA_DIR`, default `DATA_DIR/media`);
+//! - [`sniff`]: the mimetype of a file from its first bytes, never from what
+//!   a client claims;
+//! - [`fetch_url`]: downloads a client-given URL with a timeout and a size cap
+//!   enforced while the body streams in (never through the sandbox routing of
+//!   the engine's own HTTP client);
+//! - [`Session::send_media`]: upload, send, store and emit `message.sent`;
+//! - [`Session::keep_incoming_media`]: download and decrypt a received
+//!   message's file and store it under `MEDIA_DIR/<session>/<file id>.<ext>`.
+//!
+//! File ids are random; the files endpoint looks them up in the database, so
+//! a path is never built from client input.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::warn;
+use wagate_core::{ChatId, now_ms};
+use wagate_store::app::{MediaFile, NewMessage};
+use whatsapp_rust::client::Client;
+use whatsapp_rust::download::MediaType;
+use whatsapp_rust::send::SendOptions;
+use whatsapp_rust::upload::UploadResponse;
+use whatsapp_rust::wacore::proto_helpers::MessageExt;
+use whatsapp_rust::waproto::whatsapp as wa;
+use whatsapp_rust::{Jid, UploadOptions, buffa};
+
+use crate::error::EngineError;
+use crate::session::{SentMessage, Session, message_event_data};
+
+const MB: u64 = 1024 * 1024;
+/// Stickers: the contract's 500 KB.
+pub const STICKER_MAX_BYTES: u64 = 500 * 1024;
+/// How long downloading a client-given URL may take in all.
+pub const URL_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long downloading a received message's media may take.
+const INCOMING_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Size limits and the media directory.
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    pub max_image_bytes: u64,
+    pub max_video_bytes: u64,
+    pub max_audio_bytes: u64,
+    pub max_document_bytes: u64,
+    /// Where files live: `<dir>/<session id>/<file id>.<ext>`.
+    pub dir: PathBuf,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            max_image_bytes: 5 * MB,
+            max_video_bytes: 16 * MB,
+            max_audio_bytes: 16 * MB,
+            max_document_bytes: 100 * MB,
+            dir: PathBuf::from("./data/media"),
+        }
+    }
+}
+
+impl MediaConfig {
+    /// Reads `MAX_FILE_SIZE_{IMAGE,VIDEO,AUDIO,DOCUMENT}_MB` and `MEDIA_DIR`
+    /// (default `<data_dir>/media`).
+    pub fn from_env(data_dir: &Path) -> Result<MediaConfig, String> {
+        Self::from_lookup(data_dir, |k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(
+        data_dir: &Path,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<MediaConfig, String> {
+        let d = MediaConfig::default();
+        let mb = |name: &str, default: u64| -> Result<u64, String> {
+            match get(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default * MB),
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if n >= 1 => Ok(n * MB),
+                    _ => Err(format!(
+                        "{name} must be a whole number of megabytes (at least 1), not '{v}'"
+                    )),
+                },
+            }
+        };
+        Ok(MediaConfig {
+            max_image_bytes: mb("MAX_FILE_SIZE_IMAGE_MB", d.max_image_bytes / MB)?,
+            max_video_bytes: mb("MAX_FILE_SIZE_VIDEO_MB", d.max_video_bytes / MB)?,
+            max_audio_bytes: mb("MAX_FILE_SIZE_AUDIO_MB", d.max_audio_bytes / MB)?,
+            max_document_bytes: mb("MAX_FILE_SIZE_DOCUMENT_MB", d.max_document_bytes / MB)?,
+            dir: get("MEDIA_DIR")
+                .filter(|v| !v.trim().is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("media")),
+        })
+    }
+
+    /// The largest file of `kind` accepted, in bytes.
+    pub fn limit(&self, kind: MediaKind) -> u64 {
+        match kind {
+            MediaKind::Image => self.max_image_bytes,
+            MediaKind::Video => self.max_video_bytes,
+            MediaKind::Audio => self.max_audio_bytes,
+            MediaKind::Document => self.max_document_bytes,
+            MediaKind::Sticker => STICKER_MAX_BYTES,
+        }
+    }
+
+    /// The largest file of any kind (for request body limits).
+    pub fn largest(&self) -> u64 {
+        [
+            self.max_image_bytes,
+            self.max_video_bytes,
+            self.max_audio_bytes,
+            self.max_document_bytes,
+            STICKER_MAX_BYTES,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(STICKER_MAX_BYTES)
+    }
+
+    /// Where a stored file is, from its database path.
+    pub fn path_of(&self, file: &MediaFile) -> PathBuf {
+        self.dir.join(&file.path)
+    }
+}
+
+/// What went wrong with a file a client gave.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("the {kind} is {size} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        kind: &'static str,
+        size: u64,
+        limit: u64,
+    },
+    #[error("{0}")]
+    InvalidFormat(String),
+    #[error("could not download the media: {0}")]
+    DownloadFailed(String),
+}
+
+/// The media types the API sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    Video,
+    Audio,
+    Document,
+    Sticker,
+}
+
+impl MediaKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+            MediaKind::Audio => "audio",
+            MediaKind::Document => "document",
+            MediaKind::Sticker => "sticker",
+        }
+    }
+
+    fn media_type(self) -> MediaType {
+        match self {
+            MediaKind::Image => MediaType::Image,
+            MediaKind::Video => MediaType::Video,
+            MediaKind::Audio => MediaType::Audio,
+            MediaKind::Document => MediaType::Document,
+            MediaKind::Sticker => MediaType::Sticker,
+        }
+    }
+
+    /// The mimetype a file of this kind is sent with, given what its bytes
+    /// look like (`sniffed`) and what the client declared; an error when the
+    /// format is not one the contract supports for this kind.
+    pub fn accept(
+        self,
+        sniffed: Option<&'static str>,
+        declared: Option<&str>,
+    ) -> Result<String, MediaError> {
+        let bad = |what: &str| {
+            MediaError::InvalidFormat(format!(
+                "unsupported {} format ({what}); supported: {}",
+                self.name(),
+                self.supported()
+            ))
+        };
+        let Some(sniffed) = sniffed else {
+            if self == MediaKind::Document {
+                let declared = declared
+                    .map(str::trim)
+                    .filter(|d| is_plausible_mimetype(d))
+                    .unwrap_or("application/octet-stream");
+                return Ok(declared.to_string());
+            }
+            return Err(bad("unrecognised content"));
+        };
+        let ok = match self {
+            MediaKind::Image => matches!(
+                sniffed,
+                "image/jpeg" | "image/png" | "image/webp" | "image/gif"
+            ),
+            MediaKind::Video => matches!(
+                sniffed,
+                "video/mp4" | "video/3gpp" | "video/x-msvideo" | "video/x-matroska"
+            ),
+            MediaKind::Audio => matches!(
+                sniffed,
+                "audio/mpeg" | "audio/ogg" | "audio/mp4" | "audio/amr" | "audio/wav" | "video/mp4"
+            ),
+            MediaKind::Sticker => sniffed == "image/webp",
+            MediaKind::Document => true,
+        };
+        if !ok {
+            return Err(bad(sniffed));
+        }
+        // An .m4a with a generic MP4 brand is still audio.
+        if self == MediaKind::Audio && sniffed == "video/mp4" {
+            return Ok("audio/mp4".into());
+        }
+        Ok(sniffed.to_string())
+    }
+
+    fn supported(self) -> &'static str {
+        match self {
+            MediaKind::Image => "JPEG, PNG, WebP, GIF",
+            MediaKind::Video => "MP4, 3GP, AVI, MKV",
+            MediaKind::Audio => "MP3, OGG, M4A, AMR, WAV",
+            MediaKind::Document => "any",
+            MediaKind::Sticker => "WebP",
+        }
+    }
+}
+
+fn is_plausible_mimetype(s: &str) -> bool {
+    let Some((top, sub)) = s.split_once('/') else {
+        return false;
+    };
+    let token = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 100
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    matches!(
+        top,
+        "application" | "audio" | "font" | "image" | "model" | "text" | "video"
+    ) && token(sub.split(';').next().unwrap_or_default().trim())
+}
+
+/// The mimetype of a file from its magic bytes, for the formats the
+/// contract names. `None` when it is none of them.
+pub fn sniff(b: &[u8]) -> Option<&'static str> {
+    let starts = |p: &[u8]| b.starts_with(p);
+    let at = |i: usize, p: &[u8]| b.len() >= i + p.len() && &b[i..i + p.len()] == p;
+    if starts(&[0xFF, 0xD8, 0xFF]) {
+        return Some("image/jpeg");
+    }
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        return Some("image/png");
+    }
+    if starts(b"GIF87a") || starts(b"GIF89a") {
+        return Some("image/gif");
+    }
+    if starts(b"RIFF") && at(8, b"WEBP") {
+        return Some("image/webp");
+    }
+    if starts(b"RIFF") && at(8, b"WAVE") {
+        return Some("audio/wav");
+    }
+    if starts(b"RIFF") && at(8, b"AVI ") {
+        return Some("video/x-msvideo");
+    }
+    if at(4, b"ftyp") {
+        return Some(if at(8, b"M4A ") || at(8, b"M4B ") {
+            "audio/mp4"
+        } else if at(8, b"3gp") || at(8, b"3g2") {
+            "video/3gpp"
+        } else {
+            "video/mp4"
+        });
+    }
+    if starts(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        return Some("video/x-matroska");
+    }
+    if starts(b"OggS") {
+        return Some("audio/ogg");
+    }
+    if starts(b"#!AMR") {
+        return Some("audio/amr");
+    }
+    if starts(b"ID3") || (b.len() >= 2 && b[0] == 0xFF && (b[1] & 0xE0) == 0xE0) {
+        return Some("audio/mpeg");
+    }
+    if starts(b"%PDF-") {
+        return Some("application/pdf");
+    }
+    if starts(b"PK\x03\x04") {
+        return Some("application/zip");
+    }
+    if starts(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Some("application/x-ole-storage");
+    }
+    None
+}
+
+/// A file extension for a mimetype (for stored files and default names).
+pub fn extension(mimetype: &str) -> &'static str {
+    match mimetype.split(';').next().unwrap_or_default().trim() {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "video/mp4" => "mp4",
+        "video/3gpp" => "3gp",
+        "video/x-msvideo" => "avi",
+        "video/x-matroska" => "mkv",
+        "audio/mpeg" => "mp3",
+        "audio/ogg" => "ogg",
+        "audio/mp4" => "m4a",
+        "audio/amr" => "amr",
+        "audio/wav" => "wav",
+        "application/pdf" => "pdf",
+        "application/zip" => "zip",
+        "text/plain" => "txt",
+        _ => "bin",
+    }
+}
+
+/// Downloads `url` (http or https) with a timeout, refusing bodies larger
+/// than `cap` bytes as soon as that many have arrived.
+pub async fn fetch_url(url: &str, cap: u64, kind: MediaKind) -> Result<Vec<u8>, MediaError> {
+    let parsed =
+        url::Url::parse(url).map_err(|e| MediaError::DownloadFailed(format!("bad URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(MediaError::DownloadFailed(
+            "only http and https URLs can be downloaded".into(),
+        ));
+    }
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(URL_DOWNLOAD_TIMEOUT)
+        .build()
+        .map_err(|e| MediaError::DownloadFailed(e.to_string()))?;
+    let too_large = |size: u64| MediaError::TooLarge {
+        kind: kind.name(),
+        size,
+        limit: cap,
+    };
+    let mut response = client
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|e| MediaError::DownloadFailed(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(MediaError::DownloadFailed(format!(
+            "the server answered {}",
+            response.status()
+        )));
+    }
+    if let Some(len) = response.content_length()
+        && len > cap
+    {
+        return Err(too_large(len));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| MediaError::DownloadFailed(e.to_string()))?
+    {
+        if body.len() as u64 + chunk.len() as u64 > cap {
+            return Err(too_large(body.len() as u64 + chunk.len() as u64));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A file to send, already read from the client.
+#[derive(Debug)]
+pub struct OutgoingMedia {
+    pub kind: MediaKind,
+    pub bytes: Vec<u8>,
+    /// What the client said it is (used only for documents whose bytes are
+    /// not recognised).
+    pub declared_mimetype: Option<String>,
+    pub caption: Option<String>,
+    /// Documents: the name shown to the recipient.
+    pub filename: Option<String>,
+    /// Audio: send as a voice note.
+    pub ptt: bool,
+    /// Video: play as a GIF.
+    pub gif_playback: bool,
+}
+
+impl OutgoingMedia {
+    /// Checks size and format; returns the mimetype to send with.
+    pub fn check(&self, config: &MediaConfig) -> Result<String, MediaError> {
+        let limit = config.limit(self.kind);
+        let size = self.bytes.len() as u64;
+        if size > limit {
+            return Err(MediaError::TooLarge {
+                kind: self.kind.name(),
+                size,
+                limit,
+            });
+        }
+        if self.bytes.is_empty() {
+            return Err(MediaError::InvalidFormat(format!(
+                "the {} is empty",
+                self.kind.name()
+            )));
+        }
+        self.kind
+            .accept(sniff(&self.bytes), self.declared_mimetype.as_deref())
+    }
+}
+
+fn new_file_id() -> String {
+    format!("f{:032x}", rand::random::<u128>())
+}
+
+/// Writes `bytes` as a new file of `session_id` and returns its record.
+async fn write_file(
+    config: &MediaConfig,
+    session_id: &str,
+    bytes: &[u8],
+    mimetype: &str,
+    filename: Option<String>,
+) -> std::io::Result<MediaFile> {
+    let file_id = new_file_id();
+    // Session ids are generated by the gateway, but keep the directory name
+    // to safe characters anyway.
+    let dir_name: String = session_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let rel = format!("{dir_name}/{file_id}.{}", extension(mimetype));
+    let full = config.dir.join(&rel);
+    if let Some(parent) = full.parent() {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    tokio::fs::write(&full, bytes).await?;
+    Ok(MediaFile {
+        file_id,
+        mimetype: mimetype.to_string(),
+        filename,
+        size: bytes.len() as i64,
+        path: rel,
+    })
+}
+
+/// The contract's `media` object of a message.
+pub fn media_json(session_id: &str, file: &MediaFile) -> serde_json::Value {
+    serde_json::json!({
+        "mimetype": file.mimetype,
+        "filename": file.filename,
+        "size": file.size,
+        "url": format!("/api/sessions/{session_id}/files/{}", file.file_id),
+    })
+}
+
+impl Session {
+    /// Uploads and sends a file, optionally quoting a stored message and
+    /// mentioning people; keeps a copy for the history, stores the message
+    /// and emits `message.sent`.
+    pub async fn send_media(
+        &self,
+        chat: &ChatId,
+        media: OutgoingMedia,
+        quoted_wa_id: Option<&str>,
+        mentions: &[ChatId],
+    ) -> Result<SentMessage, EngineError> {
+        let config = &self.shared.config.media;
+        let mimetype = media.check(config)?;
+        let client = self.ready_client().await?;
+        let to: Jid = chat
+            .jid()
+            .parse()
+            .map_err(|_| EngineError::InvalidChatId(chat.api()))?;
+        let context = self.context_info(&client, quoted_wa_id, mentions).await?;
+
+        let up = client
+            .upload(
+                media.bytes.clone(),
+                media.kind.media_type(),
+                UploadOptions::default(),
+            )
+            .await
+            .map_err(|e| EngineError::SendFailed(format!("media upload: {e}")))?;
+        let filename = match media.kind {
+            MediaKind::Document => Some(
+                media
+                    .filename
+                    .clone()
+                    .unwrap_or_else(|| format!("document.{}", extension(&mimetype))),
+            ),
+            _ => None,
+        };
+        let message = build_message(&media, &mimetype, filename.clone(), up, context);
+        let sent = client
+            .send_message_with_options(to, message, SendOptions::default())
+            .await
+            .map_err(|e| EngineError::SendFailed(e.to_string()))?;
+
+        let stored = match write_file(config, &self.id, &media.bytes, &mimetype, filename).await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                warn!(session = %self.id, "could not keep a copy of sent media: {e}");
+                None
+            }
+        };
+        let timestamp_ms = now_ms();
+        let own = client
+            .pn()
+            .map(|j| j.to_non_ad_string())
+            .unwrap_or_default();
+        let msg_type = match media.kind {
+            MediaKind::Audio if media.ptt => "ptt",
+            other => other.name(),
+        };
+        let record = NewMessage {
+            session_id: self.id.clone(),
+            chat_id: chat.jid(),
+            wa_id: sent.message_id.clone(),
+            from_me: true,
+            sender: own,
+            recipient: chat.jid(),
+            msg_type: msg_type.into(),
+            body: media.caption.clone(),
+            wa_timestamp: timestamp_ms / 1000,
+            status: "sent".into(),
+            quoted_id: quoted_wa_id.map(str::to_owned),
+            push_name: None,
+            media: stored,
+        };
+        self.shared.store.insert_message(&record).await?;
+        self.emit("message.sent", message_event_data(&record)).await;
+        Ok(SentMessage {
+            wa_id: sent.message_id,
+            chat: chat.clone(),
+            timestamp_ms,
+        })
+    }
+
+    /// Downloads, decrypts and stores the file a received message carries.
+    /// `None` when it carries none or the download fails (logged: the
+    /// message itself is still recorded).
+    pub(crate) async fn keep_incoming_media(&self, message: &wa::Message) -> Option<MediaFile> {
+        let client: Arc<Client> = self.client().await?;
+        let base = message.get_base_message();
+        let (mimetype, filename, download) = if let Some(m) = base.image_message.as_option() {
+            (m.mimetype.clone(), None, timed(client.download(m)).await)
+        } else if let Some(m) = base.video_message.as_option() {
+            (m.mimetype.clone(), None, timed(client.download(m)).await)
+        } else if let Some(m) = base.audio_message.as_option() {
+            (m.mimetype.clone(), None, timed(client.download(m)).await)
+        } else if let Some(m) = base.document_message.as_option() {
+            (
+                m.mimetype.clone(),
+                m.file_name.clone(),
+                timed(client.download(m)).await,
+            )
+        } else if let Some(m) = base.sticker_message.as_option() {
+            (m.mimetype.clone(), None, timed(client.download(m)).await)
+        } else {
+            return None;
+        };
+        let bytes = match download {
+            Ok(b) => b,
+            Err(e) => {
+                warn!(session = %self.id, "could not download received media: {e}");
+                return None;
+            }
+        };
+        let mimetype = mimetype
+            .filter(|m| is_plausible_mimetype(m.trim()))
+            .or_else(|| sniff(&bytes).map(str::to_owned))
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let config = &self.shared.config.media;
+        match write_file(config, &self.id, &bytes, &mimetype, filename).await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                warn!(session = %self.id, "could not store received media: {e}");
+                None
+            }
+        }
+    }
+}
+
+async fn timed(
+    f: impl std::future::Future<Output = anyhow::Result<Vec<u8>>>,
+) -> Result<Vec<u8>, String> {
+    match tokio::time::timeout(INCOMING_DOWNLOAD_TIMEOUT, f).await {
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".into()),
+    }
+}
+
+fn build_message(
+    media: &OutgoingMedia,
+    mimetype: &str,
+    filename: Option<String>,
+    up: UploadResponse,
+    context: Option<wa::ContextInfo>,
+) -> wa::Message {
+    let ctx = context.map(buffa::MessageField::some).unwrap_or_default();
+    let caption = media.caption.clone().filter(|c| !c.is_empty());
+    let mimetype = if media.kind == MediaKind::Audio && media.ptt && mimetype == "audio/ogg" {
+        "audio/ogg; codecs=opus".to_string()
+    } else {
+        mimetype.to_string()
+    };
+    let mut message = wa::Message::default();
+    match media.kind {
+        MediaKind::Image => {
+            message.image_message = buffa::MessageField::some(wa::message::ImageMessage {
+                url: Some(up.url),
+                direct_path: Some(up.direct_path),
+                media_key: Some(up.media_key.to_vec()),
+                file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
+                file_sha256: Some(up.file_sha256.to_vec()),
+                file_length: Some(up.file_length),
+                media_key_timestamp: Some(up.media_key_timestamp),
+                mimetype: Some(mimetype),
+                caption,
+                context_info: ctx,
+                ..Default::default()
+            })
+        }
+        MediaKind::Video => {
+            message.video_message = buffa::MessageField::some(wa::message::VideoMessage {
+                url: Some(up.url),
+                direct_path: Some(up.direct_path),
+                media_key: Some(up.media_key.to_vec()),
+                file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
+                file_sha256: Some(up.file_sha256.to_vec()),
+                file_length: Some(up.file_length),
+                media_key_timestamp: Some(up.media_key_timestamp),
+                streaming_sidecar: up.streaming_sidecar,
+                mimetype: Some(mimetype),
+                caption,
+                gif_playback: media.gif_playback.then_some(true),
+                context_info: ctx,
+                ..Default::default()
+            })
+        }
+        MediaKind::Audio => {
+            message.audio_message = buffa::MessageField::some(wa::message::AudioMessage {
+                url: Some(up.url),
+                direct_path: Some(up.direct_path),
+                media_key: Some(up.media_key.to_vec()),
+                file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
+                file_sha256: Some(up.file_sha256.to_vec()),
+                file_length: Some(up.file_length),
+                media_key_timestamp: Some(up.media_key_timestamp),
+                streaming_sidecar: up.streaming_sidecar,
+                mimetype: Some(mimetype),
+                ptt: Some(media.ptt),
+                context_info: ctx,
+                ..Default::default()
+            })
+        }
+        MediaKind::Document => {
+            message.document_message = buffa::MessageField::some(wa::message::DocumentMessage {
+                url: Some(up.url),
+                direct_path: Some(up.direct_path),
+                media_key: Some(up.media_key.to_vec()),
+                file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
+                file_sha256: Some(up.file_sha256.to_vec()),
+                file_length: Some(up.file_length),
+                media_key_timestamp: Some(up.media_key_timestamp),
+                mimetype: Some(mimetype),
+                title: filename.clone(),
+                file_name: filename,
+                caption,
+                context_info: ctx,
+                ..Default::default()
+            })
+        }
+        MediaKind::Sticker => {
+            message.sticker_message = buffa::MessageField::some(wa::message::StickerMessage {
+                url: Some(up.url),
+                direct_path: Some(up.direct_path),
+                media_key: Some(up.media_key.to_vec()),
+                file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
+                file_sha256: Some(up.file_sha256.to_vec()),
+                file_length: Some(up.file_length),
+                media_key_timestamp: Some(up.media_key_timestamp),
+                mimetype: Some(mimetype),
+                context_info: ctx,
+                ..Default::default()
+            })
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_the_contract_formats() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 1]), Some("image/jpeg"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"\0\0\0\x18ftypM4A \0\0"), Some("audio/mp4"));
+        assert_eq!(sniff(b"\0\0\0\x18ftypisom\0\0"), Some("video/mp4"));
+        assert_eq!(sniff(b"OggS\0\x02"), Some("audio/ogg"));
+        assert_eq!(sniff(b"%PDF-1.7\n"), Some("application/pdf"));
+        assert_eq!(sniff(b"hello world"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn kinds_accept_only_their_formats() {
+        assert_eq!(
+            MediaKind::Image.accept(Some("image/png"), None).unwrap(),
+            "image/png"
+        );
+        assert!(matches!(
+            MediaKind::Image.accept(Some("application/pdf"), None),
+            Err(MediaError::InvalidFormat(_))
+        ));
+        assert!(MediaKind::Image.accept(None, Some("image/jpeg")).is_err());
+        assert!(MediaKind::Sticker.accept(Some("image/png"), None).is_err());
+        assert_eq!(
+            MediaKind::Audio.accept(Some("video/mp4"), None).unwrap(),
+            "audio/mp4"
+        );
+        assert_eq!(
+            MediaKind::Document
+                .accept(None, Some("text/plain"))
+                .unwrap(),
+            "text/plain"
+        );
+        assert_eq!(
+            MediaKind::Document.accept(None, Some("../etc")).unwrap(),
+            "application/octet-stream"
+        );
+    }
+
+    #[test]
+    fn limits_come_from_the_seed_names() {
+        let c = MediaConfig::from_lookup(Path::new("/d"), |k| {
+            (k == "MAX_FILE_SIZE_IMAGE_MB").then(|| "2".to_string())
+        })
+        .unwrap();
+        assert_eq!(c.limit(MediaKind::Image), 2 * MB);
+        assert_eq!(c.limit(MediaKind::Video), 16 * MB);
+        assert_eq!(c.limit(MediaKind::Document), 100 * MB);
+        assert_eq!(c.limit(MediaKind::Sticker), 500 * 1024);
+        assert_eq!(c.dir, PathBuf::from("/d/media"));
+        assert!(MediaConfig::from_lookup(Path::new("/d"), |_| Some("x".into())).is_err());
+    }
+
+    #[test]
+    fn oversized_media_is_refused_before_sniffing() {
+        let config = MediaConfig {
+            max_image_bytes: 4,
+            ..Default::default()
+        };
+        let m = OutgoingMedia {
+            kind: MediaKind::Image,
+            bytes: vec![0xFF, 0xD8, 0xFF, 0xE0, 0],
+            declared_mimetype: None,
+            caption: None,
+            filename: None,
+            ptt: false,
+            gif_playback: false,
+        };
+        assert!(matches!(
+            m.check(&config),
+            Err(MediaError::TooLarge {
+                size: 5,
+                limit: 4,
+                ..
+            })
+        ));
+    }
+}
