@@ -115,40 +115,7 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn start(data_dir: &Path, database_url: &str, sandbox: &Sandbox) -> Gateway {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wagate"))
-            .arg("serve")
-            .env("PORT", "0")
-            .env("HOST", "127.0.0.1")
-            .env("DATA_DIR", data_dir)
-            .env("DATABASE_URL", database_url)
-            .env("API_KEY", ADMIN_KEY)
-            .env("WA_SERVER_URL", sandbox.ws_url())
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("gateway binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("gateway printed its address before exiting")
-                .unwrap();
-            if let Some(addr) = line.strip_prefix("wagate listening on ") {
-                break addr.trim().to_string();
-            }
-        };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Gateway {
-            child,
-            base,
-            data_dir: data_dir.to_path_buf(),
-        }
+        Self::start_with_env(data_dir, database_url, sandbox, &[])
     }
 
     /// Like [`Gateway::start`], with extra environment variables.
@@ -187,6 +154,7 @@ impl Gateway {
                 break addr.trim().to_string();
             }
         };
+        // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Gateway {
             child,
