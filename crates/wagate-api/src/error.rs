@@ -118,6 +118,12 @@ impl From<EngineError> for ApiError {
             EngineError::Pairing(m) => ApiError::new(C::SessionAuthFailed, m),
             EngineError::Engine(m) => ApiError::internal("engine", m),
             EngineError::Store(s) => s.into(),
+            EngineError::MessageNotFound => ApiError::new(
+                C::MessageNotFound,
+                "the message is not in this session's history",
+            ),
+            EngineError::Forbidden(m) => ApiError::new(C::Forbidden, m),
+            EngineError::Invalid(m) => ApiError::validation(m),
             EngineError::Media(m) => {
                 use wagate_engine::media::MediaError as M;
                 match m {

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{health, media, messages, sessions, sse, tenants, webhooks};
+use crate::routes::{actions, health, media, messages, sessions, sse, tenants, webhooks};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -21,6 +21,8 @@ use crate::state::AppState;
         messages::send_text, messages::list_messages,
         media::send_image, media::send_video, media::send_audio, media::send_document,
         media::send_sticker, media::get_file,
+        actions::send_location, actions::send_contact, actions::react, actions::revoke,
+        actions::delete_message, actions::edit,
         tenants::create_tenant, tenants::list_tenants, tenants::delete_tenant,
         tenants::create_key, tenants::list_keys, tenants::delete_key,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,

@@ -60,6 +60,10 @@ pub fn is_media_type(kind: &str) -> bool {
 /// The id of the message this one quotes, if any.
 pub fn quoted_id(message: &wa::Message) -> Option<String> {
     let base = message.get_base_message();
+    // A reaction "quotes" the message it reacts to.
+    if let Some(reaction) = base.reaction_message.as_option() {
+        return reaction.key.as_option().and_then(|k| k.id.clone());
+    }
     let ctx = base
         .extended_text_message
         .as_option()
@@ -76,6 +80,26 @@ pub fn quoted_id(message: &wa::Message) -> Option<String> {
         })
         .or_else(|| {
             base.document_message
+                .as_option()
+                .and_then(|m| m.context_info.as_option())
+        })
+        .or_else(|| {
+            base.audio_message
+                .as_option()
+                .and_then(|m| m.context_info.as_option())
+        })
+        .or_else(|| {
+            base.sticker_message
+                .as_option()
+                .and_then(|m| m.context_info.as_option())
+        })
+        .or_else(|| {
+            base.location_message
+                .as_option()
+                .and_then(|m| m.context_info.as_option())
+        })
+        .or_else(|| {
+            base.contact_message
                 .as_option()
                 .and_then(|m| m.context_info.as_option())
         })?;

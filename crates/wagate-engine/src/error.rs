@@ -29,4 +29,10 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
+    #[error("message not found")]
+    MessageNotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
 }

@@ -11,6 +11,7 @@
 //! - [`events`]: the gateway events sessions emit;
 //! - [`media`]: media send and receive, size limits, the media directory.
 
+pub mod actions;
 pub mod config;
 pub mod convert;
 pub mod error;

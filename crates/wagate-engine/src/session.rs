@@ -621,6 +621,9 @@ impl Session {
         message: &wa::Message,
         info: &whatsapp_rust::types::message::MessageInfo,
     ) -> Result<(), EngineError> {
+        if self.apply_protocol_change(message, info).await? {
+            return Ok(());
+        }
         let Some((kind, body)) = convert::classify(message) else {
             return Ok(());
         };

@@ -1,6 +1,7 @@
 //! Routes by resource. Each module exposes `router()` and its handlers,
 //! which are also listed in the OpenAPI document.
 
+pub mod actions;
 pub mod health;
 pub mod media;
 pub mod messages;
@@ -24,6 +25,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(sessions::router())
         .merge(messages::router())
         .merge(media::router())
+        .merge(actions::router())
         .merge(tenants::router())
         .merge(webhooks::router())
         .merge(sse::router())

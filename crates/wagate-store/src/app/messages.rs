@@ -167,6 +167,48 @@ impl Store {
             .and_then(|m| m.media))
     }
 
+    /// Marks a message deleted for everyone: its type becomes `revoked` and
+    /// its text is dropped (the media file row stays for the operator).
+    /// Returns whether it changed (false when missing or already revoked).
+    pub async fn mark_message_revoked(
+        &self,
+        session_id: &str,
+        chat_id: &str,
+        wa_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE messages SET msg_type = 'revoked', body = NULL
+             WHERE session_id = $1 AND chat_id = $2 AND wa_id = $3 AND msg_type <> 'revoked'",
+        )
+        .bind(session_id)
+        .bind(chat_id)
+        .bind(wa_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Replaces the text of an edited message. Returns whether it existed.
+    pub async fn set_message_body(
+        &self,
+        session_id: &str,
+        chat_id: &str,
+        wa_id: &str,
+        body: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE messages SET body = $4
+             WHERE session_id = $1 AND chat_id = $2 AND wa_id = $3 AND msg_type <> 'revoked'",
+        )
+        .bind(session_id)
+        .bind(chat_id)
+        .bind(wa_id)
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Moves a message's status forward (never backwards: a late `delivered`
     /// does not undo `read`).
     pub async fn advance_message_status(
