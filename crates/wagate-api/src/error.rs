@@ -123,6 +123,10 @@ impl From<EngineError> for ApiError {
                 "the message is not in this session's history",
             ),
             EngineError::Forbidden(m) => ApiError::new(C::Forbidden, m),
+            EngineError::NotOnWhatsapp(chat) => ApiError::new(
+                C::MessageNumberNotOnWhatsapp,
+                format!("{chat} is not registered on WhatsApp"),
+            ),
             EngineError::Invalid(m) => ApiError::validation(m),
             EngineError::Media(m) => {
                 use wagate_engine::media::MediaError as M;

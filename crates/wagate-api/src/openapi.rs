@@ -7,7 +7,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{actions, health, media, messages, sessions, sse, tenants, webhooks};
+use crate::routes::{actions, contacts, health, media, messages, sessions, sse, tenants, webhooks};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -23,6 +23,7 @@ use crate::state::AppState;
         media::send_sticker, media::get_file,
         actions::send_location, actions::send_contact, actions::react, actions::revoke,
         actions::delete_message, actions::edit,
+        contacts::check_one, contacts::check_many,
         tenants::create_tenant, tenants::list_tenants, tenants::delete_tenant,
         tenants::create_key, tenants::list_keys, tenants::delete_key,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,
@@ -31,7 +32,7 @@ use crate::state::AppState;
     ),
     modifiers(&SecurityAddon),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "tenants"), (name = "webhooks"), (name = "events"),
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "tenants"), (name = "webhooks"), (name = "events"),
     )
 )]
 pub struct ApiDoc;

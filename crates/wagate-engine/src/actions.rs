@@ -332,6 +332,7 @@ impl Session {
             .jid()
             .parse()
             .map_err(|_| EngineError::InvalidChatId(chat.api()))?;
+        self.ensure_recipient(&client, chat).await?;
         let sent = client
             .send_message_with_options(to, message, SendOptions::default())
             .await

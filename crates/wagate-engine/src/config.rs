@@ -13,6 +13,8 @@ pub struct EngineConfig {
     pub version: Option<(u32, u32, u32)>,
     /// Media size limits and directory.
     pub media: crate::media::MediaConfig,
+    /// Recipient validation.
+    pub contacts: crate::contacts::ContactsConfig,
 }
 
 impl EngineConfig {

@@ -31,6 +31,8 @@ pub enum EngineError {
     Media(#[from] crate::media::MediaError),
     #[error("message not found")]
     MessageNotFound,
+    #[error("{0} is not on WhatsApp")]
+    NotOnWhatsapp(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]

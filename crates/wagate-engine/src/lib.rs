@@ -13,6 +13,7 @@
 
 pub mod actions;
 pub mod config;
+pub mod contacts;
 pub mod convert;
 pub mod error;
 pub mod events;

@@ -42,6 +42,7 @@ impl SessionManager {
                 config,
                 http,
                 events,
+                recipients: Default::default(),
             }),
             sessions: RwLock::new(HashMap::new()),
         })

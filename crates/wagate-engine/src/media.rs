@@ -485,6 +485,7 @@ impl Session {
             .jid()
             .parse()
             .map_err(|_| EngineError::InvalidChatId(chat.api()))?;
+        self.ensure_recipient(&client, chat).await?;
         let context = self.context_info(&client, quoted_wa_id, mentions).await?;
 
         let up = client

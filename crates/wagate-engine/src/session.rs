@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     pub config: EngineConfig,
     pub http: GatewayHttpClient,
     pub events: broadcast::Sender<GatewayEvent>,
+    /// Numbers known to be on WhatsApp (recipient validation).
+    pub recipients: crate::contacts::RecipientCache,
 }
 
 /// The in-memory part of a session's state (the rest is in the store).
@@ -383,6 +385,7 @@ impl Session {
             .jid()
             .parse()
             .map_err(|_| EngineError::InvalidChatId(chat.api()))?;
+        self.ensure_recipient(&client, chat).await?;
 
         let context = self.context_info(&client, quoted_wa_id, mentions).await?;
         let message = match context {

@@ -113,6 +113,7 @@ impl ServeArgs {
                 server_url: self.wa_server_url,
                 version,
                 media,
+                contacts: wagate_engine::contacts::ContactsConfig::from_env()?,
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),

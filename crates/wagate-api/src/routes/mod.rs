@@ -2,6 +2,7 @@
 //! which are also listed in the OpenAPI document.
 
 pub mod actions;
+pub mod contacts;
 pub mod health;
 pub mod media;
 pub mod messages;
@@ -26,6 +27,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(messages::router())
         .merge(media::router())
         .merge(actions::router())
+        .merge(contacts::router())
         .merge(tenants::router())
         .merge(webhooks::router())
         .merge(sse::router())
