@@ -123,6 +123,20 @@ impl From<EngineError> for ApiError {
                 "the message is not in this session's history",
             ),
             EngineError::Forbidden(m) => ApiError::new(C::Forbidden, m),
+            EngineError::GroupNotFound => ApiError::new(
+                C::GroupNotFound,
+                "group not found (or this session is not in it)",
+            ),
+            EngineError::GroupNotAdmin => ApiError::new(
+                C::GroupNotAdmin,
+                "this session is not an admin of the group",
+            ),
+            e @ EngineError::GroupParticipantExists(_) => {
+                ApiError::new(C::GroupParticipantExists, e.to_string())
+            }
+            e @ EngineError::GroupParticipantNotFound(_) => {
+                ApiError::new(C::GroupParticipantNotFound, e.to_string())
+            }
             EngineError::NotOnWhatsapp(chat) => ApiError::new(
                 C::MessageNumberNotOnWhatsapp,
                 format!("{chat} is not registered on WhatsApp"),

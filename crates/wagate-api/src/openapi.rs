@@ -7,7 +7,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{actions, contacts, health, media, messages, sessions, sse, tenants, webhooks};
+use crate::routes::{
+    actions, contacts, groups, health, media, messages, sessions, sse, tenants, webhooks,
+};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -24,6 +26,9 @@ use crate::state::AppState;
         actions::send_location, actions::send_contact, actions::react, actions::revoke,
         actions::delete_message, actions::edit,
         contacts::check_one, contacts::check_many,
+        groups::list_groups, groups::create_group, groups::get_group, groups::change_participants,
+        groups::set_subject, groups::set_description, groups::invite_link, groups::revoke_invite_link,
+        groups::leave_group,
         tenants::create_tenant, tenants::list_tenants, tenants::delete_tenant,
         tenants::create_key, tenants::list_keys, tenants::delete_key,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,
@@ -32,7 +37,7 @@ use crate::state::AppState;
     ),
     modifiers(&SecurityAddon),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "tenants"), (name = "webhooks"), (name = "events"),
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "tenants"), (name = "webhooks"), (name = "events"),
     )
 )]
 pub struct ApiDoc;

@@ -33,6 +33,14 @@ pub enum EngineError {
     MessageNotFound,
     #[error("{0} is not on WhatsApp")]
     NotOnWhatsapp(String),
+    #[error("group not found")]
+    GroupNotFound,
+    #[error("not a group admin")]
+    GroupNotAdmin,
+    #[error("{0} is already in the group")]
+    GroupParticipantExists(String),
+    #[error("{0} is not in the group")]
+    GroupParticipantNotFound(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]

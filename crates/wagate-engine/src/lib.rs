@@ -17,6 +17,7 @@ pub mod contacts;
 pub mod convert;
 pub mod error;
 pub mod events;
+pub mod groups;
 pub mod http;
 pub mod manager;
 pub mod media;

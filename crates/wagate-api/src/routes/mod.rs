@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod contacts;
+pub mod groups;
 pub mod health;
 pub mod media;
 pub mod messages;
@@ -28,6 +29,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(media::router())
         .merge(actions::router())
         .merge(contacts::router())
+        .merge(groups::router())
         .merge(tenants::router())
         .merge(webhooks::router())
         .merge(sse::router())
