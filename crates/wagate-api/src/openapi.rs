@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::routes::{
-    actions, contacts, groups, health, media, messages, sessions, sse, tenants, webhooks,
+    actions, contacts, groups, health, media, messages, presence, sessions, sse, tenants, webhooks,
 };
 use crate::state::AppState;
 
@@ -29,6 +29,7 @@ use crate::state::AppState;
         groups::list_groups, groups::create_group, groups::get_group, groups::change_participants,
         groups::set_subject, groups::set_description, groups::invite_link, groups::revoke_invite_link,
         groups::leave_group,
+        presence::set_presence, presence::subscribe, presence::chat_state,
         tenants::create_tenant, tenants::list_tenants, tenants::delete_tenant,
         tenants::create_key, tenants::list_keys, tenants::delete_key,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,
@@ -37,7 +38,7 @@ use crate::state::AppState;
     ),
     modifiers(&SecurityAddon),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "tenants"), (name = "webhooks"), (name = "events"),
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"),
     )
 )]
 pub struct ApiDoc;

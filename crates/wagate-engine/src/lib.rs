@@ -21,6 +21,7 @@ pub mod groups;
 pub mod http;
 pub mod manager;
 pub mod media;
+pub mod presence;
 pub mod session;
 
 pub use config::EngineConfig;

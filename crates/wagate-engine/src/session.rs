@@ -561,6 +561,8 @@ impl Session {
                 }
             }
             Event::Receipt(receipt) => self.on_receipt(receipt).await,
+            Event::ChatPresence(update) => self.on_chat_presence(update).await,
+            Event::Presence(update) => self.on_presence(update).await,
             _ => {}
         }
     }

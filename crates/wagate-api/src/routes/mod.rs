@@ -7,6 +7,7 @@ pub mod groups;
 pub mod health;
 pub mod media;
 pub mod messages;
+pub mod presence;
 pub mod sessions;
 pub mod sse;
 pub mod tenants;
@@ -30,6 +31,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(actions::router())
         .merge(contacts::router())
         .merge(groups::router())
+        .merge(presence::router())
         .merge(tenants::router())
         .merge(webhooks::router())
         .merge(sse::router())

@@ -1,0 +1,134 @@
+//! Presence and chat state: announce this session as available or
+//! unavailable, subscribe to a contact's presence, send typing/recording/
+//! paused to a chat — and the events for what others do:
+//! `presence.update` (`{id, status, lastSeen}`) and `chat.state`
+//! (`{chatId, from, state}`, state `composing`, `recording` or `paused`).
+
+use serde_json::json;
+use wagate_core::ChatId;
+use whatsapp_rust::Jid;
+use whatsapp_rust::features::ChatStateType;
+use whatsapp_rust::types::events::{ChatPresenceUpdate, PresenceUpdate};
+use whatsapp_rust::wacore::types::presence::{ChatPresence, ChatPresenceMedia};
+
+use crate::error::EngineError;
+use crate::session::Session;
+
+/// What a chat shows about this session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatState {
+    Composing,
+    Recording,
+    Paused,
+}
+
+impl ChatState {
+    pub fn parse(s: &str) -> Option<ChatState> {
+        match s {
+            "composing" | "typing" => Some(ChatState::Composing),
+            "recording" => Some(ChatState::Recording),
+            "paused" | "stop" => Some(ChatState::Paused),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ChatState::Composing => "composing",
+            ChatState::Recording => "recording",
+            ChatState::Paused => "paused",
+        }
+    }
+}
+
+fn jid_of(chat: &ChatId) -> Result<Jid, EngineError> {
+    chat.jid()
+        .parse()
+        .map_err(|_| EngineError::InvalidChatId(chat.api()))
+}
+
+impl Session {
+    /// Announces this session as available (online) or unavailable.
+    pub async fn set_presence(&self, available: bool) -> Result<(), EngineError> {
+        let client = self.ready_client().await?;
+        let presence = client.presence();
+        let done = if available {
+            presence.set_available().await
+        } else {
+            presence.set_unavailable().await
+        };
+        done.map_err(|e| EngineError::Engine(format!("presence: {e}")))
+    }
+
+    /// Asks to be told when `chat` (a person) comes online or goes offline.
+    pub async fn subscribe_presence(&self, chat: &ChatId) -> Result<(), EngineError> {
+        let client = self.ready_client().await?;
+        client
+            .presence()
+            .subscribe(jid_of(chat)?)
+            .await
+            .map_err(|e| EngineError::Engine(format!("presence subscribe: {e}")))
+    }
+
+    /// Shows `state` in `chat`.
+    pub async fn send_chat_state(
+        &self,
+        chat: &ChatId,
+        state: ChatState,
+    ) -> Result<(), EngineError> {
+        let client = self.ready_client().await?;
+        let kind = match state {
+            ChatState::Composing => ChatStateType::Composing,
+            ChatState::Recording => ChatStateType::Recording,
+            ChatState::Paused => ChatStateType::Paused,
+        };
+        client
+            .chatstate()
+            .send(&jid_of(chat)?, kind)
+            .await
+            .map_err(|e| EngineError::Engine(format!("chat state: {e}")))
+    }
+
+    pub(crate) async fn on_chat_presence(&self, update: &ChatPresenceUpdate) {
+        let state = match (&update.state, &update.media) {
+            (ChatPresence::Composing, ChatPresenceMedia::Audio) => ChatState::Recording,
+            (ChatPresence::Composing, _) => ChatState::Composing,
+            (ChatPresence::Paused, _) => ChatState::Paused,
+        };
+        self.emit(
+            "chat.state",
+            json!({
+                "chatId": ChatId::api_from_jid(&update.source.chat.to_non_ad_string()),
+                "from": ChatId::api_from_jid(&update.source.sender.to_non_ad_string()),
+                "state": state.name(),
+            }),
+        )
+        .await;
+    }
+
+    pub(crate) async fn on_presence(&self, update: &PresenceUpdate) {
+        self.emit(
+            "presence.update",
+            json!({
+                "id": ChatId::api_from_jid(&update.from.to_non_ad_string()),
+                "status": if update.unavailable { "unavailable" } else { "available" },
+                "lastSeen": update.last_seen.map(|t| wagate_core::iso_ms(t.timestamp_millis())),
+            }),
+        )
+        .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_states_parse() {
+        assert_eq!(ChatState::parse("composing"), Some(ChatState::Composing));
+        assert_eq!(ChatState::parse("typing"), Some(ChatState::Composing));
+        assert_eq!(ChatState::parse("recording"), Some(ChatState::Recording));
+        assert_eq!(ChatState::parse("paused"), Some(ChatState::Paused));
+        assert_eq!(ChatState::parse("dancing"), None);
+    }
+}

@@ -1,0 +1,151 @@
+//! Presence and chat state end to end through HTTP only: B subscribes to
+//! A's presence and hears `presence.update` when A goes online and offline;
+//! A types, records and pauses in B's chat and B hears `chat.state`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The first event (replayed from the start of the log) for which `done` holds.
+async fn event_where(base: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let resp = reqwest::Client::new()
+        .get(format!("{base}/api/events"))
+        .header("X-API-Key", ADMIN_KEY)
+        .header("Last-Event-ID", "0")
+        .send()
+        .await
+        .unwrap();
+    let mut stream = resp.bytes_stream();
+    let mut buf = String::new();
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if let Ok(v) = serde_json::from_str::<Value>(&data)
+                    && done(&v)
+                {
+                    return v;
+                }
+            }
+        }
+        panic!("the event stream ended");
+    };
+    tokio::time::timeout(WAIT, read)
+        .await
+        .expect("the event arrives")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn presence_and_chat_state() {
+    let sandbox = start_sandbox().await;
+    let alice = create_phone(&sandbox, "628666000001", "Alice").await;
+    let bob = create_phone(&sandbox, "628666000002", "Bob").await;
+    let data = tempfile::tempdir().unwrap();
+    let db = Db::sqlite();
+    let gw = Gateway::start(data.path(), &db.url(data.path()), &sandbox);
+    let api = gw.api(ADMIN_KEY);
+    let a = create_and_pair(&api, "alice", &alice).await;
+    let b = create_and_pair(&api, "bob", &bob).await;
+    let a_id = "628666000001@c.us";
+
+    // B subscribes to A; A goes online, then offline.
+    let (status, body) = api
+        .post(
+            &format!("/api/sessions/{b}/presence/subscribe"),
+            json!({ "chatId": a_id }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api
+        .post(
+            &format!("/api/sessions/{a}/presence"),
+            json!({ "presence": "available" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    event_where(&gw.base, |v| {
+        v["event"] == "presence.update"
+            && v["sessionId"] == b.as_str()
+            && v["data"]["id"] == a_id
+            && v["data"]["status"] == "available"
+    })
+    .await;
+    let (status, _) = api
+        .post(
+            &format!("/api/sessions/{a}/presence"),
+            json!({ "presence": "unavailable" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    event_where(&gw.base, |v| {
+        v["event"] == "presence.update"
+            && v["sessionId"] == b.as_str()
+            && v["data"]["status"] == "unavailable"
+    })
+    .await;
+
+    // A types, records, pauses in B's chat.
+    for state in ["composing", "recording", "paused"] {
+        let (status, body) = api
+            .post(
+                &format!("/api/sessions/{a}/chats/628666000002/state"),
+                json!({ "state": state }),
+            )
+            .await;
+        assert_eq!(status, 200, "{state}: {body}");
+        let ev = event_where(&gw.base, |v| {
+            v["event"] == "chat.state"
+                && v["sessionId"] == b.as_str()
+                && v["data"]["state"] == state
+        })
+        .await;
+        assert_eq!(ev["data"]["chatId"], a_id);
+        assert_eq!(ev["data"]["from"], a_id);
+    }
+
+    // Bad input.
+    let (status, body) = api
+        .post(
+            &format!("/api/sessions/{a}/presence"),
+            json!({ "presence": "busy" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
+    let (status, body) = api
+        .post(
+            &format!("/api/sessions/{a}/chats/628666000002/state"),
+            json!({ "state": "dancing" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
+    let (status, body) = api
+        .post(
+            &format!("/api/sessions/{a}/chats/nonsense/state"),
+            json!({ "state": "paused" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("MESSAGE_INVALID_CHAT_ID"))
+    );
+
+    gw.stop();
+}
