@@ -6,12 +6,18 @@
 //! that needs admin rights → `GroupNotAdmin`; adding a member or removing a
 //! non-member → `GroupParticipantExists` / `GroupParticipantNotFound`), and
 //! the server's own 403/404 answers map to the same errors.
+//!
+//! Group notifications become `group.join` (added, created), `group.leave`
+//! (removed, left) and `group.update` (promote, demote, subject,
+//! description, settings) events.
 
 use wagate_core::ChatId;
 use whatsapp_rust::features::{
     GroupCreateOptions, GroupDescription, GroupError, GroupMetadata, GroupParticipantOptions,
     GroupSubject, PreviousDescription,
 };
+use whatsapp_rust::types::events::GroupUpdate;
+use whatsapp_rust::wacore::stanza::groups::{GroupNotificationAction, GroupParticipantInfo};
 use whatsapp_rust::{IqError, Jid};
 
 use crate::error::EngineError;
@@ -300,5 +306,76 @@ impl Session {
             .leave(group_jid(group)?)
             .await
             .map_err(|e| group_error(e, false))
+    }
+}
+
+/// What a `w:gp2` notification did, as an event name and an action name.
+fn group_event_kind(u: &GroupUpdate) -> (&'static str, String, Vec<String>) {
+    let people = |ps: &[GroupParticipantInfo]| -> Vec<String> {
+        ps.iter()
+            .map(|p| api_id(p.phone_number.as_ref().unwrap_or(&p.jid)))
+            .collect()
+    };
+    let by = u
+        .participant_pn
+        .as_ref()
+        .or(u.participant.as_ref())
+        .map(api_id);
+    match &u.action {
+        GroupNotificationAction::Add { participants, .. } => {
+            ("group.join", "add".into(), people(participants))
+        }
+        GroupNotificationAction::Create { .. } => ("group.join", "create".into(), Vec::new()),
+        GroupNotificationAction::Remove { participants, .. } => {
+            let who = people(participants);
+            let action = if who.len() == 1 && by.as_deref() == Some(who[0].as_str()) {
+                "leave"
+            } else {
+                "remove"
+            };
+            ("group.leave", action.into(), who)
+        }
+        GroupNotificationAction::Promote { participants } => {
+            ("group.update", "promote".into(), people(participants))
+        }
+        GroupNotificationAction::Demote { participants } => {
+            ("group.update", "demote".into(), people(participants))
+        }
+        GroupNotificationAction::Subject { .. } => ("group.update", "subject".into(), Vec::new()),
+        GroupNotificationAction::Description { .. } => {
+            ("group.update", "description".into(), Vec::new())
+        }
+        other => {
+            // The variant's name, e.g. `Locked { … }` → `locked`.
+            let name: String = format!("{other:?}")
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            ("group.update", name.to_ascii_lowercase(), Vec::new())
+        }
+    }
+}
+
+impl Session {
+    /// `group.join`, `group.leave` or `group.update` for a group notification.
+    pub(crate) async fn on_group_update(&self, u: &GroupUpdate) {
+        let (event, action, participants) = group_event_kind(u);
+        let mut data = serde_json::json!({
+            "groupId": api_id(&u.group_jid),
+            "action": action,
+            "participants": participants,
+            "by": u.participant_pn.as_ref().or(u.participant.as_ref()).map(api_id),
+            "timestamp": wagate_core::iso_ms(u.timestamp.timestamp_millis()),
+        });
+        match &u.action {
+            GroupNotificationAction::Subject { subject, .. } => {
+                data["subject"] = subject.clone().into()
+            }
+            GroupNotificationAction::Description { description, .. } => {
+                data["description"] = description.clone().into()
+            }
+            _ => {}
+        }
+        self.emit(event, data).await;
     }
 }

@@ -563,6 +563,7 @@ impl Session {
             Event::Receipt(receipt) => self.on_receipt(receipt).await,
             Event::ChatPresence(update) => self.on_chat_presence(update).await,
             Event::Presence(update) => self.on_presence(update).await,
+            Event::GroupUpdate(update) => self.on_group_update(update).await,
             _ => {}
         }
     }

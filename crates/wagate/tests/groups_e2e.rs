@@ -1,14 +1,51 @@
 //! Groups end to end through HTTP only: two sessions in the sandbox (and a
 //! third phone); create, list, info, participants add/remove/promote/demote,
-//! subject, description, invite link, a group message, leave, and the
-//! contract's GROUP_* codes.
+//! subject, description, invite link, a group message, leave, the
+//! contract's GROUP_* codes, and the group.join / group.update /
+//! group.leave events the other member hears.
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
+use futures::StreamExt;
 use serde_json::{Value, json};
+
+/// The first event (replayed from the start of the log) for which `done` holds.
+async fn event_where(base: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let resp = reqwest::Client::new()
+        .get(format!("{base}/api/events"))
+        .header("X-API-Key", ADMIN_KEY)
+        .header("Last-Event-ID", "0")
+        .send()
+        .await
+        .unwrap();
+    let mut stream = resp.bytes_stream();
+    let mut buf = String::new();
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if let Ok(v) = serde_json::from_str::<Value>(&data)
+                    && done(&v)
+                {
+                    return v;
+                }
+            }
+        }
+        panic!("the event stream ended");
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the event arrives")
+}
 
 fn member<'a>(info: &'a Value, id: &str) -> Option<&'a Value> {
     info["data"]["participants"]
@@ -117,6 +154,16 @@ async fn group_lifecycle() {
     assert_eq!(body["data"][0]["success"], true);
     let (_, info) = api.get(&g("")).await;
     assert!(member(&info, cat_id).is_some(), "{info}");
+    // Ben hears that Cat joined, added by Ann.
+    let ev = event_where(&gw.base, |v| {
+        v["event"] == "group.join"
+            && v["sessionId"] == b.as_str()
+            && v["data"]["action"] == "add"
+            && v["data"]["participants"][0] == cat_id
+    })
+    .await;
+    assert_eq!(ev["data"]["groupId"], gid.as_str());
+    assert_eq!(ev["data"]["by"], ann_id);
     let (status, _) = api
         .post(
             &g("/participants/promote"),
@@ -144,6 +191,12 @@ async fn group_lifecycle() {
     assert_eq!(status, 200);
     let (_, info) = api.get(&g("")).await;
     assert!(member(&info, cat_id).is_none(), "{info}");
+    let ev = event_where(&gw.base, |v| {
+        v["event"] == "group.leave" && v["sessionId"] == b.as_str()
+    })
+    .await;
+    assert_eq!(ev["data"]["action"], "remove");
+    assert_eq!(ev["data"]["participants"][0], cat_id);
     let (status, body) = api
         .post(
             &g("/participants/remove"),
@@ -188,6 +241,13 @@ async fn group_lifecycle() {
     );
     let (status, body) = put(g("/description"), json!({ "description": "three of us" })).await;
     assert_eq!(status, 200, "{body}");
+    let ev = event_where(&gw.base, |v| {
+        v["event"] == "group.update"
+            && v["sessionId"] == b.as_str()
+            && v["data"]["action"] == "subject"
+    })
+    .await;
+    assert_eq!(ev["data"]["subject"], "Trio 2");
     let (_, info) = api.get(&g("")).await;
     assert_eq!(info["data"]["name"], "Trio 2");
     assert_eq!(info["data"]["description"], "three of us");
