@@ -552,9 +552,17 @@ impl Session {
     }
 
     /// Downloads, decrypts and stores the file a received message carries.
-    /// `None` when it carries none or the download fails (logged: the
-    /// message itself is still recorded).
-    pub(crate) async fn keep_incoming_media(&self, message: &wa::Message) -> Option<MediaFile> {
+    /// `None` when it carries none, when the message (`wa_id`) is already
+    /// stored (a redelivery), or when the download fails (logged: the message
+    /// itself is still recorded).
+    pub(crate) async fn keep_incoming_media(
+        &self,
+        message: &wa::Message,
+        wa_id: &str,
+    ) -> Option<MediaFile> {
+        if let Ok(Some(_)) = self.shared.store.get_message(&self.id, wa_id).await {
+            return None;
+        }
         let client: Arc<Client> = self.client().await?;
         let base = message.get_base_message();
         let (mimetype, filename, download) = if let Some(m) = base.image_message.as_option() {

@@ -634,7 +634,7 @@ impl Session {
             return Ok(());
         };
         let media = if convert::is_media_type(kind) {
-            self.keep_incoming_media(message).await
+            self.keep_incoming_media(message, &info.id).await
         } else {
             None
         };
