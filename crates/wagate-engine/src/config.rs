@@ -15,6 +15,8 @@ pub struct EngineConfig {
     pub media: crate::media::MediaConfig,
     /// Recipient validation.
     pub contacts: crate::contacts::ContactsConfig,
+    /// Simulated typing pauses.
+    pub typing: crate::presence::TypingConfig,
 }
 
 impl EngineConfig {

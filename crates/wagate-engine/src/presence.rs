@@ -3,6 +3,10 @@
 //! paused to a chat — and the events for what others do:
 //! `presence.update` (`{id, status, lastSeen}`) and `chat.state`
 //! (`{chatId, from, state}`, state `composing`, `recording` or `paused`).
+//!
+//! [`Session::simulate_typing`] is the human-like pause before a send:
+//! `composing`, a random wait between `TYPING_DELAY_MIN` and
+//! `TYPING_DELAY_MAX` seconds (defaults 1 and 3), then `paused`.
 
 use serde_json::json;
 use wagate_core::ChatId;
@@ -11,8 +15,63 @@ use whatsapp_rust::features::ChatStateType;
 use whatsapp_rust::types::events::{ChatPresenceUpdate, PresenceUpdate};
 use whatsapp_rust::wacore::types::presence::{ChatPresence, ChatPresenceMedia};
 
+use std::time::Duration;
+
 use crate::error::EngineError;
 use crate::session::Session;
+
+/// How long a simulated typing pause lasts: a random time in `min..=max`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypingConfig {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl Default for TypingConfig {
+    fn default() -> Self {
+        TypingConfig {
+            min: Duration::from_secs(1),
+            max: Duration::from_secs(3),
+        }
+    }
+}
+
+impl TypingConfig {
+    /// Reads `TYPING_DELAY_MIN` and `TYPING_DELAY_MAX` (whole seconds).
+    pub fn from_env() -> Result<TypingConfig, String> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<TypingConfig, String> {
+        let d = TypingConfig::default();
+        let secs = |name: &str, default: Duration| -> Result<Duration, String> {
+            match get(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Duration::from_secs)
+                    .map_err(|_| format!("{name} must be a whole number of seconds, not '{v}'")),
+            }
+        };
+        let min = secs("TYPING_DELAY_MIN", d.min)?;
+        let max = secs("TYPING_DELAY_MAX", d.max)?;
+        if max < min {
+            return Err("TYPING_DELAY_MAX must not be less than TYPING_DELAY_MIN".into());
+        }
+        Ok(TypingConfig { min, max })
+    }
+
+    /// A random pause in `min..=max`.
+    pub fn pick(&self) -> Duration {
+        let (lo, hi) = (self.min.as_millis() as u64, self.max.as_millis() as u64);
+        Duration::from_millis(if hi > lo {
+            rand::random_range(lo..=hi)
+        } else {
+            lo
+        })
+    }
+}
 
 /// What a chat shows about this session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +148,14 @@ impl Session {
             .map_err(|e| EngineError::Engine(format!("chat state: {e}")))
     }
 
+    /// Shows `composing` in `chat`, waits a random typing pause, then shows
+    /// `paused`: call before sending to look like a person typing.
+    pub async fn simulate_typing(&self, chat: &ChatId) -> Result<(), EngineError> {
+        self.send_chat_state(chat, ChatState::Composing).await?;
+        tokio::time::sleep(self.shared.config.typing.pick()).await;
+        self.send_chat_state(chat, ChatState::Paused).await
+    }
+
     pub(crate) async fn on_chat_presence(&self, update: &ChatPresenceUpdate) {
         let state = match (&update.state, &update.media) {
             (ChatPresence::Composing, ChatPresenceMedia::Audio) => ChatState::Recording,
@@ -122,6 +189,28 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typing_delays_are_seconds_within_bounds() {
+        let c = TypingConfig::from_lookup(|_| None).unwrap();
+        assert_eq!(c, TypingConfig::default());
+        let c = TypingConfig::from_lookup(|k| {
+            Some(if k == "TYPING_DELAY_MIN" { "2" } else { "4" }.to_string())
+        })
+        .unwrap();
+        for _ in 0..50 {
+            let d = c.pick();
+            assert!(d >= Duration::from_secs(2) && d <= Duration::from_secs(4));
+        }
+        let zero = TypingConfig::from_lookup(|_| Some("0".into())).unwrap();
+        assert_eq!(zero.pick(), Duration::ZERO);
+        assert!(
+            TypingConfig::from_lookup(|k| {
+                Some(if k == "TYPING_DELAY_MIN" { "5" } else { "1" }.to_string())
+            })
+            .is_err()
+        );
+    }
 
     #[test]
     fn chat_states_parse() {

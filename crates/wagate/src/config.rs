@@ -114,6 +114,7 @@ impl ServeArgs {
                 version,
                 media,
                 contacts: wagate_engine::contacts::ContactsConfig::from_env()?,
+                typing: wagate_engine::presence::TypingConfig::from_env()?,
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),

@@ -1,6 +1,7 @@
 //! Presence and chat state end to end through HTTP only: B subscribes to
 //! A's presence and hears `presence.update` when A goes online and offline;
-//! A types, records and pauses in B's chat and B hears `chat.state`.
+//! A types, records and pauses in B's chat and B hears `chat.state`; a send
+//! with `simulateTyping` shows `composing` and `paused` as well.
 
 mod common;
 
@@ -54,7 +55,16 @@ async fn presence_and_chat_state() {
     let bob = create_phone(&sandbox, "628666000002", "Bob").await;
     let data = tempfile::tempdir().unwrap();
     let db = Db::sqlite();
-    let gw = Gateway::start(data.path(), &db.url(data.path()), &sandbox);
+    // No typing pause: the test checks the order of events, not the clock.
+    let gw = Gateway::start_with_env(
+        data.path(),
+        &db.url(data.path()),
+        &sandbox,
+        &[
+            ("TYPING_DELAY_MIN", "0".to_string()),
+            ("TYPING_DELAY_MAX", "0".to_string()),
+        ],
+    );
     let api = gw.api(ADMIN_KEY);
     let a = create_and_pair(&api, "alice", &alice).await;
     let b = create_and_pair(&api, "bob", &bob).await;
@@ -97,6 +107,7 @@ async fn presence_and_chat_state() {
     .await;
 
     // A types, records, pauses in B's chat.
+    let mut before_send = 0;
     for state in ["composing", "recording", "paused"] {
         let (status, body) = api
             .post(
@@ -113,6 +124,36 @@ async fn presence_and_chat_state() {
         .await;
         assert_eq!(ev["data"]["chatId"], a_id);
         assert_eq!(ev["data"]["from"], a_id);
+        before_send = ev["seq"].as_i64().unwrap();
+    }
+
+    // A send that simulates typing: composing, paused, then the message.
+    let (status, body) = api
+        .post(
+            &format!("/api/sessions/{a}/messages/send-text"),
+            json!({ "chatId": "628666000002", "text": "typed by hand",
+                    "options": { "simulateTyping": true } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let message = event_where(&gw.base, |v| {
+        v["event"] == "message.received"
+            && v["sessionId"] == b.as_str()
+            && v["data"]["body"] == "typed by hand"
+    })
+    .await;
+    assert_eq!(message["data"]["from"], a_id);
+    // B's side records chat states and messages on different paths, so only
+    // their arrival is checked here, not their order in B's log (the sender
+    // awaits composing, the pause and paused before it sends).
+    for state in ["composing", "paused"] {
+        event_where(&gw.base, |v| {
+            v["event"] == "chat.state"
+                && v["sessionId"] == b.as_str()
+                && v["data"]["state"] == state
+                && v["seq"].as_i64() > Some(before_send)
+        })
+        .await;
     }
 
     // Bad input.

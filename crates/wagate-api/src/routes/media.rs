@@ -254,6 +254,9 @@ async fn send(
         .quoted_message_id
         .as_deref()
         .map(|q| wagate_core::ids::parse_message_id(q).2);
+    if body.options.simulate_typing {
+        session.simulate_typing(&chat).await?;
+    }
     let sent = session.send_media(&chat, media, quoted, &mentions).await?;
     Ok(envelope::ok(SendResultDto {
         message_id: wagate_core::ids::message_id(true, &sent.chat.api(), &sent.wa_id),
@@ -387,6 +390,7 @@ async fn read_multipart(
             "filename" => body.filename = Some(value),
             "ptt" => body.ptt = flag(&value),
             "gifPlayback" => body.gif_playback = flag(&value),
+            "simulateTyping" => body.options.simulate_typing = flag(&value),
             "mimetype" => declared = Some(value),
             "url" => url = Some(value),
             "quotedMessageId" => body.options.quoted_message_id = Some(value),

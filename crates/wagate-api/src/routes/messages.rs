@@ -45,6 +45,10 @@ pub struct SendOptionsDto {
     /// Chat ids of people to mention.
     #[serde(default)]
     pub mentioned_ids: Vec<String>,
+    /// Show `composing` for a random `TYPING_DELAY_MIN`..`TYPING_DELAY_MAX`
+    /// seconds, then `paused`, before sending.
+    #[serde(default)]
+    pub simulate_typing: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -169,6 +173,9 @@ pub async fn send_text(
         .collect::<Result<Vec<_>, _>>()?;
     let (_, session) = owned_session(&state, &principal, &id).await?;
     let quoted = body.options.quoted_message_id.as_deref().map(wa_id_of);
+    if body.options.simulate_typing {
+        session.simulate_typing(&chat).await?;
+    }
     let sent = session
         .send_text(&chat, &body.text, quoted, &mentions)
         .await?;
