@@ -200,6 +200,8 @@ async fn story(db: Db) {
         &[
             ("MAX_FILE_SIZE_IMAGE_MB", "1".to_string()),
             ("MEDIA_DIR", media_dir.display().to_string()),
+            // Media routes are bounded by the media limits, not this.
+            ("MAX_BODY_MB", "1".to_string()),
         ],
     );
     let api = gw.api(ADMIN_KEY);
@@ -286,6 +288,38 @@ async fn story(db: Db) {
     assert_eq!(got["media"]["mimetype"], "text/plain");
     let (status, ct, bytes) = download(&api, got["media"]["url"].as_str().unwrap()).await;
     assert_eq!((status, ct.as_str(), bytes), (200, "text/plain", notes));
+
+    // A document larger than MAX_BODY_MB, as multipart and as base64 JSON:
+    // media routes answer to the per-type limits.
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.extend((0..1_500_000u32).map(|i| (i % 253) as u8));
+    let (ct, body) = multipart(
+        &[("chatId", "628222000002"), ("caption", "big pdf")],
+        ("big.pdf", "application/pdf", &pdf),
+    );
+    let (status, sent) = post_multipart(&api, &send("document"), ct, body).await;
+    assert_eq!(status, 200, "{sent}");
+    let got = received(&api, &b, "628222000001", |m| m["body"] == "big pdf").await;
+    assert_eq!(got["media"]["mimetype"], "application/pdf");
+    assert_eq!(got["media"]["filename"], "big.pdf");
+    let (_, _, bytes) = download(&api, got["media"]["url"].as_str().unwrap()).await;
+    assert_eq!(bytes, pdf);
+    let (status, sent) = api
+        .post(
+            &send("document"),
+            json!({ "chatId": "628222000002", "caption": "big pdf again", "filename": "again.pdf",
+                    "document": { "base64": base64::engine::general_purpose::STANDARD.encode(&pdf) } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    // Other routes keep MAX_BODY_MB.
+    let (status, _) = api
+        .post(
+            &format!("/api/sessions/{a}/messages/send-text"),
+            json!({ "chatId": "628222000002", "text": "x".repeat(1_200_000) }),
+        )
+        .await;
+    assert_eq!(status, 413);
 
     // A voice note, a video and a sticker.
     let mut ogg = b"OggS\0\x02".to_vec();
