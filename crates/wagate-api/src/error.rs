@@ -127,6 +127,10 @@ impl From<EngineError> for ApiError {
                 C::GroupNotFound,
                 "group not found (or this session is not in it)",
             ),
+            EngineError::GroupInviteInvalid => ApiError::new(
+                C::GroupInviteInvalid,
+                "the invite link is invalid, expired or revoked",
+            ),
             EngineError::GroupNotAdmin => ApiError::new(
                 C::GroupNotAdmin,
                 "this session is not an admin of the group",

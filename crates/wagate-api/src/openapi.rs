@@ -28,7 +28,7 @@ use crate::state::AppState;
         contacts::check_one, contacts::check_many,
         groups::list_groups, groups::create_group, groups::get_group, groups::change_participants,
         groups::set_subject, groups::set_description, groups::invite_link, groups::revoke_invite_link,
-        groups::leave_group,
+        groups::leave_group, groups::join_group,
         presence::set_presence, presence::subscribe, presence::chat_state,
         tenants::create_tenant, tenants::list_tenants, tenants::delete_tenant,
         tenants::create_key, tenants::list_keys, tenants::delete_key,

@@ -37,6 +37,8 @@ pub enum EngineError {
     GroupNotFound,
     #[error("not a group admin")]
     GroupNotAdmin,
+    #[error("invalid invite link")]
+    GroupInviteInvalid,
     #[error("{0} is already in the group")]
     GroupParticipantExists(String),
     #[error("{0} is not in the group")]

@@ -379,3 +379,38 @@ impl Session {
         self.emit(event, data).await;
     }
 }
+
+/// The outcome of joining by invite.
+#[derive(Clone, Debug)]
+pub struct Joined {
+    pub group_id: String,
+    /// The group needs an admin's approval first.
+    pub pending_approval: bool,
+}
+
+impl Session {
+    /// Joins a group by an invite link (`https://chat.whatsapp.com/<code>`)
+    /// or its code.
+    pub async fn join_group(&self, invite: &str) -> Result<Joined, EngineError> {
+        let client = self.ready_client().await?;
+        let result = client
+            .groups()
+            .join_with_invite_code(invite)
+            .await
+            .map_err(|e| match &e {
+                GroupError::InvalidRequest(_) => EngineError::GroupInviteInvalid,
+                GroupError::Iq(IqError::ServerError {
+                    code: 400 | 401 | 404 | 406 | 410,
+                    ..
+                }) => EngineError::GroupInviteInvalid,
+                _ => group_error(e, false),
+            })?;
+        Ok(Joined {
+            group_id: api_id(result.group_jid()),
+            pending_approval: matches!(
+                result,
+                whatsapp_rust::features::JoinGroupResult::PendingApproval(_)
+            ),
+        })
+    }
+}

@@ -281,6 +281,38 @@ async fn group_lifecycle() {
         (404, Some("GROUP_NOT_FOUND"))
     );
 
+    // Ben comes back through the current invite link; the revoked one and
+    // nonsense are refused.
+    let current = link["data"]["inviteLink"].as_str().unwrap().to_string();
+    for bad in [
+        first.as_str(),
+        "https://chat.whatsapp.com/NoSuchCode123",
+        "",
+    ] {
+        let (status, body) = api
+            .post(
+                &format!("/api/sessions/{b}/groups/join"),
+                json!({ "invite": bad }),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("GROUP_INVITE_INVALID")),
+            "{bad}: {body}"
+        );
+    }
+    let (status, body) = api
+        .post(
+            &format!("/api/sessions/{b}/groups/join"),
+            json!({ "invite": current }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["groupId"], gid.as_str());
+    assert_eq!(body["data"]["status"], "joined");
+    let (status, _) = api.get(&format!("/api/sessions/{b}/groups/{gid}")).await;
+    assert_eq!(status, 200);
+
     // Unknown groups, non-group ids, bad bodies.
     let (status, body) = api
         .get(&format!("/api/sessions/{a}/groups/120363000000000000@g.us"))

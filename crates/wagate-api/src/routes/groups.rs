@@ -24,6 +24,7 @@ const MAX_PARTICIPANTS: usize = 256;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sessions/{id}/groups", get(list_groups).post(create_group))
+        .route("/sessions/{id}/groups/join", post(join_group))
         .route("/sessions/{id}/groups/{group_id}", get(get_group))
         .route(
             "/sessions/{id}/groups/{group_id}/participants/{action}",
@@ -397,6 +398,52 @@ pub async fn revoke_invite_link(
     Ok(envelope::ok(invite(
         session.group_invite_link(&group, true).await?,
     )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinGroup {
+    /// An invite link or its code.
+    #[schema(example = "https://chat.whatsapp.com/AbCdEfGhIjKl")]
+    pub invite: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinedDto {
+    pub group_id: String,
+    /// `joined`, or `pending` when an admin must approve first.
+    pub status: &'static str,
+}
+
+/// Join a group by invite link.
+#[utoipa::path(post, path = "/api/sessions/{id}/groups/join", tag = "groups",
+    params(("id" = String, Path)), request_body = JoinGroup, security(("api_key" = [])),
+    responses((status = 200, description = "Joined", body = JoinedDto),
+              (status = 400, description = "GROUP_INVITE_INVALID")))]
+pub async fn join_group(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    Json(body): Json<JoinGroup>,
+) -> Result<Envelope<JoinedDto>, ApiError> {
+    let invite = body.invite.trim();
+    if invite.is_empty() || invite.len() > 200 {
+        return Err(ApiError::new(
+            ErrorCode::GroupInviteInvalid,
+            "give an invite link or code",
+        ));
+    }
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let joined = session.join_group(invite).await?;
+    Ok(envelope::ok(JoinedDto {
+        group_id: joined.group_id,
+        status: if joined.pending_approval {
+            "pending"
+        } else {
+            "joined"
+        },
+    }))
 }
 
 /// Leave a group.
