@@ -437,11 +437,12 @@ pub async fn get_file(
         .await?
         .ok_or_else(not_found)?;
     let path = state.manager.config().media.path_of(&file);
-    let bytes = match tokio::fs::read(&path).await {
-        Ok(b) => b,
+    let file_handle = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
-        Err(e) => return Err(ApiError::internal("reading a media file", e)),
+        Err(e) => return Err(ApiError::internal("opening a media file", e)),
     };
+    let length = file_handle.metadata().await.ok().map(|m| m.len());
     let name = file
         .filename
         .as_deref()
@@ -458,8 +459,12 @@ pub async fn get_file(
                 wagate_engine::media::extension(&file.mimetype)
             )
         });
-    let mut response = (StatusCode::OK, Body::from(bytes)).into_response();
+    let mut response =
+        (StatusCode::OK, Body::from_stream(read_chunks(file_handle))).into_response();
     let headers = response.headers_mut();
+    if let Some(len) = length {
+        headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
+    }
     if let Ok(v) = header::HeaderValue::from_str(&file.mimetype) {
         headers.insert(header::CONTENT_TYPE, v);
     }
@@ -471,4 +476,24 @@ pub async fn get_file(
         header::HeaderValue::from_static("nosniff"),
     );
     Ok(response)
+}
+
+/// A file as a stream of 64 KiB chunks (large documents are not read into
+/// memory at once).
+fn read_chunks(
+    file: tokio::fs::File,
+) -> impl futures::Stream<Item = std::io::Result<axum::body::Bytes>> + Send {
+    futures::stream::unfold(Some(file), |file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut file = file?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(axum::body::Bytes::from(buf)), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
 }
