@@ -5,7 +5,8 @@
 //! through its HTTP API and WebSocket, and prints a JSON report:
 //! idle memory at 0, 100 and N connected sessions (the per-session cost is
 //! the slope), the send path (API call → the receiving session's
-//! `message.received` event), WebSocket fan-out, API overhead, the
+//! `message.received` event), signed webhook deliveries per second to a
+//! local receiver, WebSocket fan-out, API overhead, the
 //! reconnect storm after a restart, and start-up time.
 //!
 //! ```sh
@@ -92,8 +93,24 @@ async fn main() -> anyhow::Result<()> {
 
     // ── API overhead ──────────────────────────────────────────────────
     let list = api_load(&api, "/api/sessions?limit=20", args.api_seconds).await;
+    eprintln!("api overhead: {list}");
 
-    // ── send path ─────────────────────────────────────────────────────
+    // ── send path, with signed webhooks for every sent message ────────
+    let receiver = WebhookReceiver::start().await?;
+    let senders = (sessions.len() / 2).min(50);
+    for pair in 0..senders {
+        let (status, body) = api
+            .post(
+                &format!("/api/sessions/{}/webhooks", sessions[2 * pair]),
+                json!({ "url": receiver.url, "events": ["message.sent"], "secret": "bench-secret" }),
+            )
+            .await?;
+        if status != 201 {
+            bail!("register webhook: {status} {body}");
+        }
+    }
+    eprintln!("webhooks registered on {senders} sessions; sending");
+    let send_started = Instant::now();
     let send = send_path(
         &api,
         &sessions,
@@ -102,9 +119,15 @@ async fn main() -> anyhow::Result<()> {
         args.send_concurrency,
     )
     .await?;
+    eprintln!("sent; waiting for webhook deliveries");
+    let webhooks = receiver.wait_for(args.messages, send_started).await;
+    eprintln!("webhooks: {webhooks}");
 
     // ── WebSocket fan-out ─────────────────────────────────────────────
     let fanout = ws_fanout(&api, &sessions, &phones, args.subscribers).await?;
+    eprintln!("ws fan-out: {fanout}");
+    let (connected_before_restart, _) =
+        wait_connected(&api, n, Instant::now(), Duration::ZERO).await?;
 
     // ── reconnect storm and start-up with N sessions ──────────────────
     let sandbox_rss = rss_bytes(sandbox.pid());
@@ -113,9 +136,9 @@ async fn main() -> anyhow::Result<()> {
     let gw = Gateway::start(&binary, data.path(), &sandbox.ws).await?;
     let startup_full = gw.startup;
     let api = Api::new(&gw.base);
-    let all_connected = wait_connected(&api, n, Duration::from_secs(600)).await?;
-    let storm = restart.elapsed().as_secs_f64();
-    eprintln!("reconnect storm: {n} sessions CONNECTED again after {storm:.1}s");
+    let (reconnected, storm) = wait_connected(&api, n, restart, Duration::from_secs(180)).await?;
+    let all_connected = reconnected >= n;
+    eprintln!("reconnect storm: {reconnected}/{n} sessions CONNECTED again after {storm:.1}s");
     gw.stop();
 
     let report = json!({
@@ -131,16 +154,16 @@ async fn main() -> anyhow::Result<()> {
             "sandboxRssBytesAtN": sandbox_rss,
         },
         "sendPath": send,
+        "webhooks": webhooks,
         "wsFanout": fanout,
         "apiOverhead": { "getSessions": list },
-        "reconnectStorm": { "sessions": n, "allConnected": all_connected, "secondsUntilAllConnected": storm },
+        "reconnectStorm": { "sessions": n, "connectedBeforeRestart": connected_before_restart, "reconnected": reconnected, "allConnected": all_connected, "secondsUntilLastReconnect": storm },
         "startup": {
             "secondsToHealthEmpty": startup_empty.as_secs_f64(),
             "secondsToHealthWithSessions": startup_full.as_secs_f64(),
         },
         "notMeasured": {
             "queuedSend": "the durable send queue does not exist yet (issue: sending at scale)",
-            "webhookDeliveriesPerSecond": "not yet in this benchmark",
         },
         "totalSeconds": started.elapsed().as_secs_f64(),
     });
@@ -303,20 +326,107 @@ async fn pair_one(api: &Api, name: &str, scan_url: &str) -> anyhow::Result<Strin
     }
 }
 
-async fn wait_connected(api: &Api, n: usize, timeout: Duration) -> anyhow::Result<bool> {
+/// Waits until `n` sessions are CONNECTED; returns how many were, and when
+/// the count last rose (seconds since `since`).
+async fn wait_connected(
+    api: &Api,
+    n: usize,
+    since: Instant,
+    timeout: Duration,
+) -> anyhow::Result<(usize, f64)> {
     let deadline = Instant::now() + timeout;
+    let (mut best, mut at) = (0usize, 0.0f64);
     loop {
         let (_, body) = api.get("/health/detailed").await?;
         let connected = body["checks"]["sessions"]["connected"]
             .as_u64()
             .unwrap_or(0) as usize;
-        if connected >= n {
-            return Ok(true);
+        if connected > best {
+            best = connected;
+            at = since.elapsed().as_secs_f64();
         }
-        if Instant::now() > deadline {
-            return Ok(false);
+        if connected >= n || Instant::now() > deadline {
+            return Ok((best, at));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// ── webhook receiver ──────────────────────────────────────────────────
+
+/// A local HTTP receiver counting signed webhook deliveries.
+struct WebhookReceiver {
+    url: String,
+    received: Arc<AtomicUsize>,
+    last_at: Arc<std::sync::Mutex<Option<Instant>>>,
+}
+
+impl WebhookReceiver {
+    async fn start() -> anyhow::Result<WebhookReceiver> {
+        let received = Arc::new(AtomicUsize::new(0));
+        let last_at: Arc<std::sync::Mutex<Option<Instant>>> = Arc::default();
+        let (r, l) = (received.clone(), last_at.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let (r, l) = (r.clone(), l.clone());
+                async move {
+                    if headers.contains_key("x-openwa-signature")
+                        && headers.contains_key("webhook-signature")
+                    {
+                        r.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut t) = l.lock() {
+                            *t = Some(Instant::now());
+                        }
+                    }
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/hook", listener.local_addr()?);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(WebhookReceiver {
+            url,
+            received,
+            last_at,
+        })
+    }
+
+    /// Waits until `expected` deliveries arrived (or a minute passes with
+    /// none), and reports the rate since `since`.
+    async fn wait_for(&self, expected: usize, since: Instant) -> Value {
+        let mut last_count = 0;
+        let mut idle_since = Instant::now();
+        loop {
+            let n = self.received.load(Ordering::Relaxed);
+            if n >= expected {
+                break;
+            }
+            if n != last_count {
+                last_count = n;
+                idle_since = Instant::now();
+            } else if idle_since.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let n = self.received.load(Ordering::Relaxed);
+        let last = self
+            .last_at
+            .lock()
+            .ok()
+            .and_then(|t| *t)
+            .unwrap_or_else(Instant::now);
+        let secs = last.duration_since(since).as_secs_f64();
+        json!({
+            "expected": expected,
+            "delivered": n,
+            "secondsFromFirstSendToLastDelivery": secs,
+            "deliveriesPerSecond": n as f64 / secs.max(1e-9),
+        })
     }
 }
 
@@ -490,13 +600,21 @@ async fn ws_fanout(
             })
         })
         .collect();
-    for i in 0..MESSAGES {
-        api.post(
-            &format!("/api/sessions/{from}/messages/send-text"),
-            json!({ "chatId": phones[1], "text": format!("fanout {i}") }),
-        )
-        .await?;
-    }
+    futures::stream::iter(0..MESSAGES)
+        .for_each_concurrent(16, |i| {
+            let api = api.clone();
+            let from = from.clone();
+            let to = phones[1].clone();
+            async move {
+                let _ = api
+                    .post(
+                        &format!("/api/sessions/{from}/messages/send-text"),
+                        json!({ "chatId": to, "text": format!("fanout {i}") }),
+                    )
+                    .await;
+            }
+        })
+        .await;
     let mut delivered = 0usize;
     for r in readers {
         delivered += r.await.unwrap_or(0);
