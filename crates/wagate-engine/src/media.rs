@@ -474,7 +474,7 @@ impl Session {
     pub async fn send_media(
         &self,
         chat: &ChatId,
-        media: OutgoingMedia,
+        mut media: OutgoingMedia,
         quoted_wa_id: Option<&str>,
         mentions: &[ChatId],
     ) -> Result<SentMessage, EngineError> {
@@ -488,14 +488,6 @@ impl Session {
         self.ensure_recipient(&client, chat).await?;
         let context = self.context_info(&client, quoted_wa_id, mentions).await?;
 
-        let up = client
-            .upload(
-                media.bytes.clone(),
-                media.kind.media_type(),
-                UploadOptions::default(),
-            )
-            .await
-            .map_err(|e| EngineError::SendFailed(format!("media upload: {e}")))?;
         let filename = match media.kind {
             MediaKind::Document => Some(
                 media
@@ -505,19 +497,44 @@ impl Session {
             ),
             _ => None,
         };
-        let message = build_message(&media, &mimetype, filename.clone(), up, context);
-        let sent = client
-            .send_message_with_options(to, message, SendOptions::default())
-            .await
-            .map_err(|e| EngineError::SendFailed(e.to_string()))?;
-
-        let stored = match write_file(config, &self.id, &media.bytes, &mimetype, filename).await {
-            Ok(f) => Some(f),
-            Err(e) => {
-                warn!(session = %self.id, "could not keep a copy of sent media: {e}");
-                None
+        // The history's copy is written first so the bytes can then move
+        // into the upload (one copy of a large file in memory, not two).
+        let stored =
+            match write_file(config, &self.id, &media.bytes, &mimetype, filename.clone()).await {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    warn!(session = %self.id, "could not keep a copy of sent media: {e}");
+                    None
+                }
+            };
+        let forget_copy = |stored: &Option<MediaFile>| {
+            if let Some(f) = stored {
+                let _ = std::fs::remove_file(config.path_of(f));
             }
         };
+        let bytes = std::mem::take(&mut media.bytes);
+        let up = match client
+            .upload(bytes, media.kind.media_type(), UploadOptions::default())
+            .await
+        {
+            Ok(up) => up,
+            Err(e) => {
+                forget_copy(&stored);
+                return Err(EngineError::SendFailed(format!("media upload: {e}")));
+            }
+        };
+        let message = build_message(&media, &mimetype, filename, up, context);
+        let sent = match client
+            .send_message_with_options(to, message, SendOptions::default())
+            .await
+        {
+            Ok(sent) => sent,
+            Err(e) => {
+                forget_copy(&stored);
+                return Err(EngineError::SendFailed(e.to_string()));
+            }
+        };
+
         let timestamp_ms = now_ms();
         let own = client
             .pn()
