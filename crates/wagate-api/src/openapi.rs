@@ -29,7 +29,7 @@ use crate::state::AppState;
         groups::list_groups, groups::create_group, groups::get_group, groups::change_participants,
         groups::set_subject, groups::set_description, groups::invite_link, groups::revoke_invite_link,
         groups::leave_group, groups::join_group,
-        presence::set_presence, presence::subscribe, presence::chat_state,
+        presence::set_presence, presence::subscribe, presence::chat_state, presence::mark_read,
         tenants::create_tenant, tenants::list_tenants, tenants::delete_tenant,
         tenants::create_key, tenants::list_keys, tenants::delete_key,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,

@@ -17,6 +17,8 @@ pub struct EngineConfig {
     pub contacts: crate::contacts::ContactsConfig,
     /// Simulated typing pauses.
     pub typing: crate::presence::TypingConfig,
+    /// Say "available" this often while connected (`None`: never).
+    pub presence_heartbeat: Option<std::time::Duration>,
 }
 
 impl EngineConfig {

@@ -5,8 +5,12 @@
 //! (`{chatId, from, state}`, state `composing`, `recording` or `paused`).
 //!
 //! [`Session::simulate_typing`] is the human-like pause before a send:
-//! `composing`, a random wait between `TYPING_DELAY_MIN` and
+//! `composing` for a time that grows with the text's length (at a person's
+//! typing speed, with ±20% jitter) bounded by `TYPING_DELAY_MIN` and
 //! `TYPING_DELAY_MAX` seconds (defaults 1 and 3), then `paused`.
+//! [`Session::run_presence_heartbeat`] says "available" on an interval
+//! (`PRESENCE_HEARTBEAT_SECS`, default 300: seed 000's "Active now" every 5
+//! minutes) while the session is connected.
 
 use serde_json::json;
 use wagate_core::ChatId;
@@ -20,7 +24,11 @@ use std::time::Duration;
 use crate::error::EngineError;
 use crate::session::Session;
 
-/// How long a simulated typing pause lasts: a random time in `min..=max`.
+/// A person types about this many characters per second.
+const TYPING_CHARS_PER_SEC: f64 = 6.0;
+
+/// How long a simulated typing pause lasts: it grows with the text, with
+/// jitter, and stays within `min..=max`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TypingConfig {
     pub min: Duration,
@@ -60,6 +68,15 @@ impl TypingConfig {
             return Err("TYPING_DELAY_MAX must not be less than TYPING_DELAY_MIN".into());
         }
         Ok(TypingConfig { min, max })
+    }
+
+    /// The pause for a text of `chars` characters: `min` plus the time a
+    /// person needs to type it, ±20%, never above `max`.
+    pub fn for_text(&self, chars: usize) -> Duration {
+        let typing = chars as f64 / TYPING_CHARS_PER_SEC;
+        let jitter = rand::random_range(0.8..=1.2);
+        let secs = self.min.as_secs_f64() + typing * jitter;
+        Duration::from_secs_f64(secs.clamp(self.min.as_secs_f64(), self.max.as_secs_f64()))
     }
 
     /// A random pause in `min..=max`.
@@ -119,6 +136,75 @@ impl Session {
         done.map_err(|e| EngineError::Engine(format!("presence: {e}")))
     }
 
+    /// Says "available" every `every` while this bot generation runs and the
+    /// session is connected; ends by itself when either stops being true.
+    pub(crate) async fn run_presence_heartbeat(&self, generation: u64, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            if !self.is_generation(generation) {
+                return;
+            }
+            if self.status() == wagate_core::SessionStatus::Ready
+                && let Err(e) = self.set_presence(true).await
+            {
+                tracing::debug!(session = %self.id, "presence heartbeat: {e}");
+            }
+        }
+    }
+
+    /// Sends read receipts for incoming messages of `chat`: the given
+    /// WhatsApp ids, or every one not yet read. Their history status becomes
+    /// `read`; the senders see blue ticks (`message.ack` 4 on their side).
+    /// Returns how many were marked.
+    pub async fn mark_read(
+        &self,
+        chat: &ChatId,
+        wa_ids: Option<&[String]>,
+    ) -> Result<usize, EngineError> {
+        /// How far back "everything unread" looks.
+        const UNREAD_WINDOW: u32 = 500;
+        let client = self.ready_client().await?;
+        let store = &self.shared.store;
+        let records = store
+            .list_messages(&self.id, &chat.jid(), UNREAD_WINDOW, None)
+            .await?;
+        // One receipt per sender: in a group each author gets their own.
+        let mut by_sender: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for m in records.iter().filter(|m| !m.from_me) {
+            let wanted = match wa_ids {
+                Some(ids) => ids.contains(&m.wa_id),
+                None => m.status == "received",
+            };
+            if wanted {
+                let key = if chat.is_group() {
+                    m.sender.clone()
+                } else {
+                    String::new()
+                };
+                by_sender.entry(key).or_default().push(m.wa_id.clone());
+            }
+        }
+        let chat_jid = jid_of(chat)?;
+        let mut marked = 0;
+        for (sender, ids) in by_sender {
+            let sender_jid: Option<Jid> = if sender.is_empty() {
+                None
+            } else {
+                sender.parse().ok()
+            };
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            client
+                .mark_as_read(&chat_jid, sender_jid.as_ref(), &refs)
+                .await
+                .map_err(|e| EngineError::Engine(format!("read receipt: {e}")))?;
+            for id in &ids {
+                store.advance_message_status(&self.id, id, "read").await?;
+            }
+            marked += ids.len();
+        }
+        Ok(marked)
+    }
+
     /// Asks to be told when `chat` (a person) comes online or goes offline.
     pub async fn subscribe_presence(&self, chat: &ChatId) -> Result<(), EngineError> {
         let client = self.ready_client().await?;
@@ -150,9 +236,13 @@ impl Session {
 
     /// Shows `composing` in `chat`, waits a random typing pause, then shows
     /// `paused`: call before sending to look like a person typing.
-    pub async fn simulate_typing(&self, chat: &ChatId) -> Result<(), EngineError> {
+    pub async fn simulate_typing(
+        &self,
+        chat: &ChatId,
+        text_chars: usize,
+    ) -> Result<(), EngineError> {
         self.send_chat_state(chat, ChatState::Composing).await?;
-        tokio::time::sleep(self.shared.config.typing.pick()).await;
+        tokio::time::sleep(self.shared.config.typing.for_text(text_chars)).await;
         self.send_chat_state(chat, ChatState::Paused).await
     }
 
@@ -189,6 +279,25 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typing_grows_with_the_text_within_bounds() {
+        let t = TypingConfig {
+            min: Duration::from_secs(1),
+            max: Duration::from_secs(10),
+        };
+        for _ in 0..50 {
+            let short = t.for_text(0);
+            let medium = t.for_text(24);
+            let long = t.for_text(10_000);
+            assert_eq!(short, Duration::from_secs(1));
+            assert!(
+                medium > Duration::from_millis(4_000) && medium < Duration::from_millis(6_000),
+                "{medium:?}"
+            );
+            assert_eq!(long, Duration::from_secs(10));
+        }
+    }
 
     #[test]
     fn typing_delays_are_seconds_within_bounds() {

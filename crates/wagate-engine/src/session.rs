@@ -87,6 +87,7 @@ pub struct Session {
     state: std::sync::Mutex<LiveState>,
     run: Mutex<Option<Running>>,
     generation: AtomicU64,
+    heartbeat_generation: AtomicU64,
     changed: watch::Sender<u64>,
 }
 
@@ -111,8 +112,26 @@ impl Session {
             }),
             run: Mutex::new(None),
             generation: AtomicU64::new(0),
+            heartbeat_generation: AtomicU64::new(0),
             changed: watch::channel(0).0,
         })
+    }
+
+    /// Whether `generation` is the bot run that is current.
+    pub(crate) fn is_generation(&self, generation: u64) -> bool {
+        self.generation.load(Ordering::SeqCst) == generation
+    }
+
+    /// Starts the presence heartbeat of a bot run, once per run.
+    fn start_heartbeat(self: &Arc<Self>, generation: u64) {
+        let Some(every) = self.shared.config.presence_heartbeat else {
+            return;
+        };
+        if self.heartbeat_generation.swap(generation, Ordering::SeqCst) == generation {
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move { me.run_presence_heartbeat(generation, every).await });
     }
 
     pub fn live(&self) -> LiveState {
@@ -519,7 +538,10 @@ impl Session {
                 )
                 .await;
             }
-            Event::Connected(_) => self.on_connected(client).await,
+            Event::Connected(_) => {
+                self.on_connected(client).await;
+                self.start_heartbeat(generation);
+            }
             Event::Disconnected(_) if self.status() == SessionStatus::Ready => {
                 self.set_status(SessionStatus::Connecting, None).await;
                 self.emit(

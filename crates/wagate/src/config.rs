@@ -36,6 +36,9 @@ pub struct ServeArgs {
     /// Largest request body in megabytes.
     #[arg(long, env = "MAX_BODY_MB", default_value_t = 16)]
     pub max_body_mb: usize,
+    /// Say "available" this often while connected (0 turns it off).
+    #[arg(long, env = "PRESENCE_HEARTBEAT_SECS", default_value_t = 300)]
+    pub presence_heartbeat_secs: u64,
     /// Database connections in the shared pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
@@ -115,6 +118,8 @@ impl ServeArgs {
                 media,
                 contacts: wagate_engine::contacts::ContactsConfig::from_env()?,
                 typing: wagate_engine::presence::TypingConfig::from_env()?,
+                presence_heartbeat: (self.presence_heartbeat_secs > 0)
+                    .then(|| std::time::Duration::from_secs(self.presence_heartbeat_secs)),
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),

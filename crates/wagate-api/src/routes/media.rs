@@ -255,7 +255,8 @@ async fn send(
         .as_deref()
         .map(|q| wagate_core::ids::parse_message_id(q).2);
     if body.options.simulate_typing {
-        session.simulate_typing(&chat).await?;
+        let caption_chars = media.caption.as_deref().map_or(0, |c| c.chars().count());
+        session.simulate_typing(&chat, caption_chars).await?;
     }
     let sent = session.send_media(&chat, media, quoted, &mentions).await?;
     Ok(envelope::ok(SendResultDto {

@@ -45,8 +45,8 @@ pub struct SendOptionsDto {
     /// Chat ids of people to mention.
     #[serde(default)]
     pub mentioned_ids: Vec<String>,
-    /// Show `composing` for a random `TYPING_DELAY_MIN`..`TYPING_DELAY_MAX`
-    /// seconds, then `paused`, before sending.
+    /// Show `composing` for a time that grows with the text (within
+    /// `TYPING_DELAY_MIN`..`TYPING_DELAY_MAX` seconds), then `paused`, before sending.
     #[serde(default)]
     pub simulate_typing: bool,
 }
@@ -174,7 +174,9 @@ pub async fn send_text(
     let (_, session) = owned_session(&state, &principal, &id).await?;
     let quoted = body.options.quoted_message_id.as_deref().map(wa_id_of);
     if body.options.simulate_typing {
-        session.simulate_typing(&chat).await?;
+        session
+            .simulate_typing(&chat, body.text.chars().count())
+            .await?;
     }
     let sent = session
         .send_text(&chat, &body.text, quoted, &mentions)

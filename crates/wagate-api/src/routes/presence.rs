@@ -22,6 +22,50 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/presence", post(set_presence))
         .route("/sessions/{id}/presence/subscribe", post(subscribe))
         .route("/sessions/{id}/chats/{chat_id}/state", post(chat_state))
+        .route("/sessions/{id}/chats/{chat_id}/read", post(mark_read))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MarkRead {
+    /// Message ids to mark; omitted: every unread incoming message of the chat.
+    pub message_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarkedDto {
+    /// How many messages were marked read.
+    pub marked: usize,
+}
+
+/// Mark a chat's incoming messages as read (blue ticks for their senders).
+#[utoipa::path(post, path = "/api/sessions/{id}/chats/{chat_id}/read", tag = "presence",
+    params(("id" = String, Path), ("chat_id" = String, Path)), request_body = MarkRead,
+    security(("api_key" = [])),
+    responses((status = 200, description = "Marked", body = MarkedDto),
+              (status = 400, description = "MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY")))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((id, chat_id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Envelope<MarkedDto>, ApiError> {
+    let chat = parse_chat_id(&chat_id)?;
+    // The body is optional: none means "everything unread".
+    let body: MarkRead = if body.iter().all(u8::is_ascii_whitespace) {
+        MarkRead::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::validation(format!("invalid JSON body: {e}")))?
+    };
+    let ids: Option<Vec<String>> = body.message_ids.map(|ids| {
+        ids.iter()
+            .map(|m| wagate_core::ids::parse_message_id(m).2.to_string())
+            .collect()
+    });
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let marked = session.mark_read(&chat, ids.as_deref()).await?;
+    Ok(envelope::ok(MarkedDto { marked }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

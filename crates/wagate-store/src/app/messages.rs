@@ -242,7 +242,17 @@ impl Store {
     }
 }
 
-const STATUS_ORDER: [&str; 6] = ["failed", "pending", "sent", "delivered", "read", "played"];
+/// Statuses in the order they advance; `received` (an incoming message not
+/// yet read) sits where `delivered` does for an outgoing one.
+const STATUS_ORDER: [&str; 7] = [
+    "failed",
+    "pending",
+    "sent",
+    "received",
+    "delivered",
+    "read",
+    "played",
+];
 
 fn status_rank(s: &str) -> usize {
     STATUS_ORDER.iter().position(|x| *x == s).unwrap_or(0)
