@@ -20,6 +20,7 @@ use crate::state::AppState;
         sessions::create_session, sessions::list_sessions, sessions::get_session,
         sessions::delete_session, sessions::start_session, sessions::stop_session,
         sessions::restart_session, sessions::logout_session, sessions::get_qr, sessions::pair_code,
+        sessions::update_session, sessions::list_circles,
         messages::send_text, messages::list_messages,
         media::send_image, media::send_video, media::send_audio, media::send_document,
         media::send_sticker, media::get_file,

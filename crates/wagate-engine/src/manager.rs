@@ -13,7 +13,7 @@ use tokio::sync::{RwLock, broadcast};
 use tracing::{info, warn};
 use wagate_core::{SessionStatus, StatusReason};
 use wagate_store::Store;
-use wagate_store::app::{NewSession, SessionRecord};
+use wagate_store::app::{NewSession, SessionMeta, SessionRecord};
 
 use crate::config::EngineConfig;
 use crate::error::EngineError;
@@ -107,12 +107,22 @@ impl SessionManager {
         Ok(count)
     }
 
-    /// Creates a session for a tenant and starts pairing it.
+    /// Creates a session for a tenant and starts pairing it. A device
+    /// identity left out comes from `DEVICE_OS` / `DEVICE_NAME`, the OS
+    /// otherwise picked at random so sessions don't all look alike.
     pub async fn create(
         self: &Arc<Self>,
         tenant_id: &str,
         name: &str,
+        mut meta: SessionMeta,
     ) -> Result<(SessionRecord, Arc<Session>), EngineError> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        if meta.device_os.is_none() {
+            meta.device_os = Some(env("DEVICE_OS").unwrap_or_else(random_device_os));
+        }
+        if meta.device_name.is_none() {
+            meta.device_name = env("DEVICE_NAME");
+        }
         let record = self
             .shared
             .store
@@ -120,6 +130,7 @@ impl SessionManager {
                 id: wagate_core::ids::session_id(),
                 tenant_id: tenant_id.to_string(),
                 name: name.to_string(),
+                meta,
             })
             .await?;
         let session = self.attach(&record).await;
@@ -195,4 +206,15 @@ impl SessionManager {
         }
         out
     }
+}
+
+/// Realistic desktop OS names for a new session's linked device.
+pub const DEVICE_OS_NAMES: &[&str] = &["Windows", "macOS", "Ubuntu", "Linux", "Fedora"];
+
+fn random_device_os() -> String {
+    use rand::seq::IndexedRandom;
+    DEVICE_OS_NAMES
+        .choose(&mut rand::rng())
+        .unwrap_or(&"Windows")
+        .to_string()
 }

@@ -217,6 +217,11 @@ impl Session {
         if let Some(version) = self.shared.config.effective_version() {
             builder = builder.with_version(version);
         }
+        // What the phone shows under Linked Devices (applied at pairing).
+        if let Some(os) = record.device_name.clone().or(record.device_os.clone()) {
+            let props = whatsapp_rust::wacore::store::DevicePropsOverride::new().with_os(os);
+            builder = builder.with_device_props(props);
+        }
         if let Some(phone) = pair_phone {
             builder = builder.with_pair_code(PairCodeOptions {
                 phone_number: phone,

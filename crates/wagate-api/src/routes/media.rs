@@ -430,7 +430,7 @@ pub async fn get_file(
     Auth(principal): Auth,
     Path((id, file_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    owned_session(&state, &principal, &id).await?;
+    let id = owned_session(&state, &principal, &id).await?.0.id;
     let not_found = || ApiError::new(ErrorCode::NotFound, format!("file {file_id} not found"));
     let file = state
         .store

@@ -203,7 +203,7 @@ pub async fn list_messages(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::validation("limit is 1 to 500"));
     }
-    owned_session(&state, &principal, &id).await?;
+    let id = owned_session(&state, &principal, &id).await?.0.id;
     let before = q.before.as_deref().map(wa_id_of);
     let records = state
         .store

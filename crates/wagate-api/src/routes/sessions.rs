@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use wagate_core::chat_id::normalize_phone;
 use wagate_core::limits::SESSION_NAME_MAX_CHARS;
 use wagate_core::{ErrorCode, SessionStatus, StatusReason, iso_ms};
-use wagate_store::app::{SessionFilter, SessionRecord};
+use wagate_store::app::{SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};
 
 use super::owned_session;
 use crate::auth::Auth;
@@ -21,7 +21,13 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sessions", post(create_session).get(list_sessions))
-        .route("/sessions/{id}", get(get_session).delete(delete_session))
+        .route(
+            "/sessions/{id}",
+            get(get_session)
+                .patch(update_session)
+                .delete(delete_session),
+        )
+        .route("/circles", get(list_circles))
         .route("/sessions/{id}/start", post(start_session))
         .route("/sessions/{id}/stop", post(stop_session))
         .route("/sessions/{id}/restart", post(restart_session))
@@ -38,6 +44,64 @@ pub struct CreateSession {
     pub name: String,
     /// A webhook to register on the new session.
     pub webhook: Option<super::webhooks::CreateWebhook>,
+    /// Availability flag for external apps (default false).
+    #[serde(default)]
+    pub used: bool,
+    /// Free text, up to 1000 characters.
+    pub notes: Option<String>,
+    /// The circle (named group of sessions) to put it in.
+    #[schema(example = "sales")]
+    pub circle: Option<String>,
+    /// The name the phone shows under Linked Devices (default: the OS).
+    pub device_name: Option<String>,
+    /// The OS the linked device reports (default `DEVICE_OS`, else one of
+    /// Windows, macOS, Ubuntu, Linux, Fedora at random).
+    #[schema(example = "macOS")]
+    pub device_os: Option<String>,
+}
+
+/// A partial update: fields left out stay as they are; an empty `notes` or
+/// `circle` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateSession {
+    pub used: Option<bool>,
+    pub notes: Option<String>,
+    pub circle: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CircleDto {
+    #[schema(example = "sales")]
+    pub name: String,
+    /// How many sessions are in it.
+    pub sessions: u64,
+}
+
+const NOTES_MAX_CHARS: usize = 1000;
+const CIRCLE_MAX_CHARS: usize = 100;
+const DEVICE_FIELD_MAX_CHARS: usize = 50;
+
+/// `notes` checked: `None` when empty, an error when too long.
+fn checked_notes(notes: &str) -> Result<Option<String>, ApiError> {
+    if notes.chars().count() > NOTES_MAX_CHARS {
+        return Err(ApiError::validation(format!(
+            "notes must be at most {NOTES_MAX_CHARS} characters"
+        )));
+    }
+    Ok((!notes.is_empty()).then(|| notes.to_string()))
+}
+
+/// A trimmed optional name field: `None` when blank, an error when too long.
+fn checked_name(field: &str, value: &str, max: usize) -> Result<Option<String>, ApiError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(ApiError::validation(format!(
+            "{field} must be at most {max} characters"
+        )));
+    }
+    Ok((!value.is_empty()).then(|| value.to_string()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,6 +122,13 @@ pub struct SessionDto {
     pub created_at: String,
     /// The current QR code, when one is waiting to be scanned.
     pub qr: Option<String>,
+    /// Availability flag kept for external apps.
+    pub used: bool,
+    pub notes: Option<String>,
+    pub circle: Option<String>,
+    /// What the phone shows under Linked Devices.
+    pub device_name: Option<String>,
+    pub device_os: Option<String>,
 }
 
 impl SessionDto {
@@ -79,6 +150,11 @@ impl SessionDto {
             qr: live
                 .and_then(|l| l.qr.clone())
                 .filter(|_| status == SessionStatus::QrReady),
+            used: r.used,
+            notes: r.notes.clone(),
+            circle: r.circle.clone(),
+            device_name: r.device_name.clone(),
+            device_os: r.device_os.clone(),
         }
     }
 }
@@ -88,6 +164,10 @@ impl SessionDto {
 pub struct ListSessionsQuery {
     /// Filter by status (API or internal name).
     pub status: Option<String>,
+    /// Filter by the `used` flag: `true` or `false`.
+    pub used: Option<String>,
+    /// Only sessions in this circle.
+    pub circle: Option<String>,
     /// Page number, from 1 (default 1).
     pub page: Option<u32>,
     /// Items per page, 1–100 (default 20).
@@ -137,9 +217,36 @@ pub async fn create_session(
     if let Some(webhook) = &body.webhook {
         super::webhooks::validate(webhook)?;
     }
+    let meta = SessionMeta {
+        used: body.used,
+        notes: body
+            .notes
+            .as_deref()
+            .map(checked_notes)
+            .transpose()?
+            .flatten(),
+        circle: body
+            .circle
+            .as_deref()
+            .map(|c| checked_name("circle", c, CIRCLE_MAX_CHARS))
+            .transpose()?
+            .flatten(),
+        device_name: body
+            .device_name
+            .as_deref()
+            .map(|c| checked_name("deviceName", c, DEVICE_FIELD_MAX_CHARS))
+            .transpose()?
+            .flatten(),
+        device_os: body
+            .device_os
+            .as_deref()
+            .map(|c| checked_name("deviceOs", c, DEVICE_FIELD_MAX_CHARS))
+            .transpose()?
+            .flatten(),
+    };
     // Where the new session's webhook starts: before its first event.
     let webhook_start = state.store.last_event_seq().await?;
-    let (record, session) = match state.manager.create(&principal.tenant_id, name).await {
+    let (record, session) = match state.manager.create(&principal.tenant_id, name, meta).await {
         Ok(v) => v,
         Err(wagate_engine::EngineError::Store(wagate_store::StoreError::Conflict(m))) => {
             return Err(ApiError::new(ErrorCode::SessionAlreadyExists, m));
@@ -178,9 +285,21 @@ pub async fn list_sessions(
     if page == 0 || !(1..=100).contains(&limit) {
         return Err(ApiError::validation("page starts at 1; limit is 1 to 100"));
     }
+    let used = match q.used.as_deref() {
+        None | Some("") => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(u) => {
+            return Err(ApiError::validation(format!(
+                "used must be true or false, not '{u}'"
+            )));
+        }
+    };
     let filter = SessionFilter {
         tenant_id: (!principal.is_admin).then(|| principal.tenant_id.clone()),
         status,
+        used,
+        circle: q.circle.filter(|c| !c.trim().is_empty()),
         page,
         limit,
     };
@@ -213,6 +332,53 @@ pub async fn get_session(
     )))
 }
 
+/// Update a session's metadata: `used`, `notes`, `circle`.
+#[utoipa::path(patch, path = "/api/sessions/{id}", tag = "sessions", request_body = UpdateSession,
+    params(("id" = String, Path, description = "Session id or its phone number")),
+    security(("api_key" = [])),
+    responses((status = 200, description = "The updated session", body = SessionDto),
+              (status = 400, description = "VALIDATION_ERROR"),
+              (status = 404, description = "SESSION_NOT_FOUND")))]
+pub async fn update_session(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateSession>,
+) -> Result<Envelope<SessionDto>, ApiError> {
+    let patch = SessionMetaPatch {
+        used: body.used,
+        notes: body.notes.as_deref().map(checked_notes).transpose()?,
+        circle: body
+            .circle
+            .as_deref()
+            .map(|c| checked_name("circle", c, CIRCLE_MAX_CHARS))
+            .transpose()?,
+    };
+    let (record, session) = owned_session(&state, &principal, &id).await?;
+    if !state.store.update_session_meta(&record.id, &patch).await? {
+        return Err(ApiError::session_not_found(&id));
+    }
+    refreshed(&state, &record.id, &session).await
+}
+
+/// Circles (named groups of sessions) with how many sessions each holds; a
+/// tenant sees its own, the admin all.
+#[utoipa::path(get, path = "/api/circles", tag = "sessions", security(("api_key" = [])),
+    responses((status = 200, description = "Circles", body = [CircleDto])))]
+pub async fn list_circles(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Envelope<Vec<CircleDto>>, ApiError> {
+    let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
+    let circles = state.store.list_circles(tenant).await?;
+    Ok(envelope::ok(
+        circles
+            .into_iter()
+            .map(|(name, sessions)| CircleDto { name, sessions })
+            .collect(),
+    ))
+}
+
 /// Delete a session: unlinks the device and wipes its keys.
 #[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions",
     params(("id" = String, Path)), security(("api_key" = [])),
@@ -222,7 +388,7 @@ pub async fn delete_session(
     Auth(principal): Auth,
     Path(id): Path<String>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    owned_session(&state, &principal, &id).await?;
+    let id = owned_session(&state, &principal, &id).await?.0.id;
     state.manager.delete(&id).await?;
     Ok(envelope::message("Session deleted successfully"))
 }
@@ -236,7 +402,8 @@ pub async fn start_session(
     Auth(principal): Auth,
     Path(id): Path<String>,
 ) -> Result<Envelope<SessionDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let (record, session) = owned_session(&state, &principal, &id).await?;
+    let id = record.id;
     session.start(None).await?;
     refreshed(&state, &id, &session).await
 }
@@ -250,7 +417,8 @@ pub async fn stop_session(
     Auth(principal): Auth,
     Path(id): Path<String>,
 ) -> Result<Envelope<SessionDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let (record, session) = owned_session(&state, &principal, &id).await?;
+    let id = record.id;
     state.manager.stop(&id).await?;
     refreshed(&state, &id, &session).await
 }
@@ -264,7 +432,8 @@ pub async fn restart_session(
     Auth(principal): Auth,
     Path(id): Path<String>,
 ) -> Result<Envelope<SessionDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let (record, session) = owned_session(&state, &principal, &id).await?;
+    let id = record.id;
     state.manager.stop(&id).await?;
     session.start(None).await?;
     refreshed(&state, &id, &session).await

@@ -126,9 +126,9 @@ pub async fn delete_tenant(
             .store
             .list_sessions(&SessionFilter {
                 tenant_id: Some(id.clone()),
-                status: None,
                 page: 1,
                 limit: 100,
+                ..SessionFilter::default()
             })
             .await?;
         if sessions.is_empty() {

@@ -336,12 +336,12 @@ async fn owned_webhook(
     session_id: &str,
     webhook_id: &str,
 ) -> Result<WebhookRecord, ApiError> {
-    owned_session(state, principal, session_id).await?;
+    let session_id = owned_session(state, principal, session_id).await?.0.id;
     state
         .store
         .get_webhook(webhook_id)
         .await?
-        .filter(|w| w.session_id.as_deref() == Some(session_id))
+        .filter(|w| w.session_id.as_deref() == Some(session_id.as_str()))
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::WebhookNotFound,
@@ -381,7 +381,7 @@ pub async fn list_webhooks(
     Auth(principal): Auth,
     Path(id): Path<String>,
 ) -> Result<Envelope<Vec<WebhookDto>>, ApiError> {
-    owned_session(&state, &principal, &id).await?;
+    let id = owned_session(&state, &principal, &id).await?.0.id;
     let hooks = state.store.list_webhooks(&id).await?;
     Ok(envelope::ok(hooks.iter().map(WebhookDto::from).collect()))
 }

@@ -17,5 +17,5 @@ pub mod webhooks;
 
 pub use events::{EventQuery, EventRecord};
 pub use messages::{MediaFile, MessageRecord, NewMessage};
-pub use sessions::{NewSession, SessionFilter, SessionRecord};
+pub use sessions::{NewSession, SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};
 pub use tenants::{ADMIN_TENANT_ID, ApiKeyRecord, Principal, Tenant};

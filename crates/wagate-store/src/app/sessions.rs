@@ -25,6 +25,14 @@ pub struct SessionRecord {
     pub connected_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Kept for external apps: is this session taken (default false)?
+    pub used: bool,
+    pub notes: Option<String>,
+    /// The named group of sessions it belongs to.
+    pub circle: Option<String>,
+    /// What the phone shows under Linked Devices.
+    pub device_name: Option<String>,
+    pub device_os: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -32,6 +40,26 @@ pub struct NewSession {
     pub id: String,
     pub tenant_id: String,
     pub name: String,
+    pub meta: SessionMeta,
+}
+
+/// What a client may set on a session besides its name.
+#[derive(Clone, Debug, Default)]
+pub struct SessionMeta {
+    pub used: bool,
+    pub notes: Option<String>,
+    pub circle: Option<String>,
+    pub device_name: Option<String>,
+    pub device_os: Option<String>,
+}
+
+/// A partial update of a session's metadata: `None` leaves a field as it is;
+/// `Some(None)` clears a nullable one.
+#[derive(Clone, Debug, Default)]
+pub struct SessionMetaPatch {
+    pub used: Option<bool>,
+    pub notes: Option<Option<String>>,
+    pub circle: Option<Option<String>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -39,12 +67,14 @@ pub struct SessionFilter {
     /// `None` lists every tenant's sessions (admin only).
     pub tenant_id: Option<String>,
     pub status: Option<SessionStatus>,
+    pub used: Option<bool>,
+    pub circle: Option<String>,
     /// 1-based.
     pub page: u32,
     pub limit: u32,
 }
 
-const COLUMNS: &str = "id, tenant_id, name, status, status_reason, desired, device_id, phone, push_name, platform, connected_at, created_at, updated_at";
+const COLUMNS: &str = "id, tenant_id, name, status, status_reason, desired, device_id, phone, push_name, platform, connected_at, created_at, updated_at, used, notes, circle, device_name, device_os";
 
 impl Store {
     /// Inserts a new session; `Conflict` when the tenant already has one by
@@ -52,14 +82,20 @@ impl Store {
     pub async fn insert_session(&self, new: &NewSession) -> Result<SessionRecord, StoreError> {
         let now = wagate_core::now_ms();
         let result = sqlx::query(
-            "INSERT INTO sessions (id, tenant_id, name, status, desired, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'running', $5, $5)",
+            "INSERT INTO sessions (id, tenant_id, name, status, desired, created_at, updated_at,
+             used, notes, circle, device_name, device_os)
+             VALUES ($1, $2, $3, $4, 'running', $5, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&new.id)
         .bind(&new.tenant_id)
         .bind(&new.name)
         .bind(SessionStatus::Initializing.internal())
         .bind(now)
+        .bind(i64::from(new.meta.used))
+        .bind(new.meta.notes.as_deref())
+        .bind(new.meta.circle.as_deref())
+        .bind(new.meta.device_name.as_deref())
+        .bind(new.meta.device_os.as_deref())
         .execute(&self.pool)
         .await;
         match result {
@@ -129,6 +165,14 @@ impl Store {
             binds.push(s.internal().to_string());
             clauses.push(format!("status = ${}", binds.len()));
         }
+        if let Some(u) = filter.used {
+            // A literal, not a bind: the binds here are all text.
+            clauses.push(format!("used = {}", i64::from(u)));
+        }
+        if let Some(c) = &filter.circle {
+            binds.push(c.clone());
+            clauses.push(format!("circle = ${}", binds.len()));
+        }
         let where_sql = if clauses.is_empty() {
             String::new()
         } else {
@@ -157,6 +201,79 @@ impl Store {
             .map(session_from_row)
             .collect::<Result<_, _>>()?;
         Ok((records, total.max(0) as u64))
+    }
+
+    /// Applies a partial metadata update; false when there is no such session.
+    pub async fn update_session_meta(
+        &self,
+        id: &str,
+        patch: &SessionMetaPatch,
+    ) -> Result<bool, StoreError> {
+        let mut sets = Vec::new();
+        let mut n = 1;
+        if patch.used.is_some() {
+            n += 1;
+            sets.push(format!("used = ${n}"));
+        }
+        if patch.notes.is_some() {
+            n += 1;
+            sets.push(format!("notes = ${n}"));
+        }
+        if patch.circle.is_some() {
+            n += 1;
+            sets.push(format!("circle = ${n}"));
+        }
+        let sql = format!(
+            "UPDATE sessions SET updated_at = $1{}{} WHERE id = ${}",
+            if sets.is_empty() { "" } else { ", " },
+            sets.join(", "),
+            n + 1
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(wagate_core::now_ms());
+        if let Some(u) = patch.used {
+            q = q.bind(i64::from(u));
+        }
+        if let Some(notes) = &patch.notes {
+            q = q.bind(notes.clone());
+        }
+        if let Some(circle) = &patch.circle {
+            q = q.bind(circle.clone());
+        }
+        let done = q.bind(id).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Circle names with how many sessions each holds (`None`: every tenant).
+    pub async fn list_circles(
+        &self,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = match tenant_id {
+            Some(t) => {
+                sqlx::query(
+                    "SELECT circle, COUNT(*) AS n FROM sessions
+                     WHERE circle IS NOT NULL AND tenant_id = $1 GROUP BY circle ORDER BY circle",
+                )
+                .bind(t)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT circle, COUNT(*) AS n FROM sessions
+                     WHERE circle IS NOT NULL GROUP BY circle ORDER BY circle",
+                )
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let name: String = r.try_get("circle")?;
+            let n: i64 = r.try_get("n")?;
+            out.push((name, n.max(0) as u64));
+        }
+        Ok(out)
     }
 
     /// Every session that should be running (started again at boot).
@@ -321,5 +438,10 @@ fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error>
         connected_at: r.try_get("connected_at")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        used: r.try_get::<i64, _>("used")? != 0,
+        notes: r.try_get("notes")?,
+        circle: r.try_get("circle")?,
+        device_name: r.try_get("device_name")?,
+        device_os: r.try_get("device_os")?,
     })
 }
