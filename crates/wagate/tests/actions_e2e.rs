@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
-use futures::StreamExt;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -37,40 +36,6 @@ async fn find(api: &Api, session: &str, chat: &str, pick: impl Fn(&Value) -> boo
 /// The WhatsApp id at the end of a contract message id.
 fn wa(id: &Value) -> String {
     id.as_str().unwrap().rsplit('_').next().unwrap().to_string()
-}
-
-async fn event_where(base: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let resp = reqwest::Client::new()
-        .get(format!("{base}/api/events"))
-        .header("X-API-Key", ADMIN_KEY)
-        .header("Last-Event-ID", "0")
-        .send()
-        .await
-        .unwrap();
-    let mut stream = resp.bytes_stream();
-    let mut buf = String::new();
-    let read = async {
-        while let Some(chunk) = stream.next().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                let data: String = block
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim_start)
-                    .collect();
-                if let Ok(v) = serde_json::from_str::<Value>(&data)
-                    && done(&v)
-                {
-                    return v;
-                }
-            }
-        }
-        panic!("the event stream ended");
-    };
-    tokio::time::timeout(WAIT, read)
-        .await
-        .expect("the event arrives")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

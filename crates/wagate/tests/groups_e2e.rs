@@ -9,43 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use futures::StreamExt;
 use serde_json::{Value, json};
-
-/// The first event (replayed from the start of the log) for which `done` holds.
-async fn event_where(base: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let resp = reqwest::Client::new()
-        .get(format!("{base}/api/events"))
-        .header("X-API-Key", ADMIN_KEY)
-        .header("Last-Event-ID", "0")
-        .send()
-        .await
-        .unwrap();
-    let mut stream = resp.bytes_stream();
-    let mut buf = String::new();
-    let read = async {
-        while let Some(chunk) = stream.next().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                let data: String = block
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim_start)
-                    .collect();
-                if let Ok(v) = serde_json::from_str::<Value>(&data)
-                    && done(&v)
-                {
-                    return v;
-                }
-            }
-        }
-        panic!("the event stream ended");
-    };
-    tokio::time::timeout(Duration::from_secs(60), read)
-        .await
-        .expect("the event arrives")
-}
 
 fn member<'a>(info: &'a Value, id: &str) -> Option<&'a Value> {
     info["data"]["participants"]

@@ -16,7 +16,6 @@ use axum::http::{StatusCode, header};
 use axum::routing::get;
 use base64::Engine as _;
 use common::*;
-use futures::StreamExt;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -137,43 +136,6 @@ async fn received(api: &Api, session: &str, from: &str, pick: impl Fn(&Value) ->
         h["data"].as_array()?.iter().find(|m| pick(m)).cloned()
     })
     .await
-}
-
-/// Reads the event log (SSE replay from the start) until `done` holds for
-/// an event; returns it.
-async fn event_where(base: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let resp = reqwest::Client::new()
-        .get(format!("{base}/api/events"))
-        .header("X-API-Key", ADMIN_KEY)
-        .header("Last-Event-ID", "0")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let mut stream = resp.bytes_stream();
-    let mut buf = String::new();
-    let read = async {
-        while let Some(chunk) = stream.next().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                let data: String = block
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim_start)
-                    .collect();
-                if let Ok(v) = serde_json::from_str::<Value>(&data)
-                    && done(&v)
-                {
-                    return v;
-                }
-            }
-        }
-        panic!("the event stream ended");
-    };
-    tokio::time::timeout(WAIT, read)
-        .await
-        .expect("the event arrives")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

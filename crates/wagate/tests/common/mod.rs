@@ -325,3 +325,41 @@ pub async fn pair(api: &Api, id: &str, phone: &Phone<'_>) {
     phone.scan(&qr).await;
     api.wait_status(id, "CONNECTED").await;
 }
+
+/// The first event on the tenant-wide SSE stream, replayed from the start
+/// of the log, for which `done` holds (a minute at most: a hang guard).
+pub async fn event_where(base: &str, done: impl Fn(&Value) -> bool) -> Value {
+    use futures::StreamExt;
+    let resp = reqwest::Client::new()
+        .get(format!("{base}/api/events"))
+        .header("X-API-Key", ADMIN_KEY)
+        .header("Last-Event-ID", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let mut stream = resp.bytes_stream();
+    let mut buf = String::new();
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if let Ok(v) = serde_json::from_str::<Value>(&data)
+                    && done(&v)
+                {
+                    return v;
+                }
+            }
+        }
+        panic!("the event stream ended");
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the event arrives")
+}
