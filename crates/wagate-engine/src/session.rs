@@ -318,28 +318,24 @@ impl Session {
         if !self.is_running().await {
             self.start(None).await?;
         }
-        let mut changed = self.changed.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let live = self.live();
-            if let Some(qr) = live.qr
+        self.wait_until(timeout, |live| {
+            if let Some(qr) = &live.qr
                 && live.qr_expires_at_ms > now_ms()
             {
-                return Ok(qr);
+                return Some(Ok(qr.clone()));
             }
             if live.status == SessionStatus::Ready {
-                return Err(EngineError::NoQr("the session is already connected".into()));
+                return Some(Err(EngineError::NoQr(
+                    "the session is already connected".into(),
+                )));
             }
             if live.status == SessionStatus::Connecting && live.phone.is_some() {
-                return Err(EngineError::NoQr("the session is connecting".into()));
+                return Some(Err(EngineError::NoQr("the session is connecting".into())));
             }
-            if tokio::time::timeout_at(deadline, changed.changed())
-                .await
-                .is_err()
-            {
-                return Err(EngineError::Initializing);
-            }
-        }
+            None
+        })
+        .await
+        .unwrap_or(Err(EngineError::Initializing))
     }
 
     /// Starts pairing by phone number and waits for the 8-character code.
@@ -359,36 +355,29 @@ impl Session {
                 .await;
         }
         self.start(Some(phone)).await?;
-        let mut changed = self.changed.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(code) = self.live().pair_code {
-                return Ok(code);
-            }
-            if tokio::time::timeout_at(deadline, changed.changed())
-                .await
-                .is_err()
-            {
-                return Err(EngineError::Pairing(
-                    "no pairing code arrived in time".into(),
-                ));
-            }
-        }
+        self.wait_until(timeout, |live| live.pair_code.clone())
+            .await
+            .ok_or_else(|| EngineError::Pairing("no pairing code arrived in time".into()))
     }
 
-    /// Waits until the session is CONNECTED (used by tests and the CLI).
-    pub async fn wait_for_status(&self, wanted: SessionStatus, timeout: Duration) -> bool {
+    /// Re-checks `check` against the live state on every change until it
+    /// answers, or `timeout` passes (then `None`).
+    async fn wait_until<T>(
+        &self,
+        timeout: Duration,
+        mut check: impl FnMut(&LiveState) -> Option<T>,
+    ) -> Option<T> {
         let mut changed = self.changed.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.status() == wanted {
-                return true;
+            if let Some(answer) = check(&self.live()) {
+                return Some(answer);
             }
             if tokio::time::timeout_at(deadline, changed.changed())
                 .await
                 .is_err()
             {
-                return false;
+                return None;
             }
         }
     }
@@ -820,9 +809,10 @@ fn initial_status(record: &wagate_store::app::SessionRecord) -> SessionStatus {
 /// The contract's message payload for events.
 pub fn message_event_data(m: &NewMessage) -> serde_json::Value {
     let chat_api = ChatId::api_from_jid(&m.chat_id);
+    let id = wagate_core::ids::message_id(m.from_me, &chat_api, &m.wa_id);
     json!({
-        "id": wagate_core::ids::message_id(m.from_me, &chat_api, &m.wa_id),
-        "messageId": wagate_core::ids::message_id(m.from_me, &chat_api, &m.wa_id),
+        "id": id,
+        "messageId": id,
         "chatId": chat_api,
         "from": ChatId::api_from_jid(&m.sender),
         "to": ChatId::api_from_jid(&m.recipient),

@@ -107,10 +107,7 @@ impl From<&MessageRecord> for MessageDto {
             wa_timestamp: m.wa_timestamp,
             timestamp: iso_ms(m.wa_timestamp * 1000),
             from_me: m.from_me,
-            has_media: matches!(
-                m.msg_type.as_str(),
-                "image" | "video" | "audio" | "ptt" | "document" | "sticker"
-            ),
+            has_media: wagate_engine::convert::is_media_type(&m.msg_type),
             status: m.status.clone(),
             quoted_message_id: m.quoted_id.clone(),
             push_name: m.push_name.clone(),
