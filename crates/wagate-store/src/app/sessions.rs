@@ -369,6 +369,7 @@ impl Store {
     }
 
     /// Records who the session is logged in as, and when it connected.
+    /// (Its status is `set_session_status`'s alone.)
     pub async fn set_session_connected(
         &self,
         id: &str,
@@ -379,14 +380,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE sessions SET phone = COALESCE($1, phone), push_name = COALESCE($2, push_name),
-             platform = COALESCE($3, platform), connected_at = $4, status = $5, status_reason = NULL,
-             updated_at = $6 WHERE id = $7",
+             platform = COALESCE($3, platform), connected_at = $4, updated_at = $5 WHERE id = $6",
         )
         .bind(phone)
         .bind(push_name)
         .bind(platform)
         .bind(connected_at)
-        .bind(SessionStatus::Ready.internal())
         .bind(wagate_core::now_ms())
         .bind(id)
         .execute(&self.pool)
