@@ -146,6 +146,19 @@ impl From<EngineError> for ApiError {
                 format!("{chat} is not registered on WhatsApp"),
             ),
             EngineError::Invalid(m) => ApiError::validation(m),
+            EngineError::NotFound(m) => ApiError::new(C::NotFound, m),
+            EngineError::Conflict(m) => ApiError::new(C::Conflict, m),
+            e @ EngineError::IdempotencyKeyReused => {
+                ApiError::new(C::IdempotencyKeyReused, e.to_string())
+            }
+            e @ EngineError::ContactNotFound(_) => ApiError::new(C::ContactNotFound, e.to_string()),
+            e @ EngineError::ContactBlocked(_) => ApiError::new(C::ContactBlocked, e.to_string()),
+            e @ EngineError::ContactNotBlocked(_) => {
+                ApiError::new(C::ContactNotBlocked, e.to_string())
+            }
+            e @ EngineError::BlockedContact(_) => {
+                ApiError::new(C::MessageBlockedContact, e.to_string())
+            }
             EngineError::Media(m) => {
                 use wagate_engine::media::MediaError as M;
                 match m {

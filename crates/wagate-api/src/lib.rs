@@ -9,6 +9,8 @@
 //! - [`extract`]: JSON, path and query extractors whose rejections answer in
 //!   the contract's envelope instead of axum's plain text;
 //! - [`routes`]: one module per resource;
+//! - [`rate_limit`]: requests per minute per tenant and contract category,
+//!   with the `X-RateLimit-*` headers and 429 `RATE_LIMITED`;
 //! - [`openapi`]: the OpenAPI 3.1 document and the offline Swagger UI.
 
 pub mod auth;
@@ -17,6 +19,7 @@ pub mod error;
 pub mod extract;
 pub mod feed;
 pub mod openapi;
+pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 pub mod state;
@@ -37,6 +40,10 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .fallback(error::not_found_fallback)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::middleware,
+        ))
         .layer(axum::middleware::from_fn(request_id::middleware))
         .with_state(state)
 }

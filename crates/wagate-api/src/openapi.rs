@@ -14,7 +14,7 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "wagate", description = "Self-hosted multi-session WhatsApp HTTP API gateway."),
+    info(title = "wagate", description = "Self-hosted multi-session WhatsApp HTTP API gateway.\n\nRate limits, per tenant and per minute: session management 10, send message 60, read operations 120, webhook management 10 (configurable). Every limited response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds); over the limit the answer is 429 `RATE_LIMITED` with `Retry-After`."),
     paths(
         health::health, health::detailed,
         sessions::create_session, sessions::list_sessions, sessions::get_session,
@@ -22,24 +22,36 @@ use crate::state::AppState;
         sessions::restart_session, sessions::logout_session, sessions::get_qr, sessions::pair_code,
         sessions::update_session, sessions::list_circles,
         messages::send_text, messages::list_messages,
+        crate::routes::bulk::send_bulk, crate::routes::bulk::get_batch,
+        crate::routes::bulk::cancel_batch, crate::routes::bulk::send_otp,
+        crate::routes::queue::queue_status, crate::routes::queue::get_queued,
+        crate::routes::queue::cancel_queued, crate::routes::queue::get_pacing,
+        crate::routes::queue::put_pacing, crate::routes::queue::delete_pacing,
         media::send_image, media::send_video, media::send_audio, media::send_document,
         media::send_sticker, media::get_file,
         actions::send_location, actions::send_contact, actions::react, actions::revoke,
         actions::delete_message, actions::edit,
-        contacts::check_one, contacts::check_many,
+        contacts::check_one, contacts::check_many, contacts::list_contacts, contacts::list_blocked,
+        contacts::block, contacts::unblock, contacts::profile_picture,
+        contacts::own_profile_picture, contacts::set_own_profile_picture,
+        contacts::remove_own_profile_picture,
         groups::list_groups, groups::create_group, groups::get_group, groups::change_participants,
         groups::set_subject, groups::set_description, groups::invite_link, groups::revoke_invite_link,
         groups::leave_group, groups::join_group,
         presence::set_presence, presence::subscribe, presence::chat_state, presence::mark_read,
         tenants::create_tenant, tenants::list_tenants, tenants::delete_tenant,
         tenants::create_key, tenants::list_keys, tenants::delete_key,
+        crate::rate_limit::get_tenant_rate_limits, crate::rate_limit::put_tenant_rate_limits,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,
         webhooks::delete_webhook, webhooks::list_deliveries, webhooks::redeliver, webhooks::replay,
         sse::session_events, sse::tenant_events,
+        crate::routes::outbox::create_outbox_worker, crate::routes::outbox::list_outbox_workers,
+        crate::routes::outbox::get_outbox_worker, crate::routes::outbox::update_outbox_worker,
+        crate::routes::outbox::delete_outbox_worker,
     ),
     modifiers(&SecurityAddon),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"),
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "queue"),
     )
 )]
 pub struct ApiDoc;

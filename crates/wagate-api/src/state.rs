@@ -16,6 +16,8 @@ pub struct ApiConfig {
     pub qr_wait: std::time::Duration,
     /// Most webhooks per session (`WEBHOOK_MAX_PER_SESSION`).
     pub webhook_max_per_session: usize,
+    /// API rate limits (`RATE_LIMIT_*`).
+    pub rate_limit: crate::rate_limit::RateLimitConfig,
 }
 
 #[derive(Clone)]
@@ -24,6 +26,8 @@ pub struct AppState {
     pub manager: Arc<SessionManager>,
     pub config: Arc<ApiConfig>,
     pub started_at: Instant,
+    /// Per-tenant request counters (see [`crate::rate_limit`]).
+    pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -31,6 +35,9 @@ impl AppState {
         AppState {
             store: manager.store().clone(),
             manager,
+            rate_limiter: Arc::new(crate::rate_limit::RateLimiter::new(
+                config.rate_limit.clone(),
+            )),
             config: Arc::new(config),
             started_at: Instant::now(),
         }

@@ -29,6 +29,7 @@ codes! {
     Forbidden => 403,
     NotFound => 404,
     Conflict => 409,
+    IdempotencyKeyReused => 422,
     PayloadTooLarge => 413,
     RateLimited => 429,
     InternalError => 500,
@@ -76,6 +77,11 @@ codes! {
 }
 
 impl ErrorCode {
+    /// The code with this wire name.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| c.as_str() == name)
+    }
+
     /// The wire name, e.g. `SESSION_NOT_FOUND`.
     pub fn as_str(self) -> String {
         serde_json::to_value(self)
@@ -101,5 +107,10 @@ mod tests {
             "MESSAGE_INVALID_CHAT_ID"
         );
         assert_eq!(ErrorCode::MessageMediaTooLarge.http_status(), 413);
+        assert_eq!(
+            ErrorCode::from_name("MESSAGE_QUOTED_NOT_FOUND"),
+            Some(ErrorCode::MessageQuotedNotFound)
+        );
+        assert_eq!(ErrorCode::from_name("NOPE"), None);
     }
 }

@@ -82,6 +82,7 @@ impl Session {
         description: Option<String>,
         address: Option<String>,
         quoted_wa_id: Option<&str>,
+        wa_id: &str,
     ) -> Result<SentMessage, EngineError> {
         let client = self.ready_client().await?;
         let context = self.context_info(&client, quoted_wa_id, &[]).await?;
@@ -97,7 +98,7 @@ impl Session {
             ..Default::default()
         };
         let body = description.or(address);
-        self.send_and_record(chat, message, "location", body, quoted_wa_id)
+        self.send_and_record(chat, message, "location", body, quoted_wa_id, wa_id)
             .await
     }
 
@@ -108,6 +109,7 @@ impl Session {
         name: &str,
         phone_digits: &str,
         quoted_wa_id: Option<&str>,
+        wa_id: &str,
     ) -> Result<SentMessage, EngineError> {
         let client = self.ready_client().await?;
         let context = self.context_info(&client, quoted_wa_id, &[]).await?;
@@ -120,8 +122,15 @@ impl Session {
             }),
             ..Default::default()
         };
-        self.send_and_record(chat, message, "vcard", Some(name.to_string()), quoted_wa_id)
-            .await
+        self.send_and_record(
+            chat,
+            message,
+            "vcard",
+            Some(name.to_string()),
+            quoted_wa_id,
+            wa_id,
+        )
+        .await
     }
 
     /// Reacts to a stored message with `emoji` (empty removes the reaction).
@@ -326,6 +335,7 @@ impl Session {
         msg_type: &str,
         body: Option<String>,
         quoted_wa_id: Option<&str>,
+        wa_id: &str,
     ) -> Result<SentMessage, EngineError> {
         let client = self.ready_client().await?;
         let to: Jid = chat
@@ -334,7 +344,7 @@ impl Session {
             .map_err(|_| EngineError::InvalidChatId(chat.api()))?;
         self.ensure_recipient(&client, chat).await?;
         let sent = client
-            .send_message_with_options(to, message, SendOptions::default())
+            .send_message_with_options(to, message, SendOptions::default().with_message_id(wa_id))
             .await
             .map_err(|e| EngineError::SendFailed(e.to_string()))?;
         self.record_sent(&client, chat, sent.message_id, msg_type, body, quoted_wa_id)
@@ -369,8 +379,10 @@ impl Session {
             push_name: None,
             media: None,
         };
-        self.shared.store.insert_message(&record).await?;
-        self.emit("message.sent", message_event_data(&record)).await;
+        // A resend under the same id (after a crash) is stored and told once.
+        if self.shared.store.insert_message(&record).await? {
+            self.emit("message.sent", message_event_data(&record)).await;
+        }
         Ok(SentMessage {
             wa_id,
             chat: chat.clone(),

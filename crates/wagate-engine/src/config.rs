@@ -19,6 +19,8 @@ pub struct EngineConfig {
     pub typing: crate::presence::TypingConfig,
     /// Say "available" this often while connected (`None`: never).
     pub presence_heartbeat: Option<std::time::Duration>,
+    /// The send queue: pacing, retries, idempotency.
+    pub queue: crate::queue::QueueConfig,
 }
 
 impl EngineConfig {

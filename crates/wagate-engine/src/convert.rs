@@ -40,13 +40,72 @@ pub fn classify(message: &wa::Message) -> Option<(&'static str, Option<String>)>
     if let Some(loc) = base.location_message.as_option() {
         return Some(("location", loc.name.clone().or_else(|| loc.address.clone())));
     }
+    if let Some(live) = base.live_location_message.as_option() {
+        return Some(("location", live.caption.clone()));
+    }
     if let Some(contact) = base.contact_message.as_option() {
         return Some(("vcard", contact.display_name.clone()));
+    }
+    if let Some(many) = base.contacts_array_message.as_option() {
+        return Some(("vcard", many.display_name.clone()));
     }
     if let Some(reaction) = base.reaction_message.as_option() {
         return Some(("reaction", reaction.text.clone()));
     }
     None
+}
+
+/// What a location or contact-card message carries beyond its `body`, as
+/// the JSON kept with the message (`messages.extras`) and shown in history
+/// and events:
+///
+/// - a location: `{"location": {"latitude", "longitude", "name",
+///   "address", "url", "isLive"}}`;
+/// - one contact card: `{"vcard": {"displayName", "vcard"}}`;
+/// - several cards: `{"vcards": [{"displayName", "vcard"}, …]}`.
+///
+/// `None` for every other message.
+pub fn extras(message: &wa::Message) -> Option<serde_json::Value> {
+    use serde_json::json;
+    let base = message.get_base_message();
+    if let Some(loc) = base.location_message.as_option() {
+        return Some(json!({ "location": {
+            "latitude": loc.degrees_latitude,
+            "longitude": loc.degrees_longitude,
+            "name": loc.name,
+            "address": loc.address,
+            "url": loc.url,
+            "isLive": loc.is_live.unwrap_or(false),
+        }}));
+    }
+    if let Some(live) = base.live_location_message.as_option() {
+        return Some(json!({ "location": {
+            "latitude": live.degrees_latitude,
+            "longitude": live.degrees_longitude,
+            "name": live.caption,
+            "address": null,
+            "url": null,
+            "isLive": true,
+        }}));
+    }
+    let card = |c: &wa::message::ContactMessage| json!({ "displayName": c.display_name, "vcard": c.vcard });
+    if let Some(contact) = base.contact_message.as_option() {
+        return Some(json!({ "vcard": card(contact) }));
+    }
+    if let Some(many) = base.contacts_array_message.as_option() {
+        return Some(json!({ "vcards": many.contacts.iter().map(card).collect::<Vec<_>>() }));
+    }
+    None
+}
+
+/// Adds [`extras`]' keys (`location`, `vcard`, `vcards`) to a message's
+/// event or history JSON object.
+pub fn merge_extras(data: &mut serde_json::Value, extras: &serde_json::Value) {
+    if let (Some(data), Some(extras)) = (data.as_object_mut(), extras.as_object()) {
+        for (k, v) in extras {
+            data.insert(k.clone(), v.clone());
+        }
+    }
 }
 
 /// Whether messages of this contract `type` carry a file.
@@ -120,4 +179,50 @@ pub fn ack_level(kind: &ReceiptType) -> Option<(u8, &'static str)> {
 /// The phone-number form of a JID string (drops the device part).
 pub fn non_ad(jid: &Jid) -> String {
     jid.to_non_ad_string()
+}
+
+#[cfg(test)]
+mod extras_tests {
+    use super::*;
+    use whatsapp_rust::buffa;
+
+    #[test]
+    fn locations_and_cards_keep_their_details() {
+        let m = wa::Message {
+            location_message: buffa::MessageField::some(wa::message::LocationMessage {
+                degrees_latitude: Some(-6.2088),
+                degrees_longitude: Some(106.8456),
+                name: Some("Jakarta".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(classify(&m), Some(("location", Some("Jakarta".into()))));
+        let x = extras(&m).unwrap();
+        assert_eq!(x["location"]["latitude"], -6.2088);
+        assert_eq!(x["location"]["longitude"], 106.8456);
+        assert_eq!(x["location"]["isLive"], false);
+
+        let card = wa::message::ContactMessage {
+            display_name: Some("John".into()),
+            vcard: Some("BEGIN:VCARD\nEND:VCARD".into()),
+            ..Default::default()
+        };
+        let m = wa::Message {
+            contact_message: buffa::MessageField::some(card.clone()),
+            ..Default::default()
+        };
+        assert_eq!(extras(&m).unwrap()["vcard"]["displayName"], "John");
+        let m = wa::Message {
+            contacts_array_message: buffa::MessageField::some(wa::message::ContactsArrayMessage {
+                display_name: Some("2 contacts".into()),
+                contacts: vec![card.clone(), card],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(classify(&m), Some(("vcard", Some("2 contacts".into()))));
+        assert_eq!(extras(&m).unwrap()["vcards"].as_array().unwrap().len(), 2);
+        assert!(extras(&wa::Message::default()).is_none());
+    }
 }

@@ -45,6 +45,74 @@ pub enum EngineError {
     GroupParticipantNotFound(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0} is not on WhatsApp")]
+    ContactNotFound(String),
+    #[error("{0} is already blocked")]
+    ContactBlocked(String),
+    #[error("{0} is not blocked")]
+    ContactNotBlocked(String),
+    #[error("{0} is blocked; unblock it to send")]
+    BlockedContact(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+}
+
+impl EngineError {
+    /// The contract's code for this error (what a failed queued message
+    /// records and `message.failed` reports).
+    pub fn code(&self) -> wagate_core::ErrorCode {
+        use crate::media::MediaError as M;
+        use wagate_core::ErrorCode as C;
+        match self {
+            EngineError::SessionNotFound => C::SessionNotFound,
+            EngineError::NotReady(_) => C::SessionNotReady,
+            EngineError::Initializing => C::SessionInitializing,
+            EngineError::NoQr(_) => C::SessionQrExpired,
+            EngineError::Banned => C::SessionBanned,
+            EngineError::InvalidChatId(_) => C::MessageInvalidChatId,
+            EngineError::QuotedNotFound => C::MessageQuotedNotFound,
+            EngineError::SendFailed(_) => C::MessageSendFailed,
+            EngineError::Pairing(_) => C::SessionAuthFailed,
+            EngineError::Engine(_) | EngineError::Store(_) => C::InternalError,
+            EngineError::Media(M::TooLarge { .. }) => C::MessageMediaTooLarge,
+            EngineError::Media(M::InvalidFormat(_)) => C::MessageMediaInvalidFormat,
+            EngineError::Media(M::DownloadFailed(_)) => C::MessageMediaDownloadFailed,
+            EngineError::MessageNotFound => C::MessageNotFound,
+            EngineError::NotOnWhatsapp(_) => C::MessageNumberNotOnWhatsapp,
+            EngineError::GroupNotFound => C::GroupNotFound,
+            EngineError::GroupNotAdmin => C::GroupNotAdmin,
+            EngineError::GroupInviteInvalid => C::GroupInviteInvalid,
+            EngineError::GroupParticipantExists(_) => C::GroupParticipantExists,
+            EngineError::GroupParticipantNotFound(_) => C::GroupParticipantNotFound,
+            EngineError::Forbidden(_) => C::Forbidden,
+            EngineError::ContactNotFound(_) => C::ContactNotFound,
+            EngineError::ContactBlocked(_) => C::ContactBlocked,
+            EngineError::ContactNotBlocked(_) => C::ContactNotBlocked,
+            EngineError::BlockedContact(_) => C::MessageBlockedContact,
+            EngineError::Invalid(_) => C::ValidationError,
+            EngineError::NotFound(_) => C::NotFound,
+            EngineError::Conflict(_) => C::Conflict,
+            EngineError::IdempotencyKeyReused => C::IdempotencyKeyReused,
+        }
+    }
+
+    /// Whether trying the same send again later may work (the network, the
+    /// engine or the database hiccuped) rather than fail the same way.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            EngineError::SendFailed(_) | EngineError::Engine(_) | EngineError::Store(_)
+        )
+    }
+
+    /// Whether the session was not connected, so nothing was tried.
+    pub fn is_not_connected(&self) -> bool {
+        matches!(self, EngineError::NotReady(_) | EngineError::Initializing)
+    }
 }

@@ -9,10 +9,14 @@
 //!   gateway's own ([`convert`]);
 //! - [`manager`]: every session of this process, started again at boot;
 //! - [`events`]: the gateway events sessions emit;
-//! - [`media`]: media send and receive, size limits, the media directory.
+//! - [`media`]: media send and receive, size limits, the media directory;
+//! - [`queue`]: the durable send queue every message goes through, with
+//!   per-session pacing, retries, idempotency and bulk batches.
 
 pub mod actions;
+pub mod blocklist;
 pub mod config;
+pub mod contact_list;
 pub mod contacts;
 pub mod convert;
 pub mod error;
@@ -22,6 +26,8 @@ pub mod http;
 pub mod manager;
 pub mod media;
 pub mod presence;
+pub mod profile;
+pub mod queue;
 pub mod session;
 
 pub use config::EngineConfig;

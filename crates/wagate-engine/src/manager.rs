@@ -19,6 +19,7 @@ use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::events::GatewayEvent;
 use crate::http::GatewayHttpClient;
+use crate::queue::SendQueue;
 use crate::session::{Session, Shared};
 
 /// How many sessions start at once at boot.
@@ -30,13 +31,16 @@ const EVENT_CHANNEL: usize = 8192;
 pub struct SessionManager {
     shared: Arc<Shared>,
     sessions: RwLock<HashMap<String, Arc<Session>>>,
+    queue: SendQueue,
 }
 
 impl SessionManager {
     pub fn new(store: Store, config: EngineConfig) -> Arc<SessionManager> {
         let http = GatewayHttpClient::new(config.media_base());
         let (events, _) = broadcast::channel(EVENT_CHANNEL);
+        let queue = SendQueue::new(store.clone(), config.queue.clone(), config.media.clone());
         Arc::new(SessionManager {
+            queue,
             shared: Arc::new(Shared {
                 store,
                 config,
@@ -54,6 +58,11 @@ impl SessionManager {
 
     pub fn config(&self) -> &EngineConfig {
         &self.shared.config
+    }
+
+    /// The send queue every message goes through.
+    pub fn queue(&self) -> &SendQueue {
+        &self.queue
     }
 
     /// Live events from every session.
@@ -84,7 +93,15 @@ impl SessionManager {
 
     /// Forgets the live statuses a previous process left in the store (call
     /// once at start-up, before serving): nothing is connected yet.
+    /// Messages the previous process was sending go back to the queue.
     pub async fn reset_after_restart(&self) -> Result<u64, EngineError> {
+        let interrupted = self.shared.store.requeue_interrupted().await?;
+        if interrupted > 0 {
+            info!(
+                messages = interrupted,
+                "messages interrupted by the last stop are queued again"
+            );
+        }
         Ok(self.shared.store.reset_live_statuses().await?)
     }
 
@@ -104,6 +121,13 @@ impl SessionManager {
             })
             .await;
         info!(sessions = count, "sessions resumed");
+        let me = self.clone();
+        self.queue
+            .boot(move |id| {
+                let me = me.clone();
+                Box::pin(async move { me.get(&id).await.ok() })
+            })
+            .await?;
         Ok(count)
     }
 
@@ -178,6 +202,7 @@ impl SessionManager {
     pub async fn delete(&self, id: &str) -> Result<(), EngineError> {
         let session = self.get(id).await?;
         session.logout().await?;
+        self.shared.store.cancel_session_queue(id).await?;
         self.sessions.write().await.remove(id);
         self.shared.store.delete_session(id).await?;
         Ok(())
@@ -186,6 +211,7 @@ impl SessionManager {
     /// Stops every bot gracefully (process shutdown). Sessions keep wanting
     /// to run, so they come back at the next boot.
     pub async fn shutdown(&self) {
+        self.queue.shutdown();
         let sessions: Vec<Arc<Session>> = self.sessions.read().await.values().cloned().collect();
         futures::stream::iter(sessions)
             .for_each_concurrent(BOOT_CONCURRENCY, |s| async move {

@@ -8,7 +8,10 @@
 //! - [`fetch_url`]: downloads a client-given URL with a timeout and a size cap
 //!   enforced while the body streams in (never through the sandbox routing of
 //!   the engine's own HTTP client);
-//! - [`Session::send_media`]: upload, send, store and emit `message.sent`;
+//! - [`MediaConfig::stage`]: check a client's file and keep it, ready for the
+//!   send queue;
+//! - [`Session::send_media`]: upload a staged file, send, store and emit
+//!   `message.sent`;
 //! - [`Session::keep_incoming_media`]: download and decrypt a received
 //!   message's file and store it under `MEDIA_DIR/<session>/<file id>.<ext>`.
 //!
@@ -146,7 +149,8 @@ pub enum MediaError {
 }
 
 /// The media types the API sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MediaKind {
     Image,
     Video,
@@ -467,27 +471,56 @@ pub fn media_json(session_id: &str, file: &MediaFile) -> serde_json::Value {
     })
 }
 
-impl Session {
-    /// Uploads and sends a file, optionally quoting a stored message and
-    /// mentioning people; keeps a copy for the history, stores the message
-    /// and emits `message.sent`.
-    pub async fn send_media(
-        &self,
-        chat: &ChatId,
-        mut media: OutgoingMedia,
-        quoted_wa_id: Option<&str>,
-        mentions: &[ChatId],
-    ) -> Result<SentMessage, EngineError> {
-        let config = &self.shared.config.media;
-        let mimetype = media.check(config)?;
-        let client = self.ready_client().await?;
-        let to: Jid = chat
-            .jid()
-            .parse()
-            .map_err(|_| EngineError::InvalidChatId(chat.api()))?;
-        self.ensure_recipient(&client, chat).await?;
-        let context = self.context_info(&client, quoted_wa_id, mentions).await?;
+/// A file checked and kept in the media directory, waiting in the send
+/// queue. Serialised into the queued job, so it survives a restart.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StagedMedia {
+    pub kind: MediaKind,
+    pub mimetype: String,
+    pub caption: Option<String>,
+    /// Documents: the name shown to the recipient.
+    pub filename: Option<String>,
+    pub ptt: bool,
+    pub gif_playback: bool,
+    /// The history's copy (what is uploaded when the message goes out).
+    pub file_id: String,
+    pub path: String,
+    pub size: i64,
+    /// SHA-256 of the bytes, hex (part of a request's fingerprint).
+    pub sha256: String,
+}
 
+impl StagedMedia {
+    pub fn file(&self) -> MediaFile {
+        MediaFile {
+            file_id: self.file_id.clone(),
+            mimetype: self.mimetype.clone(),
+            filename: self.filename.clone(),
+            size: self.size,
+            path: self.path.clone(),
+        }
+    }
+
+    /// The type the history and events give a message carrying this file.
+    pub fn msg_type(&self) -> &'static str {
+        match self.kind {
+            MediaKind::Audio if self.ptt => "ptt",
+            other => other.name(),
+        }
+    }
+}
+
+impl MediaConfig {
+    /// Checks a file a client gave (size, format) and keeps it in the media
+    /// directory, ready to be queued.
+    pub async fn stage(
+        &self,
+        session_id: &str,
+        media: OutgoingMedia,
+    ) -> Result<StagedMedia, EngineError> {
+        use sha2::Digest;
+        let mimetype = media.check(self)?;
         let filename = match media.kind {
             MediaKind::Document => Some(
                 media
@@ -497,72 +530,89 @@ impl Session {
             ),
             _ => None,
         };
-        // The history's copy is written first so the bytes can then move
-        // into the upload (one copy of a large file in memory, not two).
-        let stored =
-            match write_file(config, &self.id, &media.bytes, &mimetype, filename.clone()).await {
-                Ok(f) => Some(f),
-                Err(e) => {
-                    warn!(session = %self.id, "could not keep a copy of sent media: {e}");
-                    None
-                }
-            };
-        let forget_copy = |stored: &Option<MediaFile>| {
-            if let Some(f) = stored {
-                let _ = std::fs::remove_file(config.path_of(f));
-            }
-        };
-        let bytes = std::mem::take(&mut media.bytes);
-        let up = match client
+        let sha256 = hex::encode(sha2::Sha256::digest(&media.bytes));
+        let file = write_file(self, session_id, &media.bytes, &mimetype, filename.clone())
+            .await
+            .map_err(|e| EngineError::Engine(format!("could not keep the file: {e}")))?;
+        Ok(StagedMedia {
+            kind: media.kind,
+            mimetype,
+            caption: media.caption,
+            filename,
+            ptt: media.ptt,
+            gif_playback: media.gif_playback,
+            file_id: file.file_id,
+            path: file.path,
+            size: file.size,
+            sha256,
+        })
+    }
+
+    /// Deletes a staged file that will never be sent.
+    pub fn discard(&self, staged: &StagedMedia) {
+        let _ = std::fs::remove_file(self.path_of(&staged.file()));
+    }
+}
+
+impl Session {
+    /// Uploads and sends a staged file under the WhatsApp id `wa_id`,
+    /// optionally quoting a stored message and mentioning people; stores the
+    /// message (its file is the staged copy) and emits `message.sent` once.
+    pub async fn send_media(
+        &self,
+        chat: &ChatId,
+        media: &StagedMedia,
+        quoted_wa_id: Option<&str>,
+        mentions: &[ChatId],
+        wa_id: &str,
+    ) -> Result<SentMessage, EngineError> {
+        let config = &self.shared.config.media;
+        let client = self.ready_client().await?;
+        let to: Jid = chat
+            .jid()
+            .parse()
+            .map_err(|_| EngineError::InvalidChatId(chat.api()))?;
+        self.ensure_recipient(&client, chat).await?;
+        let context = self.context_info(&client, quoted_wa_id, mentions).await?;
+
+        let bytes = tokio::fs::read(config.path_of(&media.file()))
+            .await
+            .map_err(|e| EngineError::Engine(format!("the queued file is gone: {e}")))?;
+        let up = client
             .upload(bytes, media.kind.media_type(), UploadOptions::default())
             .await
-        {
-            Ok(up) => up,
-            Err(e) => {
-                forget_copy(&stored);
-                return Err(EngineError::SendFailed(format!("media upload: {e}")));
-            }
-        };
-        let message = build_message(&media, &mimetype, filename, up, context);
-        let sent = match client
-            .send_message_with_options(to, message, SendOptions::default())
+            .map_err(|e| EngineError::SendFailed(format!("media upload: {e}")))?;
+        let message = build_message(media, up, context);
+        client
+            .send_message_with_options(to, message, SendOptions::default().with_message_id(wa_id))
             .await
-        {
-            Ok(sent) => sent,
-            Err(e) => {
-                forget_copy(&stored);
-                return Err(EngineError::SendFailed(e.to_string()));
-            }
-        };
+            .map_err(|e| EngineError::SendFailed(e.to_string()))?;
 
         let timestamp_ms = now_ms();
         let own = client
             .pn()
             .map(|j| j.to_non_ad_string())
             .unwrap_or_default();
-        let msg_type = match media.kind {
-            MediaKind::Audio if media.ptt => "ptt",
-            other => other.name(),
-        };
         let record = NewMessage {
             session_id: self.id.clone(),
             chat_id: chat.jid(),
-            wa_id: sent.message_id.clone(),
+            wa_id: wa_id.to_string(),
             from_me: true,
             sender: own,
             recipient: chat.jid(),
-            msg_type: msg_type.into(),
+            msg_type: media.msg_type().into(),
             body: media.caption.clone(),
             wa_timestamp: timestamp_ms / 1000,
             status: "sent".into(),
             quoted_id: quoted_wa_id.map(str::to_owned),
             push_name: None,
-            media: stored,
+            media: Some(media.file()),
         };
-        self.shared.store.insert_message(&record).await?;
-        self.emit("message.sent", message_event_data(&record)).await;
+        if self.shared.store.insert_message(&record).await? {
+            self.emit("message.sent", message_event_data(&record)).await;
+        }
         Ok(SentMessage {
-            wa_id: sent.message_id,
+            wa_id: wa_id.to_string(),
             chat: chat.clone(),
             timestamp_ms,
         })
@@ -632,18 +682,17 @@ async fn timed(
 }
 
 fn build_message(
-    media: &OutgoingMedia,
-    mimetype: &str,
-    filename: Option<String>,
+    media: &StagedMedia,
     up: UploadResponse,
     context: Option<wa::ContextInfo>,
 ) -> wa::Message {
     let ctx = context.map(buffa::MessageField::some).unwrap_or_default();
     let caption = media.caption.clone().filter(|c| !c.is_empty());
-    let mimetype = if media.kind == MediaKind::Audio && media.ptt && mimetype == "audio/ogg" {
+    let filename = media.filename.clone();
+    let mimetype = if media.kind == MediaKind::Audio && media.ptt && media.mimetype == "audio/ogg" {
         "audio/ogg; codecs=opus".to_string()
     } else {
-        mimetype.to_string()
+        media.mimetype.clone()
     };
     let mut message = wa::Message::default();
     match media.kind {

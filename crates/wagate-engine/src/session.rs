@@ -141,6 +141,11 @@ impl Session {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
+    /// Ticks whenever the live state changes (status, QR, identity).
+    pub(crate) fn watch_changes(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
     pub fn status(&self) -> SessionStatus {
         self.live().status
     }
@@ -384,14 +389,16 @@ impl Session {
 
     // ── sending ────────────────────────────────────────────────────────
 
-    /// Sends a text, optionally quoting a stored message and mentioning
-    /// people; stores it and emits `message.sent`.
+    /// Sends a text under the WhatsApp id `wa_id`, optionally quoting a
+    /// stored message and mentioning people; stores it and emits
+    /// `message.sent` (once, however often the same id is sent).
     pub async fn send_text(
         &self,
         chat: &ChatId,
         text: &str,
         quoted_wa_id: Option<&str>,
         mentions: &[ChatId],
+        wa_id: &str,
     ) -> Result<SentMessage, EngineError> {
         let client = self.ready_client().await?;
         let to: Jid = chat
@@ -406,7 +413,7 @@ impl Session {
             None => wa::Message::text(text),
         };
         let sent = client
-            .send_message_with_options(to, message, SendOptions::default())
+            .send_message_with_options(to, message, SendOptions::default().with_message_id(wa_id))
             .await
             .map_err(|e| EngineError::SendFailed(e.to_string()))?;
 
@@ -430,8 +437,9 @@ impl Session {
             push_name: None,
             media: None,
         };
-        self.shared.store.insert_message(&record).await?;
-        self.emit("message.sent", message_event_data(&record)).await;
+        if self.shared.store.insert_message(&record).await? {
+            self.emit("message.sent", message_event_data(&record)).await;
+        }
         Ok(SentMessage {
             wa_id: sent.message_id,
             chat: chat.clone(),

@@ -29,6 +29,11 @@ pub fn router() -> Router<Arc<State>> {
         .route("/admin/phones/{phone}/scan", routing::post(scan))
         .route("/admin/phones/{phone}/pair-code", routing::post(pair_code))
         .route("/admin/phones/{phone}/ban", routing::post(ban))
+        .route("/admin/phones/{phone}/blocklist", routing::get(blocklist))
+        .route(
+            "/admin/phones/{phone}/picture",
+            routing::put(set_picture).delete(remove_picture),
+        )
         .route("/admin/devices/{jid}/kick", routing::post(kick))
         .route("/admin/devices/{jid}/logout", routing::post(logout))
         .route("/admin/messages", routing::get(messages))
@@ -359,4 +364,48 @@ async fn messages(
         .collect();
     rows.reverse();
     Json(rows).into_response()
+}
+
+/// `GET /admin/phones/{phone}/blocklist`: whom the phone blocked
+/// (`[{phone, jid, since}]`, since in unix seconds).
+async fn blocklist(AxState(state): AxState<Arc<State>>, Path(phone): Path<String>) -> Response {
+    if !state.phone_exists(&phone) {
+        return error(StatusCode::NOT_FOUND, format!("unknown phone {phone}"));
+    }
+    Json(crate::iq::blocklist::admin_view(&state, &phone)).into_response()
+}
+
+/// `PUT /admin/phones/{phone}/picture` with the raw JPEG as body: the
+/// phone sets its profile picture → `{phone, id, url}`.
+async fn set_picture(
+    AxState(state): AxState<Arc<State>>,
+    Path(phone): Path<String>,
+    body: Bytes,
+) -> Response {
+    if !state.phone_exists(&phone) {
+        return error(StatusCode::NOT_FOUND, format!("unknown phone {phone}"));
+    }
+    match crate::iq::picture::store(&state, &phone, body) {
+        Ok(pic) => {
+            let url = format!(
+                "http://{}{}",
+                state.media_host,
+                crate::iq::picture::direct_path(&pic)
+            );
+            Json(json!({ "phone": phone, "id": pic.id, "url": url })).into_response()
+        }
+        Err(e) => error(StatusCode::BAD_REQUEST, e.message()),
+    }
+}
+
+/// `DELETE /admin/phones/{phone}/picture` → `{phone, removed}`.
+async fn remove_picture(
+    AxState(state): AxState<Arc<State>>,
+    Path(phone): Path<String>,
+) -> Response {
+    if !state.phone_exists(&phone) {
+        return error(StatusCode::NOT_FOUND, format!("unknown phone {phone}"));
+    }
+    let removed = crate::iq::picture::remove(&state, &phone);
+    Json(json!({ "phone": phone, "removed": removed })).into_response()
 }

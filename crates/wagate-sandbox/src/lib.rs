@@ -10,6 +10,7 @@
 //! * `GET  /ws/chat` — the WhatsApp WebSocket
 //! * `/admin/...` — the JSON admin API (`admin.rs`)
 //! * `POST /mms/{type}/{token}`, `GET /v/sandbox/{type}/{token}` — media
+//! * `GET /pp/{owner}/{id}.jpg` — profile pictures
 
 mod admin;
 mod bot;
@@ -107,6 +108,7 @@ impl Sandbox {
                 post(media::upload).layer(DefaultBodyLimit::max(media::MAX_BLOB)),
             )
             .route("/v/sandbox/{kind}/{token}", get(media::download))
+            .route("/pp/{owner}/{file}", get(iq::picture::serve))
             .merge(admin::router())
             .with_state(state.clone());
 

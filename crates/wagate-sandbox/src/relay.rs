@@ -186,8 +186,33 @@ pub fn on_message(session: &Session, node: Node) {
         t: now_secs(),
     };
     let to_user = to.to_non_ad();
+    // The same message sent again (same sender, chat and id, and not a
+    // retry for a device that could not decrypt it) is acked, not relayed.
+    let is_retry = children(&node)
+        .iter()
+        .chain(targets.iter().flat_map(|(_, encs)| encs.iter()))
+        .any(|c| c.tag == "enc" && attr(c, "count").is_some());
+    if !is_retry
+        && !state
+            .relayed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .first_time(&me.phone, &to.user, &id)
+    {
+        log_row(state, "duplicate", &id, &me.phone, &to.user, &ty);
+        session.send(server_ack("message", &id, &to, None));
+        return;
+    }
+    // A recipient who blocked the sender never gets its messages (the
+    // sender still gets the server ack, as on WhatsApp).
+    let blocked = state
+        .resolve_user(&to)
+        .is_some_and(|p| state.has_blocked(&p, &me.phone));
     for (target, encs) in targets {
         if target == me || !deliverable(state, &target) {
+            continue;
+        }
+        if blocked && target.phone != me.phone {
             continue;
         }
         let mut f = fan.clone();
@@ -197,7 +222,8 @@ pub fn on_message(session: &Session, node: Node) {
         }
         state.deliver(&target, f.build(encs, &shared));
     }
-    log_row(state, "message", &id, &me.phone, &to.user, &ty);
+    let kind = if blocked { "blocked" } else { "message" };
+    log_row(state, kind, &id, &me.phone, &to.user, &ty);
     session.send(server_ack("message", &id, &to, None));
 }
 
@@ -376,6 +402,9 @@ pub fn on_chatstate(session: &Session, node: Node) {
     let Some(target) = state.resolve_user(&to) else {
         return;
     };
+    if state.has_blocked(&target, &me.phone) {
+        return;
+    }
     let out = NodeBuilder::new("chatstate")
         .attr("from", Jid::pn(me.phone.as_str()))
         .children(kids)

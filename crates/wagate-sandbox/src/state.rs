@@ -264,6 +264,14 @@ pub struct State {
     pub presence: RwLock<HashMap<String, bool>>,
     /// phone -> devices subscribed to its presence.
     pub presence_subs: RwLock<HashMap<String, HashSet<DevKey>>>,
+    /// phone -> the phones it blocked, with when (unix seconds).
+    pub blocklists: RwLock<HashMap<String, BTreeMap<String, i64>>>,
+    /// Profile pictures by owner: a phone number or a group id.
+    pub pictures: RwLock<HashMap<String, Picture>>,
+    /// Direct messages already relayed, by (sender phone, recipient, id):
+    /// a message sent again under the same id (a client retrying after a
+    /// crash) is acked but not delivered twice, as WhatsApp does.
+    pub relayed: Mutex<RelayedIds>,
     next_conn: AtomicU64,
     /// In-process bot clients (`echo-bot` feature), stopped on shutdown.
     #[cfg(feature = "echo-bot")]
@@ -298,6 +306,9 @@ impl State {
             relay_log: Mutex::default(),
             presence: RwLock::default(),
             presence_subs: RwLock::default(),
+            blocklists: RwLock::default(),
+            pictures: RwLock::default(),
+            relayed: Mutex::default(),
             next_conn: AtomicU64::new(1),
             #[cfg(feature = "echo-bot")]
             bots: Mutex::default(),
@@ -391,6 +402,8 @@ impl State {
             phones: read(&self.phones).values().cloned().collect(),
             devices: read(&self.devices).values().cloned().collect(),
             groups: read(&self.groups).values().cloned().collect(),
+            blocklists: read(&self.blocklists).clone(),
+            pictures: read(&self.pictures).values().cloned().collect(),
         };
         match serde_json::to_vec(&snapshot) {
             Ok(bytes) => {
@@ -430,6 +443,11 @@ impl State {
         for g in snapshot.groups {
             groups.insert(g.id.clone(), g);
         }
+        *write(&self.blocklists) = snapshot.blocklists;
+        let mut pictures = write(&self.pictures);
+        for p in snapshot.pictures {
+            pictures.insert(p.owner.clone(), p);
+        }
     }
 }
 
@@ -438,6 +456,46 @@ struct Snapshot {
     phones: Vec<Phone>,
     devices: Vec<Device>,
     groups: Vec<Group>,
+    #[serde(default)]
+    blocklists: HashMap<String, BTreeMap<String, i64>>,
+    #[serde(default)]
+    pictures: Vec<Picture>,
+}
+
+/// A profile picture: the bytes as set (JPEG), served at
+/// `/pp/{owner}/{id}.jpg` on the sandbox's HTTP listener.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Picture {
+    /// A phone number or a group id.
+    pub owner: String,
+    /// Changes with every new picture (unix milliseconds, strictly rising).
+    pub id: String,
+    #[serde(with = "hex_bytes")]
+    pub data: bytes::Bytes,
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &bytes::Bytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bytes::Bytes, D::Error> {
+        let h = String::deserialize(d)?;
+        hex::decode(h)
+            .map(bytes::Bytes::from)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl State {
+    /// Whether `phone` blocked `other`.
+    pub fn has_blocked(&self, phone: &str, other: &str) -> bool {
+        read(&self.blocklists)
+            .get(phone)
+            .is_some_and(|b| b.contains_key(other))
+    }
 }
 
 /// Poison-tolerant lock helpers: a panicked holder must not take the sandbox down.
@@ -449,4 +507,31 @@ pub fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 pub fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     l.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The ids of the last [`RelayedIds::CAPACITY`] relayed direct messages.
+#[derive(Default)]
+pub struct RelayedIds {
+    order: VecDeque<(String, String, String)>,
+    seen: HashSet<(String, String, String)>,
+}
+
+impl RelayedIds {
+    pub const CAPACITY: usize = 200_000;
+
+    /// Records a message; false when it was relayed before.
+    pub fn first_time(&mut self, from: &str, to: &str, id: &str) -> bool {
+        let key = (from.to_string(), to.to_string(), id.to_string());
+        if self.seen.contains(&key) {
+            return false;
+        }
+        if self.order.len() >= Self::CAPACITY
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        self.seen.insert(key.clone());
+        self.order.push_back(key);
+        true
+    }
 }

@@ -63,6 +63,8 @@ pub struct ServeConfig {
     pub engine: wagate_engine::EngineConfig,
     pub max_body_bytes: usize,
     pub database_max_connections: u32,
+    /// `RATE_LIMIT_*`.
+    pub rate_limit: wagate_api::rate_limit::RateLimitConfig,
 }
 
 const MIN_API_KEY_LEN: usize = 16;
@@ -120,9 +122,11 @@ impl ServeArgs {
                 typing: wagate_engine::presence::TypingConfig::from_env()?,
                 presence_heartbeat: (self.presence_heartbeat_secs > 0)
                     .then(|| std::time::Duration::from_secs(self.presence_heartbeat_secs)),
+                queue: wagate_engine::queue::QueueConfig::from_env()?,
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),
+            rate_limit: wagate_api::rate_limit::RateLimitConfig::from_env()?,
         })
     }
 }

@@ -26,6 +26,8 @@ enum Command {
     Serve(config::ServeArgs),
     /// Run the sandbox: a WhatsApp Web server on loopback with an admin API.
     Sandbox(config::SandboxArgs),
+    /// Run an outbox worker: send the rows of an outbox table through the gateway.
+    Worker(wagate_outbox::WorkerArgs),
 }
 
 fn main() {
@@ -51,6 +53,7 @@ fn main() {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Sandbox(args) => serve::run_sandbox(args).await,
+            Command::Worker(args) => wagate_outbox::run(args).await,
         }
     });
     if let Err(e) = result {

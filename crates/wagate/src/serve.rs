@@ -40,6 +40,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_body_bytes: config.max_body_bytes,
             qr_wait: Duration::from_secs(20),
             webhook_max_per_session: events_config.max_per_session,
+            rate_limit: config.rate_limit,
         },
     );
     let dispatcher = wagate_events::Dispatcher::start(manager.clone(), events_config)

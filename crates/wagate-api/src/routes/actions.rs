@@ -11,11 +11,13 @@ use wagate_core::{ErrorCode, iso_ms};
 
 use super::messages::{SendResultDto, parse_chat_id};
 use super::owned_session;
+use super::queue::{self, IdempotencyKey, SendMode};
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::state::AppState;
+use wagate_engine::queue::SendJob;
 
 /// Longest location description or address.
 const LOCATION_TEXT_MAX_CHARS: usize = 1_024;
@@ -118,8 +120,10 @@ fn wa_id_of(id: &str) -> &str {
 fn sent(s: wagate_engine::session::SentMessage) -> Envelope<SendResultDto> {
     envelope::ok(SendResultDto {
         message_id: wagate_core::ids::message_id(true, &s.chat.api(), &s.wa_id),
-        status: "sent",
-        timestamp: iso_ms(s.timestamp_ms),
+        status: "sent".into(),
+        timestamp: Some(iso_ms(s.timestamp_ms)),
+        queue_id: None,
+        status_url: None,
     })
 }
 
@@ -145,6 +149,8 @@ pub async fn send_location(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(id): Path<String>,
+    Query(mode): Query<SendMode>,
+    key: IdempotencyKey,
     Json(body): Json<SendLocation>,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
     let chat = parse_chat_id(&body.chat_id)?;
@@ -159,18 +165,18 @@ pub async fn send_location(
     let description = optional_text(body.description, "description")?;
     let address = optional_text(body.address, "address")?;
     let (_, session) = owned_session(&state, &principal, &id).await?;
-    let quoted = body.options.quoted_message_id.as_deref().map(wa_id_of);
-    let s = session
-        .send_location(
-            &chat,
-            body.latitude,
-            body.longitude,
-            description,
-            address,
-            quoted,
-        )
-        .await?;
-    Ok(sent(s))
+    let job = SendJob::Location {
+        latitude: body.latitude,
+        longitude: body.longitude,
+        description,
+        address,
+        quoted: body
+            .options
+            .quoted_message_id
+            .as_deref()
+            .map(|q| wa_id_of(q).to_string()),
+    };
+    queue::submit(&state, &session, chat, job, &mode, key).await
 }
 
 /// Send a contact card (vCard).
@@ -182,6 +188,8 @@ pub async fn send_contact(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(id): Path<String>,
+    Query(mode): Query<SendMode>,
+    key: IdempotencyKey,
     Json(body): Json<SendContact>,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
     let chat = parse_chat_id(&body.chat_id)?;
@@ -203,9 +211,16 @@ pub async fn send_contact(
         ));
     }
     let (_, session) = owned_session(&state, &principal, &id).await?;
-    let quoted = body.options.quoted_message_id.as_deref().map(wa_id_of);
-    let s = session.send_contact(&chat, name, &phone, quoted).await?;
-    Ok(sent(s))
+    let job = SendJob::Contact {
+        name: name.to_string(),
+        phone,
+        quoted: body
+            .options
+            .quoted_message_id
+            .as_deref()
+            .map(|q| wa_id_of(q).to_string()),
+    };
+    queue::submit(&state, &session, chat, job, &mode, key).await
 }
 
 /// React to a message in this session's history (an empty emoji removes it).

@@ -18,15 +18,17 @@ use base64::Engine as _;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use wagate_core::limits::CAPTION_MAX_CHARS;
-use wagate_core::{ErrorCode, iso_ms};
+use wagate_core::{ChatId, ErrorCode};
 use wagate_engine::media::{MediaKind, OutgoingMedia, fetch_url};
 
 use super::messages::{SendOptionsDto, SendResultDto, parse_chat_id};
 use super::owned_session;
+use super::queue::{self, IdempotencyKey, SendMode};
 use crate::auth::Auth;
-use crate::envelope::{self, Envelope};
+use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::state::AppState;
+use wagate_engine::queue::SendJob;
 
 /// Longest document file name (the contract's "Max 100 karakter").
 const FILENAME_MAX_CHARS: usize = 100;
@@ -198,6 +200,8 @@ async fn send(
     kind: MediaKind,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
     let limit = state.manager.config().media.limit(kind);
+    let mode = SendMode::from_uri(req.uri())?;
+    let key = IdempotencyKey::from_headers(req.headers())?;
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -253,17 +257,20 @@ async fn send(
         .options
         .quoted_message_id
         .as_deref()
-        .map(|q| wagate_core::ids::parse_message_id(q).2);
-    if body.options.simulate_typing {
-        let caption_chars = media.caption.as_deref().map_or(0, |c| c.chars().count());
-        session.simulate_typing(&chat, caption_chars).await?;
-    }
-    let sent = session.send_media(&chat, media, quoted, &mentions).await?;
-    Ok(envelope::ok(SendResultDto {
-        message_id: wagate_core::ids::message_id(true, &sent.chat.api(), &sent.wa_id),
-        status: "sent",
-        timestamp: iso_ms(sent.timestamp_ms),
-    }))
+        .map(|q| wagate_core::ids::parse_message_id(q).2.to_string());
+    let staged = state
+        .manager
+        .config()
+        .media
+        .stage(&session.id, media)
+        .await?;
+    let job = SendJob::Media {
+        media: staged,
+        quoted,
+        mentions: mentions.iter().map(ChatId::jid).collect(),
+        simulate_typing: body.options.simulate_typing,
+    };
+    queue::submit(&state, &session, chat, job, &mode, key).await
 }
 
 fn too_large(kind: MediaKind, limit: u64) -> ApiError {
@@ -312,7 +319,7 @@ async fn read_json(
 }
 
 /// A data URL (`data:<type>;base64,<data>`) or bare base64 → bytes.
-fn decode_base64(s: &str, kind: MediaKind, limit: u64) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn decode_base64(s: &str, kind: MediaKind, limit: u64) -> Result<Vec<u8>, ApiError> {
     let data = match s.strip_prefix("data:") {
         Some(rest) => match rest.split_once(',') {
             Some((meta, data)) if meta.ends_with(";base64") => data,

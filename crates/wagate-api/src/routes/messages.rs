@@ -10,11 +10,13 @@ use wagate_core::{ChatId, ErrorCode, iso_ms};
 use wagate_store::app::MessageRecord;
 
 use super::owned_session;
+use super::queue::{self, IdempotencyKey, SendMode};
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::state::AppState;
+use wagate_engine::queue::SendJob;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -51,15 +53,7 @@ pub struct SendOptionsDto {
     pub simulate_typing: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SendResultDto {
-    #[schema(example = "true_628123456789@c.us_3EB0ABC123")]
-    pub message_id: String,
-    #[schema(example = "sent")]
-    pub status: &'static str,
-    pub timestamp: String,
-}
+pub use super::queue::SendResultDto;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -140,49 +134,60 @@ fn wa_id_of(id: &str) -> &str {
     wagate_core::ids::parse_message_id(id).2
 }
 
-/// Send a text message.
+/// Send a text message. It goes through the session's send queue: the
+/// answer waits for the send (200), or with `?async=true` comes at once
+/// (202). An `Idempotency-Key` header makes retries safe.
 #[utoipa::path(post, path = "/api/sessions/{id}/messages/send-text", tag = "messages",
-    params(("id" = String, Path)), request_body = SendText, security(("api_key" = [])),
+    params(("id" = String, Path), SendMode,
+           ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the same key returns the first result")),
+    request_body = SendText, security(("api_key" = [])),
     responses((status = 200, description = "Sent", body = SendResultDto),
+              (status = 202, description = "Queued (?async=true, or still waiting on pacing)", body = SendResultDto),
               (status = 400, description = "MESSAGE_INVALID_CHAT_ID, MESSAGE_TEXT_TOO_LONG, SESSION_NOT_READY, MESSAGE_QUOTED_NOT_FOUND"),
-              (status = 404, description = "SESSION_NOT_FOUND")))]
+              (status = 404, description = "SESSION_NOT_FOUND"),
+              (status = 422, description = "IDEMPOTENCY_KEY_REUSED")))]
 pub async fn send_text(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(id): Path<String>,
+    Query(mode): Query<SendMode>,
+    key: IdempotencyKey,
     Json(body): Json<SendText>,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
     let chat = parse_chat_id(&body.chat_id)?;
-    if body.text.is_empty() {
+    check_text(&body.text)?;
+    let mentions = body
+        .options
+        .mentioned_ids
+        .iter()
+        .map(|m| parse_chat_id(m).map(|c| c.jid()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let job = SendJob::Text {
+        text: body.text,
+        quoted: body
+            .options
+            .quoted_message_id
+            .as_deref()
+            .map(|q| wa_id_of(q).to_string()),
+        mentions,
+        simulate_typing: body.options.simulate_typing,
+    };
+    queue::submit(&state, &session, chat, job, &mode, key).await
+}
+
+/// A text a client wants sent: not empty, within the contract's limit.
+pub fn check_text(text: &str) -> Result<(), ApiError> {
+    if text.trim().is_empty() {
         return Err(ApiError::validation("text must not be empty"));
     }
-    if body.text.chars().count() > TEXT_MAX_CHARS {
+    if text.chars().count() > TEXT_MAX_CHARS {
         return Err(ApiError::new(
             ErrorCode::MessageTextTooLong,
             format!("text exceeds {TEXT_MAX_CHARS} characters"),
         ));
     }
-    let mentions = body
-        .options
-        .mentioned_ids
-        .iter()
-        .map(|m| parse_chat_id(m))
-        .collect::<Result<Vec<_>, _>>()?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
-    let quoted = body.options.quoted_message_id.as_deref().map(wa_id_of);
-    if body.options.simulate_typing {
-        session
-            .simulate_typing(&chat, body.text.chars().count())
-            .await?;
-    }
-    let sent = session
-        .send_text(&chat, &body.text, quoted, &mentions)
-        .await?;
-    Ok(envelope::ok(SendResultDto {
-        message_id: wagate_core::ids::message_id(true, &sent.chat.api(), &sent.wa_id),
-        status: "sent",
-        timestamp: iso_ms(sent.timestamp_ms),
-    }))
+    Ok(())
 }
 
 /// A chat's history, newest first.

@@ -2,12 +2,15 @@
 //! which are also listed in the OpenAPI document.
 
 pub mod actions;
+pub mod bulk;
 pub mod contacts;
 pub mod groups;
 pub mod health;
 pub mod media;
 pub mod messages;
+pub mod outbox;
 pub mod presence;
+pub mod queue;
 pub mod sessions;
 pub mod sse;
 pub mod tenants;
@@ -32,8 +35,12 @@ pub fn api_router() -> Router<AppState> {
         .merge(contacts::router())
         .merge(groups::router())
         .merge(presence::router())
+        .merge(queue::router())
+        .merge(bulk::router())
         .merge(tenants::router())
+        .merge(crate::rate_limit::router())
         .merge(webhooks::router())
+        .merge(outbox::router())
         .merge(sse::router())
         .merge(ws::router())
 }

@@ -1,9 +1,12 @@
 //! `<iq>` dispatch by namespace, plus the small answers a client waits on
 //! after login (passive/active, ping, props, privacy, blocklist, app state).
 //! Bigger namespaces live in their own modules: `keys` (prekeys), `usync`,
-//! and `groups` / `media` at the crate root.
+//! `blocklist`, `picture` (profile pictures), and `groups` / `media` at the
+//! crate root.
 
+pub(crate) mod blocklist;
 mod keys;
+pub(crate) mod picture;
 mod usync;
 
 use wacore_binary::Node;
@@ -68,11 +71,14 @@ pub async fn handle(session: &mut Session, node: Node) {
             ],
         ),
         "privacy" => privacy(&id, &ty),
-        "blocklist" => {
-            if ty == "get" {
-                iq_result(&id, vec![NodeBuilder::new("list").build()])
+        "blocklist" | "w:profile:picture" => {
+            let Some((me, _)) = session.device() else {
+                return;
+            };
+            if xmlns == "blocklist" {
+                blocklist::handle(&session.state, &me.phone, &id, &ty, &node)
             } else {
-                iq_result(&id, vec![])
+                picture::handle(&session.state, &me.phone, &id, &ty, &node)
             }
         }
         "w:sync:app:state" => app_state(&id, &node),
@@ -151,4 +157,42 @@ fn app_state(id: &str, node: &Node) -> Node {
         })
         .collect();
     iq_result(id, vec![NodeBuilder::new("sync").children(cols).build()])
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use wacore::request::{InfoQuery, RequestUtils};
+    use wacore_binary::Node;
+
+    use crate::nodes::attr;
+    use crate::state::{State, write};
+
+    /// A sandbox world with these phones (no devices).
+    pub fn state_with_phones(phones: &[&str]) -> State {
+        let state = State::new(
+            crate::noise::ServerIdentity::generate(),
+            None,
+            "http://127.0.0.1:9",
+        );
+        for p in phones {
+            let record = crate::admin::new_phone(&state, p, "", None);
+            write(&state.lid_to_phone).insert(record.lid.clone(), p.to_string());
+            write(&state.phones).insert(p.to_string(), record);
+        }
+        state
+    }
+
+    /// The `<iq>` whatsapp-rust sends for `query`, through the binary
+    /// codec as it crosses the wire, with its id and type.
+    pub fn wire(query: InfoQuery<'_>) -> (Node, String, String) {
+        let node = RequestUtils::new("t".into()).build_iq_node(query, None);
+        let bytes = wacore_binary::marshal::marshal(&node).unwrap();
+        let unpacked = wacore_binary::util::unpack(&bytes).unwrap();
+        let node = wacore_binary::marshal::unmarshal_ref(&unpacked)
+            .unwrap()
+            .to_owned();
+        let id = attr(&node, "id").unwrap();
+        let ty = attr(&node, "type").unwrap();
+        (node, id, ty)
+    }
 }

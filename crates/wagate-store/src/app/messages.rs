@@ -55,9 +55,12 @@ pub struct MessageRecord {
     pub push_name: Option<String>,
     pub created_at: i64,
     pub media: Option<MediaFile>,
+    /// A location's coordinates or a contact card (`extras` column; see
+    /// [`Store::set_message_extras`]).
+    pub extras: Option<serde_json::Value>,
 }
 
-const COLUMNS: &str = "seq, session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body, wa_timestamp, status, quoted_id, push_name, created_at, media_file_id, media_mimetype, media_filename, media_size, media_path";
+const COLUMNS: &str = "seq, session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body, wa_timestamp, status, quoted_id, push_name, created_at, media_file_id, media_mimetype, media_filename, media_size, media_path, extras";
 
 impl Store {
     /// Stores a message; a second copy of the same (session, chat, id) is
@@ -88,6 +91,28 @@ impl Store {
         .bind(m.media.as_ref().and_then(|f| f.filename.clone()))
         .bind(m.media.as_ref().map(|f| f.size))
         .bind(m.media.as_ref().map(|f| f.path.clone()))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Keeps what a location or contact-card message carries beyond its
+    /// body (JSON, shown in history as `location` / `vcard` / `vcards`).
+    /// Returns whether the message exists.
+    pub async fn set_message_extras(
+        &self,
+        session_id: &str,
+        chat_id: &str,
+        wa_id: &str,
+        extras: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE messages SET extras = $4 WHERE session_id = $1 AND chat_id = $2 AND wa_id = $3",
+        )
+        .bind(session_id)
+        .bind(chat_id)
+        .bind(wa_id)
+        .bind(extras.to_string())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
@@ -276,6 +301,9 @@ fn message_from_row(r: &sqlx::any::AnyRow) -> Result<MessageRecord, sqlx::Error>
         push_name: r.try_get("push_name")?,
         created_at: r.try_get("created_at")?,
         media: media_from_row(r)?,
+        extras: r
+            .try_get::<Option<String>, _>("extras")?
+            .and_then(|x| serde_json::from_str(&x).ok()),
     })
 }
 

@@ -4,18 +4,28 @@
 //!   in the clear);
 //! - [`sessions`]: one row per WhatsApp session, its status and identity;
 //! - [`messages`]: message history, incoming and outgoing;
-//! - [`events`]: the durable event log every consumer reads by cursor.
+//! - [`events`]: the durable event log every consumer reads by cursor;
+//! - [`queue`]: the durable send queue and bulk batches.
 //!
 //! All SQL here is written once for both databases (`$N` placeholders,
 //! `ON CONFLICT`), and timestamps are epoch milliseconds.
 
+pub mod contacts;
 pub mod events;
 pub mod messages;
+pub mod outbox_workers;
+pub mod queue;
 pub mod sessions;
+pub mod tenant_limits;
 pub mod tenants;
 pub mod webhooks;
 
+pub use contacts::KnownContact;
 pub use events::{EventQuery, EventRecord};
 pub use messages::{MediaFile, MessageRecord, NewMessage};
+pub use queue::{
+    BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,
+};
 pub use sessions::{NewSession, SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};
+pub use tenant_limits::TenantRateLimits;
 pub use tenants::{ADMIN_TENANT_ID, ApiKeyRecord, Principal, Tenant};

@@ -1,0 +1,708 @@
+//! API rate limiting: requests per minute, per tenant and per category
+//! (contract §6.6).
+//!
+//! | Category | Default | Requests |
+//! |---|---|---|
+//! | session management | 10/min (`RATE_LIMIT_SESSION_PER_MIN`) | every non-GET on `/api/sessions` and `/api/sessions/{id}` (create, update, delete), the lifecycle actions (`start`, `stop`, `restart`, `logout`, `pair-code`), any other non-GET directly on a session not listed below, and the tenant administration routes (`/api/tenants…`) |
+//! | send message | 60/min (`RATE_LIMIT_SEND_PER_MIN`) | every non-GET under `/api/sessions/{id}/messages/` (`send-*`, `react`, `edit`, `revoke`, `DELETE …/messages/{messageId}` — each puts a message on the wire), and the other non-GETs that make the number act on WhatsApp: groups (create, join, participants, subject, description, invite revoke, leave), presence, chat state, mark read, and contact actions other than the check |
+//! | read operations | 120/min (`RATE_LIMIT_READ_PER_MIN`) | every `GET`/`HEAD` (including `GET …/qr`, webhook and delivery listings), and `POST …/contacts/check`, a lookup that changes nothing |
+//! | webhook management | 10/min (`RATE_LIMIT_WEBHOOK_PER_MIN`) | every non-GET under `/api/webhooks` or `/api/sessions/{id}/webhooks` (create, update, delete, redeliver, replay) |
+//!
+//! Not limited: `/health`, the docs (`/api/docs…`), and the long-lived
+//! streams (`GET /api/events`, `GET /api/sessions/{id}/events`,
+//! `GET /api/listen/{id}`, `/ws`) — a stream is one connection, not a stream
+//! of requests, and a client whose read budget is spent must still be able
+//! to reconnect the feed that saves it from polling.
+//!
+//! **Algorithm**: a fixed window per (tenant, category). The window opens
+//! with the tenant's first request in that category and lasts 60 seconds;
+//! it admits `limit` requests, and the next request after it closes opens a
+//! new one. So the headers are exact: `X-RateLimit-Limit` is the limit,
+//! `X-RateLimit-Remaining` how many more this window admits, and
+//! `X-RateLimit-Reset` the unix second at which it closes. They are on every
+//! response of a limited category, success or error; a request over the
+//! limit is not counted and answers 429 `RATE_LIMITED` in the error envelope
+//! with `Retry-After` (seconds). Windows live in memory (one gateway
+//! process); idle ones are pruned once a minute.
+//!
+//! **Who is counted**: the tenant of the presented key. A request without a
+//! valid key is not counted (it gets its 401 from the handler, as before).
+//! The admin key (`API_KEY`) is exempt unless `RATE_LIMIT_ADMIN=true`: it is
+//! the operator's own key, and scripts, tests and benchmarks drive hundreds
+//! of requests a minute with it; with `RATE_LIMIT_ADMIN=true` it counts as
+//! the admin tenant (`tnt_admin`).
+//!
+//! **Per tenant**: `PUT /api/tenants/{id}/rate-limits` (admin) sets a
+//! tenant's own limits per category (`null` keeps the server default, `0`
+//! turns the category off for that tenant). They are cached here for a
+//! minute and dropped from the cache when changed through the API.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use wagate_core::ErrorCode;
+use wagate_store::app::TenantRateLimits;
+
+use crate::auth::{Admin, authenticate, presented_key};
+use crate::envelope::{self, Envelope};
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// One window, in milliseconds.
+const WINDOW_MS: u64 = 60_000;
+/// How long a tenant's overrides are trusted before being read again.
+const OVERRIDES_TTL_MS: u64 = 60_000;
+/// Largest limit accepted per category.
+const MAX_PER_MIN: u32 = 1_000_000;
+
+/// The contract's endpoint categories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Category {
+    Session,
+    Send,
+    Read,
+    Webhook,
+}
+
+impl Category {
+    fn index(self) -> usize {
+        match self {
+            Category::Session => 0,
+            Category::Send => 1,
+            Category::Read => 2,
+            Category::Webhook => 3,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Session => "session",
+            Category::Send => "send",
+            Category::Read => "read",
+            Category::Webhook => "webhook",
+        }
+    }
+}
+
+/// Requests per minute by category; `0` means unlimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Limits {
+    pub session: u32,
+    pub send: u32,
+    pub read: u32,
+    pub webhook: u32,
+}
+
+impl Default for Limits {
+    /// The contract's table.
+    fn default() -> Self {
+        Limits {
+            session: 10,
+            send: 60,
+            read: 120,
+            webhook: 10,
+        }
+    }
+}
+
+impl Limits {
+    pub fn get(&self, category: Category) -> u32 {
+        match category {
+            Category::Session => self.session,
+            Category::Send => self.send,
+            Category::Read => self.read,
+            Category::Webhook => self.webhook,
+        }
+    }
+
+    /// These limits with a tenant's overrides applied.
+    pub fn with(&self, o: &TenantRateLimits) -> Limits {
+        Limits {
+            session: o.session.unwrap_or(self.session),
+            send: o.send.unwrap_or(self.send),
+            read: o.read.unwrap_or(self.read),
+            webhook: o.webhook.unwrap_or(self.webhook),
+        }
+    }
+}
+
+/// `RATE_LIMIT_*` from the environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// `RATE_LIMIT_ENABLED` (default true).
+    pub enabled: bool,
+    /// `RATE_LIMIT_{SESSION,SEND,READ,WEBHOOK}_PER_MIN`.
+    pub limits: Limits,
+    /// `RATE_LIMIT_ADMIN` (default false): count the admin key too.
+    pub limit_admin: bool,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            enabled: true,
+            limits: Limits::default(),
+            limit_admin: false,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `var` (the environment, or a test's map).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let flag = |name: &str, default: bool| -> Result<bool, String> {
+            match var(name).map(|v| v.trim().to_ascii_lowercase()) {
+                None => Ok(default),
+                Some(v) if v.is_empty() => Ok(default),
+                Some(v) => match v.as_str() {
+                    "1" | "true" | "yes" | "on" => Ok(true),
+                    "0" | "false" | "no" | "off" => Ok(false),
+                    _ => Err(format!("{name} must be true or false, not '{v}'")),
+                },
+            }
+        };
+        let per_min = |name: &str, default: u32| -> Result<u32, String> {
+            match var(name).map(|v| v.trim().to_string()) {
+                None => Ok(default),
+                Some(v) if v.is_empty() => Ok(default),
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= MAX_PER_MIN)
+                    .ok_or_else(|| {
+                        format!(
+                            "{name} must be a number of requests per minute (0 turns it off), not '{v}'"
+                        )
+                    }),
+            }
+        };
+        let d = Limits::default();
+        Ok(RateLimitConfig {
+            enabled: flag("RATE_LIMIT_ENABLED", true)?,
+            limits: Limits {
+                session: per_min("RATE_LIMIT_SESSION_PER_MIN", d.session)?,
+                send: per_min("RATE_LIMIT_SEND_PER_MIN", d.send)?,
+                read: per_min("RATE_LIMIT_READ_PER_MIN", d.read)?,
+                webhook: per_min("RATE_LIMIT_WEBHOOK_PER_MIN", d.webhook)?,
+            },
+            limit_admin: flag("RATE_LIMIT_ADMIN", false)?,
+        })
+    }
+}
+
+/// The category of a request to `path` (the full path, `/api/…`), or `None`
+/// when it is not limited.
+pub fn classify(method: &Method, path: &str) -> Option<Category> {
+    let rest = path.strip_prefix("/api/")?;
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let first = *segs.first()?;
+    if first.starts_with("docs") {
+        return None;
+    }
+    let is_read = *method == Method::GET || *method == Method::HEAD;
+    if *method == Method::OPTIONS {
+        return None;
+    }
+    if is_read {
+        let stream = matches!(
+            segs.as_slice(),
+            ["events"] | ["sessions", _, "events"] | ["listen", _]
+        );
+        return (!stream).then_some(Category::Read);
+    }
+    Some(match segs.as_slice() {
+        ["tenants", ..] => Category::Session,
+        ["webhooks", ..] | ["sessions", _, "webhooks", ..] => Category::Webhook,
+        ["sessions", _, "messages", ..] => Category::Send,
+        ["sessions", _, "contacts", "check", ..] => Category::Read,
+        [
+            "sessions",
+            _,
+            "groups" | "presence" | "chats" | "contacts",
+            ..,
+        ] => Category::Send,
+        _ => Category::Session,
+    })
+}
+
+/// What one request was told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Unix seconds at which the window closes.
+    pub reset: u64,
+    /// Seconds until then, at least 1.
+    pub retry_after: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    start_ms: u64,
+    count: u32,
+}
+
+#[derive(Default)]
+struct Windows {
+    by_tenant: HashMap<String, [Option<Window>; 4]>,
+    last_prune_ms: u64,
+}
+
+/// The counters and the per-tenant overrides cache.
+pub struct RateLimiter {
+    pub config: RateLimitConfig,
+    windows: Mutex<Windows>,
+    overrides: Mutex<HashMap<String, (TenantRateLimits, u64)>>,
+}
+
+impl RateLimiter {
+    pub fn new(config: RateLimitConfig) -> Self {
+        RateLimiter {
+            config,
+            windows: Mutex::new(Windows::default()),
+            overrides: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request of `tenant` in `category` at `now_ms` against
+    /// `limit` (> 0). A refused request is not counted.
+    pub fn hit(&self, tenant: &str, category: Category, limit: u32, now_ms: u64) -> Decision {
+        let mut guard = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let w = &mut *guard;
+        if now_ms.saturating_sub(w.last_prune_ms) >= WINDOW_MS {
+            w.last_prune_ms = now_ms;
+            w.by_tenant.retain(|_, slots| {
+                slots.iter_mut().for_each(|s| {
+                    if s.is_some_and(|win| now_ms >= win.start_ms + WINDOW_MS) {
+                        *s = None;
+                    }
+                });
+                slots.iter().any(Option::is_some)
+            });
+        }
+        if !w.by_tenant.contains_key(tenant) {
+            w.by_tenant.insert(tenant.to_string(), [None; 4]);
+        }
+        let Some(slots) = w.by_tenant.get_mut(tenant) else {
+            unreachable!("inserted above")
+        };
+        let slot = &mut slots[category.index()];
+        if slot.is_some_and(|win| now_ms >= win.start_ms + WINDOW_MS) {
+            *slot = None;
+        }
+        let window = slot.get_or_insert(Window {
+            start_ms: now_ms,
+            count: 0,
+        });
+        let allowed = window.count < limit;
+        if allowed {
+            window.count += 1;
+        }
+        let end_ms = window.start_ms + WINDOW_MS;
+        Decision {
+            allowed,
+            limit,
+            remaining: limit - window.count,
+            reset: end_ms.div_ceil(1000),
+            retry_after: (end_ms - now_ms).div_ceil(1000).max(1),
+        }
+    }
+
+    /// The limits that apply to `tenant`: the server's, with the tenant's
+    /// overrides (from the cache, or read once a minute).
+    pub async fn limits_for(&self, state: &AppState, tenant: &str, now_ms: u64) -> Limits {
+        let cached = self
+            .overrides
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(tenant)
+            .filter(|(_, at)| now_ms.saturating_sub(*at) < OVERRIDES_TTL_MS)
+            .map(|(o, _)| *o);
+        let overrides = match cached {
+            Some(o) => o,
+            None => {
+                // A failed read keeps the defaults for this request only.
+                let Ok(found) = state.store.tenant_rate_limits(tenant).await else {
+                    return self.config.limits;
+                };
+                let o = found.unwrap_or_default();
+                let mut cache = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+                if cache.len() > 10_000 {
+                    cache.retain(|_, (_, at)| now_ms.saturating_sub(*at) < OVERRIDES_TTL_MS);
+                }
+                cache.insert(tenant.to_string(), (o, now_ms));
+                o
+            }
+        };
+        self.config.limits.with(&overrides)
+    }
+
+    /// Drops a tenant's cached overrides (they were just changed).
+    pub fn forget_tenant(&self, tenant: &str) {
+        self.overrides
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(tenant);
+    }
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(wagate_core::now_ms()).unwrap_or(0)
+}
+
+fn set_headers(headers: &mut HeaderMap, d: &Decision) {
+    headers.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(d.reset));
+}
+
+/// The middleware (on the whole router; it only acts on `/api/…`).
+pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limiter = state.rate_limiter.clone();
+    if !limiter.config.enabled {
+        return next.run(request).await;
+    }
+    let Some(category) = classify(request.method(), request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let (mut parts, body) = request.into_parts();
+    let principal = match authenticate(&state, presented_key(&parts)).await {
+        Ok(p) => p,
+        // Not counted; the handler answers 401 (or 500) itself.
+        Err(_) => return next.run(Request::from_parts(parts, body)).await,
+    };
+    parts.extensions.insert(principal.clone());
+    let request = Request::from_parts(parts, body);
+    if principal.is_admin && !limiter.config.limit_admin {
+        return next.run(request).await;
+    }
+    let now = now_ms();
+    let limit = limiter
+        .limits_for(&state, &principal.tenant_id, now)
+        .await
+        .get(category);
+    if limit == 0 {
+        return next.run(request).await;
+    }
+    let decision = limiter.hit(&principal.tenant_id, category, limit, now);
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        let mut r = ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "too many {} requests: the limit is {limit} per minute; retry in {} s",
+                category.name(),
+                decision.retry_after
+            ),
+        )
+        .with_details(json!({
+            "category": category.name(),
+            "limit": limit,
+            "retryAfter": decision.retry_after,
+        }))
+        .into_response();
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from(decision.retry_after),
+        );
+        debug_assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        r
+    };
+    set_headers(response.headers_mut(), &decision);
+    response
+}
+
+/// `GET/PUT /api/tenants/{id}/rate-limits`.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/tenants/{id}/rate-limits",
+        get(get_tenant_rate_limits).put(put_tenant_rate_limits),
+    )
+}
+
+/// A tenant's own limits, requests per minute; `null` keeps the server's
+/// default, `0` turns the category off for the tenant.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitOverrides {
+    #[schema(example = 10)]
+    pub session: Option<u32>,
+    #[schema(example = 60)]
+    pub send: Option<u32>,
+    #[schema(example = 120)]
+    pub read: Option<u32>,
+    #[schema(example = 10)]
+    pub webhook: Option<u32>,
+}
+
+impl From<TenantRateLimits> for RateLimitOverrides {
+    fn from(t: TenantRateLimits) -> Self {
+        RateLimitOverrides {
+            session: t.session,
+            send: t.send,
+            read: t.read,
+            webhook: t.webhook,
+        }
+    }
+}
+
+impl From<RateLimitOverrides> for TenantRateLimits {
+    fn from(o: RateLimitOverrides) -> Self {
+        TenantRateLimits {
+            session: o.session,
+            send: o.send,
+            read: o.read,
+            webhook: o.webhook,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantRateLimitsDto {
+    pub tenant_id: String,
+    /// What the tenant sets itself apart with.
+    pub overrides: RateLimitOverrides,
+    /// What applies: the overrides over the server's defaults (`0` = off).
+    pub effective: Limits,
+    /// Whether rate limiting is on at all (`RATE_LIMIT_ENABLED`).
+    pub enabled: bool,
+}
+
+async fn tenant_limits_dto(state: &AppState, id: &str) -> Result<TenantRateLimitsDto, ApiError> {
+    let o = state
+        .store
+        .tenant_rate_limits(id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("tenant {id} not found")))?;
+    let config = &state.rate_limiter.config;
+    Ok(TenantRateLimitsDto {
+        tenant_id: id.to_string(),
+        overrides: o.into(),
+        effective: config.limits.with(&o),
+        enabled: config.enabled,
+    })
+}
+
+/// A tenant's API rate limits.
+#[utoipa::path(get, path = "/api/tenants/{id}/rate-limits", tag = "tenants",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = TenantRateLimitsDto), (status = 404)))]
+pub async fn get_tenant_rate_limits(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path(id): Path<String>,
+) -> Result<Envelope<TenantRateLimitsDto>, ApiError> {
+    Ok(envelope::ok(tenant_limits_dto(&state, &id).await?))
+}
+
+/// Set a tenant's API rate limits (all four; a missing or `null` category
+/// keeps the server default).
+#[utoipa::path(put, path = "/api/tenants/{id}/rate-limits", tag = "tenants",
+    params(("id" = String, Path)), request_body = RateLimitOverrides, security(("api_key" = [])),
+    responses((status = 200, body = TenantRateLimitsDto), (status = 400), (status = 404)))]
+pub async fn put_tenant_rate_limits(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path(id): Path<String>,
+    Json(body): Json<RateLimitOverrides>,
+) -> Result<Envelope<TenantRateLimitsDto>, ApiError> {
+    if [body.session, body.send, body.read, body.webhook]
+        .into_iter()
+        .flatten()
+        .any(|n| n > MAX_PER_MIN)
+    {
+        return Err(ApiError::validation(format!(
+            "a limit is at most {MAX_PER_MIN} requests per minute"
+        )));
+    }
+    if !state
+        .store
+        .set_tenant_rate_limits(&id, &body.into())
+        .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("tenant {id} not found"),
+        ));
+    }
+    state.rate_limiter.forget_tenant(&id);
+    Ok(envelope::ok(tenant_limits_dto(&state, &id).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(method: Method, path: &str) -> Option<Category> {
+        classify(&method, path)
+    }
+
+    #[test]
+    fn classifies_by_contract_category() {
+        use Category::*;
+        // Not limited.
+        assert_eq!(c(Method::GET, "/health"), None);
+        assert_eq!(c(Method::GET, "/health/detailed"), None);
+        assert_eq!(c(Method::GET, "/api/docs"), None);
+        assert_eq!(c(Method::GET, "/api/docs/index.html"), None);
+        assert_eq!(c(Method::GET, "/api/docs-json"), None);
+        assert_eq!(c(Method::GET, "/ws"), None);
+        assert_eq!(c(Method::GET, "/api/events"), None);
+        assert_eq!(c(Method::GET, "/api/sessions/s1/events"), None);
+        assert_eq!(c(Method::GET, "/api/listen/s1"), None);
+        assert_eq!(c(Method::OPTIONS, "/api/sessions"), None);
+        // Session management.
+        assert_eq!(c(Method::POST, "/api/sessions"), Some(Session));
+        assert_eq!(c(Method::PATCH, "/api/sessions/s1"), Some(Session));
+        assert_eq!(c(Method::DELETE, "/api/sessions/628123/"), Some(Session));
+        for a in ["start", "stop", "restart", "logout", "pair-code"] {
+            assert_eq!(
+                c(Method::POST, &format!("/api/sessions/s1/{a}")),
+                Some(Session)
+            );
+        }
+        assert_eq!(c(Method::POST, "/api/tenants"), Some(Session));
+        assert_eq!(c(Method::DELETE, "/api/tenants/t/keys/k"), Some(Session));
+        assert_eq!(c(Method::PUT, "/api/tenants/t/rate-limits"), Some(Session));
+        // Send.
+        for s in [
+            "send-text",
+            "send-image",
+            "send-bulk",
+            "react",
+            "edit",
+            "revoke",
+        ] {
+            assert_eq!(
+                c(Method::POST, &format!("/api/sessions/s1/messages/{s}")),
+                Some(Send)
+            );
+        }
+        assert_eq!(
+            c(Method::DELETE, "/api/sessions/s1/messages/m1"),
+            Some(Send)
+        );
+        assert_eq!(c(Method::POST, "/api/sessions/s1/groups"), Some(Send));
+        assert_eq!(
+            c(Method::PUT, "/api/sessions/s1/groups/g@g.us/subject"),
+            Some(Send)
+        );
+        assert_eq!(c(Method::POST, "/api/sessions/s1/presence"), Some(Send));
+        assert_eq!(c(Method::POST, "/api/sessions/s1/chats/c/read"), Some(Send));
+        // Webhook management.
+        assert_eq!(c(Method::POST, "/api/sessions/s1/webhooks"), Some(Webhook));
+        assert_eq!(
+            c(Method::PATCH, "/api/sessions/s1/webhooks/w1"),
+            Some(Webhook)
+        );
+        assert_eq!(
+            c(Method::POST, "/api/sessions/s1/webhooks/w1/replay"),
+            Some(Webhook)
+        );
+        assert_eq!(c(Method::DELETE, "/api/webhooks/w1"), Some(Webhook));
+        // Reads.
+        assert_eq!(c(Method::GET, "/api/sessions"), Some(Read));
+        assert_eq!(c(Method::GET, "/api/sessions/s1/qr"), Some(Read));
+        assert_eq!(c(Method::GET, "/api/sessions/s1/webhooks"), Some(Read));
+        assert_eq!(c(Method::HEAD, "/api/circles"), Some(Read));
+        assert_eq!(c(Method::GET, "/api/no/such/route"), Some(Read));
+        assert_eq!(
+            c(Method::POST, "/api/sessions/s1/contacts/check"),
+            Some(Read)
+        );
+    }
+
+    #[test]
+    fn a_window_admits_the_limit_then_refuses_until_it_closes() {
+        let l = RateLimiter::new(RateLimitConfig::default());
+        let t0 = 1_706_868_000_500;
+        for i in 0..3u32 {
+            let d = l.hit("t", Category::Read, 3, t0 + u64::from(i));
+            assert!(d.allowed);
+            assert_eq!(d.remaining, 2 - i);
+            assert_eq!(d.reset, 1_706_868_061);
+        }
+        let d = l.hit("t", Category::Read, 3, t0 + 30_000);
+        assert!(!d.allowed);
+        assert_eq!(
+            (d.remaining, d.reset, d.retry_after),
+            (0, 1_706_868_061, 30)
+        );
+        // Other categories and tenants have their own budgets.
+        assert!(l.hit("t", Category::Send, 3, t0 + 30_000).allowed);
+        assert!(l.hit("u", Category::Read, 3, t0 + 30_000).allowed);
+        // A new window once this one has closed.
+        let d = l.hit("t", Category::Read, 3, t0 + WINDOW_MS);
+        assert!(d.allowed);
+        assert_eq!(d.remaining, 2);
+        assert_eq!(d.reset, (t0 + 2 * WINDOW_MS).div_ceil(1000));
+        let d = l.hit("t", Category::Read, 3, t0 + WINDOW_MS + 1);
+        assert_eq!(d.remaining, 1);
+        // Once every window has closed, the next minute's pruning drops them.
+        l.hit("v", Category::Read, 3, t0 + 4 * WINDOW_MS);
+        let tenants: Vec<String> = l
+            .windows
+            .lock()
+            .unwrap()
+            .by_tenant
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(tenants, ["v"]);
+    }
+
+    #[test]
+    fn config_from_variables() {
+        let none = RateLimitConfig::from_lookup(|_| None).unwrap();
+        assert_eq!(none, RateLimitConfig::default());
+        let vars: HashMap<&str, &str> = [
+            ("RATE_LIMIT_READ_PER_MIN", "5"),
+            ("RATE_LIMIT_SEND_PER_MIN", "0"),
+            ("RATE_LIMIT_ADMIN", "true"),
+        ]
+        .into_iter()
+        .collect();
+        let cfg = RateLimitConfig::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(cfg.limits.read, 5);
+        assert_eq!(cfg.limits.send, 0);
+        assert_eq!(cfg.limits.session, 10);
+        assert!(cfg.limit_admin && cfg.enabled);
+        let bad = RateLimitConfig::from_lookup(|k| {
+            (k == "RATE_LIMIT_SESSION_PER_MIN").then(|| "ten".to_string())
+        });
+        assert!(bad.unwrap_err().contains("RATE_LIMIT_SESSION_PER_MIN"));
+        let off = RateLimitConfig::from_lookup(|k| {
+            (k == "RATE_LIMIT_ENABLED").then(|| "false".to_string())
+        });
+        assert!(!off.unwrap().enabled);
+    }
+
+    #[test]
+    fn overrides_apply_per_category() {
+        let d = Limits::default();
+        let o = TenantRateLimits {
+            read: Some(5),
+            send: Some(0),
+            ..TenantRateLimits::default()
+        };
+        let l = d.with(&o);
+        assert_eq!((l.session, l.send, l.read, l.webhook), (10, 0, 5, 10));
+    }
+}

@@ -1,0 +1,619 @@
+//! Bulk sends and OTPs.
+//!
+//! `send-bulk` queues up to 100 messages as one batch in the session's bulk
+//! lane: they go one after another with `delayBetweenMessages` (plus a
+//! random 0–2 s) between two of them, within the session's hard pacing
+//! limits, and `{name}`-style variables are filled in per message. The
+//! batch's status lists every message's outcome; cancel stops what has not
+//! gone yet. Progress is in the event log (`batch.progress`,
+//! `batch.completed`, `batch.cancelled`).
+//!
+//! `send-otp` (seed 002) sends a one-time code through a template. The code
+//! is never logged; the message itself is kept like any sent message.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use wagate_core::limits::TEXT_MAX_CHARS;
+use wagate_core::{ChatId, ErrorCode, iso_ms, now_ms};
+use wagate_engine::media::{MediaKind, OutgoingMedia};
+use wagate_engine::queue::{BatchOptions, BatchSubmit, BatchSubmitted, SendJob};
+use wagate_store::app::{BatchProgress, BatchRecord};
+
+use super::media::decode_base64;
+use super::messages::{check_text, parse_chat_id};
+use super::owned_session;
+use super::queue::{self, IdempotencyKey, SendMode, SendResultDto};
+use crate::auth::Auth;
+use crate::envelope::{self, Envelope};
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+/// Most messages in one bulk request (the contract's limit).
+pub const BULK_MAX_MESSAGES: usize = 100;
+/// The least delay between two messages of a batch, in ms.
+pub const BULK_MIN_DELAY_MS: u64 = 1_000;
+/// Longest batch id a client may choose.
+const BATCH_ID_MAX: usize = 64;
+/// OTP codes: 4 to 10 letters or digits.
+const OTP_CODE_CHARS: std::ops::RangeInclusive<usize> = 4..=10;
+/// The template `send-otp` uses when none is given.
+pub const DEFAULT_OTP_TEMPLATE: &str =
+    "Your verification code is {code}. Do not share it with anyone.";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions/{id}/messages/send-bulk", post(send_bulk))
+        .route("/sessions/{id}/messages/batch/{batch_id}", get(get_batch))
+        .route(
+            "/sessions/{id}/messages/batch/{batch_id}/cancel",
+            post(cancel_batch),
+        )
+        .route("/sessions/{id}/messages/send-otp", post(send_otp))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendBulk {
+    /// Your own id for the batch (letters, digits, `_`, `-`; unique per
+    /// session); generated when left out.
+    #[schema(example = "batch_custom_123")]
+    pub batch_id: Option<String>,
+    /// 1 to 100 messages.
+    pub messages: Vec<BulkMessage>,
+    #[serde(default)]
+    pub options: BulkOptionsDto,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkMessage {
+    #[schema(example = "628123456789@c.us")]
+    pub chat_id: String,
+    /// `text`, `image`, `video`, `audio` or `document`.
+    #[serde(rename = "type")]
+    #[schema(example = "text")]
+    pub kind: String,
+    /// `{"text": …}` for text; `{"image": {"url": …} | {"base64": …},
+    /// "caption": …}` (and likewise `video`, `audio`, `document` with
+    /// `filename`) for media.
+    pub content: serde_json::Value,
+    /// Values for `{name}`-style placeholders in the text or caption.
+    #[serde(default)]
+    pub variables: HashMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOptionsDto {
+    /// Delay between two messages in ms (default 3000, at least 1000).
+    pub delay_between_messages: Option<u64>,
+    /// Add a random 0–2 s to each delay (default true).
+    pub randomize_delay: Option<bool>,
+    /// Cancel the rest after the first failure (default false).
+    #[serde(default)]
+    pub stop_on_error: bool,
+}
+
+impl Default for BulkOptionsDto {
+    fn default() -> Self {
+        BulkOptionsDto {
+            delay_between_messages: None,
+            randomize_delay: None,
+            stop_on_error: false,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchAcceptedDto {
+    pub batch_id: String,
+    /// `processing` (or, for a repeated Idempotency-Key, where it is now).
+    pub status: String,
+    pub total_messages: i64,
+    pub estimated_completion_time: String,
+    pub status_url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchDto {
+    pub batch_id: String,
+    /// `processing`, `completed` or `cancelled`.
+    pub status: String,
+    pub progress: ProgressDto,
+    pub results: Vec<BatchResultDto>,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressDto {
+    pub total: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub pending: i64,
+    pub cancelled: i64,
+}
+
+impl From<&BatchProgress> for ProgressDto {
+    fn from(p: &BatchProgress) -> Self {
+        ProgressDto {
+            total: p.total,
+            sent: p.sent,
+            failed: p.failed,
+            pending: p.pending(),
+            cancelled: p.cancelled,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResultDto {
+    pub chat_id: String,
+    /// `pending`, `sending`, `sent`, `failed`, `cancelled`.
+    pub status: String,
+    pub message_id: String,
+    pub queue_id: String,
+    pub sent_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<queue::ErrorDto>,
+}
+
+/// Send up to 100 messages as a paced batch.
+#[utoipa::path(post, path = "/api/sessions/{id}/messages/send-bulk", tag = "messages",
+    params(("id" = String, Path),
+           ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the same key returns the first batch")),
+    request_body = SendBulk, security(("api_key" = [])),
+    responses((status = 202, description = "Queued", body = BatchAcceptedDto),
+              (status = 400, description = "VALIDATION_ERROR, MESSAGE_INVALID_CHAT_ID, MESSAGE_TEXT_TOO_LONG"),
+              (status = 409, description = "CONFLICT: the batchId is taken"),
+              (status = 422, description = "IDEMPOTENCY_KEY_REUSED")))]
+pub async fn send_bulk(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    key: IdempotencyKey,
+    Json(body): Json<SendBulk>,
+) -> Result<Envelope<BatchAcceptedDto>, ApiError> {
+    if body.messages.is_empty() || body.messages.len() > BULK_MAX_MESSAGES {
+        return Err(ApiError::validation(format!(
+            "messages must hold 1 to {BULK_MAX_MESSAGES} messages"
+        )));
+    }
+    if let Some(b) = &body.batch_id
+        && (b.is_empty()
+            || b.len() > BATCH_ID_MAX
+            || !b
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-'))
+    {
+        return Err(ApiError::validation(format!(
+            "batchId must be 1 to {BATCH_ID_MAX} letters, digits, '_' or '-'"
+        )));
+    }
+    let delay = body.options.delay_between_messages.unwrap_or(3_000);
+    if delay < BULK_MIN_DELAY_MS {
+        return Err(ApiError::validation(format!(
+            "options.delayBetweenMessages is at least {BULK_MIN_DELAY_MS} ms"
+        )));
+    }
+    let options = BatchOptions {
+        delay_between_messages: delay,
+        randomize_delay: body.options.randomize_delay.unwrap_or(true),
+        stop_on_error: body.options.stop_on_error,
+    };
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let media = &state.manager.config().media;
+    let mut items = Vec::with_capacity(body.messages.len());
+    for (i, m) in body.messages.into_iter().enumerate() {
+        let item = match bulk_item(&m) {
+            Ok(item) => item,
+            Err(e) => {
+                discard(&state, &items);
+                return Err(at_index(e, i));
+            }
+        };
+        let (chat, job) = match item {
+            Item::Ready(chat, job) => (chat, job),
+            Item::Bytes(chat, outgoing) => match media.stage(&session.id, outgoing).await {
+                Ok(staged) => (
+                    chat,
+                    SendJob::Media {
+                        media: staged,
+                        quoted: None,
+                        mentions: vec![],
+                        simulate_typing: false,
+                    },
+                ),
+                Err(e) => {
+                    discard(&state, &items);
+                    return Err(at_index(e.into(), i));
+                }
+            },
+        };
+        items.push((chat, job));
+    }
+    let total = items.len() as i64;
+    let submitted = state
+        .manager
+        .queue()
+        .submit_batch(
+            &session,
+            BatchSubmit {
+                batch_id: body.batch_id,
+                items,
+                options: options.clone(),
+                idempotency_key: key.0,
+            },
+        )
+        .await?;
+    let batch = match submitted {
+        BatchSubmitted::New(b) | BatchSubmitted::Existing(b) => b,
+    };
+    // Each message after the first waits the delay (and up to 2 s more).
+    let per = options.delay_between_messages + if options.randomize_delay { 1_000 } else { 0 };
+    let eta = batch.created_at + (total - 1).max(0) * per as i64;
+    Ok(envelope::accepted(BatchAcceptedDto {
+        status_url: format!("/api/sessions/{}/messages/batch/{}", session.id, batch.id),
+        batch_id: batch.id,
+        status: batch.status,
+        total_messages: batch.total,
+        estimated_completion_time: iso_ms(eta.max(now_ms())),
+    }))
+}
+
+enum Item {
+    Ready(ChatId, SendJob),
+    Bytes(ChatId, OutgoingMedia),
+}
+
+fn at_index(e: ApiError, i: usize) -> ApiError {
+    ApiError {
+        message: format!("messages[{i}]: {}", e.message),
+        ..e
+    }
+}
+
+fn discard(state: &AppState, items: &[(ChatId, SendJob)]) {
+    for (_, job) in items {
+        state.manager.queue().discard_job(job);
+    }
+}
+
+/// One bulk message → its chat and job (or the bytes to stage).
+fn bulk_item(m: &BulkMessage) -> Result<Item, ApiError> {
+    let chat = parse_chat_id(&m.chat_id)?;
+    let vars = &m.variables;
+    let content = m
+        .content
+        .as_object()
+        .ok_or_else(|| ApiError::validation("content must be an object"))?;
+    let text_field = |name: &str| -> Result<Option<String>, ApiError> {
+        match content.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(fill(s, vars))),
+            Some(_) => Err(ApiError::validation(format!(
+                "content.{name} must be a string"
+            ))),
+        }
+    };
+    let kind = match m.kind.as_str() {
+        "text" => {
+            let text = text_field("text")?
+                .ok_or_else(|| ApiError::validation("content.text is required for type text"))?;
+            check_text(&text)?;
+            return Ok(Item::Ready(
+                chat,
+                SendJob::Text {
+                    text,
+                    quoted: None,
+                    mentions: vec![],
+                    simulate_typing: false,
+                },
+            ));
+        }
+        "image" => MediaKind::Image,
+        "video" => MediaKind::Video,
+        "audio" => MediaKind::Audio,
+        "document" => MediaKind::Document,
+        other => {
+            return Err(ApiError::validation(format!(
+                "type '{other}' is not one of text, image, video, audio, document"
+            )));
+        }
+    };
+    let caption = text_field("caption")?;
+    if caption
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > wagate_core::limits::CAPTION_MAX_CHARS)
+    {
+        return Err(ApiError::new(
+            ErrorCode::MessageTextTooLong,
+            "caption is too long",
+        ));
+    }
+    let filename = text_field("filename")?;
+    let ptt = content
+        .get("ptt")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let source = content
+        .get(kind.name())
+        .and_then(|v| v.as_object())
+        .ok_or_else(|| {
+            ApiError::validation(format!(
+                "content.{0} is required for type {0}: {{\"url\": …}} or {{\"base64\": …}}",
+                kind.name()
+            ))
+        })?;
+    match (
+        source.get("url").and_then(|v| v.as_str()),
+        source.get("base64").and_then(|v| v.as_str()),
+    ) {
+        (Some(url), None) => {
+            let parsed = url::Url::parse(url)
+                .map_err(|_| ApiError::validation(format!("'{url}' is not a URL")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(ApiError::validation("media URLs must be http or https"));
+            }
+            Ok(Item::Ready(
+                chat,
+                SendJob::MediaUrl {
+                    kind,
+                    url: url.to_string(),
+                    caption,
+                    filename,
+                    ptt,
+                },
+            ))
+        }
+        (None, Some(b64)) => Ok(Item::Bytes(
+            chat,
+            OutgoingMedia {
+                kind,
+                bytes: decode_base64(b64, kind, u64::MAX)?,
+                declared_mimetype: source
+                    .get("mimetype")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                caption,
+                filename,
+                ptt,
+                gif_playback: false,
+            },
+        )),
+        _ => Err(ApiError::validation(format!(
+            "content.{} needs exactly one of url or base64",
+            kind.name()
+        ))),
+    }
+}
+
+/// Fills `{name}` placeholders from `vars`; unknown ones stay as written.
+pub fn fill(template: &str, vars: &HashMap<String, serde_json::Value>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close)
+                if close > 0
+                    && after[..close]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                let name = &after[..close];
+                match vars.get(name) {
+                    Some(serde_json::Value::String(s)) => out.push_str(s),
+                    Some(serde_json::Value::Null) | None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                    Some(other) => out.push_str(&other.to_string()),
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A batch's status and every message's outcome.
+#[utoipa::path(get, path = "/api/sessions/{id}/messages/batch/{batchId}", tag = "messages",
+    params(("id" = String, Path), ("batchId" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "The batch", body = BatchDto),
+              (status = 404, description = "NOT_FOUND, SESSION_NOT_FOUND")))]
+pub async fn get_batch(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((id, batch_id)): Path<(String, String)>,
+) -> Result<Envelope<BatchDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let (batch, progress, items) = state.manager.queue().batch(&session, &batch_id).await?;
+    Ok(envelope::ok(batch_dto(&batch, &progress, &items)))
+}
+
+/// Cancel what a batch has not sent yet.
+#[utoipa::path(post, path = "/api/sessions/{id}/messages/batch/{batchId}/cancel", tag = "messages",
+    params(("id" = String, Path), ("batchId" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "Cancelled (a finished batch is returned as it is)", body = BatchDto),
+              (status = 404, description = "NOT_FOUND, SESSION_NOT_FOUND")))]
+pub async fn cancel_batch(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((id, batch_id)): Path<(String, String)>,
+) -> Result<Envelope<BatchDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let queue = state.manager.queue();
+    queue.cancel_batch(&session, &batch_id).await?;
+    let (batch, progress, items) = queue.batch(&session, &batch_id).await?;
+    let mut dto = batch_dto(&batch, &progress, &items);
+    // The contract's cancel answer says `cancelled` while the last message
+    // that was already on its way finishes.
+    if batch.status == "processing" {
+        dto.status = "cancelled".into();
+    }
+    Ok(envelope::ok(dto))
+}
+
+fn batch_dto(
+    batch: &BatchRecord,
+    progress: &BatchProgress,
+    items: &[wagate_store::app::QueuedRecord],
+) -> BatchDto {
+    BatchDto {
+        batch_id: batch.id.clone(),
+        status: batch.status.clone(),
+        progress: progress.into(),
+        results: items
+            .iter()
+            .map(|r| {
+                let chat = ChatId::api_from_jid(&r.chat_id);
+                BatchResultDto {
+                    message_id: wagate_core::ids::message_id(true, &chat, &r.wa_id),
+                    chat_id: chat,
+                    status: if r.status == "queued" {
+                        "pending".into()
+                    } else {
+                        r.status.clone()
+                    },
+                    queue_id: r.id.clone(),
+                    sent_at: r.sent_at.map(iso_ms),
+                    error: r.error_code.as_ref().map(|code| queue::ErrorDto {
+                        code: code.clone(),
+                        message: r.error_message.clone().unwrap_or_default(),
+                    }),
+                }
+            })
+            .collect(),
+        started_at: batch.started_at.map(iso_ms),
+        completed_at: batch.completed_at.map(iso_ms),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendOtp {
+    /// The recipient: digits with the country code, or a chat id.
+    #[schema(example = "628123456789")]
+    pub to: String,
+    /// The one-time code: 4 to 10 letters or digits.
+    #[schema(example = "654321")]
+    pub code: String,
+    /// Where the code goes: `{code}` or `%s` (seed 002's form). Default:
+    /// "Your verification code is {code}. Do not share it with anyone."
+    #[schema(example = "[MyApp] OTP: %s (5 minutes)")]
+    pub template: Option<String>,
+}
+
+/// Send a one-time code. It skips the drip pace (a code is urgent) but not
+/// the session's hard limits; the code never reaches the logs.
+#[utoipa::path(post, path = "/api/sessions/{id}/messages/send-otp", tag = "messages",
+    params(("id" = String, Path), SendMode,
+           ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = SendOtp, security(("api_key" = [])),
+    responses((status = 200, description = "Sent", body = SendResultDto),
+              (status = 202, description = "Queued (?async=true)", body = SendResultDto),
+              (status = 400, description = "VALIDATION_ERROR, MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY")))]
+pub async fn send_otp(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    Query(mut mode): Query<SendMode>,
+    key: IdempotencyKey,
+    Json(body): Json<SendOtp>,
+) -> Result<Envelope<SendResultDto>, ApiError> {
+    let chat = parse_chat_id(&body.to)?;
+    let code = body.code.trim();
+    if !OTP_CODE_CHARS.contains(&code.chars().count())
+        || !code.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(ApiError::validation(
+            "code must be 4 to 10 letters or digits",
+        ));
+    }
+    let text = otp_text(body.template.as_deref(), code)?;
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    mode.urgent = true;
+    let job = SendJob::Text {
+        text,
+        quoted: None,
+        mentions: vec![],
+        simulate_typing: false,
+    };
+    queue::submit(&state, &session, chat, job, &mode, key).await
+}
+
+/// The OTP message: the template with the code in place of `{code}` or
+/// `%s`.
+fn otp_text(template: Option<&str>, code: &str) -> Result<String, ApiError> {
+    let template = template
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(DEFAULT_OTP_TEMPLATE);
+    let text = if template.contains("{code}") {
+        template.replace("{code}", code)
+    } else if template.contains("%s") {
+        template.replacen("%s", code, 1)
+    } else {
+        return Err(ApiError::validation(
+            "template must contain {code} (or %s) where the code goes",
+        ));
+    };
+    if text.chars().count() > TEXT_MAX_CHARS {
+        return Err(ApiError::new(
+            ErrorCode::MessageTextTooLong,
+            "template is too long",
+        ));
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_fill_known_variables_and_keep_the_rest() {
+        let vars: HashMap<String, serde_json::Value> = [
+            ("name".to_string(), serde_json::json!("John")),
+            ("n".to_string(), serde_json::json!(3)),
+        ]
+        .into();
+        assert_eq!(fill("Hello {name}!", &vars), "Hello John!");
+        assert_eq!(fill("{n} items for {name}", &vars), "3 items for John");
+        assert_eq!(fill("{unknown} {name}", &vars), "{unknown} John");
+        assert_eq!(fill("braces { stay } {", &vars), "braces { stay } {");
+        assert_eq!(fill("{}{name}", &vars), "{}John");
+    }
+
+    #[test]
+    fn otp_templates_take_the_code() {
+        assert_eq!(
+            otp_text(Some("[MyApp] OTP: %s (5 menit)"), "654321").unwrap(),
+            "[MyApp] OTP: 654321 (5 menit)"
+        );
+        assert_eq!(
+            otp_text(Some("Code {code}, again {code}"), "1234").unwrap(),
+            "Code 1234, again 1234"
+        );
+        assert!(otp_text(None, "1234").unwrap().contains("1234"));
+        assert!(otp_text(Some("no placeholder"), "1234").is_err());
+    }
+}

@@ -1,0 +1,459 @@
+//! The send queue as the API shows it.
+//!
+//! Every send route hands its message to [`submit`]: it goes into the
+//! session's durable queue, and the route either waits for the outcome (the
+//! contract's `200` with `messageId`) or, with `?async=true`, answers `202`
+//! at once with the queued message's ids. `?async=true` traffic waits in the
+//! drip lane (paced, `SEND_DRIP_PER_MINUTE`) unless `?urgent=true`.
+//!
+//! An `Idempotency-Key` header makes a send safe to retry: the same key with
+//! the same request returns the first message (never a second send); the
+//! same key with a different request is `422 IDEMPOTENCY_KEY_REUSED`.
+//!
+//! Also here: a session's queue (`GET …/queue`), one queued message
+//! (`GET`/`DELETE …/queue/{queueId}`) and its pacing (`GET`/`PUT`/`DELETE
+//! …/pacing`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use wagate_core::{ChatId, ErrorCode, SessionStatus, iso_ms};
+use wagate_engine::Session;
+use wagate_engine::queue::{Lane, PacingOverrides, SendJob, Submit, Submitted};
+use wagate_store::app::QueuedRecord;
+
+use super::owned_session;
+use crate::auth::Auth;
+use crate::envelope::{self, Envelope};
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+/// Longest `Idempotency-Key` accepted.
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions/{id}/queue", get(queue_status))
+        .route(
+            "/sessions/{id}/queue/{queue_id}",
+            get(get_queued).delete(cancel_queued),
+        )
+        .route(
+            "/sessions/{id}/pacing",
+            get(get_pacing).put(put_pacing).delete(delete_pacing),
+        )
+}
+
+/// `?async=true` answers 202 at once; `?urgent=true` skips the drip pace.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SendMode {
+    /// Queue and answer `202` at once instead of waiting for the send.
+    #[serde(rename = "async", default)]
+    pub run_async: bool,
+    /// With `async`: send as soon as the hard limits allow, not at the drip
+    /// pace.
+    #[serde(default)]
+    pub urgent: bool,
+}
+
+impl SendMode {
+    /// The mode from a request's query string (for routes that read the
+    /// whole request themselves).
+    pub fn from_uri(uri: &axum::http::Uri) -> Result<SendMode, ApiError> {
+        match uri.query() {
+            Some(q) => axum::extract::Query::<SendMode>::try_from_uri(
+                &format!("/?{q}").parse().unwrap_or_default(),
+            )
+            .map(|axum::extract::Query(m)| m)
+            .map_err(|e| ApiError::validation(format!("invalid query: {}", e.body_text()))),
+            None => Ok(SendMode::default()),
+        }
+    }
+
+    fn lane(&self) -> Lane {
+        if self.run_async && !self.urgent {
+            Lane::Drip
+        } else {
+            Lane::Direct
+        }
+    }
+}
+
+/// The `Idempotency-Key` header, if sent.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequestParts<AppState> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        IdempotencyKey::from_headers(&parts.headers)
+    }
+}
+
+impl IdempotencyKey {
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Result<Self, ApiError> {
+        let Some(v) = headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
+        let key = v.to_str().unwrap_or_default().trim();
+        if key.is_empty()
+            || key.len() > IDEMPOTENCY_KEY_MAX
+            || !key.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ApiError::validation(format!(
+                "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters"
+            )));
+        }
+        Ok(IdempotencyKey(Some(key.to_string())))
+    }
+}
+
+/// What a send route answers: `200` once sent (the contract's shape plus
+/// `queueId`), `202` while queued.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendResultDto {
+    #[schema(example = "true_628123456789@c.us_3EB0ABC123")]
+    pub message_id: String,
+    /// `sent`, or `queued` / `sending` (202).
+    #[schema(example = "sent")]
+    pub status: String,
+    /// When it was sent (200 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// The send queue's id for it (every send but a reaction has one).
+    #[schema(example = "q_0192f0c2a1b27c3d8e9f0a1b2c3d4e5f")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_id: Option<String>,
+    /// 202 only: where to follow it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_url: Option<String>,
+}
+
+/// Queues one send and answers as [`SendMode`] asks.
+pub async fn submit(
+    state: &AppState,
+    session: &Arc<Session>,
+    chat: ChatId,
+    job: SendJob,
+    mode: &SendMode,
+    key: IdempotencyKey,
+) -> Result<Envelope<SendResultDto>, ApiError> {
+    let queue = state.manager.queue();
+    // A send the client waits for needs a connected session, unless this is
+    // the retry of one already queued.
+    if !mode.run_async && session.status() != SessionStatus::Ready {
+        let known = match &key.0 {
+            Some(k) => state
+                .store
+                .queued_by_key(&session.tenant_id, k)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if !known {
+            queue.discard_job(&job);
+            return Err(ApiError::new(
+                ErrorCode::SessionNotReady,
+                format!(
+                    "session is not connected (status {}); pair it and wait for CONNECTED, or send with ?async=true to queue it",
+                    session.status().api()
+                ),
+            ));
+        }
+    }
+    let submitted = queue
+        .submit(
+            session,
+            Submit {
+                chat,
+                job,
+                lane: mode.lane(),
+                idempotency_key: key.0,
+            },
+        )
+        .await?;
+    let record = match (&submitted, mode.run_async) {
+        (_, true) => submitted.record().clone(),
+        (Submitted::New(r) | Submitted::Existing(r), false) => {
+            queue.wait(&r.id, queue.config().sync_timeout).await?
+        }
+    };
+    answer(&session.id, &record, mode.run_async)
+}
+
+/// The API's answer for a queued message as it is now.
+fn answer(
+    session_id: &str,
+    r: &QueuedRecord,
+    run_async: bool,
+) -> Result<Envelope<SendResultDto>, ApiError> {
+    let dto = dto(session_id, r);
+    match r.status.as_str() {
+        "sent" if !run_async => Ok(envelope::ok(dto)),
+        "failed" if !run_async => Err(failure(r)),
+        "cancelled" if !run_async => Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the message was cancelled before it was sent",
+        )),
+        _ => Ok(envelope::accepted(dto)),
+    }
+}
+
+fn dto(session_id: &str, r: &QueuedRecord) -> SendResultDto {
+    let sent = r.status == "sent";
+    SendResultDto {
+        message_id: wagate_core::ids::message_id(true, &ChatId::api_from_jid(&r.chat_id), &r.wa_id),
+        status: r.status.clone(),
+        timestamp: r.sent_at.filter(|_| sent).map(iso_ms),
+        queue_id: Some(r.id.clone()),
+        status_url: (!sent).then(|| format!("/api/sessions/{session_id}/queue/{}", r.id)),
+    }
+}
+
+/// The error a failed message recorded, as the API's error.
+fn failure(r: &QueuedRecord) -> ApiError {
+    let code = r
+        .error_code
+        .as_deref()
+        .and_then(ErrorCode::from_name)
+        .unwrap_or(ErrorCode::MessageSendFailed);
+    ApiError::new(
+        code,
+        r.error_message
+            .clone()
+            .unwrap_or_else(|| "the message could not be sent".into()),
+    )
+}
+
+/// A queued message in full.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedDto {
+    pub queue_id: String,
+    pub message_id: String,
+    pub chat_id: String,
+    /// `text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `direct`, `bulk` or `drip`.
+    pub lane: String,
+    /// `queued`, `sending`, `sent`, `failed`, `cancelled`.
+    pub status: String,
+    pub attempts: i64,
+    pub batch_id: Option<String>,
+    /// Not before this time (a batch's delay, a retry's backoff).
+    pub not_before: Option<String>,
+    pub error: Option<ErrorDto>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDto {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&QueuedRecord> for QueuedDto {
+    fn from(r: &QueuedRecord) -> Self {
+        let chat = ChatId::api_from_jid(&r.chat_id);
+        QueuedDto {
+            queue_id: r.id.clone(),
+            message_id: wagate_core::ids::message_id(true, &chat, &r.wa_id),
+            chat_id: chat,
+            kind: r.kind.clone(),
+            lane: r.lane.clone(),
+            status: r.status.clone(),
+            attempts: r.attempts,
+            batch_id: r.batch_id.clone(),
+            not_before: (r.not_before > 0 && r.status == "queued").then(|| iso_ms(r.not_before)),
+            error: r.error_code.as_ref().map(|code| ErrorDto {
+                code: code.clone(),
+                message: r.error_message.clone().unwrap_or_default(),
+            }),
+            created_at: iso_ms(r.created_at),
+            sent_at: r.sent_at.map(iso_ms),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueStatusDto {
+    /// Messages waiting, per lane and in all.
+    pub depth: QueueDepthDto,
+    /// Messages being sent now.
+    pub sending: i64,
+    /// When the next waiting message may go (null: nothing waits).
+    pub next_send_at: Option<String>,
+    pub sent_last_minute: usize,
+    pub sent_last_hour: usize,
+    pub sent_last_day: usize,
+    /// The pacing in force (defaults with this session's overrides).
+    pub pacing: serde_json::Value,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct QueueDepthDto {
+    pub direct: i64,
+    pub bulk: i64,
+    pub drip: i64,
+    pub total: i64,
+}
+
+/// A session's send queue: depth per lane, next send time, recent sends.
+#[utoipa::path(get, path = "/api/sessions/{id}/queue", tag = "queue",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "The queue", body = QueueStatusDto),
+              (status = 404, description = "SESSION_NOT_FOUND")))]
+pub async fn queue_status(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Envelope<QueueStatusDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let s = state.manager.queue().status(&session).await?;
+    let mut depth = QueueDepthDto::default();
+    for b in &s.backlog {
+        match b.lane.as_str() {
+            "direct" => depth.direct = b.count,
+            "bulk" => depth.bulk = b.count,
+            "drip" => depth.drip = b.count,
+            _ => {}
+        }
+        depth.total += b.count;
+    }
+    Ok(envelope::ok(QueueStatusDto {
+        depth,
+        sending: s.sending,
+        next_send_at: s.next_send_at.map(iso_ms),
+        sent_last_minute: s.sent_last_minute,
+        sent_last_hour: s.sent_last_hour,
+        sent_last_day: s.sent_last_day,
+        pacing: serde_json::to_value(&s.pacing).unwrap_or_default(),
+    }))
+}
+
+/// One queued message (what `statusUrl` points to).
+#[utoipa::path(get, path = "/api/sessions/{id}/queue/{queueId}", tag = "queue",
+    params(("id" = String, Path), ("queueId" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "The message", body = QueuedDto),
+              (status = 404, description = "NOT_FOUND, SESSION_NOT_FOUND")))]
+pub async fn get_queued(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((id, queue_id)): Path<(String, String)>,
+) -> Result<Envelope<QueuedDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let r = state.manager.queue().get(&queue_id).await?;
+    if r.session_id != session.id {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no queued message '{queue_id}'"),
+        ));
+    }
+    Ok(envelope::ok(QueuedDto::from(&r)))
+}
+
+/// Cancel a queued message that has not been sent yet.
+#[utoipa::path(delete, path = "/api/sessions/{id}/queue/{queueId}", tag = "queue",
+    params(("id" = String, Path), ("queueId" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "Cancelled (or already finished: see status)", body = QueuedDto),
+              (status = 409, description = "CONFLICT: being sent right now"),
+              (status = 404, description = "NOT_FOUND, SESSION_NOT_FOUND")))]
+pub async fn cancel_queued(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((id, queue_id)): Path<(String, String)>,
+) -> Result<Envelope<QueuedDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    let r = state.manager.queue().cancel(&session, &queue_id).await?;
+    Ok(envelope::ok(QueuedDto::from(&r)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PacingDto {
+    /// What is in force.
+    pub effective: serde_json::Value,
+    /// What this session sets itself (the rest comes from `SEND_*`).
+    pub overrides: serde_json::Value,
+}
+
+/// The pacing of a session: minimum interval (`minIntervalMs`), jitter
+/// (`jitterMs`), caps (`maxPerMinute`, `maxPerHour`, `maxPerDay`; 0 = none),
+/// the drip lane's pace (`dripPerMinute`) and quiet hours
+/// (`quietHours: {start: "22:00", end: "07:00", utcOffsetMinutes: 0}`).
+#[utoipa::path(get, path = "/api/sessions/{id}/pacing", tag = "queue",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "Pacing", body = PacingDto)))]
+pub async fn get_pacing(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Envelope<PacingDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    pacing_dto(&state, &session).await
+}
+
+/// Replace a session's pacing overrides (fields left out use the defaults).
+#[utoipa::path(put, path = "/api/sessions/{id}/pacing", tag = "queue",
+    params(("id" = String, Path)), request_body = Object, security(("api_key" = [])),
+    responses((status = 200, description = "Pacing", body = PacingDto),
+              (status = 400, description = "VALIDATION_ERROR")))]
+pub async fn put_pacing(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Envelope<PacingDto>, ApiError> {
+    let overrides: PacingOverrides = serde_json::from_value(body)
+        .map_err(|e| ApiError::validation(format!("invalid pacing: {e}")))?;
+    if overrides.drip_per_minute.is_some_and(|d| d > 600) {
+        return Err(ApiError::validation("dripPerMinute is at most 600"));
+    }
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    state
+        .manager
+        .queue()
+        .set_pacing(&session, &overrides)
+        .await?;
+    pacing_dto(&state, &session).await
+}
+
+/// Drop a session's pacing overrides (back to the defaults).
+#[utoipa::path(delete, path = "/api/sessions/{id}/pacing", tag = "queue",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "Pacing", body = PacingDto)))]
+pub async fn delete_pacing(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Envelope<PacingDto>, ApiError> {
+    let (_, session) = owned_session(&state, &principal, &id).await?;
+    state
+        .manager
+        .queue()
+        .set_pacing(&session, &PacingOverrides::default())
+        .await?;
+    pacing_dto(&state, &session).await
+}
+
+async fn pacing_dto(state: &AppState, session: &Session) -> Result<Envelope<PacingDto>, ApiError> {
+    let s = state.manager.queue().status(session).await?;
+    Ok(envelope::ok(PacingDto {
+        effective: serde_json::to_value(&s.pacing).unwrap_or_default(),
+        overrides: serde_json::to_value(&s.overrides).unwrap_or_default(),
+    }))
+}
+
+/// Query helper for routes that only need the mode.
+pub type Mode = Query<SendMode>;

@@ -1,0 +1,347 @@
+//! One session's dispatcher: the task that sends its queued messages.
+//!
+//! It starts when the session first has something queued and runs until the
+//! process stops. Each turn it waits for the session to be connected, asks
+//! the store what each lane has waiting, asks the [`Gate`] when each lane may
+//! send, and either sends the first due message or sleeps until the earliest
+//! moment something may go (or until it is rung: a new message, changed
+//! pacing, a status change). An idle dispatcher has no timer at all.
+//!
+//! Sending is one message at a time per session, which is what the pacing
+//! means and what a phone does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::Notify;
+use tracing::{debug, warn};
+use wagate_core::{ChatId, SessionStatus, now_ms};
+use wagate_store::app::QueuedRecord;
+
+use super::pacing::{Gate, Lane};
+use super::{BatchOptions, Inner, SendJob, SendQueue};
+use crate::error::EngineError;
+use crate::session::Session;
+
+/// How long to wait after a database error before trying again.
+const STORE_RETRY: Duration = Duration::from_secs(2);
+
+pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notify>) {
+    let inner = queue.inner.clone();
+    let mut status = session.watch_changes();
+    let mut gate = loop {
+        match inner
+            .store
+            .sent_times_since(&session.id, now_ms() - super::pacing::DAY)
+            .await
+        {
+            Ok(times) => break Gate::with_history(times),
+            Err(e) => {
+                warn!(session = %session.id, "send queue: {e}");
+                if sleep_or_stop(&inner, STORE_RETRY).await {
+                    return;
+                }
+            }
+        }
+    };
+    debug!(session = %session.id, "dispatcher started");
+    loop {
+        if inner.shutdown.is_cancelled() {
+            return;
+        }
+        // 1. Connected?
+        if session.status() != SessionStatus::Ready {
+            tokio::select! {
+                _ = inner.shutdown.cancelled() => return,
+                _ = status.changed() => {}
+                _ = bell.notified() => {}
+            }
+            continue;
+        }
+        // 2. What may go, and when?
+        let next = match pick(&queue, &session, &gate).await {
+            Ok(n) => n,
+            Err(e) => {
+                warn!(session = %session.id, "send queue: {e}");
+                if sleep_or_stop(&inner, STORE_RETRY).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let (lane, at) = match next {
+            Some(n) => n,
+            None => {
+                // Nothing waits: sleep until rung.
+                tokio::select! {
+                    _ = inner.shutdown.cancelled() => return,
+                    _ = bell.notified() => {}
+                }
+                continue;
+            }
+        };
+        let now = now_ms();
+        if at > now {
+            let wait = Duration::from_millis((at - now) as u64);
+            tokio::select! {
+                _ = inner.shutdown.cancelled() => return,
+                _ = bell.notified() => {}
+                _ = status.changed() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+            continue;
+        }
+        // 3. Take the first due message of that lane and send it.
+        let record = match inner.store.next_due(&session.id, lane.as_str(), now).await {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                warn!(session = %session.id, "send queue: {e}");
+                if sleep_or_stop(&inner, STORE_RETRY).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        match inner.store.claim_queued(&record.id).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                warn!(session = %session.id, "send queue: {e}");
+                continue;
+            }
+        }
+        let pacing = match queue.pacing(&session.id).await {
+            Ok((p, _)) => p,
+            Err(_) => inner.config.pacing.clone(),
+        };
+        let tried = deliver(&queue, &session, &record).await;
+        if tried {
+            let jitter = if pacing.jitter_ms > 0 {
+                rand::random_range(0..=pacing.jitter_ms)
+            } else {
+                0
+            };
+            gate.record(lane, now_ms(), &pacing, jitter);
+        }
+    }
+}
+
+/// The lane to serve next and when it may send: the earliest of each
+/// lane's (oldest `not_before`, gate time), direct before bulk before drip
+/// on a tie.
+async fn pick(
+    queue: &SendQueue,
+    session: &Session,
+    gate: &Gate,
+) -> Result<Option<(Lane, i64)>, EngineError> {
+    let backlog = queue.inner.store.queue_backlog(&session.id).await?;
+    if backlog.is_empty() {
+        return Ok(None);
+    }
+    let (pacing, _) = queue.pacing(&session.id).await?;
+    let now = now_ms();
+    let mut best: Option<(Lane, i64)> = None;
+    for lane in Lane::ALL {
+        let Some(b) = backlog.iter().find(|b| b.lane == lane.as_str()) else {
+            continue;
+        };
+        let at = gate.earliest(lane, &pacing, now).max(b.earliest);
+        if best.is_none_or(|(_, t)| at < t) {
+            best = Some((lane, at));
+        }
+    }
+    Ok(best)
+}
+
+/// Sends one claimed message and records what happened. Returns whether a
+/// send was attempted (what the gate counts).
+async fn deliver(queue: &SendQueue, session: &Session, record: &QueuedRecord) -> bool {
+    let inner = &queue.inner;
+    let job: SendJob = match serde_json::from_str(&record.payload) {
+        Ok(j) => j,
+        Err(e) => {
+            fail(
+                queue,
+                session,
+                record,
+                "INTERNAL_ERROR",
+                &format!("unreadable job: {e}"),
+            )
+            .await;
+            return false;
+        }
+    };
+    let chat = match ChatId::parse(&record.chat_id) {
+        Ok(c) => c,
+        Err(e) => {
+            fail(queue, session, record, "MESSAGE_INVALID_CHAT_ID", &e.0).await;
+            return false;
+        }
+    };
+    match session.perform(&chat, &job, &record.wa_id).await {
+        Ok(sent) => {
+            if let Err(e) = inner
+                .store
+                .mark_queued_sent(&record.id, sent.timestamp_ms)
+                .await
+            {
+                warn!(session = %session.id, "could not record a sent message: {e}");
+            }
+            queue.finished(&record.id);
+            if let Some(batch) = &record.batch_id {
+                after_batch_item(inner, session, batch, true, sent.timestamp_ms).await;
+            }
+            true
+        }
+        Err(e) if e.is_not_connected() => {
+            // Nothing was tried: back in line until the session is back.
+            if let Err(e) = inner.store.requeue(&record.id, 0, None, true).await {
+                warn!(session = %session.id, "could not requeue: {e}");
+            }
+            false
+        }
+        Err(e) => {
+            let code = e.code().as_str();
+            let message = e.to_string();
+            let schedule = &inner.config.retry_schedule;
+            let attempt = record.attempts + 1; // the claim counted this one
+            match (e.is_transient(), schedule.get((attempt - 1) as usize)) {
+                (true, Some(wait)) => {
+                    debug!(session = %session.id, id = %record.id, attempt, "send failed, retrying: {message}");
+                    let at = now_ms() + wait.as_millis() as i64;
+                    if let Err(e) = inner
+                        .store
+                        .requeue(&record.id, at, Some((&code, &message)), false)
+                        .await
+                    {
+                        warn!(session = %session.id, "could not requeue: {e}");
+                    }
+                }
+                _ => {
+                    queue.discard(&job);
+                    fail(queue, session, record, &code, &message).await;
+                }
+            }
+            true
+        }
+    }
+}
+
+/// Marks a message failed for good and says so.
+async fn fail(
+    queue: &SendQueue,
+    session: &Session,
+    record: &QueuedRecord,
+    code: &str,
+    message: &str,
+) {
+    let inner = &queue.inner;
+    if let Err(e) = inner
+        .store
+        .mark_queued_failed(&record.id, code, message)
+        .await
+    {
+        warn!(session = %session.id, "could not record a failed message: {e}");
+    }
+    let chat = ChatId::api_from_jid(&record.chat_id);
+    session
+        .emit(
+            "message.failed",
+            json!({
+                "queueId": record.id,
+                "messageId": wagate_core::ids::message_id(true, &chat, &record.wa_id),
+                "chatId": chat,
+                "type": record.kind,
+                "attempts": record.attempts + 1,
+                "batchId": record.batch_id,
+                "error": { "code": code, "message": message },
+            }),
+        )
+        .await;
+    queue.finished(&record.id);
+    if let Some(batch) = &record.batch_id {
+        after_batch_item(inner, session, batch, false, now_ms()).await;
+    }
+}
+
+/// After one of a batch's messages: hold the rest for the batch's delay,
+/// stop it on error if asked, report progress, finish it when done.
+async fn after_batch_item(inner: &Inner, session: &Session, batch_id: &str, sent: bool, at: i64) {
+    let store = &inner.store;
+    let Ok(Some(batch)) = store.get_batch(&session.id, batch_id).await else {
+        return;
+    };
+    let options: Option<BatchOptions> = serde_json::from_str(&batch.options).ok();
+    if sent {
+        let _ = store.mark_batch_started(&session.id, batch_id, at).await;
+    }
+    if let Some(options) = &options {
+        if !sent && options.stop_on_error {
+            let _ = store
+                .cancel_batch_items(
+                    &session.id,
+                    batch_id,
+                    Some(("BATCH_STOPPED", "an earlier message of the batch failed")),
+                )
+                .await;
+        } else {
+            let _ = store
+                .hold_batch(&session.id, batch_id, at + options.next_delay_ms())
+                .await;
+        }
+    }
+    settle_batch(inner, session, batch_id).await;
+}
+
+/// Emits the batch's progress and, once nothing of it is pending, finishes
+/// it (`completed` or `cancelled`) and says so.
+pub(crate) async fn settle_batch(inner: &Inner, session: &Session, batch_id: &str) {
+    let Ok(progress) = inner.store.batch_progress(&session.id, batch_id).await else {
+        return;
+    };
+    let counts = json!({
+        "total": progress.total,
+        "sent": progress.sent,
+        "failed": progress.failed,
+        "pending": progress.pending(),
+        "cancelled": progress.cancelled,
+    });
+    session
+        .emit(
+            "batch.progress",
+            json!({ "batchId": batch_id, "progress": counts }),
+        )
+        .await;
+    if progress.pending() > 0 {
+        return;
+    }
+    let status = if progress.cancelled > 0 {
+        "cancelled"
+    } else {
+        "completed"
+    };
+    if let Ok(true) = inner
+        .store
+        .finish_batch(&session.id, batch_id, status)
+        .await
+    {
+        let event = if status == "completed" {
+            "batch.completed"
+        } else {
+            "batch.cancelled"
+        };
+        session
+            .emit(event, json!({ "batchId": batch_id, "progress": counts }))
+            .await;
+    }
+}
+
+/// Sleeps, or returns true at once if the process is stopping.
+async fn sleep_or_stop(inner: &Inner, d: Duration) -> bool {
+    tokio::select! {
+        _ = inner.shutdown.cancelled() => true,
+        _ = tokio::time::sleep(d) => false,
+    }
+}

@@ -1,0 +1,774 @@
+//! The send queue: every message a session sends passes through it.
+//!
+//! - [`job`]: what a queued send is (text, media, location, contact), kept as
+//!   JSON in the queue row so it can be performed after a restart;
+//! - [`pacing`]: how fast a session may send (interval, jitter, caps, drip
+//!   lane, quiet hours) and the [`pacing::Gate`] that enforces it;
+//! - [`dispatcher`]: one task per session with work, taking messages in
+//!   lane order when the gate allows and the session is connected;
+//! - this module: [`SendQueue`], what the API calls — submit (with an
+//!   idempotency key), wait for the outcome, bulk batches, cancel, status.
+//!
+//! A message's WhatsApp id is chosen when it is queued. If the process dies
+//! while sending, the row goes back to the queue at start-up and is sent
+//! again under the same id: the history and events of both sides store a
+//! message once per id, so the recipient sees it once.
+
+pub mod dispatcher;
+pub mod job;
+pub mod pacing;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::{Notify, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+use wagate_core::{ChatId, now_ms};
+use wagate_store::Store;
+use wagate_store::app::{
+    BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,
+};
+use whatsapp_rust::Jid;
+
+use crate::error::EngineError;
+use crate::media::MediaConfig;
+use crate::session::Session;
+pub use job::SendJob;
+pub use pacing::{Lane, Pacing, PacingOverrides, QuietHours};
+
+/// The queue's settings (`SEND_*`, `IDEMPOTENCY_TTL_HOURS`).
+#[derive(Clone, Debug)]
+pub struct QueueConfig {
+    /// The deployment's pacing; sessions may override any part.
+    pub pacing: Pacing,
+    /// Waits before each retry of a send that failed for a transient reason;
+    /// a message is tried `retry_schedule.len() + 1` times in all.
+    pub retry_schedule: Vec<Duration>,
+    /// How long a send the client waits for may take before the API answers
+    /// `202` with the message still queued.
+    pub sync_timeout: Duration,
+    /// How long an idempotency key is remembered.
+    pub idempotency_ttl: Duration,
+    /// How long finished queue rows are kept (at least a day: the daily cap
+    /// counts them).
+    pub retention: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            pacing: Pacing::default(),
+            retry_schedule: vec![
+                Duration::from_secs(2),
+                Duration::from_secs(10),
+                Duration::from_secs(60),
+            ],
+            sync_timeout: Duration::from_secs(60),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+            retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+impl QueueConfig {
+    pub fn from_env() -> Result<QueueConfig, String> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<QueueConfig, String> {
+        let mut c = QueueConfig::default();
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, String> {
+            v.parse()
+                .map_err(|_| format!("{k} must be a non-negative whole number (got '{v}')"))
+        }
+        let p = &mut c.pacing;
+        if let Some(v) = get("SEND_MIN_INTERVAL_MS") {
+            p.min_interval_ms = num("SEND_MIN_INTERVAL_MS", &v)?;
+        }
+        if let Some(v) = get("SEND_JITTER_MS") {
+            p.jitter_ms = num("SEND_JITTER_MS", &v)?;
+        }
+        if let Some(v) = get("SEND_MAX_PER_MINUTE") {
+            p.max_per_minute = num("SEND_MAX_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("SEND_MAX_PER_HOUR") {
+            p.max_per_hour = num("SEND_MAX_PER_HOUR", &v)?;
+        }
+        if let Some(v) = get("SEND_MAX_PER_DAY") {
+            p.max_per_day = num("SEND_MAX_PER_DAY", &v)?;
+        }
+        if let Some(v) = get("SEND_DRIP_PER_MINUTE") {
+            p.drip_per_minute = num("SEND_DRIP_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("SEND_QUIET_HOURS") {
+            let bad = || format!("SEND_QUIET_HOURS must look like 22:00-07:00 (got '{v}')");
+            let (start, end) = v.split_once('-').ok_or_else(bad)?;
+            let offset = match get("SEND_QUIET_HOURS_UTC_OFFSET") {
+                Some(o) => parse_offset(&o).ok_or_else(|| {
+                    format!("SEND_QUIET_HOURS_UTC_OFFSET must look like +07:00 (got '{o}')")
+                })?,
+                None => 0,
+            };
+            p.quiet_hours = Some(QuietHours {
+                start: pacing::HourMinute::parse(start).ok_or_else(bad)?,
+                end: pacing::HourMinute::parse(end).ok_or_else(bad)?,
+                utc_offset_minutes: offset,
+            });
+        }
+        if let Some(v) = get("SEND_RETRY_SCHEDULE") {
+            c.retry_schedule = parse_schedule(&v).ok_or_else(|| {
+                format!("SEND_RETRY_SCHEDULE must be a list like 2s,10s,1m (got '{v}')")
+            })?;
+        }
+        if let Some(v) = get("SEND_SYNC_TIMEOUT_SECS") {
+            c.sync_timeout = Duration::from_secs(num("SEND_SYNC_TIMEOUT_SECS", &v)?);
+        }
+        if let Some(v) = get("IDEMPOTENCY_TTL_HOURS") {
+            let h: u64 = num("IDEMPOTENCY_TTL_HOURS", &v)?;
+            if h < 24 {
+                return Err("IDEMPOTENCY_TTL_HOURS must be at least 24".into());
+            }
+            c.idempotency_ttl = Duration::from_secs(h * 3600);
+        }
+        if let Some(v) = get("SEND_QUEUE_RETENTION_DAYS") {
+            let d: u64 = num("SEND_QUEUE_RETENTION_DAYS", &v)?;
+            c.retention = Duration::from_secs(d.max(1) * 24 * 3600);
+        }
+        Ok(c)
+    }
+}
+
+/// `+07:00`, `-03:30`, `420` (minutes) → minutes east of UTC.
+fn parse_offset(s: &str) -> Option<i32> {
+    if let Ok(m) = s.parse::<i32>() {
+        return (-14 * 60..=14 * 60).contains(&m).then_some(m);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => (1, s),
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && m < 60).then_some(sign * (h * 60 + m))
+}
+
+/// `2s,10s,1m` → durations.
+fn parse_schedule(s: &str) -> Option<Vec<Duration>> {
+    s.split(',')
+        .map(|p| {
+            let p = p.trim();
+            let (n, unit) = p.split_at(p.find(|c: char| !c.is_ascii_digit())?);
+            let n: u64 = n.parse().ok()?;
+            Some(Duration::from_secs(match unit {
+                "s" => n,
+                "m" => n * 60,
+                "h" => n * 3600,
+                _ => return None,
+            }))
+        })
+        .collect()
+}
+
+/// A send to queue.
+pub struct Submit {
+    pub chat: ChatId,
+    pub job: SendJob,
+    pub lane: Lane,
+    pub idempotency_key: Option<String>,
+}
+
+/// What [`SendQueue::submit`] did.
+#[derive(Debug)]
+pub enum Submitted {
+    /// Queued now.
+    New(QueuedRecord),
+    /// The idempotency key was used before for the same request: this is
+    /// that message (nothing new was queued).
+    Existing(QueuedRecord),
+}
+
+impl Submitted {
+    pub fn record(&self) -> &QueuedRecord {
+        match self {
+            Submitted::New(r) | Submitted::Existing(r) => r,
+        }
+    }
+}
+
+/// A bulk request: its messages and how to space them.
+pub struct BatchSubmit {
+    pub batch_id: Option<String>,
+    pub items: Vec<(ChatId, SendJob)>,
+    pub options: BatchOptions,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchOptions {
+    /// Delay between two messages, in ms (at least 1000).
+    pub delay_between_messages: u64,
+    /// Add a random 0–2 s to each delay.
+    pub randomize_delay: bool,
+    /// Cancel the rest after the first message that fails.
+    pub stop_on_error: bool,
+}
+
+impl BatchOptions {
+    /// The wait after one of the batch's messages.
+    pub fn next_delay_ms(&self) -> i64 {
+        let extra = if self.randomize_delay {
+            rand::random_range(0..=2_000)
+        } else {
+            0
+        };
+        (self.delay_between_messages + extra) as i64
+    }
+}
+
+/// What [`SendQueue::submit_batch`] did.
+#[derive(Debug)]
+pub enum BatchSubmitted {
+    New(BatchRecord),
+    Existing(BatchRecord),
+}
+
+/// A session's queue at a glance.
+#[derive(Clone, Debug)]
+pub struct QueueStatus {
+    pub backlog: Vec<LaneBacklog>,
+    pub sending: i64,
+    /// When the next message may go (`None`: nothing waits).
+    pub next_send_at: Option<i64>,
+    pub pacing: Pacing,
+    pub overrides: PacingOverrides,
+    pub sent_last_minute: usize,
+    pub sent_last_hour: usize,
+    pub sent_last_day: usize,
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub config: QueueConfig,
+    pub media: MediaConfig,
+    /// Wake-up bells of the running dispatchers, by session.
+    pub dispatchers: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Callers waiting for a message to finish, by queue id.
+    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    /// Sessions' effective pacing (dropped when overrides change).
+    pacing: Mutex<HashMap<String, (Pacing, PacingOverrides)>>,
+    pub shutdown: CancellationToken,
+}
+
+/// The send queue of every session of this process.
+#[derive(Clone)]
+pub struct SendQueue {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl SendQueue {
+    pub(crate) fn new(store: Store, config: QueueConfig, media: MediaConfig) -> SendQueue {
+        SendQueue {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                media,
+                dispatchers: Mutex::new(HashMap::new()),
+                waiters: Mutex::new(HashMap::new()),
+                pacing: Mutex::new(HashMap::new()),
+                shutdown: CancellationToken::new(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &QueueConfig {
+        &self.inner.config
+    }
+
+    /// Start-up (after [`crate::SessionManager::reset_after_restart`] put
+    /// interrupted messages back): sessions with waiting messages get their
+    /// dispatcher. Old idempotency keys and finished rows are pruned now and
+    /// every hour.
+    pub async fn boot(
+        &self,
+        sessions: impl Fn(String) -> futures::future::BoxFuture<'static, Option<Arc<Session>>>,
+    ) -> Result<(), EngineError> {
+        for id in self.inner.store.sessions_with_queue().await? {
+            if let Some(session) = sessions(id).await {
+                self.wake(&session);
+            }
+        }
+        let me = self.clone();
+        tokio::spawn(async move { me.prune_every_hour().await });
+        Ok(())
+    }
+
+    async fn prune_every_hour(&self) {
+        loop {
+            let now = now_ms();
+            let keys_before = now - self.inner.config.idempotency_ttl.as_millis() as i64;
+            let rows_before = now - self.inner.config.retention.as_millis() as i64;
+            if let Err(e) = self.inner.store.prune_queue(keys_before, rows_before).await {
+                warn!("could not prune the send queue: {e}");
+            }
+            tokio::select! {
+                _ = self.inner.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            }
+        }
+    }
+
+    /// Stops every dispatcher (a message being sent finishes first).
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+    }
+
+    /// Queues a send. With an idempotency key used before, nothing new is
+    /// queued: the earlier message comes back if the request is the same,
+    /// [`EngineError::IdempotencyKeyReused`] if it is not.
+    pub async fn submit(
+        &self,
+        session: &Arc<Session>,
+        submit: Submit,
+    ) -> Result<Submitted, EngineError> {
+        let fingerprint = submit.job.fingerprint(&session.id, &submit.chat);
+        if let Some(key) = &submit.idempotency_key
+            && let Some(existing) = self
+                .inner
+                .store
+                .queued_by_key(&session.tenant_id, key)
+                .await?
+        {
+            self.discard(&submit.job);
+            return same_request(existing, &fingerprint).map(Submitted::Existing);
+        }
+        let row = NewQueued {
+            id: new_queue_id(),
+            tenant_id: session.tenant_id.clone(),
+            session_id: session.id.clone(),
+            wa_id: new_wa_id(session),
+            chat_id: submit.chat.jid(),
+            kind: submit.job.kind().to_string(),
+            payload: serde_json::to_string(&submit.job)
+                .map_err(|e| EngineError::Engine(e.to_string()))?,
+            lane: submit.lane.as_str().to_string(),
+            not_before: 0,
+            batch_id: None,
+            batch_seq: None,
+            idempotency_key: submit.idempotency_key.clone(),
+            request_hash: Some(fingerprint.clone()),
+        };
+        match self.inner.store.enqueue(&row).await {
+            Ok(Enqueued::New) => {}
+            Ok(Enqueued::Existing(existing)) => {
+                self.discard(&submit.job);
+                return same_request(existing, &fingerprint).map(Submitted::Existing);
+            }
+            Err(e) => {
+                self.discard(&submit.job);
+                return Err(e.into());
+            }
+        }
+        self.wake(session);
+        let record = self
+            .inner
+            .store
+            .get_queued(&row.id)
+            .await?
+            .ok_or_else(|| EngineError::Engine("a queued message vanished".into()))?;
+        Ok(Submitted::New(record))
+    }
+
+    /// Waits until a message is sent, failed or cancelled, or `timeout`
+    /// passes; returns its row as it is then.
+    pub async fn wait(&self, id: &str, timeout: Duration) -> Result<QueuedRecord, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id.to_string())
+            .or_default()
+            .push(tx);
+        let current = self.get(id).await?;
+        if !current.is_final() {
+            let _ = tokio::time::timeout(timeout, rx).await;
+        }
+        self.get(id).await
+    }
+
+    pub async fn get(&self, id: &str) -> Result<QueuedRecord, EngineError> {
+        self.inner
+            .store
+            .get_queued(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no queued message '{id}'")))
+    }
+
+    /// Cancels one queued message of `session`.
+    pub async fn cancel(&self, session: &Session, id: &str) -> Result<QueuedRecord, EngineError> {
+        let record = self.get(id).await?;
+        if record.session_id != session.id {
+            return Err(EngineError::NotFound(format!("no queued message '{id}'")));
+        }
+        if self.inner.store.cancel_queued(id).await? {
+            if let Ok(job) = serde_json::from_str::<SendJob>(&record.payload) {
+                self.discard(&job);
+            }
+            self.finished(id);
+        } else if !record.is_final() {
+            return Err(EngineError::Conflict(
+                "the message is being sent and can no longer be cancelled".into(),
+            ));
+        }
+        self.get(id).await
+    }
+
+    /// Queues a bulk batch (its messages spaced by its delay).
+    pub async fn submit_batch(
+        &self,
+        session: &Arc<Session>,
+        submit: BatchSubmit,
+    ) -> Result<BatchSubmitted, EngineError> {
+        let fingerprint = batch_fingerprint(&session.id, &submit);
+        if let Some(key) = &submit.idempotency_key
+            && let Some(existing) = self
+                .inner
+                .store
+                .batch_by_key(&session.tenant_id, key)
+                .await?
+        {
+            self.discard_all(&submit.items);
+            return same_batch(existing, &fingerprint).map(BatchSubmitted::Existing);
+        }
+        let now = now_ms();
+        let batch = BatchRecord {
+            session_id: session.id.clone(),
+            id: submit.batch_id.clone().unwrap_or_else(new_batch_id),
+            tenant_id: session.tenant_id.clone(),
+            status: "processing".into(),
+            total: submit.items.len() as i64,
+            options: serde_json::to_string(&submit.options)
+                .map_err(|e| EngineError::Engine(e.to_string()))?,
+            idempotency_key: submit.idempotency_key.clone(),
+            request_hash: Some(fingerprint.clone()),
+            created_at: now,
+            started_at: None,
+            completed_at: None,
+        };
+        let mut rows = Vec::with_capacity(submit.items.len());
+        for (seq, (chat, job)) in submit.items.iter().enumerate() {
+            rows.push(NewQueued {
+                id: new_queue_id(),
+                tenant_id: session.tenant_id.clone(),
+                session_id: session.id.clone(),
+                wa_id: new_wa_id(session),
+                chat_id: chat.jid(),
+                kind: job.kind().to_string(),
+                payload: serde_json::to_string(job)
+                    .map_err(|e| EngineError::Engine(e.to_string()))?,
+                lane: Lane::Bulk.as_str().to_string(),
+                not_before: 0,
+                batch_id: Some(batch.id.clone()),
+                batch_seq: Some(seq as i64),
+                idempotency_key: None,
+                request_hash: None,
+            });
+        }
+        match self.inner.store.create_batch(&batch, &rows).await {
+            Ok(BatchCreated::New) => {}
+            Ok(BatchCreated::Existing(existing)) => {
+                self.discard_all(&submit.items);
+                return same_batch(existing, &fingerprint).map(BatchSubmitted::Existing);
+            }
+            Ok(BatchCreated::IdTaken) => {
+                self.discard_all(&submit.items);
+                return Err(EngineError::Conflict(format!(
+                    "this session already has a batch '{}'",
+                    batch.id
+                )));
+            }
+            Err(e) => {
+                self.discard_all(&submit.items);
+                return Err(e.into());
+            }
+        }
+        self.wake(session);
+        Ok(BatchSubmitted::New(batch))
+    }
+
+    pub async fn batch(
+        &self,
+        session: &Session,
+        batch_id: &str,
+    ) -> Result<(BatchRecord, BatchProgress, Vec<QueuedRecord>), EngineError> {
+        let batch = self
+            .inner
+            .store
+            .get_batch(&session.id, batch_id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no batch '{batch_id}'")))?;
+        let progress = self
+            .inner
+            .store
+            .batch_progress(&session.id, batch_id)
+            .await?;
+        let items = self.inner.store.batch_items(&session.id, batch_id).await?;
+        Ok((batch, progress, items))
+    }
+
+    /// Cancels what a batch has not sent yet.
+    pub async fn cancel_batch(
+        &self,
+        session: &Session,
+        batch_id: &str,
+    ) -> Result<(BatchRecord, BatchProgress), EngineError> {
+        let (batch, _, items) = self.batch(session, batch_id).await?;
+        if batch.status == "processing" {
+            self.inner
+                .store
+                .cancel_batch_items(&session.id, batch_id, None)
+                .await?;
+            for item in items.iter().filter(|i| i.status == "queued") {
+                if let Ok(job) = serde_json::from_str::<SendJob>(&item.payload) {
+                    self.discard(&job);
+                }
+                self.finished(&item.id);
+            }
+            dispatcher::settle_batch(&self.inner, session, batch_id).await;
+        }
+        let (batch, progress, _) = self.batch(session, batch_id).await?;
+        Ok((batch, progress))
+    }
+
+    /// The session's queue depth, next send time and pacing.
+    pub async fn status(&self, session: &Session) -> Result<QueueStatus, EngineError> {
+        let (pacing, overrides) = self.pacing(&session.id).await?;
+        let now = now_ms();
+        let times = self
+            .inner
+            .store
+            .sent_times_since(&session.id, now - pacing::DAY)
+            .await?;
+        let gate = pacing::Gate::with_history(times);
+        let backlog = self.inner.store.queue_backlog(&session.id).await?;
+        let next_send_at = backlog
+            .iter()
+            .filter_map(|b| {
+                let lane = Lane::parse(&b.lane)?;
+                Some(gate.earliest(lane, &pacing, now).max(b.earliest))
+            })
+            .min();
+        Ok(QueueStatus {
+            sending: self.inner.store.queue_sending(&session.id).await?,
+            backlog,
+            next_send_at,
+            sent_last_minute: gate.count_since(now - 60_000),
+            sent_last_hour: gate.count_since(now - 3_600_000),
+            sent_last_day: gate.count_since(now - pacing::DAY),
+            pacing,
+            overrides,
+        })
+    }
+
+    /// Replaces a session's pacing overrides (empty: the defaults).
+    pub async fn set_pacing(
+        &self,
+        session: &Arc<Session>,
+        overrides: &PacingOverrides,
+    ) -> Result<(), EngineError> {
+        let json = if overrides.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(overrides).map_err(|e| EngineError::Engine(e.to_string()))?)
+        };
+        self.inner
+            .store
+            .set_session_pacing(&session.id, json.as_deref())
+            .await?;
+        self.inner
+            .pacing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&session.id);
+        self.wake(session);
+        Ok(())
+    }
+
+    /// A session's effective pacing and its own overrides.
+    pub(crate) async fn pacing(
+        &self,
+        session_id: &str,
+    ) -> Result<(Pacing, PacingOverrides), EngineError> {
+        if let Some(p) = self
+            .inner
+            .pacing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(session_id)
+        {
+            return Ok(p.clone());
+        }
+        let overrides = match self.inner.store.session_pacing(session_id).await? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
+                warn!(session = session_id, "ignoring unreadable pacing: {e}");
+                PacingOverrides::default()
+            }),
+            None => PacingOverrides::default(),
+        };
+        let effective = (overrides.apply(&self.inner.config.pacing), overrides);
+        self.inner
+            .pacing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(session_id.to_string(), effective.clone());
+        Ok(effective)
+    }
+
+    /// Rings the session's dispatcher, starting it if it is not running.
+    pub fn wake(&self, session: &Arc<Session>) {
+        let mut map = self
+            .inner
+            .dispatchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(bell) = map.get(&session.id) {
+            bell.notify_one();
+            return;
+        }
+        let bell = Arc::new(Notify::new());
+        map.insert(session.id.clone(), bell.clone());
+        drop(map);
+        let me = self.clone();
+        let session = session.clone();
+        tokio::spawn(async move { dispatcher::run(me, session, bell).await });
+    }
+
+    /// Tells whoever waits for message `id` that it is done.
+    pub(crate) fn finished(&self, id: &str) {
+        let waiters = self
+            .inner
+            .waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        for w in waiters.into_iter().flatten() {
+            let _ = w.send(());
+        }
+    }
+
+    /// Deletes the staged file of a job that will never be queued.
+    pub fn discard_job(&self, job: &SendJob) {
+        self.discard(job);
+    }
+
+    /// Deletes the staged file of a job that will never be sent.
+    pub(crate) fn discard(&self, job: &SendJob) {
+        if let Some(media) = job.staged_media() {
+            self.inner.media.discard(media);
+        }
+    }
+
+    fn discard_all(&self, items: &[(ChatId, SendJob)]) {
+        for (_, job) in items {
+            self.discard(job);
+        }
+    }
+}
+
+fn same_request(existing: QueuedRecord, fingerprint: &str) -> Result<QueuedRecord, EngineError> {
+    if existing.request_hash.as_deref() == Some(fingerprint) {
+        Ok(existing)
+    } else {
+        Err(EngineError::IdempotencyKeyReused)
+    }
+}
+
+fn same_batch(existing: BatchRecord, fingerprint: &str) -> Result<BatchRecord, EngineError> {
+    if existing.request_hash.as_deref() == Some(fingerprint) {
+        Ok(existing)
+    } else {
+        Err(EngineError::IdempotencyKeyReused)
+    }
+}
+
+fn batch_fingerprint(session_id: &str, submit: &BatchSubmit) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(submit.batch_id.as_deref().unwrap_or_default().as_bytes());
+    h.update([0]);
+    h.update(json!(submit.options).to_string().as_bytes());
+    for (chat, job) in &submit.items {
+        h.update([0]);
+        h.update(job.fingerprint(session_id, chat).as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+fn new_queue_id() -> String {
+    format!("q_{}", uuid::Uuid::now_v7().simple())
+}
+
+fn new_batch_id() -> String {
+    format!("batch_{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
+}
+
+/// A WhatsApp message id as the engine makes them (`3EB0…`), chosen now so
+/// every attempt of this message carries the same one.
+fn new_wa_id(session: &Session) -> String {
+    let own: Option<Jid> = session
+        .live()
+        .phone
+        .and_then(|p| format!("{p}@s.whatsapp.net").parse().ok());
+    whatsapp_rust::wacore::request::RequestUtils::message_id_at(
+        own.as_ref(),
+        (now_ms() / 1000) as u64,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_come_from_the_environment() {
+        let env: HashMap<&str, &str> = [
+            ("SEND_MIN_INTERVAL_MS", "1500"),
+            ("SEND_DRIP_PER_MINUTE", "0"),
+            ("SEND_QUIET_HOURS", "22:00-07:00"),
+            ("SEND_QUIET_HOURS_UTC_OFFSET", "+07:00"),
+            ("SEND_RETRY_SCHEDULE", "1s,5m"),
+        ]
+        .into();
+        let c = QueueConfig::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(c.pacing.min_interval_ms, 1500);
+        assert_eq!(c.pacing.drip_per_minute, 0);
+        assert_eq!(c.pacing.quiet_hours.unwrap().utc_offset_minutes, 420);
+        assert_eq!(
+            c.retry_schedule,
+            vec![Duration::from_secs(1), Duration::from_secs(300)]
+        );
+        let defaults = QueueConfig::from_lookup(|_| None).unwrap();
+        assert_eq!(defaults.pacing.drip_per_minute, 3);
+        for (k, v) in [
+            ("SEND_MAX_PER_DAY", "-1"),
+            ("SEND_QUIET_HOURS", "late"),
+            ("SEND_RETRY_SCHEDULE", "2x"),
+            ("IDEMPOTENCY_TTL_HOURS", "1"),
+        ] {
+            assert!(
+                QueueConfig::from_lookup(|key| (key == k).then(|| v.to_string())).is_err(),
+                "{k}={v} should be refused"
+            );
+        }
+    }
+}
