@@ -123,6 +123,19 @@ async fn block_and_unblock_a_contact() {
     assert_eq!(row["isBlocked"], true);
     assert_eq!(row["pushName"], "Bob");
 
+    // Alice cannot write to him while he is blocked.
+    let (status, body) = api
+        .post(
+            &format!("/api/sessions/{a}/messages/send-text"),
+            json!({ "chatId": bob_id, "text": "are you there?" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("MESSAGE_BLOCKED_CONTACT")),
+        "{body}"
+    );
+
     // Bob writes while blocked: the server takes it (his send succeeds)
     // and never hands it to Alice.
     send_text(&api, &b, alice_id, "while blocked").await;
@@ -191,6 +204,7 @@ async fn block_and_unblock_a_contact() {
     assert_eq!(body["data"], json!({ "id": bob_id, "isBlocked": false }));
     let (_, body) = api.get(&blocked(&a)).await;
     assert_eq!(body["data"], json!([]));
+    send_text(&api, &a, bob_id, "unblocked you").await;
     send_text(&api, &b, alice_id, "after the unblock").await;
     received(&api, &a, bob_id, "after the unblock").await;
     let bodies: Vec<Value> = history(&api, &a, bob_id)
