@@ -31,6 +31,9 @@ use crate::session::Session;
 /// How long a fetched blocklist is believed by [`Session::is_blocked`].
 pub const BLOCKLIST_TTL: Duration = Duration::from_secs(5 * 60);
 
+/// Cache size beyond which stale entries are dropped on the next fetch.
+const CACHE_PRUNE_AT: usize = 1024;
+
 /// One blocked contact.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockedContact {
@@ -242,7 +245,12 @@ impl Session {
                 since: e.timestamp.and_then(|t| i64::try_from(t).ok()),
             });
         }
-        cache().insert(
+        let mut cache = cache();
+        if cache.len() >= CACHE_PRUNE_AT {
+            // Stale entries are never believed; drop them (deleted sessions).
+            cache.retain(|_, c| c.fetched.elapsed() < BLOCKLIST_TTL);
+        }
+        cache.insert(
             self.id.clone(),
             Cached {
                 phone: self.live().phone,
