@@ -3,8 +3,8 @@
 //!
 //! | Category | Default | Requests |
 //! |---|---|---|
-//! | session management | 10/min (`RATE_LIMIT_SESSION_PER_MIN`) | every non-GET on `/api/sessions` and `/api/sessions/{id}` (create, update, delete), the lifecycle actions (`start`, `stop`, `restart`, `logout`, `pair-code`), any other non-GET directly on a session not listed below, and the tenant administration routes (`/api/tenants…`) |
-//! | send message | 60/min (`RATE_LIMIT_SEND_PER_MIN`) | every non-GET under `/api/sessions/{id}/messages/` (`send-*`, `react`, `edit`, `revoke`, `DELETE …/messages/{messageId}` — each puts a message on the wire), and the other non-GETs that make the number act on WhatsApp: groups (create, join, participants, subject, description, invite revoke, leave), presence, chat state, mark read, and contact actions other than the check |
+//! | session management | 10/min (`RATE_LIMIT_SESSION_PER_MIN`) | every non-GET on `/api/sessions` and `/api/sessions/{id}` (create, update, delete), the lifecycle actions (`start`, `stop`, `restart`, `logout`, `pair-code`), the session's own settings (`…/pacing`, `…/profile-picture`), any other non-GET on a session not listed below, the tenant administration routes (`/api/tenants…`) and every other non-GET (e.g. `/api/outbox/workers`) |
+//! | send message | 60/min (`RATE_LIMIT_SEND_PER_MIN`) | every non-GET under `/api/sessions/{id}/messages/` (`send-*` including `send-bulk` and `send-otp`, `react`, `edit`, `revoke`, `DELETE …/messages/{messageId}` — each puts a message on the wire — and a batch's `cancel`), cancelling a queued send (`DELETE …/queue/{queueId}`), and the other non-GETs that make the number act on WhatsApp: groups (create, join, participants, subject, description, invite revoke, leave), presence, chat state, mark read, and contact actions other than the check |
 //! | read operations | 120/min (`RATE_LIMIT_READ_PER_MIN`) | every `GET`/`HEAD` (including `GET …/qr`, webhook and delivery listings), and `POST …/contacts/check`, a lookup that changes nothing |
 //! | webhook management | 10/min (`RATE_LIMIT_WEBHOOK_PER_MIN`) | every non-GET under `/api/webhooks` or `/api/sessions/{id}/webhooks` (create, update, delete, redeliver, replay) |
 //!
@@ -232,7 +232,7 @@ pub fn classify(method: &Method, path: &str) -> Option<Category> {
         [
             "sessions",
             _,
-            "groups" | "presence" | "chats" | "contacts",
+            "groups" | "presence" | "chats" | "contacts" | "queue",
             ..,
         ] => Category::Send,
         _ => Category::Session,
@@ -606,6 +606,25 @@ mod tests {
         );
         assert_eq!(c(Method::POST, "/api/sessions/s1/presence"), Some(Send));
         assert_eq!(c(Method::POST, "/api/sessions/s1/chats/c/read"), Some(Send));
+        assert_eq!(
+            c(Method::POST, "/api/sessions/s1/messages/send-otp"),
+            Some(Send)
+        );
+        assert_eq!(
+            c(Method::POST, "/api/sessions/s1/messages/batch/b1/cancel"),
+            Some(Send)
+        );
+        assert_eq!(c(Method::DELETE, "/api/sessions/s1/queue/q1"), Some(Send));
+        assert_eq!(
+            c(Method::POST, "/api/sessions/s1/contacts/628/block"),
+            Some(Send)
+        );
+        assert_eq!(c(Method::PUT, "/api/sessions/s1/pacing"), Some(Session));
+        assert_eq!(
+            c(Method::PUT, "/api/sessions/s1/profile-picture"),
+            Some(Session)
+        );
+        assert_eq!(c(Method::POST, "/api/outbox/workers"), Some(Session));
         // Webhook management.
         assert_eq!(c(Method::POST, "/api/sessions/s1/webhooks"), Some(Webhook));
         assert_eq!(
