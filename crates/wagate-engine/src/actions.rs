@@ -73,12 +73,11 @@ pub fn vcard(name: &str, phone_digits: &str) -> String {
 }
 
 impl Session {
-    /// Sends a location pin.
+    /// Sends a location pin at `(latitude, longitude)`.
     pub async fn send_location(
         &self,
         chat: &ChatId,
-        latitude: f64,
-        longitude: f64,
+        (latitude, longitude): (f64, f64),
         description: Option<String>,
         address: Option<String>,
         quoted_wa_id: Option<&str>,

@@ -88,7 +88,7 @@ pub struct BulkMessage {
     pub variables: HashMap<String, serde_json::Value>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkOptionsDto {
     /// Delay between two messages in ms (default 3000, at least 1000).
@@ -100,15 +100,6 @@ pub struct BulkOptionsDto {
     pub stop_on_error: bool,
 }
 
-impl Default for BulkOptionsDto {
-    fn default() -> Self {
-        BulkOptionsDto {
-            delay_between_messages: None,
-            randomize_delay: None,
-            stop_on_error: false,
-        }
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

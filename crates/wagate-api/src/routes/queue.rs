@@ -22,7 +22,7 @@ use axum::http::request::Parts;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use wagate_core::{ChatId, ErrorCode, SessionStatus, iso_ms};
+use wagate_core::{ChatId, ErrorCode, SessionStatus, StatusReason, iso_ms};
 use wagate_engine::Session;
 use wagate_engine::queue::{Lane, PacingOverrides, SendJob, Submit, Submitted};
 use wagate_store::app::QueuedRecord;
@@ -147,6 +147,14 @@ pub async fn submit(
     key: IdempotencyKey,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
     let queue = state.manager.queue();
+    // A banned number will never send again.
+    if session.live().reason == Some(StatusReason::Banned) {
+        queue.discard_job(&job);
+        return Err(ApiError::new(
+            ErrorCode::SessionBanned,
+            "this number is banned by WhatsApp",
+        ));
+    }
     // A send the client waits for needs a connected session, unless this is
     // the retry of one already queued.
     if !mode.run_async && session.status() != SessionStatus::Ready {

@@ -175,8 +175,7 @@ impl Session {
             } => {
                 self.send_location(
                     chat,
-                    *latitude,
-                    *longitude,
+                    (*latitude, *longitude),
                     description.clone(),
                     address.clone(),
                     quoted.as_deref(),

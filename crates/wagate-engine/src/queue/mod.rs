@@ -371,7 +371,7 @@ impl SendQueue {
             Ok(Enqueued::New) => {}
             Ok(Enqueued::Existing(existing)) => {
                 self.discard(&submit.job);
-                return same_request(existing, &fingerprint).map(Submitted::Existing);
+                return same_request(*existing, &fingerprint).map(Submitted::Existing);
             }
             Err(e) => {
                 self.discard(&submit.job);
@@ -488,7 +488,7 @@ impl SendQueue {
             Ok(BatchCreated::New) => {}
             Ok(BatchCreated::Existing(existing)) => {
                 self.discard_all(&submit.items);
-                return same_batch(existing, &fingerprint).map(BatchSubmitted::Existing);
+                return same_batch(*existing, &fingerprint).map(BatchSubmitted::Existing);
             }
             Ok(BatchCreated::IdTaken) => {
                 self.discard_all(&submit.items);

@@ -74,7 +74,7 @@ pub enum Enqueued {
     /// Queued now.
     New,
     /// The key was used before: this is what it queued.
-    Existing(QueuedRecord),
+    Existing(Box<QueuedRecord>),
 }
 
 /// Queued messages of one lane of a session.
@@ -126,7 +126,7 @@ impl BatchProgress {
 pub enum BatchCreated {
     New,
     /// The idempotency key was used before: this is the batch it created.
-    Existing(BatchRecord),
+    Existing(Box<BatchRecord>),
     /// The session already has a batch with this id.
     IdTaken,
 }
@@ -145,7 +145,7 @@ impl Store {
         }
         let key = new.idempotency_key.as_deref().unwrap_or_default();
         match self.queued_by_key(&new.tenant_id, key).await? {
-            Some(existing) => Ok(Enqueued::Existing(existing)),
+            Some(existing) => Ok(Enqueued::Existing(Box::new(existing))),
             None => Err(StoreError::Conflict(
                 "the message could not be queued (id clash)".into(),
             )),
@@ -445,7 +445,7 @@ impl Store {
             if let Some(key) = &batch.idempotency_key
                 && let Some(existing) = self.batch_by_key(&batch.tenant_id, key).await?
             {
-                return Ok(BatchCreated::Existing(existing));
+                return Ok(BatchCreated::Existing(Box::new(existing)));
             }
             return Ok(BatchCreated::IdTaken);
         }
