@@ -483,11 +483,28 @@ impl OutboxDb {
                     .await?;
                     let n: i64 = row.try_get("n")?;
                     if n == 0 {
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                        let full = sqlx::query(sqlx::AssertSqlSafe(format!(
                             "CREATE INDEX {name} ON {t} ({cols})"
                         )))
                         .execute(&self.pool)
-                        .await?;
+                        .await;
+                        match full {
+                            Ok(_) => {}
+                            // 1170: a TEXT `application` (as the seed's own
+                            // migration leaves it) needs a key length.
+                            Err(sqlx::Error::Database(e))
+                                if e.code().as_deref() == Some("42000")
+                                    || e.message().contains("key length") =>
+                            {
+                                sqlx::query(sqlx::AssertSqlSafe(format!(
+                                    "CREATE INDEX {name} ON {t} ({})",
+                                    cols.replace("application", "application(191)")
+                                )))
+                                .execute(&self.pool)
+                                .await?;
+                            }
+                            Err(e) => return Err(e),
+                        }
                     }
                 }
                 _ => {
@@ -590,7 +607,7 @@ impl OutboxDb {
             let row = row_from(&r)?;
             return Ok(match route(&row) {
                 None => {
-                    self.release(row.id, worker).await?;
+                    self.release(row.id, worker, false).await?;
                     Claim::NoSession
                 }
                 Some(session) => {
@@ -731,11 +748,23 @@ impl OutboxDb {
             .map(|s| s.unwrap_or(STATUS_PENDING))
     }
 
-    /// Gives a claimed row back (pending again, no error counted).
-    pub async fn release(&self, id: i64, worker: &str) -> Result<bool, sqlx::Error> {
+    /// Gives a claimed row back (pending again, no error counted). With
+    /// `forget_session` the next claim routes it afresh (the session never
+    /// took it, so its idempotency key is unused).
+    pub async fn release(
+        &self,
+        id: i64,
+        worker: &str,
+        forget_session: bool,
+    ) -> Result<bool, sqlx::Error> {
         let d = self.dialect;
+        let session = if forget_session {
+            ", session_id = NULL"
+        } else {
+            ""
+        };
         let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {t} SET status = {STATUS_PENDING}, claimedDateTime = NULL, claimed_by = NULL
+            "UPDATE {t} SET status = {STATUS_PENDING}, claimedDateTime = NULL, claimed_by = NULL{session}
              WHERE id_outbox = {p1} AND status = {STATUS_CLAIMED} AND claimed_by = {p2}",
             t = self.table,
             p1 = d.ph(1),

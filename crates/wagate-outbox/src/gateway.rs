@@ -62,26 +62,21 @@ pub struct SessionRef {
 /// How a send ended.
 #[derive(Debug)]
 pub enum SendOutcome {
+    /// Taken by the gateway: `sent` (200), or `queued` in its durable send
+    /// queue (202: its pacing holds it; it goes out, or fails, there).
     Sent {
         message_id: Option<String>,
+        gateway_status: Option<String>,
     },
     /// A client error: the row fails for good.
-    Rejected {
-        error: String,
-    },
+    Rejected { error: String },
     /// The session cannot send now (not connected, gone): try later or
     /// through another session; no error counted.
-    SessionUnavailable {
-        error: String,
-    },
+    SessionUnavailable { error: String },
     /// Too many requests: wait, no error counted.
-    Throttled {
-        retry_after: Duration,
-    },
+    Throttled { retry_after: Duration },
     /// Transport error or 5xx: counted; retried until the attempts run out.
-    Transient {
-        error: String,
-    },
+    Transient { error: String },
 }
 
 #[derive(Clone)]
@@ -342,6 +337,7 @@ fn classify(status: u16, body: &Value, retry_after: Option<u64>, pinned: bool) -
     match status {
         200..=299 => SendOutcome::Sent {
             message_id: body["data"]["messageId"].as_str().map(str::to_owned),
+            gateway_status: body["data"]["status"].as_str().map(str::to_owned),
         },
         429 => SendOutcome::Throttled {
             retry_after: Duration::from_secs(
@@ -444,7 +440,8 @@ mod tests {
         assert!(matches!(
             classify(200, &json!({ "data": { "messageId": "x" } }), None, false),
             SendOutcome::Sent {
-                message_id: Some(_)
+                message_id: Some(_),
+                ..
             }
         ));
         assert!(matches!(

@@ -58,18 +58,18 @@ impl Router {
             .retain(|s| s.id != session && s.phone.as_deref() != Some(session));
     }
 
-    /// The session for `row`: its own `from_number`; else the one a previous
-    /// attempt used if it is still connected (the idempotency key then
-    /// meets the same session); else the next in turn.
+    /// The session for `row`: its own `from_number`; else the one an
+    /// earlier claim chose, connected or not (the gateway's idempotency key
+    /// is per tenant but its request includes the session: only that
+    /// session answers a retry with the first result; if it never took the
+    /// row it refuses, and the row is routed afresh); else the next in turn.
     fn route(&mut self, row: &OutboxRow) -> Option<String> {
         if let Some(n) = row.from_number.as_deref().map(phone_digits)
             && !n.is_empty()
         {
             return Some(n);
         }
-        if let Some(prev) = &row.session_id
-            && self.sessions.iter().any(|s| &s.id == prev)
-        {
+        if let Some(prev) = row.session_id.as_ref().filter(|p| !p.is_empty()) {
             return Some(prev.clone());
         }
         if self.sessions.is_empty() {
@@ -234,8 +234,13 @@ async fn settle(
     outcome: SendOutcome,
 ) -> Settled {
     let db = &shared.db;
+    let mut gateway_state = None;
     let (status, message_id, error) = match outcome {
-        SendOutcome::Sent { message_id } => {
+        SendOutcome::Sent {
+            message_id,
+            gateway_status,
+        } => {
+            gateway_state = gateway_status;
             if let Err(e) = db.mark_sent(row.id, worker_id, message_id.as_deref()).await {
                 error!(id = row.id, error = %e, "sent, but cannot mark the row sent (it will be retried with the same idempotency key)");
             }
@@ -251,7 +256,10 @@ async fn settle(
         }
         SendOutcome::SessionUnavailable { error } => {
             info!(id = row.id, session, %error, "session cannot send: row left pending");
-            if let Err(e) = db.release(row.id, worker_id).await {
+            // The session refused before queueing: the key is unused, so
+            // another session may take the row (unless it names its own).
+            let forget = row.from_number.is_none();
+            if let Err(e) = db.release(row.id, worker_id, forget).await {
                 error!(id = row.id, error = %e, "cannot release the row");
             }
             return Settled::SessionDown;
@@ -262,7 +270,7 @@ async fn settle(
                 ?retry_after,
                 "gateway rate limit: row left pending"
             );
-            if let Err(e) = db.release(row.id, worker_id).await {
+            if let Err(e) = db.release(row.id, worker_id, false).await {
                 error!(id = row.id, error = %e, "cannot release the row");
             }
             return Settled::Throttled(retry_after);
@@ -300,6 +308,9 @@ async fn settle(
             "worker": cfg.name,
             "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         });
+        if let Some(g) = gateway_state {
+            payload["gatewayStatus"] = json!(g);
+        }
         if let Some(m) = message_id {
             payload["messageId"] = json!(m);
         }
@@ -376,7 +387,8 @@ mod tests {
         assert_eq!(r.route(&row(None, None)).as_deref(), Some("a"));
         assert_eq!(r.route(&row(None, None)).as_deref(), Some("b"));
         assert_eq!(r.route(&row(None, Some("a"))).as_deref(), Some("a"));
-        assert_eq!(r.route(&row(None, Some("gone"))).as_deref(), Some("a"));
+        assert_eq!(r.route(&row(None, Some("gone"))).as_deref(), Some("gone"));
+        assert_eq!(r.route(&row(None, None)).as_deref(), Some("a"));
         assert_eq!(
             r.route(&row(Some("+62 811"), None)).as_deref(),
             Some("62811")

@@ -268,7 +268,17 @@ fn gateway(data: &std::path::Path, sandbox: &wagate_sandbox::Sandbox) -> Gateway
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_workers_on_mariadb() {
     let db = MysqlDb::create();
-    blast_story(&db.url(), "628771").await;
+    // A table as the seed's own project leaves it (narrower types, a TEXT
+    // application, a column of the application's own, none of wagate's
+    // columns): the worker extends it, keeping what is there.
+    let legacy = "CREATE TABLE outbox (
+        id_outbox INT NOT NULL AUTO_INCREMENT PRIMARY KEY, type INT DEFAULT 0,
+        from_number VARCHAR(20), client_id INT, destination VARCHAR(50), messages TEXT,
+        status INT DEFAULT 0, priority INT DEFAULT 0, application TEXT,
+        sendingDateTime DATETIME NULL, insertDateTime DATETIME DEFAULT CURRENT_TIMESTAMP,
+        table_id VARCHAR(50), file TEXT, error_count INT DEFAULT 0, msg_error TEXT,
+        custom_col VARCHAR(10) DEFAULT 'kept')";
+    blast_story(&db.url(), "628771", Some(legacy), false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -277,13 +287,27 @@ async fn two_workers_on_postgres() {
     let Db::Postgres { url, .. } = &db else {
         unreachable!()
     };
-    blast_story(url, "628772").await;
+    blast_story(url, "628772", None, false).await;
+}
+
+/// One of the two workers is killed (SIGKILL) mid-blast: its claims are
+/// taken back after the claim timeout and still every row goes out once
+/// (a row it had sent but not marked is retried with the same idempotency
+/// key through the same session, and the gateway answers with the first
+/// send).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_mid_blast_on_postgres() {
+    let db = Db::postgres().await;
+    let Db::Postgres { url, .. } = &db else {
+        unreachable!()
+    };
+    blast_story(url, "628774", None, true).await;
 }
 
 const ROWS: usize = 500;
 const RECEIVERS: usize = 5;
 
-async fn blast_story(outbox_url: &str, prefix: &str) {
+async fn blast_story(outbox_url: &str, prefix: &str, legacy_table: Option<&str>, crash: bool) {
     let sandbox = start_sandbox().await;
     let number = |n: usize| format!("{prefix}{n:05}");
     let blast_phones = [
@@ -317,10 +341,21 @@ async fn blast_story(outbox_url: &str, prefix: &str) {
     let env = vec![
         ("OUTBOX_DATABASE_URL", outbox_url.to_string()),
         ("OUTBOX_API_BASEURL", gw.base.clone()),
-        ("OUTBOX_CONFIG_RELOAD_SECS", "2".to_string()),
+        ("OUTBOX_CONFIG_RELOAD_SECS", "1".to_string()),
+        // Short, so a killed worker's claims come back quickly.
+        (
+            "OUTBOX_CLAIM_TIMEOUT_SECS",
+            if crash { "2" } else { "300" }.to_string(),
+        ),
     ];
-    migrate(&env);
     let db = OutboxDb::connect(outbox_url, "outbox", 4).await.unwrap();
+    if let Some(ddl) = legacy_table {
+        sqlx::query(sqlx::AssertSqlSafe(ddl.to_string()))
+            .execute(db.pool())
+            .await
+            .unwrap();
+    }
+    migrate(&env);
     let mut app1_texts = HashSet::new();
     for i in 0..ROWS {
         let app = if i % 10 == 9 { "App2" } else { "App1" };
@@ -344,8 +379,20 @@ async fn blast_story(outbox_url: &str, prefix: &str) {
 
     // Two workers at once.
     let t0 = Instant::now();
-    let mut w1 = Worker::start(&env);
-    let mut w2 = Worker::start(&env);
+    let mut w1 = Worker::spawn(&[], &env);
+    let mut w2 = Worker::spawn(&[], &env);
+    for w in [&w1, &w2] {
+        w.wait_line("the worker to start", |l| l == "wagate worker started");
+    }
+    if crash {
+        eventually("a hundred rows sent", Duration::from_secs(120), || {
+            let db = &db;
+            async move { (count(db, "status = 1").await >= 100).then_some(()) }
+        })
+        .await;
+        let _ = w1.child.kill();
+        let _ = w1.child.wait();
+    }
     eventually(
         "every App1 row to be sent",
         Duration::from_secs(300),
@@ -365,9 +412,18 @@ async fn blast_story(outbox_url: &str, prefix: &str) {
         elapsed.as_secs_f64(),
         app1 as f64 / elapsed.as_secs_f64()
     );
-    for w in [&mut w1, &mut w2] {
+    let alive = if crash {
+        vec![&mut w2]
+    } else {
+        vec![&mut w1, &mut w2]
+    };
+    for w in alive {
         let (status, _) = w.terminate();
         assert!(status.success(), "the worker exits cleanly: {status}");
+    }
+
+    if legacy_table.is_some() {
+        assert_eq!(count(&db, "custom_col = 'kept'").await, ROWS as i64);
     }
 
     // The application filter held.
@@ -463,8 +519,11 @@ async fn blast_story(outbox_url: &str, prefix: &str) {
 // Configuration reload and the status webhook (SQLite: the gateway's own
 // database file, the worker's last fallback).
 
+/// A delivery: the signature header and the body.
+type Delivery = (Option<String>, Vec<u8>);
+
 #[derive(Clone, Default)]
-struct Hooks(Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>);
+struct Hooks(Arc<Mutex<Vec<Delivery>>>);
 
 async fn hook_receiver() -> (String, Hooks) {
     use axum::routing::post;
@@ -548,25 +607,48 @@ async fn config_reload_and_status_webhook_on_sqlite() {
     };
     add("first", "App1", 5).await;
     add("third", "App3", 5).await;
+    // A number that is not on WhatsApp: the gateway refuses, the row fails.
+    db.insert(&NewRow {
+        destination: "628773000999".into(),
+        messages: Some("nobody".into()),
+        application: Some("App1".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     eventually(
-        "the first rows to be sent",
+        "the first rows to be settled",
         Duration::from_secs(120),
         || {
             let db = &db;
-            async move { (count(db, "status = 1").await == 10).then_some(()) }
+            async move {
+                (count(db, "status = 1").await == 10 && count(db, "status = 2").await == 1)
+                    .then_some(())
+            }
         },
     )
     .await;
+    let row = sqlx::query("SELECT msg_error, error_count FROM outbox WHERE status = 2")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let msg_error: String = row.try_get("msg_error").unwrap();
+    assert!(
+        msg_error.starts_with("MESSAGE_NUMBER_NOT_ON_WHATSAPP: "),
+        "{msg_error}"
+    );
+    assert_eq!(row.try_get::<i64, _>("error_count").unwrap(), 0);
 
     // Every settled row was announced, signed.
-    let settled = eventually("10 status webhooks", Duration::from_secs(60), || {
+    let settled = eventually("11 status webhooks", Duration::from_secs(60), || {
         let hooks = hooks.clone();
         async move {
             let got = hooks.0.lock().unwrap().clone();
-            (got.len() >= 10).then_some(got)
+            (got.len() >= 11).then_some(got)
         }
     })
     .await;
+    let mut failed = 0;
     for (sig, body) in &settled {
         use hmac::Mac;
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
@@ -577,10 +659,24 @@ async fn config_reload_and_status_webhook_on_sqlite() {
         );
         let v: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(v["event"], "outbox.status");
-        assert_eq!(v["status"], 1);
-        assert!(v["messageId"].is_string(), "{v}");
         assert!(v["idOutbox"].is_i64());
+        if v["destination"] == "628773000999" {
+            failed += 1;
+            assert_eq!(v["status"], 2);
+            assert!(
+                v["error"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("MESSAGE_NUMBER_NOT_ON_WHATSAPP"),
+                "{v}"
+            );
+        } else {
+            assert_eq!(v["status"], 1);
+            assert_eq!(v["gatewayStatus"], "sent");
+            assert!(v["messageId"].is_string(), "{v}");
+        }
     }
+    assert_eq!(failed, 1);
 
     // Disabled through the API: the loop stops within the reload interval,
     // and new rows stay pending.
@@ -641,6 +737,23 @@ async fn config_reload_and_status_webhook_on_sqlite() {
         .get(&format!("/api/outbox/workers/{id}?includeSecret=true"))
         .await;
     assert_eq!(got["data"]["webhookSecret"], secret);
+    // Tenant-scoped: another tenant neither sees nor reaches it.
+    let (status, t) = api.post("/api/tenants", json!({ "name": "acme" })).await;
+    assert_eq!(status, 201, "{t}");
+    let acme = Api {
+        base: api.base.clone(),
+        key: Some(t["data"]["apiKey"].as_str().unwrap().to_string()),
+        http: reqwest::Client::new(),
+    };
+    let (status, list) = acme.get("/api/outbox/workers").await;
+    assert_eq!((status, list["data"].clone()), (200, json!([])));
+    let (status, body) = acme.get(&format!("/api/outbox/workers/{id}")).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+    // Documented.
+    let (_, doc) = api.get("/api/docs-json").await;
+    assert!(doc["paths"]["/api/outbox/workers/{id}"]["patch"].is_object());
+
     let (status, _) = api.delete(&format!("/api/outbox/workers/{id}")).await;
     assert_eq!(status, 200);
     worker.wait_line("the loop to stop after delete", |l| {
