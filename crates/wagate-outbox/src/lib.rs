@@ -163,23 +163,10 @@ struct Running {
 /// Runs the worker until SIGTERM or SIGINT.
 pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     let source = args.source().map_err(anyhow::Error::msg)?;
-    let url = args.outbox_url();
-    let db = OutboxDb::connect(&url, &args.table, 8)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    db.migrate().await.map_err(anyhow::Error::msg)?;
-    info!(database = %db::redact(&url), dialect = db.dialect().name(), table = %args.table, "outbox table ready");
-    if args.migrate {
-        println!("outbox table ready");
-        return Ok(());
+    let key = args.api_key.clone().filter(|k| !k.trim().is_empty());
+    if key.is_none() && !args.migrate {
+        anyhow::bail!("no API key: set API_KEY to the gateway's admin key or a tenant key");
     }
-    let key = args
-        .api_key
-        .clone()
-        .filter(|k| !k.trim().is_empty())
-        .ok_or_else(|| {
-            anyhow::anyhow!("no API key: set API_KEY to the gateway's admin key or a tenant key")
-        })?;
     let base = args
         .api_base_url
         .clone()
@@ -190,6 +177,17 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
             "OUTBOX_API_BASEURL must be an http:// or https:// URL, like http://127.0.0.1:2785"
         );
     }
+    let url = args.outbox_url();
+    let db = OutboxDb::connect(&url, &args.table, 8)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    db.migrate().await.map_err(anyhow::Error::msg)?;
+    info!(database = %db::redact(&url), dialect = db.dialect().name(), table = %args.table, "outbox table ready");
+    if args.migrate {
+        println!("outbox table ready");
+        return Ok(());
+    }
+    let key = key.unwrap_or_default();
     let gateway = gateway::Gateway::new(&base, &key).map_err(anyhow::Error::msg)?;
     let shared = Arc::new(worker::Shared {
         db: db.clone(),
