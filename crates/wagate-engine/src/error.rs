@@ -103,11 +103,15 @@ impl EngineError {
     }
 
     /// Whether trying the same send again later may work (the network, the
-    /// engine or the database hiccuped) rather than fail the same way.
+    /// engine, the database or a media URL's host hiccuped) rather than fail
+    /// the same way.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            EngineError::SendFailed(_) | EngineError::Engine(_) | EngineError::Store(_)
+            EngineError::SendFailed(_)
+                | EngineError::Engine(_)
+                | EngineError::Store(_)
+                | EngineError::Media(crate::media::MediaError::DownloadFailed(_))
         )
     }
 

@@ -80,9 +80,7 @@ async fn sigkill_with_200_queued(db: Db) {
     eventually(
         "some messages went out",
         Duration::from_secs(60),
-        || async {
-            (relayed(&sandbox, &alice.number, &bob.number).await.len() >= 3).then_some(())
-        },
+        || async { (relayed(&sandbox, &alice.number, &bob.number).await.len() >= 3).then_some(()) },
     )
     .await;
     let (_, q) = api.get(&format!("/api/sessions/{a}/queue")).await;
@@ -186,7 +184,12 @@ async fn an_idempotency_key_sends_once() {
     assert_eq!(third["error"]["code"], "IDEMPOTENCY_KEY_REUSED");
 
     // An async send retried synchronously returns the first one's result.
-    let (s4, queued) = send("order-43", "second note", "send-text?async=true&urgent=true").await;
+    let (s4, queued) = send(
+        "order-43",
+        "second note",
+        "send-text?async=true&urgent=true",
+    )
+    .await;
     assert_eq!(s4, 202, "{queued}");
     let (s5, waited) = send("order-43", "second note", "send-text").await;
     assert_eq!(s5, 200, "{waited}");
@@ -464,4 +467,178 @@ async fn pacing_holds_messages_visibly_and_failures_are_told() {
         .await;
     assert_eq!(status, 400, "{bad}");
     gw.stop();
+}
+
+/// A media host that fails the first `failures` requests for `/flaky.jpg`
+/// and always fails `/down.jpg`.
+async fn flaky_media_host(failures: usize) -> String {
+    use axum::http::{StatusCode, header};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut jpeg = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
+    jpeg.extend((0..2048u32).map(|i| (i % 251) as u8));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new()
+        .route(
+            "/flaky.jpg",
+            axum::routing::get(move || {
+                let calls = calls.clone();
+                let jpeg = jpeg.clone();
+                async move {
+                    if calls.fetch_add(1, Ordering::SeqCst) < failures {
+                        Err((StatusCode::SERVICE_UNAVAILABLE, "try later"))
+                    } else {
+                        Ok(([(header::CONTENT_TYPE, "image/jpeg")], jpeg))
+                    }
+                }
+            }),
+        )
+        .route(
+            "/down.jpg",
+            axum::routing::get(|| async { (StatusCode::BAD_GATEWAY, "down") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transient_failures_are_retried_then_reported() {
+    let sandbox = start_sandbox().await;
+    let alice = create_phone(&sandbox, "628444000041", "Alice").await;
+    let bob = create_phone(&sandbox, "628444000042", "Bob").await;
+    let host = flaky_media_host(2).await;
+    let data = tempfile::tempdir().unwrap();
+    let db = Db::sqlite();
+    let gw = Gateway::start_with_env(
+        data.path(),
+        &db.url(data.path()),
+        &sandbox,
+        &[("SEND_RETRY_SCHEDULE", "1s,1s,1s".into())],
+    );
+    let api = gw.api(ADMIN_KEY);
+    let a = create_and_pair(&api, "alice", &alice).await;
+    let b = create_and_pair(&api, "bob", &bob).await;
+
+    // A bulk's media is fetched when its message goes: the flaky host
+    // fails twice, the third attempt sends; the dead host fails all four.
+    let (status, accepted) = api
+        .post(
+            &format!("/api/sessions/{a}/messages/send-bulk"),
+            json!({
+                "messages": [
+                    { "chatId": bob.number, "type": "image",
+                      "content": { "image": { "url": format!("{host}/flaky.jpg") }, "caption": "third time lucky" } },
+                    { "chatId": bob.number, "type": "image",
+                      "content": { "image": { "url": format!("{host}/down.jpg") }, "caption": "never" } },
+                ],
+                "options": { "delayBetweenMessages": 1000, "randomizeDelay": false },
+            }),
+        )
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    let url = accepted["data"]["statusUrl"].as_str().unwrap().to_string();
+    let done = eventually("the batch ends", Duration::from_secs(60), || async {
+        let (_, b) = api.get(&url).await;
+        (b["data"]["progress"]["pending"] == 0).then_some(b)
+    })
+    .await;
+    let results = done["data"]["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "sent", "{done}");
+    assert_eq!(results[1]["status"], "failed", "{done}");
+    assert_eq!(
+        results[1]["error"]["code"], "MESSAGE_MEDIA_DOWNLOAD_FAILED",
+        "{done}"
+    );
+    let (_, first) = api
+        .get(&format!(
+            "/api/sessions/{a}/queue/{}",
+            results[0]["queueId"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(first["data"]["attempts"], 3, "{first}");
+    let failed = event_where(&gw.base, |e| e["event"] == "message.failed").await;
+    assert_eq!(failed["data"]["attempts"], 4, "{failed}");
+    assert_eq!(failed["data"]["queueId"], results[1]["queueId"]);
+    assert!(
+        failed["data"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("502"),
+        "the reason is told: {failed}"
+    );
+    eventually("bob has the image", Duration::from_secs(30), || async {
+        (received_texts(&api, &b, &alice.number).await == vec!["third time lucky"]).then_some(())
+    })
+    .await;
+    gw.stop();
+}
+
+/// The crash window itself: the message went out but the process died
+/// before it was marked sent. At the next start it is sent again under the
+/// same id, and the recipient still has it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_send_interrupted_after_it_left_is_not_received_twice() {
+    let sandbox = start_sandbox().await;
+    let alice = create_phone(&sandbox, "628444000051", "Alice").await;
+    let bob = create_phone(&sandbox, "628444000052", "Bob").await;
+    let data = tempfile::tempdir().unwrap();
+    let db = Db::postgres().await;
+    let url = db.url(data.path());
+    let gw = Gateway::start(data.path(), &url, &sandbox);
+    let api = gw.api(ADMIN_KEY);
+    let a = create_and_pair(&api, "alice", &alice).await;
+    let b = create_and_pair(&api, "bob", &bob).await;
+    let (status, sent) = api
+        .post(
+            &format!("/api/sessions/{a}/messages/send-text"),
+            json!({ "chatId": bob.number, "text": "only once" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let queue_id = sent["data"]["queueId"].as_str().unwrap().to_string();
+    eventually("bob has it", Duration::from_secs(30), || async {
+        (received_texts(&api, &b, &alice.number).await.len() == 1).then_some(())
+    })
+    .await;
+    gw.kill();
+
+    // As if the process had died between the send and its bookkeeping.
+    let status = std::process::Command::new("psql")
+        .arg(&url)
+        .args([
+            "-q",
+            "-c",
+            &format!(
+                "UPDATE send_queue SET status = 'sending', sent_at = NULL WHERE id = '{queue_id}'"
+            ),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let gw = Gateway::start(data.path(), &url, &sandbox);
+    let api = gw.api(ADMIN_KEY);
+    eventually("sent again", Duration::from_secs(60), || async {
+        let (_, q) = api
+            .get(&format!("/api/sessions/{a}/queue/{queue_id}"))
+            .await;
+        (q["data"]["status"] == "sent").then_some(())
+    })
+    .await;
+    let log = relayed(&sandbox, &alice.number, &bob.number).await;
+    let kinds: Vec<&str> = log.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["message", "duplicate"], "{log:?}");
+    assert_eq!(log[0]["id"], log[1]["id"]);
+    assert_eq!(
+        received_texts(&api, &b, &alice.number).await,
+        vec!["only once"]
+    );
+    gw.stop();
+    drop(db);
 }
