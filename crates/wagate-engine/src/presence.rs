@@ -241,8 +241,19 @@ impl Session {
         chat: &ChatId,
         text_chars: usize,
     ) -> Result<(), EngineError> {
+        let typing = self.shared.config.typing.clone();
+        self.simulate_typing_with(chat, text_chars, &typing).await
+    }
+
+    /// [`Session::simulate_typing`] within the session's own bounds.
+    pub async fn simulate_typing_with(
+        &self,
+        chat: &ChatId,
+        text_chars: usize,
+        typing: &TypingConfig,
+    ) -> Result<(), EngineError> {
         self.send_chat_state(chat, ChatState::Composing).await?;
-        tokio::time::sleep(self.shared.config.typing.for_text(text_chars)).await;
+        tokio::time::sleep(typing.for_text(text_chars)).await;
         self.send_chat_state(chat, ChatState::Paused).await
     }
 

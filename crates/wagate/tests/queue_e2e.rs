@@ -376,6 +376,31 @@ async fn pacing_holds_messages_visibly_and_failures_are_told() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400, "unknown fields are refused");
+    let resp = api
+        .http
+        .put(format!("{}/api/sessions/{a}/pacing", api.base))
+        .header("X-API-Key", ADMIN_KEY)
+        .json(&json!({ "typingMinMs": 500, "typingMaxMs": 100 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        400,
+        "typing bounds must be in order"
+    );
+    let resp = api
+        .http
+        .put(format!("{}/api/sessions/{a}/pacing", api.base))
+        .header("X-API-Key", ADMIN_KEY)
+        .json(&json!({ "maxPerMinute": 2, "typingMinMs": 100, "typingMaxMs": 200 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let pacing: Value = resp.json().await.unwrap();
+    assert_eq!(pacing["data"]["effective"]["typingMaxMs"], 200, "{pacing}");
+    assert_eq!(pacing["data"]["overrides"]["maxPerMinute"], 2, "{pacing}");
 
     let mut last = Value::Null;
     for i in 0..3 {

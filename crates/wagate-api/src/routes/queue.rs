@@ -398,8 +398,10 @@ pub struct PacingDto {
 
 /// The pacing of a session: minimum interval (`minIntervalMs`), jitter
 /// (`jitterMs`), caps (`maxPerMinute`, `maxPerHour`, `maxPerDay`; 0 = none),
-/// the drip lane's pace (`dripPerMinute`) and quiet hours
-/// (`quietHours: {start: "22:00", end: "07:00", utcOffsetMinutes: 0}`).
+/// the drip lane's pace (`dripPerMinute`), quiet hours
+/// (`quietHours: {start: "22:00", end: "07:00", utcOffsetMinutes: 0}`) and
+/// the typing pause before a send with `simulateTyping` (`typingMinMs`,
+/// `typingMaxMs`).
 #[utoipa::path(get, path = "/api/sessions/{id}/pacing", tag = "queue",
     params(("id" = String, Path)), security(("api_key" = [])),
     responses((status = 200, description = "Pacing", body = PacingDto)))]
@@ -427,6 +429,16 @@ pub async fn put_pacing(
         .map_err(|e| ApiError::validation(format!("invalid pacing: {e}")))?;
     if overrides.drip_per_minute.is_some_and(|d| d > 600) {
         return Err(ApiError::validation("dripPerMinute is at most 600"));
+    }
+    if overrides.typing_max_ms.is_some_and(|t| t > 60_000) {
+        return Err(ApiError::validation("typingMaxMs is at most 60000"));
+    }
+    if let (Some(lo), Some(hi)) = (overrides.typing_min_ms, overrides.typing_max_ms)
+        && hi < lo
+    {
+        return Err(ApiError::validation(
+            "typingMaxMs must not be less than typingMinMs",
+        ));
     }
     let (_, session) = owned_session(&state, &principal, &id).await?;
     state

@@ -116,7 +116,7 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
             Ok((p, _)) => p,
             Err(_) => inner.config.pacing.clone(),
         };
-        let tried = deliver(&queue, &session, &record).await;
+        let tried = deliver(&queue, &session, &record, &pacing).await;
         if tried {
             let jitter = if pacing.jitter_ms > 0 {
                 rand::random_range(0..=pacing.jitter_ms)
@@ -157,7 +157,12 @@ async fn pick(
 
 /// Sends one claimed message and records what happened. Returns whether a
 /// send was attempted (what the gate counts).
-async fn deliver(queue: &SendQueue, session: &Session, record: &QueuedRecord) -> bool {
+async fn deliver(
+    queue: &SendQueue,
+    session: &Session,
+    record: &QueuedRecord,
+    pacing: &super::Pacing,
+) -> bool {
     let inner = &queue.inner;
     let job: SendJob = match serde_json::from_str(&record.payload) {
         Ok(j) => j,
@@ -180,7 +185,10 @@ async fn deliver(queue: &SendQueue, session: &Session, record: &QueuedRecord) ->
             return false;
         }
     };
-    match session.perform(&chat, &job, &record.wa_id).await {
+    match session
+        .perform(&chat, &job, &record.wa_id, &pacing.typing())
+        .await
+    {
         Ok(sent) => {
             if let Err(e) = inner
                 .store

@@ -7,6 +7,7 @@ use wagate_core::ChatId;
 
 use crate::error::EngineError;
 use crate::media::{MediaKind, OutgoingMedia, StagedMedia, fetch_url};
+use crate::presence::TypingConfig;
 use crate::session::{SentMessage, Session};
 
 /// One send. The chat and the WhatsApp id live in the queue row.
@@ -110,6 +111,7 @@ impl Session {
         chat: &ChatId,
         job: &SendJob,
         wa_id: &str,
+        typing: &TypingConfig,
     ) -> Result<SentMessage, EngineError> {
         match job {
             SendJob::Text {
@@ -119,7 +121,8 @@ impl Session {
                 simulate_typing,
             } => {
                 if *simulate_typing {
-                    self.simulate_typing(chat, text.chars().count()).await?;
+                    self.simulate_typing_with(chat, text.chars().count(), typing)
+                        .await?;
                 }
                 self.send_text(chat, text, quoted.as_deref(), &chats(mentions), wa_id)
                     .await
@@ -132,7 +135,7 @@ impl Session {
             } => {
                 if *simulate_typing {
                     let chars = media.caption.as_deref().map_or(0, |c| c.chars().count());
-                    self.simulate_typing(chat, chars).await?;
+                    self.simulate_typing_with(chat, chars, typing).await?;
                 }
                 self.send_media(chat, media, quoted.as_deref(), &chats(mentions), wa_id)
                     .await

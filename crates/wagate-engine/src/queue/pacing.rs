@@ -127,6 +127,20 @@ pub struct Pacing {
     /// The drip lane's pace.
     pub drip_per_minute: u32,
     pub quiet_hours: Option<QuietHours>,
+    /// Bounds of the `composing` shown before a send with `simulateTyping`
+    /// (defaults: `TYPING_DELAY_MIN`/`TYPING_DELAY_MAX`).
+    pub typing_min_ms: u64,
+    pub typing_max_ms: u64,
+}
+
+impl Pacing {
+    /// The typing pause bounds as the presence module takes them.
+    pub fn typing(&self) -> crate::presence::TypingConfig {
+        crate::presence::TypingConfig {
+            min: std::time::Duration::from_millis(self.typing_min_ms),
+            max: std::time::Duration::from_millis(self.typing_max_ms.max(self.typing_min_ms)),
+        }
+    }
 }
 
 impl Default for Pacing {
@@ -139,6 +153,8 @@ impl Default for Pacing {
             max_per_day: 0,
             drip_per_minute: 3,
             quiet_hours: None,
+            typing_min_ms: 1_000,
+            typing_max_ms: 3_000,
         }
     }
 }
@@ -162,6 +178,10 @@ pub struct PacingOverrides {
     pub drip_per_minute: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typing_min_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typing_max_ms: Option<u64>,
 }
 
 impl PacingOverrides {
@@ -174,6 +194,8 @@ impl PacingOverrides {
             max_per_day: self.max_per_day.unwrap_or(base.max_per_day),
             drip_per_minute: self.drip_per_minute.unwrap_or(base.drip_per_minute),
             quiet_hours: self.quiet_hours.or(base.quiet_hours),
+            typing_min_ms: self.typing_min_ms.unwrap_or(base.typing_min_ms),
+            typing_max_ms: self.typing_max_ms.unwrap_or(base.typing_max_ms),
         }
     }
 
