@@ -342,12 +342,21 @@ impl Session {
             .parse()
             .map_err(|_| EngineError::InvalidChatId(chat.api()))?;
         self.ensure_recipient(&client, chat).await?;
+        let extras = crate::convert::extras(&message);
         let sent = client
             .send_message_with_options(to, message, SendOptions::default().with_message_id(wa_id))
             .await
             .map_err(|e| EngineError::SendFailed(e.to_string()))?;
-        self.record_sent(&client, chat, sent.message_id, msg_type, body, quoted_wa_id)
-            .await
+        let done = self
+            .record_sent(&client, chat, sent.message_id, msg_type, body, quoted_wa_id)
+            .await?;
+        if let Some(x) = extras {
+            self.shared
+                .store
+                .set_message_extras(&self.id, &chat.jid(), &done.wa_id, &x)
+                .await?;
+        }
+        Ok(done)
     }
 
     async fn record_sent(

@@ -168,15 +168,18 @@ impl Session {
             .collect())
     }
 
-    /// With recipient validation on, fails with
-    /// [`EngineError::NotOnWhatsapp`] when `chat` is a phone number that is
-    /// not registered. Groups and other ids pass. A check that cannot be made
-    /// (the query fails) lets the send go ahead and is logged.
+    /// Fails with [`EngineError::BlockedContact`] when this session blocked
+    /// `chat` (from the cached blocklist, see [`crate::blocklist`]), and,
+    /// with recipient validation on, with [`EngineError::NotOnWhatsapp`]
+    /// when `chat` is a phone number that is not registered. Groups and
+    /// other ids pass. A check that cannot be made (the query fails) lets
+    /// the send go ahead and is logged.
     pub(crate) async fn ensure_recipient(
         &self,
         client: &Client,
         chat: &ChatId,
     ) -> Result<(), EngineError> {
+        self.ensure_not_blocked(chat).await?;
         if !self.shared.config.contacts.validate_recipients {
             return Ok(());
         }

@@ -694,12 +694,22 @@ impl Session {
             debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored");
             return Ok(());
         }
+        let extras = convert::extras(message);
+        if let Some(x) = &extras {
+            self.shared
+                .store
+                .set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
+                .await?;
+        }
         let event = if record.from_me {
             "message.sent"
         } else {
             "message.received"
         };
         let mut data = message_event_data(&record);
+        if let Some(x) = &extras {
+            convert::merge_extras(&mut data, x);
+        }
         if let Some(alt) = &info.source.sender_alt {
             data["senderAlt"] = json!(ChatId::api_from_jid(&alt.to_non_ad_string()));
         }

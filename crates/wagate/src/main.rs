@@ -1,8 +1,10 @@
 //! wagate: a self-hosted multi-session WhatsApp HTTP API gateway.
 //!
 //! `wagate serve` runs the gateway; `wagate sandbox` runs a local WhatsApp
-//! server to try it against. Configuration comes from flags, the
-//! environment, and an optional `.env` file (see [`config`]).
+//! server to try it against; `wagate worker` sends the rows of an outbox
+//! table through the gateway (see `wagate-outbox`). Configuration comes
+//! from flags, the environment, and an optional `.env` file (see
+//! [`config`]).
 
 mod config;
 mod serve;

@@ -2,10 +2,6 @@
 //! PostgreSQL: Alice sends Bob a location and a contact; Bob's history and
 //! `message.received` events carry `location` (latitude, longitude, name)
 //! and `vcard` (displayName, vcard), and so do Alice's own copies.
-//!
-//! Ignored until the engine stores `convert::extras` with each message
-//! (`Store::set_message_extras` in `Session::persist_inbound` and after a
-//! location/contact send) and history shows `MessageRecord::extras`.
 
 mod common;
 
@@ -85,13 +81,11 @@ async fn story(db: Db) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the engine hooks that store convert::extras (see the module doc)"]
 async fn locations_and_cards_sqlite() {
     story(Db::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the engine hooks that store convert::extras (see the module doc)"]
 async fn locations_and_cards_postgres() {
     story(Db::postgres().await).await;
 }

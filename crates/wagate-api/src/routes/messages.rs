@@ -75,6 +75,18 @@ pub struct MessageDto {
     pub push_name: Option<String>,
     /// The file the message carries, when it was stored.
     pub media: Option<MediaDto>,
+    /// A location's `{latitude, longitude, name, address, url, isLive}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub location: Option<serde_json::Value>,
+    /// A contact card's `{displayName, vcard}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub vcard: Option<serde_json::Value>,
+    /// Several contact cards, `[{displayName, vcard}]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub vcards: Option<serde_json::Value>,
 }
 
 /// A message's stored file; `url` is the files endpoint that serves it.
@@ -111,8 +123,16 @@ impl From<&MessageRecord> for MessageDto {
                 size: f.size,
                 url: format!("/api/sessions/{}/files/{}", m.session_id, f.file_id),
             }),
+            location: extra(m, "location"),
+            vcard: extra(m, "vcard"),
+            vcards: extra(m, "vcards"),
         }
     }
+}
+
+/// One key of a message's stored extras (a location or contact card).
+fn extra(m: &MessageRecord, key: &str) -> Option<serde_json::Value> {
+    m.extras.as_ref().and_then(|x| x.get(key)).cloned()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
