@@ -100,7 +100,6 @@ pub struct BulkOptionsDto {
     pub stop_on_error: bool,
 }
 
-
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchAcceptedDto {
