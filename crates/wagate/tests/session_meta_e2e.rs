@@ -196,4 +196,32 @@ async fn story(db: Db) {
     // Another tenant can't reach a session by its number either.
     let (status, _) = other.get("/api/sessions/628222000001").await;
     assert_eq!(status, 404);
+
+    // Rename and delete a circle: the tenant's own only.
+    let put = |api: &Api, path: &str, body: Value| {
+        let req = api
+            .http
+            .put(format!("{}{path}", api.base))
+            .header("X-API-Key", api.key.clone().unwrap())
+            .json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, renamed) = put(&other, "/api/circles/support", json!({ "name": "care" })).await;
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(renamed["data"], json!({ "name": "care", "sessions": 1 }));
+    let (status, _) = put(&other, "/api/circles/sales", json!({ "name": "mine" })).await;
+    assert_eq!(status, 404, "another tenant's circle is not there");
+    let (status, _) = put(&other, "/api/circles/care", json!({ "name": "  " })).await;
+    assert_eq!(status, 400);
+    let (status, gone) = other.delete("/api/circles/care").await;
+    assert_eq!(status, 200, "{gone}");
+    assert_eq!(gone["data"]["sessionsReleased"], 1);
+    let (_, circles) = api.get("/api/circles").await;
+    assert_eq!(circles["data"], json!([{ "name": "sales", "sessions": 2 }]));
+    let (status, _) = other.delete("/api/circles/care").await;
+    assert_eq!(status, 404);
 }

@@ -28,6 +28,10 @@ pub fn router() -> Router<AppState> {
                 .delete(delete_session),
         )
         .route("/circles", get(list_circles))
+        .route(
+            "/circles/{name}",
+            axum::routing::put(rename_circle).delete(delete_circle),
+        )
         .route("/sessions/{id}/start", post(start_session))
         .route("/sessions/{id}/stop", post(stop_session))
         .route("/sessions/{id}/restart", post(restart_session))
@@ -376,6 +380,69 @@ pub async fn list_circles(
             .into_iter()
             .map(|(name, sessions)| CircleDto { name, sessions })
             .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RenameCircle {
+    /// The circle's new name.
+    pub name: String,
+}
+
+/// Rename a circle: every session in it moves to the new name (merging into
+/// that circle if it exists). A circle exists while a session is in it: put a
+/// session in a new one with `PATCH /api/sessions/{id}` `{circle}`.
+#[utoipa::path(put, path = "/api/circles/{name}", tag = "sessions",
+    params(("name" = String, Path)), request_body = RenameCircle, security(("api_key" = [])),
+    responses((status = 200, description = "Renamed", body = CircleDto),
+              (status = 400, description = "VALIDATION_ERROR"),
+              (status = 404, description = "NOT_FOUND: no session is in that circle")))]
+pub async fn rename_circle(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(name): Path<String>,
+    Json(body): Json<RenameCircle>,
+) -> Result<Envelope<CircleDto>, ApiError> {
+    let to = checked_name("name", &body.name, CIRCLE_MAX_CHARS)?
+        .ok_or_else(|| ApiError::validation("name must not be empty"))?;
+    let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
+    let moved = state.store.rename_circle(tenant, &name, &to).await?;
+    if moved == 0 {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no session is in circle '{name}'"),
+        ));
+    }
+    let sessions = state
+        .store
+        .list_circles(tenant)
+        .await?
+        .into_iter()
+        .find(|(n, _)| *n == to)
+        .map_or(moved, |(_, n)| n);
+    Ok(envelope::ok(CircleDto { name: to, sessions }))
+}
+
+/// Delete a circle: its sessions stay, outside any circle.
+#[utoipa::path(delete, path = "/api/circles/{name}", tag = "sessions",
+    params(("name" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "Deleted"),
+              (status = 404, description = "NOT_FOUND: no session is in that circle")))]
+pub async fn delete_circle(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(name): Path<String>,
+) -> Result<Envelope<serde_json::Value>, ApiError> {
+    let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
+    let cleared = state.store.clear_circle(tenant, &name).await?;
+    if cleared == 0 {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no session is in circle '{name}'"),
+        ));
+    }
+    Ok(envelope::ok(
+        serde_json::json!({ "name": name, "sessionsReleased": cleared }),
     ))
 }
 

@@ -276,6 +276,58 @@ impl Store {
         Ok(out)
     }
 
+    /// Renames a circle on every session in it (of one tenant, or all for
+    /// `None`); returns how many sessions moved.
+    pub async fn rename_circle(
+        &self,
+        tenant_id: Option<&str>,
+        from: &str,
+        to: &str,
+    ) -> Result<u64, StoreError> {
+        self.set_circle_where(tenant_id, from, Some(to)).await
+    }
+
+    /// Takes every session (of one tenant, or all) out of a circle; the
+    /// sessions stay. Returns how many.
+    pub async fn clear_circle(
+        &self,
+        tenant_id: Option<&str>,
+        name: &str,
+    ) -> Result<u64, StoreError> {
+        self.set_circle_where(tenant_id, name, None).await
+    }
+
+    async fn set_circle_where(
+        &self,
+        tenant_id: Option<&str>,
+        circle: &str,
+        to: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let now = wagate_core::now_ms();
+        let done = match tenant_id {
+            Some(t) => {
+                sqlx::query(
+                    "UPDATE sessions SET circle = $1, updated_at = $2 WHERE circle = $3 AND tenant_id = $4",
+                )
+                .bind(to)
+                .bind(now)
+                .bind(circle)
+                .bind(t)
+                .execute(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query("UPDATE sessions SET circle = $1, updated_at = $2 WHERE circle = $3")
+                    .bind(to)
+                    .bind(now)
+                    .bind(circle)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        Ok(done.rows_affected())
+    }
+
     /// Every session that should be running (started again at boot).
     pub async fn sessions_to_resume(&self) -> Result<Vec<SessionRecord>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
