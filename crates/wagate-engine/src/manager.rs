@@ -203,6 +203,7 @@ impl SessionManager {
         let session = self.get(id).await?;
         session.logout().await?;
         self.shared.store.cancel_session_queue(id).await?;
+        self.queue.forget(id);
         self.sessions.write().await.remove(id);
         self.shared.store.delete_session(id).await?;
         Ok(())

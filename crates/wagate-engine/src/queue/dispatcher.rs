@@ -47,7 +47,8 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
     };
     debug!(session = %session.id, "dispatcher started");
     loop {
-        if inner.shutdown.is_cancelled() {
+        if inner.shutdown.is_cancelled() || !queue.is_current(&session.id, &bell) {
+            debug!(session = %session.id, "dispatcher stopped");
             return;
         }
         // 1. Connected?

@@ -653,6 +653,29 @@ impl SendQueue {
         tokio::spawn(async move { dispatcher::run(me, session, bell).await });
     }
 
+    /// Stops a session's dispatcher (the session is being deleted).
+    pub fn forget(&self, session_id: &str) {
+        let bell = self
+            .inner
+            .dispatchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(session_id);
+        if let Some(bell) = bell {
+            bell.notify_one();
+        }
+    }
+
+    /// Whether `bell` is still the dispatcher of `session_id`.
+    pub(crate) fn is_current(&self, session_id: &str, bell: &Arc<Notify>) -> bool {
+        self.inner
+            .dispatchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(session_id)
+            .is_some_and(|b| Arc::ptr_eq(b, bell))
+    }
+
     /// Tells whoever waits for message `id` that it is done.
     pub(crate) fn finished(&self, id: &str) {
         let waiters = self
