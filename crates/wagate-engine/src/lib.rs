@@ -25,6 +25,7 @@ pub mod groups;
 pub mod http;
 pub mod manager;
 pub mod media;
+pub mod media_store;
 pub mod presence;
 pub mod profile;
 pub mod queue;

@@ -13,7 +13,8 @@
 //! - [`Session::send_media`]: upload a staged file, send, store and emit
 //!   `message.sent`;
 //! - [`Session::keep_incoming_media`]: download and decrypt a received
-//!   message's file and store it under `MEDIA_DIR/<session>/<file id>.<ext>`.
+//!   message's file and store it as `<session>/<file id>.<ext>` in the
+//!   media storage ([`MediaStore`]: `MEDIA_DIR`, or an S3 bucket).
 //!
 //! File ids are random; the files endpoint looks them up in the database, so
 //! a path is never built from client input.
@@ -34,6 +35,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::{Jid, UploadOptions, buffa};
 
 use crate::error::EngineError;
+use crate::media_store::{MediaStore, S3Settings};
 use crate::session::{SentMessage, Session, message_event_data};
 
 const MB: u64 = 1024 * 1024;
@@ -51,8 +53,10 @@ pub struct MediaConfig {
     pub max_video_bytes: u64,
     pub max_audio_bytes: u64,
     pub max_document_bytes: u64,
-    /// Where files live: `<dir>/<session id>/<file id>.<ext>`.
+    /// Where local files live: `<dir>/<session id>/<file id>.<ext>`.
     pub dir: PathBuf,
+    /// Where files are kept (`MEDIA_STORAGE`): `dir` by default, or S3.
+    pub store: MediaStore,
 }
 
 impl Default for MediaConfig {
@@ -63,13 +67,15 @@ impl Default for MediaConfig {
             max_audio_bytes: 16 * MB,
             max_document_bytes: 100 * MB,
             dir: PathBuf::from("./data/media"),
+            store: MediaStore::local("./data/media"),
         }
     }
 }
 
 impl MediaConfig {
-    /// Reads `MAX_FILE_SIZE_{IMAGE,VIDEO,AUDIO,DOCUMENT}_MB` and `MEDIA_DIR`
-    /// (default `<data_dir>/media`).
+    /// Reads `MAX_FILE_SIZE_{IMAGE,VIDEO,AUDIO,DOCUMENT}_MB`, `MEDIA_DIR`
+    /// (default `<data_dir>/media`) and `MEDIA_STORAGE` (`local` or `s3`,
+    /// with the `S3_*` settings).
     pub fn from_env(data_dir: &Path) -> Result<MediaConfig, String> {
         Self::from_lookup(data_dir, |k| std::env::var(k).ok())
     }
@@ -90,15 +96,25 @@ impl MediaConfig {
                 },
             }
         };
+        let dir = get("MEDIA_DIR")
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("media"));
+        let storage = get("MEDIA_STORAGE").map(|v| v.trim().to_ascii_lowercase());
+        let store = match storage.as_deref() {
+            None | Some("") | Some("local") => MediaStore::local(&dir),
+            Some("s3") => MediaStore::s3(&S3Settings::from_lookup(&get)?)?,
+            Some(other) => {
+                return Err(format!("MEDIA_STORAGE must be local or s3, not '{other}'"));
+            }
+        };
         Ok(MediaConfig {
             max_image_bytes: mb("MAX_FILE_SIZE_IMAGE_MB", d.max_image_bytes / MB)?,
             max_video_bytes: mb("MAX_FILE_SIZE_VIDEO_MB", d.max_video_bytes / MB)?,
             max_audio_bytes: mb("MAX_FILE_SIZE_AUDIO_MB", d.max_audio_bytes / MB)?,
             max_document_bytes: mb("MAX_FILE_SIZE_DOCUMENT_MB", d.max_document_bytes / MB)?,
-            dir: get("MEDIA_DIR")
-                .filter(|v| !v.trim().is_empty())
-                .map(PathBuf::from)
-                .unwrap_or_else(|| data_dir.join("media")),
+            dir,
+            store,
         })
     }
 
@@ -127,7 +143,8 @@ impl MediaConfig {
         .unwrap_or(STICKER_MAX_BYTES)
     }
 
-    /// Where a stored file is, from its database path.
+    /// Where a stored file would be in the local directory, from its
+    /// database path (the storage itself: [`MediaConfig::store`]).
     pub fn path_of(&self, file: &MediaFile) -> PathBuf {
         self.dir.join(&file.path)
     }
@@ -435,7 +452,7 @@ fn new_file_id() -> String {
 async fn write_file(
     config: &MediaConfig,
     session_id: &str,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     mimetype: &str,
     filename: Option<String>,
 ) -> std::io::Result<MediaFile> {
@@ -447,16 +464,13 @@ async fn write_file(
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect();
     let rel = format!("{dir_name}/{file_id}.{}", extension(mimetype));
-    let full = config.dir.join(&rel);
-    if let Some(parent) = full.parent() {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    tokio::fs::write(&full, bytes).await?;
+    let size = bytes.len() as i64;
+    config.store.put(&rel, bytes::Bytes::from(bytes)).await?;
     Ok(MediaFile {
         file_id,
         mimetype: mimetype.to_string(),
         filename,
-        size: bytes.len() as i64,
+        size,
         path: rel,
     })
 }
@@ -471,7 +485,7 @@ pub fn media_json(session_id: &str, file: &MediaFile) -> serde_json::Value {
     })
 }
 
-/// A file checked and kept in the media directory, waiting in the send
+/// A file checked and kept in the media storage, waiting in the send
 /// queue. Serialised into the queued job, so it survives a restart.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -513,7 +527,7 @@ impl StagedMedia {
 
 impl MediaConfig {
     /// Checks a file a client gave (size, format) and keeps it in the media
-    /// directory, ready to be queued.
+    /// storage, ready to be queued.
     pub async fn stage(
         &self,
         session_id: &str,
@@ -531,7 +545,7 @@ impl MediaConfig {
             _ => None,
         };
         let sha256 = hex::encode(sha2::Sha256::digest(&media.bytes));
-        let file = write_file(self, session_id, &media.bytes, &mimetype, filename.clone())
+        let file = write_file(self, session_id, media.bytes, &mimetype, filename.clone())
             .await
             .map_err(|e| EngineError::Engine(format!("could not keep the file: {e}")))?;
         Ok(StagedMedia {
@@ -550,7 +564,7 @@ impl MediaConfig {
 
     /// Deletes a staged file that will never be sent.
     pub fn discard(&self, staged: &StagedMedia) {
-        let _ = std::fs::remove_file(self.path_of(&staged.file()));
+        self.store.delete_soon(&staged.path);
     }
 }
 
@@ -575,7 +589,9 @@ impl Session {
         self.ensure_recipient(&client, chat).await?;
         let context = self.context_info(&client, quoted_wa_id, mentions).await?;
 
-        let bytes = tokio::fs::read(config.path_of(&media.file()))
+        let bytes = config
+            .store
+            .get(&media.path)
             .await
             .map_err(|e| EngineError::Engine(format!("the queued file is gone: {e}")))?;
         let up = client
@@ -661,7 +677,7 @@ impl Session {
             .or_else(|| sniff(&bytes).map(str::to_owned))
             .unwrap_or_else(|| "application/octet-stream".into());
         let config = &self.shared.config.media;
-        match write_file(config, &self.id, &bytes, &mimetype, filename).await {
+        match write_file(config, &self.id, bytes, &mimetype, filename).await {
             Ok(f) => Some(f),
             Err(e) => {
                 warn!(session = %self.id, "could not store received media: {e}");
@@ -836,6 +852,15 @@ mod tests {
         assert_eq!(c.limit(MediaKind::Sticker), 500 * 1024);
         assert_eq!(c.dir, PathBuf::from("/d/media"));
         assert!(MediaConfig::from_lookup(Path::new("/d"), |_| Some("x".into())).is_err());
+        let bad = MediaConfig::from_lookup(Path::new("/d"), |k| {
+            (k == "MEDIA_STORAGE").then(|| "ftp".to_string())
+        });
+        assert!(bad.unwrap_err().contains("MEDIA_STORAGE"));
+        let s3 = MediaConfig::from_lookup(Path::new("/d"), |k| {
+            (k == "MEDIA_STORAGE").then(|| "s3".to_string())
+        });
+        assert!(s3.unwrap_err().contains("S3_BUCKET"));
+        assert_eq!(c.store.local_dir(), Some(Path::new("/d/media")));
     }
 
     #[test]

@@ -444,13 +444,13 @@ pub async fn get_file(
         .get_media_file(&id, &file_id)
         .await?
         .ok_or_else(not_found)?;
-    let path = state.manager.config().media.path_of(&file);
-    let file_handle = match tokio::fs::File::open(&path).await {
+    // The path is the gateway's own (from the database), never the client's.
+    let stored = match state.manager.config().media.store.open(&file.path).await {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
         Err(e) => return Err(ApiError::internal("opening a media file", e)),
     };
-    let length = file_handle.metadata().await.ok().map(|m| m.len());
+    let length = stored.length;
     let name = file
         .filename
         .as_deref()
@@ -467,8 +467,7 @@ pub async fn get_file(
                 wagate_engine::media::extension(&file.mimetype)
             )
         });
-    let mut response =
-        (StatusCode::OK, Body::from_stream(read_chunks(file_handle))).into_response();
+    let mut response = (StatusCode::OK, Body::from_stream(stored.body)).into_response();
     let headers = response.headers_mut();
     if let Some(len) = length {
         headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
@@ -484,24 +483,4 @@ pub async fn get_file(
         header::HeaderValue::from_static("nosniff"),
     );
     Ok(response)
-}
-
-/// A file as a stream of 64 KiB chunks (large documents are not read into
-/// memory at once).
-fn read_chunks(
-    file: tokio::fs::File,
-) -> impl futures::Stream<Item = std::io::Result<axum::body::Bytes>> + Send {
-    futures::stream::unfold(Some(file), |file| async move {
-        use tokio::io::AsyncReadExt;
-        let mut file = file?;
-        let mut buf = vec![0u8; 64 * 1024];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(axum::body::Bytes::from(buf)), Some(file)))
-            }
-            Err(e) => Some((Err(e), None)),
-        }
-    })
 }
