@@ -1,6 +1,7 @@
 //! Media on S3-compatible storage, end to end: a real S3 server on loopback
-//! (`moto_server`, from `pip install "moto[server]"`), a bucket created by a
-//! signed request (boto3, which moto ships with), and the gateway running
+//! (`moto_server`, from `pip install "moto[server]"`) that checks SigV4
+//! signatures (IAM auth on, with a user and key made by boto3, which moto
+//! ships with), a bucket created by a signed request, and the gateway running
 //! with `MEDIA_STORAGE=s3`. A sends B an image and a document through the
 //! API; B's history carries them, the files endpoint returns the same bytes,
 //! and the objects are in the bucket under `S3_PREFIX` (read back through
@@ -15,15 +16,17 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
-use futures::TryStreamExt;
 use object_store::ObjectStore;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
 const BUCKET: &str = "wagate-media-test";
 const PREFIX: &str = "media/e2e";
+/// For the start-up check (no server).
 const ACCESS_KEY: &str = "wagate-test-access";
 const SECRET_KEY: &str = "wagate-test-secret-key";
+/// The requests moto serves before it checks signatures: the IAM set-up.
+const NO_AUTH_ACTIONS: &str = "3";
 
 /// `moto_server` on a free loopback port, killed on drop.
 struct Moto {
@@ -48,6 +51,7 @@ async fn start_moto() -> Moto {
         Command::new(program)
             .args(pre)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", NO_AUTH_ACTIONS)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -71,27 +75,42 @@ async fn start_moto() -> Moto {
     moto
 }
 
-/// Creates the bucket with a signed request from boto3 (moto's own client).
-fn create_bucket(endpoint: &str) {
-    let script = "import sys, boto3\n\
-        boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
-        aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4]).create_bucket(Bucket=sys.argv[2])\n";
-    let status = Command::new("python3")
-        .args(["-c", script, endpoint, BUCKET, ACCESS_KEY, SECRET_KEY])
-        .status()
+/// With boto3 (moto's own client): an IAM user allowed `s3:*` and its
+/// access key (the unauthenticated set-up requests), then the bucket, by a
+/// signed request. Returns the key id and secret.
+fn create_bucket(endpoint: &str) -> (String, String) {
+    let script = r#"import sys, json, boto3
+ep, bucket = sys.argv[1], sys.argv[2]
+iam = boto3.client('iam', endpoint_url=ep, region_name='us-east-1', aws_access_key_id='setup', aws_secret_access_key='setup')
+iam.create_user(UserName='wagate')
+iam.put_user_policy(UserName='wagate', PolicyName='s3', PolicyDocument=json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:*', 'Resource': '*'}]}))
+k = iam.create_access_key(UserName='wagate')['AccessKey']
+boto3.client('s3', endpoint_url=ep, region_name='us-east-1', aws_access_key_id=k['AccessKeyId'], aws_secret_access_key=k['SecretAccessKey']).create_bucket(Bucket=bucket)
+print(k['AccessKeyId'], k['SecretAccessKey'])
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, endpoint, BUCKET])
+        .stderr(Stdio::inherit())
+        .output()
         .expect("python3 runs");
-    assert!(status.success(), "boto3 creates the bucket");
+    assert!(
+        out.status.success(),
+        "boto3 creates the user and the bucket"
+    );
+    let out = String::from_utf8(out.stdout).unwrap();
+    let (id, secret) = out.trim().split_once(' ').expect("a key id and secret");
+    (id.to_string(), secret.to_string())
 }
 
 /// The bucket, as the test sees it (not through the gateway).
-fn bucket(endpoint: &str) -> object_store::aws::AmazonS3 {
+fn bucket(endpoint: &str, key_id: &str, secret: &str) -> object_store::aws::AmazonS3 {
     object_store::aws::AmazonS3Builder::new()
         .with_endpoint(endpoint)
         .with_allow_http(true)
         .with_region("us-east-1")
         .with_bucket_name(BUCKET)
-        .with_access_key_id(ACCESS_KEY)
-        .with_secret_access_key(SECRET_KEY)
+        .with_access_key_id(key_id)
+        .with_secret_access_key(secret)
         .build()
         .unwrap()
 }
@@ -134,39 +153,36 @@ async fn received(api: &Api, session: &str, from: &str, pick: impl Fn(&Value) ->
     .await
 }
 
-/// The object of a file (by the file id of its URL) in the bucket, and its
-/// bytes.
+/// The object of a file in the bucket (key `<prefix>/<session>/<file id>.<ext>`,
+/// the file id from its URL) and its bytes. A GET of the exact key: moto's
+/// signature check rejects `object_store`'s ListObjectsV2 (the gateway never
+/// lists).
 async fn object_of(
     store: &object_store::aws::AmazonS3,
     session: &str,
     file_url: &str,
+    ext: &str,
 ) -> (String, Vec<u8>) {
     let file_id = file_url.rsplit('/').next().unwrap();
-    let prefix = object_store::path::Path::from(format!("{PREFIX}/{session}"));
-    let listed: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap();
-    let meta = listed
-        .iter()
-        .find(|m| {
-            m.location
-                .filename()
-                .is_some_and(|f| f.starts_with(&format!("{file_id}.")))
-        })
-        .unwrap_or_else(|| panic!("{file_id} is in the bucket under {prefix}: {listed:?}"));
-    let bytes = store
-        .get(&meta.location)
+    let key = format!("{PREFIX}/{session}/{file_id}.{ext}");
+    let got = store
+        .get(&object_store::path::Path::from(key.as_str()))
         .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    (meta.location.to_string(), bytes.to_vec())
+        .unwrap_or_else(|e| panic!("{key} is in the bucket: {e}"));
+    (key, got.bytes().await.unwrap().to_vec())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn media_story_on_s3() {
     let moto = start_moto().await;
-    create_bucket(&moto.endpoint);
-    let store = bucket(&moto.endpoint);
+    let (key_id, secret) = create_bucket(&moto.endpoint);
+    let store = bucket(&moto.endpoint, &key_id, &secret);
+    // The server checks signatures: a wrong secret is refused.
+    let wrong = bucket(&moto.endpoint, &key_id, "not-the-secret");
+    let refused = wrong
+        .put(&object_store::path::Path::from("probe"), vec![1u8].into())
+        .await;
+    assert!(refused.is_err(), "moto refuses a bad signature");
 
     let sandbox = start_sandbox().await;
     let alice = create_phone(&sandbox, "628333000001", "Alice").await;
@@ -185,8 +201,8 @@ async fn media_story_on_s3() {
             ("S3_ENDPOINT", moto.endpoint.clone()),
             ("S3_BUCKET", BUCKET.into()),
             ("S3_PREFIX", format!("/{PREFIX}/")),
-            ("S3_ACCESS_KEY_ID", ACCESS_KEY.into()),
-            ("S3_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+            ("S3_ACCESS_KEY_ID", key_id.clone()),
+            ("S3_SECRET_ACCESS_KEY", secret.clone()),
         ],
     );
     let api = gw.api(ADMIN_KEY);
@@ -212,9 +228,7 @@ async fn media_story_on_s3() {
     let (status, ct, bytes) = download(&api, &file_url).await;
     assert_eq!((status, ct.as_str()), (200, "image/jpeg"));
     assert_eq!(bytes, photo, "the image comes back from the bucket intact");
-    let (key, object) = object_of(&store, &b, &file_url).await;
-    assert!(key.starts_with(&format!("{PREFIX}/{b}/")), "{key}");
-    assert!(key.ends_with(".jpg"), "{key}");
+    let (_, object) = object_of(&store, &b, &file_url, "jpg").await;
     assert_eq!(
         object, photo,
         "B's received copy is an object in the bucket"
@@ -226,7 +240,7 @@ async fn media_story_on_s3() {
     let mine = h["data"][0]["media"]["url"].as_str().unwrap().to_string();
     let (status, _, bytes) = download(&api, &mine).await;
     assert_eq!((status, &bytes), (200, &photo));
-    assert_eq!(object_of(&store, &a, &mine).await.1, photo);
+    assert_eq!(object_of(&store, &a, &mine, "jpg").await.1, photo);
 
     // A document, with its name.
     let notes = b"quarterly numbers\n1,2,3\n".to_vec();
@@ -255,7 +269,7 @@ async fn media_story_on_s3() {
     assert_eq!(h["content-length"], notes.len().to_string().as_str());
     assert_eq!(h["content-disposition"], "inline; filename=\"numbers.txt\"");
     assert_eq!(resp.bytes().await.unwrap().to_vec(), notes);
-    assert_eq!(object_of(&store, &b, &doc_url).await.1, notes);
+    assert_eq!(object_of(&store, &b, &doc_url, "txt").await.1, notes);
 
     // A queued image: staged in the bucket, uploaded from it when it goes.
     let queued = jpeg(20_000, 9);
@@ -282,7 +296,7 @@ async fn media_story_on_s3() {
         assert_eq!(status, 404, "{path}: {body}");
     }
     // An object gone from the bucket is a 404, not a 500.
-    let (key, _) = object_of(&store, &b, &doc_url).await;
+    let (key, _) = object_of(&store, &b, &doc_url, "txt").await;
     store
         .delete(&object_store::path::Path::from(key))
         .await
