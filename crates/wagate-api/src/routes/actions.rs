@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use wagate_core::limits::{CONTACT_NAME_MAX_CHARS, TEXT_MAX_CHARS};
 use wagate_core::{ErrorCode, iso_ms};
 
-use super::messages::{SendResultDto, parse_chat_id};
+use super::messages::{SendResultDto, parse_chat_id, wa_id_of};
 use super::owned_session;
 use super::queue::{self, IdempotencyKey, SendMode};
 use crate::auth::Auth;
@@ -111,10 +111,6 @@ pub struct MessageChangeDto {
     /// `revoked` or `edited`.
     pub status: &'static str,
     pub timestamp: String,
-}
-
-fn wa_id_of(id: &str) -> &str {
-    wagate_core::ids::parse_message_id(id).2
 }
 
 fn sent(s: wagate_engine::session::SentMessage) -> Envelope<SendResultDto> {

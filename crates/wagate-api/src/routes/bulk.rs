@@ -275,7 +275,7 @@ fn at_index(e: ApiError, i: usize) -> ApiError {
 
 fn discard(state: &AppState, items: &[(ChatId, SendJob)]) {
     for (_, job) in items {
-        state.manager.queue().discard_job(job);
+        state.manager.queue().discard(job);
     }
 }
 
@@ -473,23 +473,17 @@ fn batch_dto(
         progress: progress.into(),
         results: items
             .iter()
-            .map(|r| {
-                let chat = ChatId::api_from_jid(&r.chat_id);
-                BatchResultDto {
-                    message_id: wagate_core::ids::message_id(true, &chat, &r.wa_id),
-                    chat_id: chat,
-                    status: if r.status == "queued" {
-                        "pending".into()
-                    } else {
-                        r.status.clone()
-                    },
-                    queue_id: r.id.clone(),
-                    sent_at: r.sent_at.map(iso_ms),
-                    error: r.error_code.as_ref().map(|code| queue::ErrorDto {
-                        code: code.clone(),
-                        message: r.error_message.clone().unwrap_or_default(),
-                    }),
-                }
+            .map(|r| BatchResultDto {
+                message_id: r.message_id(),
+                chat_id: ChatId::api_from_jid(&r.chat_id),
+                status: if r.status == "queued" {
+                    "pending".into()
+                } else {
+                    r.status.clone()
+                },
+                queue_id: r.id.clone(),
+                sent_at: r.sent_at.map(iso_ms),
+                error: queue::ErrorDto::of(r),
             })
             .collect(),
         started_at: batch.started_at.map(iso_ms),

@@ -21,7 +21,7 @@ use wagate_core::limits::CAPTION_MAX_CHARS;
 use wagate_core::{ChatId, ErrorCode};
 use wagate_engine::media::{MediaKind, OutgoingMedia, fetch_url};
 
-use super::messages::{SendOptionsDto, SendResultDto, parse_chat_id};
+use super::messages::{SendOptionsDto, SendResultDto, parse_chat_id, wa_id_of};
 use super::owned_session;
 use super::queue::{self, IdempotencyKey, SendMode};
 use crate::auth::Auth;
@@ -257,7 +257,7 @@ async fn send(
         .options
         .quoted_message_id
         .as_deref()
-        .map(|q| wagate_core::ids::parse_message_id(q).2.to_string());
+        .map(|q| wa_id_of(q).to_string());
     let staged = state
         .manager
         .config()

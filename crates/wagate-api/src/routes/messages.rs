@@ -150,7 +150,7 @@ pub fn parse_chat_id(raw: &str) -> Result<ChatId, ApiError> {
 
 /// A contract message id (`true_628…@c.us_3EB0…`) or a bare WhatsApp id →
 /// the WhatsApp id.
-fn wa_id_of(id: &str) -> &str {
+pub(crate) fn wa_id_of(id: &str) -> &str {
     wagate_core::ids::parse_message_id(id).2
 }
 

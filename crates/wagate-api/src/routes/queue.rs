@@ -67,14 +67,9 @@ impl SendMode {
     /// The mode from a request's query string (for routes that read the
     /// whole request themselves).
     pub fn from_uri(uri: &axum::http::Uri) -> Result<SendMode, ApiError> {
-        match uri.query() {
-            Some(q) => axum::extract::Query::<SendMode>::try_from_uri(
-                &format!("/?{q}").parse().unwrap_or_default(),
-            )
+        axum::extract::Query::<SendMode>::try_from_uri(uri)
             .map(|axum::extract::Query(m)| m)
-            .map_err(|e| ApiError::validation(format!("invalid query: {}", e.body_text()))),
-            None => Ok(SendMode::default()),
-        }
+            .map_err(|e| ApiError::validation(format!("invalid query: {}", e.body_text())))
     }
 
     fn lane(&self) -> Lane {
@@ -149,7 +144,7 @@ pub async fn submit(
     let queue = state.manager.queue();
     // A banned number will never send again.
     if session.live().reason == Some(StatusReason::Banned) {
-        queue.discard_job(&job);
+        queue.discard(&job);
         return Err(ApiError::new(
             ErrorCode::SessionBanned,
             "this number is banned by WhatsApp",
@@ -167,7 +162,7 @@ pub async fn submit(
             None => false,
         };
         if !known {
-            queue.discard_job(&job);
+            queue.discard(&job);
             return Err(ApiError::new(
                 ErrorCode::SessionNotReady,
                 format!(
@@ -218,7 +213,7 @@ fn answer(
 fn dto(session_id: &str, r: &QueuedRecord) -> SendResultDto {
     let sent = r.status == "sent";
     SendResultDto {
-        message_id: wagate_core::ids::message_id(true, &ChatId::api_from_jid(&r.chat_id), &r.wa_id),
+        message_id: r.message_id(),
         status: r.status.clone(),
         timestamp: r.sent_at.filter(|_| sent).map(iso_ms),
         queue_id: Some(r.id.clone()),
@@ -270,23 +265,29 @@ pub struct ErrorDto {
     pub message: String,
 }
 
+impl ErrorDto {
+    /// What a queued message recorded when it failed or was cancelled.
+    pub fn of(r: &QueuedRecord) -> Option<ErrorDto> {
+        r.error_code.as_ref().map(|code| ErrorDto {
+            code: code.clone(),
+            message: r.error_message.clone().unwrap_or_default(),
+        })
+    }
+}
+
 impl From<&QueuedRecord> for QueuedDto {
     fn from(r: &QueuedRecord) -> Self {
-        let chat = ChatId::api_from_jid(&r.chat_id);
         QueuedDto {
             queue_id: r.id.clone(),
-            message_id: wagate_core::ids::message_id(true, &chat, &r.wa_id),
-            chat_id: chat,
+            message_id: r.message_id(),
+            chat_id: ChatId::api_from_jid(&r.chat_id),
             kind: r.kind.clone(),
             lane: r.lane.clone(),
             status: r.status.clone(),
             attempts: r.attempts,
             batch_id: r.batch_id.clone(),
             not_before: (r.not_before > 0 && r.status == "queued").then(|| iso_ms(r.not_before)),
-            error: r.error_code.as_ref().map(|code| ErrorDto {
-                code: code.clone(),
-                message: r.error_message.clone().unwrap_or_default(),
-            }),
+            error: ErrorDto::of(r),
             created_at: iso_ms(r.created_at),
             sent_at: r.sent_at.map(iso_ms),
         }
@@ -468,10 +469,10 @@ pub async fn delete_pacing(
 }
 
 async fn pacing_dto(state: &AppState, session: &Session) -> Result<Envelope<PacingDto>, ApiError> {
-    let s = state.manager.queue().status(session).await?;
+    let (effective, overrides) = state.manager.queue().pacing(&session.id).await?;
     Ok(envelope::ok(PacingDto {
-        effective: serde_json::to_value(&s.pacing).unwrap_or_default(),
-        overrides: serde_json::to_value(&s.overrides).unwrap_or_default(),
+        effective: serde_json::to_value(&effective).unwrap_or_default(),
+        overrides: serde_json::to_value(&overrides).unwrap_or_default(),
     }))
 }
 

@@ -61,7 +61,7 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
             continue;
         }
         // 2. What may go, and when?
-        let next = match pick(&queue, &session, &gate).await {
+        let (next, pacing) = match pick(&queue, &session, &gate).await {
             Ok(n) => n,
             Err(e) => {
                 warn!(session = %session.id, "send queue: {e}");
@@ -113,10 +113,6 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
                 continue;
             }
         }
-        let pacing = match queue.pacing(&session.id).await {
-            Ok((p, _)) => p,
-            Err(_) => inner.config.pacing.clone(),
-        };
         let tried = deliver(&queue, &session, &record, &pacing).await;
         if tried {
             let jitter = if pacing.jitter_ms > 0 {
@@ -129,31 +125,17 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
     }
 }
 
-/// The lane to serve next and when it may send: the earliest of each
-/// lane's (oldest `not_before`, gate time), direct before bulk before drip
-/// on a tie.
+/// The lane to serve next and when it may send (see
+/// [`super::pacing::next_send`]), with the session's pacing.
 async fn pick(
     queue: &SendQueue,
     session: &Session,
     gate: &Gate,
-) -> Result<Option<(Lane, i64)>, EngineError> {
-    let backlog = queue.inner.store.queue_backlog(&session.id).await?;
-    if backlog.is_empty() {
-        return Ok(None);
-    }
+) -> Result<(Option<(Lane, i64)>, super::Pacing), EngineError> {
     let (pacing, _) = queue.pacing(&session.id).await?;
-    let now = now_ms();
-    let mut best: Option<(Lane, i64)> = None;
-    for lane in Lane::ALL {
-        let Some(b) = backlog.iter().find(|b| b.lane == lane.as_str()) else {
-            continue;
-        };
-        let at = gate.earliest(lane, &pacing, now).max(b.earliest);
-        if best.is_none_or(|(_, t)| at < t) {
-            best = Some((lane, at));
-        }
-    }
-    Ok(best)
+    let backlog = queue.inner.store.queue_backlog(&session.id).await?;
+    let next = super::pacing::next_send(&backlog, gate, &pacing, now_ms());
+    Ok((next, pacing))
 }
 
 /// Sends one claimed message and records what happened. Returns whether a
@@ -260,7 +242,7 @@ async fn fail(
             "message.failed",
             json!({
                 "queueId": record.id,
-                "messageId": wagate_core::ids::message_id(true, &chat, &record.wa_id),
+                "messageId": record.message_id(),
                 "chatId": chat,
                 "type": record.kind,
                 "attempts": record.attempts + 1,

@@ -341,16 +341,6 @@ impl SendQueue {
         submit: Submit,
     ) -> Result<Submitted, EngineError> {
         let fingerprint = submit.job.fingerprint(&session.id, &submit.chat);
-        if let Some(key) = &submit.idempotency_key
-            && let Some(existing) = self
-                .inner
-                .store
-                .queued_by_key(&session.tenant_id, key)
-                .await?
-        {
-            self.discard(&submit.job);
-            return same_request(existing, &fingerprint).map(Submitted::Existing);
-        }
         let row = NewQueued {
             id: new_queue_id(),
             tenant_id: session.tenant_id.clone(),
@@ -367,25 +357,23 @@ impl SendQueue {
             idempotency_key: submit.idempotency_key.clone(),
             request_hash: Some(fingerprint.clone()),
         };
+        // A key used before comes back as `Existing` (the unique index
+        // decides, so concurrent retries cannot both queue).
         match self.inner.store.enqueue(&row).await {
-            Ok(Enqueued::New) => {}
+            Ok(Enqueued::New(record)) => {
+                self.wake(session);
+                Ok(Submitted::New(*record))
+            }
             Ok(Enqueued::Existing(existing)) => {
                 self.discard(&submit.job);
-                return same_request(*existing, &fingerprint).map(Submitted::Existing);
+                same_request(existing.request_hash.as_deref(), &fingerprint)
+                    .map(|()| Submitted::Existing(*existing))
             }
             Err(e) => {
                 self.discard(&submit.job);
-                return Err(e.into());
+                Err(e.into())
             }
         }
-        self.wake(session);
-        let record = self
-            .inner
-            .store
-            .get_queued(&row.id)
-            .await?
-            .ok_or_else(|| EngineError::Engine("a queued message vanished".into()))?;
-        Ok(Submitted::New(record))
     }
 
     /// Waits until a message is sent, failed or cancelled, or `timeout`
@@ -440,16 +428,6 @@ impl SendQueue {
         submit: BatchSubmit,
     ) -> Result<BatchSubmitted, EngineError> {
         let fingerprint = batch_fingerprint(&session.id, &submit);
-        if let Some(key) = &submit.idempotency_key
-            && let Some(existing) = self
-                .inner
-                .store
-                .batch_by_key(&session.tenant_id, key)
-                .await?
-        {
-            self.discard_all(&submit.items);
-            return same_batch(existing, &fingerprint).map(BatchSubmitted::Existing);
-        }
         let now = now_ms();
         let batch = BatchRecord {
             session_id: session.id.clone(),
@@ -488,7 +466,8 @@ impl SendQueue {
             Ok(BatchCreated::New) => {}
             Ok(BatchCreated::Existing(existing)) => {
                 self.discard_all(&submit.items);
-                return same_batch(*existing, &fingerprint).map(BatchSubmitted::Existing);
+                return same_request(existing.request_hash.as_deref(), &fingerprint)
+                    .map(|()| BatchSubmitted::Existing(*existing));
             }
             Ok(BatchCreated::IdTaken) => {
                 self.discard_all(&submit.items);
@@ -561,13 +540,7 @@ impl SendQueue {
             .await?;
         let gate = pacing::Gate::with_history(times);
         let backlog = self.inner.store.queue_backlog(&session.id).await?;
-        let next_send_at = backlog
-            .iter()
-            .filter_map(|b| {
-                let lane = Lane::parse(&b.lane)?;
-                Some(gate.earliest(lane, &pacing, now).max(b.earliest))
-            })
-            .min();
+        let next_send_at = pacing::next_send(&backlog, &gate, &pacing, now).map(|(_, at)| at);
         Ok(QueueStatus {
             sending: self.inner.store.queue_sending(&session.id).await?,
             backlog,
@@ -605,10 +578,7 @@ impl SendQueue {
     }
 
     /// A session's effective pacing and its own overrides.
-    pub(crate) async fn pacing(
-        &self,
-        session_id: &str,
-    ) -> Result<(Pacing, PacingOverrides), EngineError> {
+    pub async fn pacing(&self, session_id: &str) -> Result<(Pacing, PacingOverrides), EngineError> {
         if let Some(p) = self
             .inner
             .pacing
@@ -689,13 +659,8 @@ impl SendQueue {
         }
     }
 
-    /// Deletes the staged file of a job that will never be queued.
-    pub fn discard_job(&self, job: &SendJob) {
-        self.discard(job);
-    }
-
     /// Deletes the staged file of a job that will never be sent.
-    pub(crate) fn discard(&self, job: &SendJob) {
+    pub fn discard(&self, job: &SendJob) {
         if let Some(media) = job.staged_media() {
             self.inner.media.discard(media);
         }
@@ -708,17 +673,10 @@ impl SendQueue {
     }
 }
 
-fn same_request(existing: QueuedRecord, fingerprint: &str) -> Result<QueuedRecord, EngineError> {
-    if existing.request_hash.as_deref() == Some(fingerprint) {
-        Ok(existing)
-    } else {
-        Err(EngineError::IdempotencyKeyReused)
-    }
-}
-
-fn same_batch(existing: BatchRecord, fingerprint: &str) -> Result<BatchRecord, EngineError> {
-    if existing.request_hash.as_deref() == Some(fingerprint) {
-        Ok(existing)
+/// An idempotent repeat must be the same request as the first.
+fn same_request(first: Option<&str>, fingerprint: &str) -> Result<(), EngineError> {
+    if first == Some(fingerprint) {
+        Ok(())
     } else {
         Err(EngineError::IdempotencyKeyReused)
     }

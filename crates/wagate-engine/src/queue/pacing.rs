@@ -42,10 +42,6 @@ impl Lane {
             Lane::Drip => "drip",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Lane> {
-        Lane::ALL.into_iter().find(|l| l.as_str() == s)
-    }
 }
 
 /// A daily window (minutes after midnight at a fixed UTC offset) in which
@@ -276,6 +272,28 @@ impl Gate {
         }
         at
     }
+}
+
+/// Of the lanes with messages waiting (`backlog`), the one to serve next
+/// and when: the earliest of each lane's (oldest `not_before`, gate time),
+/// direct before bulk before drip on a tie.
+pub fn next_send(
+    backlog: &[wagate_store::app::LaneBacklog],
+    gate: &Gate,
+    pacing: &Pacing,
+    now: i64,
+) -> Option<(Lane, i64)> {
+    let mut best: Option<(Lane, i64)> = None;
+    for lane in Lane::ALL {
+        let Some(b) = backlog.iter().find(|b| b.lane == lane.as_str()) else {
+            continue;
+        };
+        let at = gate.earliest(lane, pacing, now).max(b.earliest);
+        if best.is_none_or(|(_, t)| at < t) {
+            best = Some((lane, at));
+        }
+    }
+    best
 }
 
 #[cfg(test)]

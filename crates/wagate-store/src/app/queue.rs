@@ -66,13 +66,48 @@ impl QueuedRecord {
     pub fn is_final(&self) -> bool {
         matches!(self.status.as_str(), "sent" | "failed" | "cancelled")
     }
+
+    /// The contract's id of the message (`true_<chat>_<WhatsApp id>`).
+    pub fn message_id(&self) -> String {
+        wagate_core::ids::message_id(
+            true,
+            &wagate_core::ChatId::api_from_jid(&self.chat_id),
+            &self.wa_id,
+        )
+    }
+
+    /// A row as it is right after `new` was queued at `now`.
+    fn queued(new: &NewQueued, now: i64) -> QueuedRecord {
+        QueuedRecord {
+            id: new.id.clone(),
+            tenant_id: new.tenant_id.clone(),
+            session_id: new.session_id.clone(),
+            wa_id: new.wa_id.clone(),
+            chat_id: new.chat_id.clone(),
+            kind: new.kind.clone(),
+            payload: new.payload.clone(),
+            lane: new.lane.clone(),
+            status: "queued".into(),
+            attempts: 0,
+            not_before: new.not_before,
+            batch_id: new.batch_id.clone(),
+            batch_seq: new.batch_seq,
+            idempotency_key: new.idempotency_key.clone(),
+            request_hash: new.request_hash.clone(),
+            error_code: None,
+            error_message: None,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+        }
+    }
 }
 
 /// The outcome of queueing under an idempotency key.
 #[derive(Debug)]
 pub enum Enqueued {
-    /// Queued now.
-    New,
+    /// Queued now: the new row.
+    New(Box<QueuedRecord>),
     /// The key was used before: this is what it queued.
     Existing(Box<QueuedRecord>),
 }
@@ -141,7 +176,7 @@ impl Store {
         let now = wagate_core::now_ms();
         let done = insert_queued(&self.pool, new, now).await?;
         if done {
-            return Ok(Enqueued::New);
+            return Ok(Enqueued::New(Box::new(QueuedRecord::queued(new, now))));
         }
         let key = new.idempotency_key.as_deref().unwrap_or_default();
         match self.queued_by_key(&new.tenant_id, key).await? {
