@@ -4,20 +4,20 @@
 //! The feed subscribes to the live broadcast *before* it reads the log, so
 //! nothing can fall between the two. It remembers `seen`, the sequence number
 //! up to which every event has been considered, and takes a broadcast event
-//! directly only when it is exactly `seen + 1`. Anything else (a gap: events
-//! of several sessions can reach the broadcast out of order, or the client
-//! fell behind and the broadcast lagged) sends it back to the log, which
-//! hands out sequence numbers in commit order. So memory stays bounded (one
-//! batch) and a slow client never misses or repeats an event.
+//! directly only when it is exactly `seen + 1`. Anything else (a gap: the
+//! store's publisher broadcasts in sequence order, but the feed may have
+//! subscribed mid-way, or the client fell behind and the broadcast lagged)
+//! sends it back to the log, read in pages up to the head below which no
+//! event can appear any more. So memory stays bounded (one page) and a slow
+//! client never misses or repeats an event.
 //!
 //! `next` is cancel-safe: state changes only after every await completed.
 
 use std::collections::VecDeque;
 
-use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use wagate_engine::GatewayEvent;
-use wagate_store::app::{EventQuery, EventRecord};
+use wagate_store::app::EventQuery;
 use wagate_store::{Store, StoreError};
 
 use crate::state::AppState;
@@ -25,55 +25,9 @@ use crate::state::AppState;
 /// Events read from the log at once.
 const BATCH: u32 = 500;
 
-/// One event of the log, as clients see it.
-#[derive(Clone, Debug)]
-pub struct FeedEvent {
-    pub seq: i64,
-    pub event: String,
-    pub session_id: String,
-    pub tenant_id: String,
-    pub data: Value,
-    pub at_ms: i64,
-}
-
-impl FeedEvent {
-    /// The contract's event object plus `seq`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "event": self.event,
-            "timestamp": wagate_core::iso_ms(self.at_ms),
-            "sessionId": self.session_id,
-            "seq": self.seq,
-            "data": self.data,
-        })
-    }
-}
-
-impl From<EventRecord> for FeedEvent {
-    fn from(e: EventRecord) -> Self {
-        FeedEvent {
-            seq: e.seq,
-            event: e.event,
-            session_id: e.session_id,
-            tenant_id: e.tenant_id,
-            data: e.data,
-            at_ms: e.created_at,
-        }
-    }
-}
-
-impl From<GatewayEvent> for FeedEvent {
-    fn from(e: GatewayEvent) -> Self {
-        FeedEvent {
-            seq: e.seq,
-            event: e.event.to_string(),
-            session_id: e.session_id,
-            tenant_id: e.tenant_id,
-            data: e.data,
-            at_ms: e.at_ms,
-        }
-    }
-}
+/// One event of the log, as clients see it (the one event type; its
+/// `to_json` is the contract's event object plus `seq`).
+pub type FeedEvent = wagate_core::Event;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
@@ -145,7 +99,7 @@ impl Feed {
                 Ok(e) if e.seq == self.seen + 1 => {
                     self.seen = e.seq;
                     if self.in_scope(&e.tenant_id, &e.session_id) {
-                        return Ok(e.into());
+                        return Ok(e);
                     }
                 }
                 // A gap or a lag: the log has the truth.
@@ -165,6 +119,7 @@ impl Feed {
                 session_id: self.session.clone(),
                 tenant_id: self.tenant.clone(),
                 limit: BATCH,
+                upto: Some(high),
             })
             .await?;
         let last = batch.last().map(|e| e.seq).unwrap_or(self.seen);
@@ -174,12 +129,13 @@ impl Feed {
         } else {
             self.seen = last;
         }
-        self.backlog.extend(batch.into_iter().map(FeedEvent::from));
+        self.backlog.extend(batch);
         Ok(())
     }
 }
 
-/// Events of the log in `(after, upto]`, for a replay alongside a live feed.
+/// One page of the log in `(after, upto]` (at most [`BATCH`] events), for
+/// a replay alongside a live feed: the caller pages on from the last seq.
 pub async fn read_range(
     store: &Store,
     tenant: Option<&str>,
@@ -187,17 +143,13 @@ pub async fn read_range(
     after: i64,
     upto: i64,
 ) -> Result<Vec<FeedEvent>, StoreError> {
-    let batch = store
+    store
         .read_events(&EventQuery {
             after,
             session_id: session.map(str::to_owned),
             tenant_id: tenant.map(str::to_owned),
             limit: BATCH,
+            upto: Some(upto),
         })
-        .await?;
-    Ok(batch
-        .into_iter()
-        .filter(|e| e.seq <= upto)
-        .map(FeedEvent::from)
-        .collect())
+        .await
 }

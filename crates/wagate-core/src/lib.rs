@@ -7,6 +7,7 @@
 
 pub mod chat_id;
 pub mod error_code;
+pub mod event;
 pub mod ids;
 pub mod limits;
 pub mod qr;
@@ -14,6 +15,7 @@ pub mod status;
 
 pub use chat_id::{ChatId, ChatIdError};
 pub use error_code::ErrorCode;
+pub use event::{Event, EventKind};
 pub use status::{SessionStatus, StatusReason};
 
 /// The version string reported in every response's `meta.version`.

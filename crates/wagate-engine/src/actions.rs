@@ -3,8 +3,9 @@
 //! delete for everyone (revoke) and edit — both sent and received.
 //!
 //! Received revokes and edits are applied to the stored message only when
-//! they come from the chat the message is in and, outside groups, from the
-//! person who sent it; they emit `message.revoked` and `message.edited`.
+//! they come from the chat the message is in and from the person who sent
+//! it (a revoke in a group also from a group admin); each change commits
+//! with its `message.revoked` / `message.edited` event.
 
 use serde_json::json;
 use tracing::debug;
@@ -16,7 +17,8 @@ use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::{Jid, buffa};
 
 use crate::error::EngineError;
-use crate::session::{SentMessage, Session, message_event_data};
+use crate::events::EventKind;
+use crate::session::{SentMessage, Session};
 
 /// A change a protocol message makes to an earlier message.
 #[derive(Debug, PartialEq, Eq)]
@@ -160,6 +162,7 @@ impl Session {
             "reaction",
             Some(emoji.to_string()),
             Some(target_wa_id),
+            None,
         )
         .await
     }
@@ -258,8 +261,12 @@ impl Session {
             !target.from_me && target.sender == by
         };
         match change {
-            // Group admins may delete other people's messages.
-            ProtocolChange::Revoke { .. } if same_author || info.source.is_group => {
+            // Group admins may delete other people's messages; other members
+            // may not.
+            ProtocolChange::Revoke { .. }
+                if same_author
+                    || (info.source.is_group && self.is_group_admin(&chat, &by).await) =>
+            {
                 self.apply_revoke(&target, &by).await?;
             }
             ProtocolChange::Edit {
@@ -272,50 +279,72 @@ impl Session {
         Ok(true)
     }
 
+    /// Whether `member` (a JID) administers the group `group` now. A group
+    /// the server will not describe, or a session without a connection,
+    /// counts as "no": a revoke is honoured only when its right is known.
+    async fn is_group_admin(&self, group: &str, member: &str) -> bool {
+        let (Some(client), Ok(jid)) = (self.client().await, group.parse::<Jid>()) else {
+            return false;
+        };
+        let meta = match client.groups().get_metadata(&jid).await {
+            Ok(m) => m,
+            Err(e) => {
+                debug!(session = %self.id, "group revoke ignored: cannot read the group: {e}");
+                return false;
+            }
+        };
+        let member = ChatId::api_from_jid(member);
+        meta.participants.iter().any(|p| {
+            (p.is_admin() || p.is_super_admin())
+                && [Some(&p.jid), p.phone_number.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|j| ChatId::api_from_jid(&j.to_non_ad_string()) == member)
+        })
+    }
+
     async fn apply_revoke(&self, target: &MessageRecord, by: &str) -> Result<(), EngineError> {
-        if self
-            .shared
-            .store
+        let mut tx = self.shared.store.begin().await?;
+        if !tx
             .mark_message_revoked(&self.id, &target.chat_id, &target.wa_id)
             .await?
         {
-            let chat_api = ChatId::api_from_jid(&target.chat_id);
-            self.emit(
-                "message.revoked",
-                json!({
-                    "messageId": wagate_core::ids::message_id(target.from_me, &chat_api, &target.wa_id),
-                    "chatId": chat_api,
-                    "fromMe": target.from_me,
-                    "revokedBy": ChatId::api_from_jid(by),
-                    "timestamp": wagate_core::iso_ms(now_ms()),
-                }),
-            )
-            .await;
+            return Ok(());
         }
+        let chat_api = ChatId::api_from_jid(&target.chat_id);
+        let data = json!({
+            "messageId": wagate_core::ids::message_id(target.from_me, &chat_api, &target.wa_id),
+            "chatId": chat_api,
+            "fromMe": target.from_me,
+            "revokedBy": ChatId::api_from_jid(by),
+            "timestamp": wagate_core::iso_ms(now_ms()),
+        });
+        tx.append(&self.id, &self.tenant_id, EventKind::MessageRevoked, &data)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn apply_edit(&self, target: &MessageRecord, text: &str) -> Result<(), EngineError> {
-        if self
-            .shared
-            .store
+        let mut tx = self.shared.store.begin().await?;
+        if !tx
             .set_message_body(&self.id, &target.chat_id, &target.wa_id, text)
             .await?
         {
-            let chat_api = ChatId::api_from_jid(&target.chat_id);
-            self.emit(
-                "message.edited",
-                json!({
-                    "messageId": wagate_core::ids::message_id(target.from_me, &chat_api, &target.wa_id),
-                    "chatId": chat_api,
-                    "fromMe": target.from_me,
-                    "body": text,
-                    "previousBody": target.body,
-                    "timestamp": wagate_core::iso_ms(now_ms()),
-                }),
-            )
-            .await;
+            return Ok(());
         }
+        let chat_api = ChatId::api_from_jid(&target.chat_id);
+        let data = json!({
+            "messageId": wagate_core::ids::message_id(target.from_me, &chat_api, &target.wa_id),
+            "chatId": chat_api,
+            "fromMe": target.from_me,
+            "body": text,
+            "previousBody": target.body,
+            "timestamp": wagate_core::iso_ms(now_ms()),
+        });
+        tx.append(&self.id, &self.tenant_id, EventKind::MessageEdited, &data)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -347,16 +376,16 @@ impl Session {
             .send_message_with_options(to, message, SendOptions::default().with_message_id(wa_id))
             .await
             .map_err(|e| EngineError::SendFailed(e.to_string()))?;
-        let done = self
-            .record_sent(&client, chat, sent.message_id, msg_type, body, quoted_wa_id)
-            .await?;
-        if let Some(x) = extras {
-            self.shared
-                .store
-                .set_message_extras(&self.id, &chat.jid(), &done.wa_id, &x)
-                .await?;
-        }
-        Ok(done)
+        self.record_sent(
+            &client,
+            chat,
+            sent.message_id,
+            msg_type,
+            body,
+            quoted_wa_id,
+            extras.as_ref(),
+        )
+        .await
     }
 
     async fn record_sent(
@@ -367,6 +396,7 @@ impl Session {
         msg_type: &str,
         body: Option<String>,
         quoted_wa_id: Option<&str>,
+        extras: Option<&serde_json::Value>,
     ) -> Result<SentMessage, EngineError> {
         let timestamp_ms = now_ms();
         let record = NewMessage {
@@ -388,9 +418,7 @@ impl Session {
             media: None,
         };
         // A resend under the same id (after a crash) is stored and told once.
-        if self.shared.store.insert_message(&record).await? {
-            self.emit("message.sent", message_event_data(&record)).await;
-        }
+        self.record_outgoing(&record, extras).await?;
         Ok(SentMessage {
             wa_id,
             chat: chat.clone(),

@@ -1,49 +1,11 @@
 //! Gateway events: what sessions tell the rest of the program.
 //!
-//! The shape is the contract's webhook event (`event`, `sessionId`, `data`)
-//! plus the owning tenant, so any consumer can filter and scope it.
+//! One type serves the log, the live broadcast, webhooks, WebSocket and SSE:
+//! [`wagate_core::Event`] (the contract's event plus `seq` and the owning
+//! tenant), with kinds from [`wagate_core::EventKind`]. Live events come from
+//! the store's publisher, after their commit, in sequence order.
 
-use serde_json::Value;
+pub use wagate_core::{Event, EventKind};
 
-#[derive(Clone, Debug)]
-pub struct GatewayEvent {
-    /// Position in the durable event log.
-    pub seq: i64,
-    /// `session.status`, `message.received`, … (the contract's names).
-    pub event: &'static str,
-    pub session_id: String,
-    pub tenant_id: String,
-    pub data: Value,
-    /// Epoch milliseconds when the gateway observed it.
-    pub at_ms: i64,
-}
-
-impl GatewayEvent {
-    pub fn new(
-        seq: i64,
-        event: &'static str,
-        session_id: &str,
-        tenant_id: &str,
-        data: Value,
-        at_ms: i64,
-    ) -> Self {
-        GatewayEvent {
-            seq,
-            event,
-            session_id: session_id.to_string(),
-            tenant_id: tenant_id.to_string(),
-            data,
-            at_ms,
-        }
-    }
-
-    /// The contract's JSON envelope for this event.
-    pub fn to_json(&self) -> Value {
-        serde_json::json!({
-            "event": self.event,
-            "timestamp": wagate_core::iso_ms(self.at_ms),
-            "sessionId": self.session_id,
-            "data": self.data,
-        })
-    }
-}
+/// The live broadcast's item.
+pub type GatewayEvent = Event;

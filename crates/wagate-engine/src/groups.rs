@@ -11,6 +11,7 @@
 //! (removed, left) and `group.update` (promote, demote, subject,
 //! description, settings) events.
 
+use crate::events::EventKind;
 use wagate_core::ChatId;
 use whatsapp_rust::features::{
     GroupCreateOptions, GroupDescription, GroupError, GroupMetadata, GroupParticipantOptions,
@@ -310,7 +311,7 @@ impl Session {
 }
 
 /// What a `w:gp2` notification did, as an event name and an action name.
-fn group_event_kind(u: &GroupUpdate) -> (&'static str, String, Vec<String>) {
+fn group_event_kind(u: &GroupUpdate) -> (EventKind, String, Vec<String>) {
     let people = |ps: &[GroupParticipantInfo]| -> Vec<String> {
         ps.iter()
             .map(|p| api_id(p.phone_number.as_ref().unwrap_or(&p.jid)))
@@ -323,9 +324,11 @@ fn group_event_kind(u: &GroupUpdate) -> (&'static str, String, Vec<String>) {
         .map(api_id);
     match &u.action {
         GroupNotificationAction::Add { participants, .. } => {
-            ("group.join", "add".into(), people(participants))
+            (EventKind::GroupJoin, "add".into(), people(participants))
         }
-        GroupNotificationAction::Create { .. } => ("group.join", "create".into(), Vec::new()),
+        GroupNotificationAction::Create { .. } => {
+            (EventKind::GroupJoin, "create".into(), Vec::new())
+        }
         GroupNotificationAction::Remove { participants, .. } => {
             let who = people(participants);
             let action = if who.len() == 1 && by.as_deref() == Some(who[0].as_str()) {
@@ -333,17 +336,23 @@ fn group_event_kind(u: &GroupUpdate) -> (&'static str, String, Vec<String>) {
             } else {
                 "remove"
             };
-            ("group.leave", action.into(), who)
+            (EventKind::GroupLeave, action.into(), who)
         }
-        GroupNotificationAction::Promote { participants } => {
-            ("group.update", "promote".into(), people(participants))
+        GroupNotificationAction::Promote { participants } => (
+            EventKind::GroupUpdate,
+            "promote".into(),
+            people(participants),
+        ),
+        GroupNotificationAction::Demote { participants } => (
+            EventKind::GroupUpdate,
+            "demote".into(),
+            people(participants),
+        ),
+        GroupNotificationAction::Subject { .. } => {
+            (EventKind::GroupUpdate, "subject".into(), Vec::new())
         }
-        GroupNotificationAction::Demote { participants } => {
-            ("group.update", "demote".into(), people(participants))
-        }
-        GroupNotificationAction::Subject { .. } => ("group.update", "subject".into(), Vec::new()),
         GroupNotificationAction::Description { .. } => {
-            ("group.update", "description".into(), Vec::new())
+            (EventKind::GroupUpdate, "description".into(), Vec::new())
         }
         other => {
             // The variant's name, e.g. `Locked { … }` → `locked`.
@@ -351,7 +360,11 @@ fn group_event_kind(u: &GroupUpdate) -> (&'static str, String, Vec<String>) {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric())
                 .collect();
-            ("group.update", name.to_ascii_lowercase(), Vec::new())
+            (
+                EventKind::GroupUpdate,
+                name.to_ascii_lowercase(),
+                Vec::new(),
+            )
         }
     }
 }

@@ -17,7 +17,7 @@ use wagate_store::app::{NewSession, SessionMeta, SessionRecord};
 
 use crate::config::EngineConfig;
 use crate::error::EngineError;
-use crate::events::GatewayEvent;
+use crate::events::{EventKind, GatewayEvent};
 use crate::http::GatewayHttpClient;
 use crate::queue::SendQueue;
 use crate::session::{Session, Shared};
@@ -32,15 +32,19 @@ pub struct SessionManager {
     shared: Arc<Shared>,
     sessions: RwLock<HashMap<String, Arc<Session>>>,
     queue: SendQueue,
+    /// Feeds the live broadcast from the log, after commits.
+    _publisher: wagate_store::app::Publisher,
 }
 
 impl SessionManager {
     pub fn new(store: Store, config: EngineConfig) -> Arc<SessionManager> {
         let http = GatewayHttpClient::new(config.media_base());
         let (events, _) = broadcast::channel(EVENT_CHANNEL);
+        let publisher = store.start_publisher(events.clone(), None);
         let queue = SendQueue::new(store.clone(), config.queue.clone(), config.media.clone());
         Arc::new(SessionManager {
             queue,
+            _publisher: publisher,
             shared: Arc::new(Shared {
                 store,
                 config,
@@ -71,24 +75,19 @@ impl SessionManager {
     }
 
     /// Appends an event that is not a session's own doing (a batch's
-    /// progress, a disabled webhook, …) to the log and tells live listeners.
+    /// progress, a disabled webhook, …) to the log; live listeners hear of
+    /// it from the publisher once it is committed.
     pub async fn publish(
         &self,
         session_id: &str,
         tenant_id: &str,
-        event: &'static str,
+        event: EventKind,
         data: serde_json::Value,
-    ) -> Result<i64, EngineError> {
-        let at_ms = wagate_core::now_ms();
-        let seq = self
-            .shared
-            .store
-            .append_event(session_id, tenant_id, event, &data, at_ms)
-            .await?;
-        let _ = self.shared.events.send(GatewayEvent::new(
-            seq, event, session_id, tenant_id, data, at_ms,
-        ));
-        Ok(seq)
+    ) -> Result<(), EngineError> {
+        let mut tx = self.shared.store.begin().await?;
+        tx.append(session_id, tenant_id, event, &data).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Forgets the live statuses a previous process left in the store (call

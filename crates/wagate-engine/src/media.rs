@@ -36,7 +36,7 @@ use whatsapp_rust::{Jid, UploadOptions, buffa};
 
 use crate::error::EngineError;
 use crate::media_store::{MediaStore, S3Settings};
-use crate::session::{SentMessage, Session, message_event_data};
+use crate::session::{SentMessage, Session};
 
 const MB: u64 = 1024 * 1024;
 /// Stickers: the contract's 500 KB.
@@ -624,9 +624,7 @@ impl Session {
             push_name: None,
             media: Some(media.file()),
         };
-        if self.shared.store.insert_message(&record).await? {
-            self.emit("message.sent", message_event_data(&record)).await;
-        }
+        self.record_outgoing(&record, None).await?;
         Ok(SentMessage {
             wa_id: wa_id.to_string(),
             chat: chat.clone(),

@@ -12,6 +12,7 @@
 //! (`PRESENCE_HEARTBEAT_SECS`, default 300: seed 000's "Active now" every 5
 //! minutes) while the session is connected.
 
+use crate::events::EventKind;
 use serde_json::json;
 use wagate_core::ChatId;
 use whatsapp_rust::Jid;
@@ -198,7 +199,9 @@ impl Session {
                 .await
                 .map_err(|e| EngineError::Engine(format!("read receipt: {e}")))?;
             for id in &ids {
-                store.advance_message_status(&self.id, id, "read").await?;
+                store
+                    .advance_message_status(&self.id, &chat.jid(), id, "read")
+                    .await?;
             }
             marked += ids.len();
         }
@@ -264,7 +267,7 @@ impl Session {
             (ChatPresence::Paused, _) => ChatState::Paused,
         };
         self.emit(
-            "chat.state",
+            EventKind::ChatState,
             json!({
                 "chatId": ChatId::api_from_jid(&update.source.chat.to_non_ad_string()),
                 "from": ChatId::api_from_jid(&update.source.sender.to_non_ad_string()),
@@ -276,7 +279,7 @@ impl Session {
 
     pub(crate) async fn on_presence(&self, update: &PresenceUpdate) {
         self.emit(
-            "presence.update",
+            EventKind::PresenceUpdate,
             json!({
                 "id": ChatId::api_from_jid(&update.from.to_non_ad_string()),
                 "status": if update.unavailable { "unavailable" } else { "available" },

@@ -32,7 +32,7 @@ use whatsapp_rust::{Jid, buffa};
 use crate::config::EngineConfig;
 use crate::convert;
 use crate::error::EngineError;
-use crate::events::GatewayEvent;
+use crate::events::{EventKind, GatewayEvent};
 use crate::http::GatewayHttpClient;
 
 /// How long a caller of [`Session::wait_for_qr`] counts as "waiting": while
@@ -285,8 +285,11 @@ impl Session {
             .await?;
         self.set_status(SessionStatus::Disconnected, Some(StatusReason::LoggedOut))
             .await;
-        self.emit("session.disconnected", json!({ "reason": "logged_out" }))
-            .await;
+        self.emit(
+            EventKind::SessionDisconnected,
+            json!({ "reason": "logged_out" }),
+        )
+        .await;
         Ok(())
     }
 
@@ -437,9 +440,7 @@ impl Session {
             push_name: None,
             media: None,
         };
-        if self.shared.store.insert_message(&record).await? {
-            self.emit("message.sent", message_event_data(&record)).await;
-        }
+        self.record_outgoing(&record, None).await?;
         Ok(SentMessage {
             wa_id: sent.message_id,
             chat: chat.clone(),
@@ -517,13 +518,16 @@ impl Session {
                 }
                 self.set_status(SessionStatus::QrReady, None).await;
                 let image = wagate_core::qr::png_data_url(&qr.code);
-                self.emit("session.qr", json!({ "code": qr.code, "image": image }))
-                    .await;
+                self.emit(
+                    EventKind::SessionQr,
+                    json!({ "code": qr.code, "image": image }),
+                )
+                .await;
             }
             Event::PairingCode(code) => {
                 self.lock_state().pair_code = Some(code.code.clone());
                 self.set_status(SessionStatus::QrReady, None).await;
-                self.emit("session.qr", json!({ "pairingCode": code.code }))
+                self.emit(EventKind::SessionQr, json!({ "pairingCode": code.code }))
                     .await;
             }
             Event::PairSuccess(ps) => {
@@ -535,7 +539,7 @@ impl Session {
                 }
                 self.set_status(SessionStatus::Connecting, None).await;
                 self.emit(
-                    "session.authenticated",
+                    EventKind::SessionAuthenticated,
                     json!({ "phoneNumber": ps.id.user.to_string(), "platform": ps.platform }),
                 )
                 .await;
@@ -547,7 +551,7 @@ impl Session {
             Event::Disconnected(_) if self.status() == SessionStatus::Ready => {
                 self.set_status(SessionStatus::Connecting, None).await;
                 self.emit(
-                    "session.disconnected",
+                    EventKind::SessionDisconnected,
                     json!({ "reason": "connection_lost" }),
                 )
                 .await;
@@ -561,8 +565,11 @@ impl Session {
                 let me = self.clone();
                 tokio::spawn(async move {
                     me.stop(SessionStatus::Error, StatusReason::Banned).await;
-                    me.emit("session.disconnected", json!({ "reason": "banned" }))
-                        .await;
+                    me.emit(
+                        EventKind::SessionDisconnected,
+                        json!({ "reason": "banned" }),
+                    )
+                    .await;
                 });
             }
             Event::ClientOutdated(_) => {
@@ -627,8 +634,11 @@ impl Session {
         let _ = self.shared.store.set_session_desired(&self.id, false).await;
         self.set_status(SessionStatus::Disconnected, Some(StatusReason::LoggedOut))
             .await;
-        self.emit("session.disconnected", json!({ "reason": "logged_out" }))
-            .await;
+        self.emit(
+            EventKind::SessionDisconnected,
+            json!({ "reason": "logged_out" }),
+        )
+        .await;
     }
 
     async fn on_qr_exhausted(self: &Arc<Self>) {
@@ -690,21 +700,22 @@ impl Session {
             push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
             media,
         };
-        if !self.shared.store.insert_message(&record).await? {
+        // The message and its event commit together: a failure leaves
+        // neither, the hook fails, and WhatsApp redelivers.
+        let mut tx = self.shared.store.begin().await?;
+        if !tx.insert_message(&record).await? {
             debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored");
             return Ok(());
         }
         let extras = convert::extras(message);
         if let Some(x) = &extras {
-            self.shared
-                .store
-                .set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
+            tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
                 .await?;
         }
         let event = if record.from_me {
-            "message.sent"
+            EventKind::MessageSent
         } else {
-            "message.received"
+            EventKind::MessageReceived
         };
         let mut data = message_event_data(&record);
         if let Some(x) = &extras {
@@ -713,7 +724,8 @@ impl Session {
         if let Some(alt) = &info.source.sender_alt {
             data["senderAlt"] = json!(ChatId::api_from_jid(&alt.to_non_ad_string()));
         }
-        self.emit(event, data).await;
+        tx.append(&self.id, &self.tenant_id, event, &data).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -723,26 +735,32 @@ impl Session {
         };
         let chat = receipt.source.chat.to_non_ad_string();
         for id in &receipt.message_ids {
-            let id = id.to_string();
-            match self
-                .shared
-                .store
-                .advance_message_status(&self.id, &id, name)
-                .await
-            {
-                Ok(true) => {
-                    let message_id =
-                        wagate_core::ids::message_id(true, &ChatId::api_from_jid(&chat), &id);
-                    self.emit(
-                        "message.ack",
-                        json!({ "messageId": message_id, "ack": ack, "ackName": name }),
-                    )
-                    .await;
-                }
-                Ok(false) => {}
-                Err(e) => warn!(session = %self.id, "could not record receipt: {e}"),
+            if let Err(e) = self.apply_receipt(&chat, id, ack, name).await {
+                warn!(session = %self.id, "could not record receipt: {e}");
             }
         }
+    }
+
+    /// Moves the message `id` *of `chat`* to `name` and appends its
+    /// `message.ack`, in one transaction; an id of another chat (or a status
+    /// that would go backwards) changes nothing.
+    async fn apply_receipt(
+        &self,
+        chat: &str,
+        id: &str,
+        ack: u8,
+        name: &str,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.shared.store.begin().await?;
+        if !tx.advance_message_status(&self.id, chat, id, name).await? {
+            return Ok(());
+        }
+        let message_id = wagate_core::ids::message_id(true, &ChatId::api_from_jid(chat), id);
+        let data = json!({ "messageId": message_id, "ack": ack, "ackName": name });
+        tx.append(&self.id, &self.tenant_id, EventKind::MessageAck, &data)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     // ── helpers ────────────────────────────────────────────────────────
@@ -775,33 +793,53 @@ impl Session {
         if let Some(reason) = reason {
             data["reason"] = json!(reason.as_str());
         }
-        self.emit("session.status", data).await;
+        self.emit(EventKind::SessionStatus, data).await;
     }
 
-    /// Appends an event to the durable log, then tells live listeners.
-    /// The log comes first: a listener never hears of an event that a crash
-    /// could lose.
-    pub(crate) async fn emit(&self, event: &'static str, data: serde_json::Value) {
-        let at_ms = now_ms();
-        match self
-            .shared
-            .store
-            .append_event(&self.id, &self.tenant_id, event, &data, at_ms)
-            .await
-        {
-            Ok(seq) => {
-                // No receiver is fine: nobody is listening right now.
-                let _ = self.shared.events.send(GatewayEvent::new(
-                    seq,
-                    event,
-                    &self.id,
-                    &self.tenant_id,
-                    data,
-                    at_ms,
-                ));
-            }
-            Err(e) => warn!(session = %self.id, event, "could not append event: {e}"),
+    /// Appends an event to the durable log on its own; live listeners hear
+    /// of it after the commit. A failure is only logged: use a
+    /// [`wagate_store::app::SpineTx`] where the event belongs to a change
+    /// (a message, an ack) so both commit or neither does.
+    pub(crate) async fn emit(&self, event: EventKind, data: serde_json::Value) {
+        if let Err(e) = self.try_emit(event, data).await {
+            warn!(session = %self.id, event = %event, "could not append event: {e}");
         }
+    }
+
+    /// Appends an event to the durable log on its own.
+    pub(crate) async fn try_emit(
+        &self,
+        event: EventKind,
+        data: serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.shared.store.begin().await?;
+        tx.append(&self.id, &self.tenant_id, event, &data).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a message this session sent and appends its `message.sent`,
+    /// together; a resend under the same id (after a crash) is stored and
+    /// told once. `extras` (a location, a contact card) go in too.
+    pub(crate) async fn record_outgoing(
+        &self,
+        record: &NewMessage,
+        extras: Option<&serde_json::Value>,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.shared.store.begin().await?;
+        if !tx.insert_message(record).await? {
+            return Ok(());
+        }
+        let mut data = message_event_data(record);
+        if let Some(x) = extras {
+            tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
+                .await?;
+            convert::merge_extras(&mut data, x);
+        }
+        tx.append(&self.id, &self.tenant_id, EventKind::MessageSent, &data)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

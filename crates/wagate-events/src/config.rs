@@ -100,6 +100,8 @@ impl EventsConfig {
                     .map(|e| e.trim().to_string())
                     .filter(|e| !e.is_empty())
                     .collect();
+                wagate_core::event::validate_filter(&events)
+                    .map_err(|e| format!("WEBHOOK_EVENTS: {e}"))?;
                 Some(GlobalWebhook {
                     url,
                     secret: var("WEBHOOK_SECRET"),

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
+use wagate_core::EventKind;
 use wagate_engine::SessionManager;
 use wagate_store::Store;
 use wagate_store::app::webhooks::{DeliveryRecord, WebhookRecord};
@@ -113,24 +114,37 @@ async fn step(shared: &Shared, hook: WebhookRecord) -> Result<Progress, wagate_s
             _ => Progress::Worked,
         });
     }
+    // The head first: every event up to it is committed and none can appear
+    // below it later, so once the log is read up to it the cursor may move
+    // there even if nothing was this endpoint's.
+    let head = store.last_event_seq().await?;
     let batch = store
         .read_events(&EventQuery {
             after: hook.last_seq,
             session_id: hook.session_id.clone(),
             tenant_id: None,
             limit: BATCH,
+            upto: Some(head),
         })
         .await?;
     if batch.is_empty() {
+        // A quiet session (or a filter that matches nothing new) must not
+        // pin retention: the cursor follows the head.
+        if head > hook.last_seq {
+            store
+                .advance_webhook_cursor(&hook.id, hook.last_seq, head)
+                .await?;
+        }
         return Ok(Progress::Idle);
     }
+    let read_to_head = batch.len() < BATCH as usize;
     let id = hook.id.clone();
     let mut cursor = hook.last_seq;
     // Events this endpoint does not want are stepped over in one move.
     let mut skip_to = cursor;
     let mut hook = hook;
     for event in &batch {
-        if hook.wants(&event.event) {
+        if hook.wants(event.event.as_str()) {
             if skip_to > cursor {
                 if !store.advance_webhook_cursor(&id, cursor, skip_to).await? {
                     return Ok(Progress::Worked);
@@ -158,6 +172,9 @@ async fn step(shared: &Shared, hook: WebhookRecord) -> Result<Progress, wagate_s
         }
         skip_to = event.seq;
     }
+    if read_to_head {
+        skip_to = skip_to.max(head);
+    }
     if skip_to > cursor {
         store.advance_webhook_cursor(&id, cursor, skip_to).await?;
     }
@@ -176,17 +193,19 @@ pub fn idempotency_key(event: &EventRecord) -> String {
     };
     let ts = event.created_at;
     let seq = event.seq;
-    match event.event.as_str() {
-        "message.received" | "message.sent" | "message.revoked" => {
+    match event.event {
+        EventKind::MessageReceived | EventKind::MessageSent | EventKind::MessageRevoked => {
             format!("msg_{}_{ts}_{seq}", text("messageId"))
         }
-        "message.ack" => {
+        EventKind::MessageAck => {
             let ack = data.get("ack").map(Value::to_string).unwrap_or_default();
             format!("ack_{}_{ack}_{ts}_{seq}", text("messageId"))
         }
-        "session.status" => format!("sess_{}_{}_{ts}_{seq}", event.session_id, text("status")),
+        EventKind::SessionStatus => {
+            format!("sess_{}_{}_{ts}_{seq}", event.session_id, text("status"))
+        }
         other => {
-            let kind = other.replace('.', "_");
+            let kind = other.as_str().replace('.', "_");
             format!("{kind}_{}_{ts}_{seq}", event.session_id)
         }
     }
@@ -236,7 +255,7 @@ async fn deliver(
             .header("x-openwa-delivery-id", &delivery_id)
             .header("x-openwa-idempotency-key", &key)
             .header("x-openwa-retry-count", attempt.to_string())
-            .header("x-openwa-event", &event.event)
+            .header("x-openwa-event", event.event.as_str())
             .header("webhook-id", &key)
             .header("webhook-timestamp", now.timestamp().to_string());
         if let Some(secret) = &hook.secret {
@@ -280,7 +299,7 @@ async fn deliver(
                 id: delivery_id.clone(),
                 webhook_id: hook.id.clone(),
                 seq: event.seq,
-                event: event.event.clone(),
+                event: event.event.to_string(),
                 idempotency_key: key.clone(),
                 attempt: attempt as i64,
                 outcome: outcome.to_string(),
@@ -359,7 +378,7 @@ async fn disable(
         let session = hook.session_id.clone().unwrap_or_default();
         if let Err(e) = shared
             .manager
-            .publish(&session, &hook.tenant_id, "webhook.disabled", data)
+            .publish(&session, &hook.tenant_id, EventKind::WebhookDisabled, data)
             .await
         {
             warn!(webhook = %hook.id, "could not publish webhook.disabled: {e}");
@@ -381,7 +400,7 @@ mod tests {
             seq: 42,
             session_id: "sess_a".into(),
             tenant_id: "tnt_admin".into(),
-            event: name.into(),
+            event: EventKind::parse(name).unwrap(),
             data,
             created_at: 1_706_868_000_000,
         }

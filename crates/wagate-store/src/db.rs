@@ -39,6 +39,8 @@ impl DbKind {
 pub struct Store {
     pub(crate) pool: AnyPool,
     pub(crate) kind: DbKind,
+    /// Rings the event publisher after commits that appended events.
+    pub(crate) spine: Arc<crate::app::events::SpineSignal>,
 }
 
 impl std::fmt::Debug for Store {
@@ -136,6 +138,7 @@ impl Store {
                 let store = Store {
                     pool,
                     kind: DbKind::Sqlite,
+                    spine: Default::default(),
                 };
                 store.migrate().await?;
                 Ok(store)
@@ -158,6 +161,7 @@ impl Store {
                 let store = Store {
                     pool,
                     kind: DbKind::Sqlite,
+                    spine: Default::default(),
                 };
                 store.migrate().await?;
                 Ok(store)
@@ -180,6 +184,7 @@ impl Store {
                 let store = Store {
                     pool,
                     kind: DbKind::Postgres,
+                    spine: Default::default(),
                 };
                 store.migrate().await?;
                 Ok(store)

@@ -950,14 +950,20 @@ async fn store_story(db: Db) {
         .append_event(
             "sess_x",
             "tnt_a",
-            "message.received",
+            wagate_core::EventKind::MessageReceived,
             &json!({"n": 1}),
             1_000,
         )
         .await
         .unwrap();
     let e2 = store
-        .append_event("sess_x", "tnt_a", "session.status", &json!({"n": 2}), 2_000)
+        .append_event(
+            "sess_x",
+            "tnt_a",
+            wagate_core::EventKind::SessionStatus,
+            &json!({"n": 2}),
+            2_000,
+        )
         .await
         .unwrap();
     let new = NewWebhook {

@@ -82,7 +82,7 @@ fn stream(feed: Feed, events: Vec<String>) -> impl Stream<Item = Result<Event, I
     futures::stream::unfold((feed, events), |(mut feed, events)| async move {
         loop {
             match feed.next().await {
-                Ok(e) if event_matches(&events, &e.event) => {
+                Ok(e) if event_matches(&events, e.event.as_str()) => {
                     let message = Event::default()
                         .id(e.seq.to_string())
                         .data(e.to_json().to_string());

@@ -217,6 +217,8 @@ fn events_ok(events: Option<Vec<String>>) -> Result<Option<Vec<String>>, ApiErro
             "'{bad}' is not an event name"
         )));
     }
+    wagate_core::event::validate_filter(&events)
+        .map_err(|e| ApiError::validation(e.to_string()))?;
     Ok(Some(events))
 }
 

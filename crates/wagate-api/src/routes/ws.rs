@@ -110,7 +110,7 @@ impl Subscription {
     fn wants(&self, key: &str, e: &FeedEvent) -> bool {
         (key == "*" || key == e.session_id)
             && e.seq > self.since
-            && event_matches(&self.events, &e.event)
+            && event_matches(&self.events, e.event.as_str())
     }
 }
 
@@ -160,13 +160,17 @@ async fn run_ws(state: AppState, principal: Principal, socket: WebSocket, last_s
                     }
                 };
                 heard = Instant::now();
-                let out = handle_request(&state, &principal, &mut feed, &mut subs, &mut pending_last_seq, text.as_str()).await;
+                let mut replay = None;
+                let out = handle_request(&state, &principal, &mut feed, &mut subs, &mut pending_last_seq, &mut replay, text.as_str()).await;
                 let mut failed = false;
                 for m in out {
                     if tx.send(m).await.is_err() {
                         failed = true;
                         break;
                     }
+                }
+                if let Some(r) = replay.filter(|_| !failed) {
+                    failed = !send_replay(&state, &principal, &subs, r, &mut tx).await;
                 }
                 if failed {
                     break;
@@ -191,14 +195,67 @@ async fn run_ws(state: AppState, principal: Principal, socket: WebSocket, last_s
     let _ = tx.close().await;
 }
 
-/// Answers one client frame; a subscribe with `lastSeq` also returns the
-/// replayed events.
+/// A subscription's replay from the log, `(cursor, upto]`, still to send.
+struct Replay {
+    key: String,
+    probe: Subscription,
+    cursor: i64,
+    upto: i64,
+    request_id: Option<Value>,
+}
+
+/// Sends a replay one page of the log at a time (bounded memory however
+/// long the backlog). Returns false when the client is gone.
+async fn send_replay<S>(
+    state: &AppState,
+    principal: &Principal,
+    subs: &HashMap<String, Subscription>,
+    mut replay: Replay,
+    tx: &mut S,
+) -> bool
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
+    let session = (replay.key != "*").then_some(replay.key.as_str());
+    while replay.cursor < replay.upto {
+        let page = match read_range(&state.store, tenant, session, replay.cursor, replay.upto).await
+        {
+            Ok(p) => p,
+            Err(_) => {
+                let f = error_frame(
+                    "INTERNAL_ERROR",
+                    "could not read the event log",
+                    replay.request_id.as_ref(),
+                );
+                return tx.send(f).await.is_ok();
+            }
+        };
+        let Some(last) = page.last().map(|e| e.seq) else {
+            break;
+        };
+        for e in &page {
+            // Skip what another subscription already sent live.
+            let sent = subs.iter().any(|(k, s)| k != &replay.key && s.wants(k, e));
+            if replay.probe.wants(&replay.key, e) && !sent && tx.send(event_frame(e)).await.is_err()
+            {
+                return false;
+            }
+        }
+        replay.cursor = last;
+    }
+    true
+}
+
+/// Answers one client frame; a subscribe with `lastSeq` also leaves the
+/// replay to send in `replay`.
 async fn handle_request(
     state: &AppState,
     principal: &Principal,
     feed: &mut Feed,
     subs: &mut HashMap<String, Subscription>,
     pending_last_seq: &mut Option<i64>,
+    replay: &mut Option<Replay>,
     text: &str,
 ) -> Vec<Message> {
     let req: WsRequest = match serde_json::from_str(text) {
@@ -250,47 +307,23 @@ async fn handle_request(
             }
             let since = feed.seen();
             let last = payload.last_seq.or_else(|| pending_last_seq.take());
-            let mut out = vec![frame(
+            let out = vec![frame(
                 "subscribed",
                 json!({ "sessionId": key, "events": events, "seq": since }),
                 rid,
             )];
             if let Some(after) = last.filter(|n| *n < since) {
-                let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
-                let session = (key != "*").then_some(key.as_str());
-                let probe = Subscription {
-                    events: events.clone(),
-                    since: after,
-                };
-                let mut cursor = after;
-                loop {
-                    let batch = match read_range(&state.store, tenant, session, cursor, since).await
-                    {
-                        Ok(b) => b,
-                        Err(_) => {
-                            out.push(error_frame(
-                                "INTERNAL_ERROR",
-                                "could not read the event log",
-                                rid,
-                            ));
-                            break;
-                        }
-                    };
-                    let Some(last_in_batch) = batch.last().map(|e| e.seq) else {
-                        break;
-                    };
-                    for e in &batch {
-                        // Skip what another subscription already sent live.
-                        let sent = subs.iter().any(|(k, s)| k != &key && s.wants(k, e));
-                        if probe.wants(&key, e) && !sent {
-                            out.push(event_frame(e));
-                        }
-                    }
-                    cursor = last_in_batch;
-                    if cursor >= since {
-                        break;
-                    }
-                }
+                // Sent page by page by the connection loop, never collected.
+                *replay = Some(Replay {
+                    key: key.clone(),
+                    probe: Subscription {
+                        events: events.clone(),
+                        since: after,
+                    },
+                    cursor: after,
+                    upto: since,
+                    request_id: rid.cloned(),
+                });
             }
             subs.insert(key, Subscription { events, since });
             out
@@ -376,7 +409,7 @@ mod tests {
     fn incoming_message_has_seed_000_shape() {
         let e = FeedEvent {
             seq: 7,
-            event: "message.received".into(),
+            event: wagate_core::EventKind::MessageReceived,
             session_id: "sess_a".into(),
             tenant_id: "t".into(),
             data: json!({
@@ -388,7 +421,7 @@ mod tests {
                 "isGroup": false,
                 "contact": { "pushName": "John Doe" },
             }),
-            at_ms: 0,
+            created_at: 0,
         };
         let f = incoming_message("sess_a", &e);
         assert_eq!(f["event"], "incoming_message");

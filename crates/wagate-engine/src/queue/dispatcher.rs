@@ -10,6 +10,7 @@
 //! Sending is one message at a time per session, which is what the pacing
 //! means and what a phone does.
 
+use crate::events::EventKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -229,28 +230,33 @@ async fn fail(
     message: &str,
 ) {
     let inner = &queue.inner;
-    if let Err(e) = inner
-        .store
-        .mark_queued_failed(&record.id, code, message)
-        .await
-    {
+    let chat = ChatId::api_from_jid(&record.chat_id);
+    let data = json!({
+        "queueId": record.id,
+        "messageId": record.message_id(),
+        "chatId": chat,
+        "type": record.kind,
+        "attempts": record.attempts + 1,
+        "batchId": record.batch_id,
+        "error": { "code": code, "message": message },
+    });
+    // The failure and its `message.failed` commit together, once.
+    let settled = async {
+        let mut tx = inner.store.begin().await?;
+        if tx.mark_queued_failed(&record.id, code, message).await? {
+            tx.append(
+                &session.id,
+                &session.tenant_id,
+                EventKind::MessageFailed,
+                &data,
+            )
+            .await?;
+        }
+        tx.commit().await
+    };
+    if let Err(e) = settled.await {
         warn!(session = %session.id, "could not record a failed message: {e}");
     }
-    let chat = ChatId::api_from_jid(&record.chat_id);
-    session
-        .emit(
-            "message.failed",
-            json!({
-                "queueId": record.id,
-                "messageId": record.message_id(),
-                "chatId": chat,
-                "type": record.kind,
-                "attempts": record.attempts + 1,
-                "batchId": record.batch_id,
-                "error": { "code": code, "message": message },
-            }),
-        )
-        .await;
     queue.finished(&record.id);
     if let Some(batch) = &record.batch_id {
         after_batch_item(inner, session, batch, false, now_ms()).await;
@@ -301,7 +307,7 @@ pub(crate) async fn settle_batch(inner: &Inner, session: &Session, batch_id: &st
     });
     session
         .emit(
-            "batch.progress",
+            EventKind::BatchProgress,
             json!({ "batchId": batch_id, "progress": counts }),
         )
         .await;
@@ -319,9 +325,9 @@ pub(crate) async fn settle_batch(inner: &Inner, session: &Session, batch_id: &st
         .await
     {
         let event = if status == "completed" {
-            "batch.completed"
+            EventKind::BatchCompleted
         } else {
-            "batch.cancelled"
+            EventKind::BatchCancelled
         };
         session
             .emit(event, json!({ "batchId": batch_id, "progress": counts }))

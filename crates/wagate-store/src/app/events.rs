@@ -4,25 +4,67 @@
 //! WebSocket and SSE clients read it by sequence number, so a crash, a
 //! restart or a receiver that is down for an hour loses nothing.
 //!
-//! Sequence numbers are handed out in commit order: SQLite has one writer,
-//! and on PostgreSQL appends take a transaction-scoped advisory lock, so a
-//! reader that has seen `seq = n` can never later find a committed `n - 1`.
+//! **One transaction for a change and its event.** [`Store::begin`] opens a
+//! [`SpineTx`]: the state change (a stored message, a status, an edit) and
+//! [`SpineTx::append`] commit together or not at all, so no message exists
+//! without its event and no event without its message. Nobody hears of an
+//! event before its commit: the live broadcast is fed by [`Publisher`], which
+//! tails the log by sequence number after commits.
+//!
+//! **Sequence numbers in commit order, without a global writer lock.** A
+//! consumer keeps a cursor `c` and reads `seq > c`; it must never skip an
+//! event that commits later with a smaller `seq` ("no late commit").
+//! - SQLite has one writer: a row's `seq` (AUTOINCREMENT) is taken inside the
+//!   write transaction, and transactions commit one after the other, so seq
+//!   order is commit order.
+//! - PostgreSQL: a writer inserts its row with `seq` NULL and commits without
+//!   any lock (writers never wait for each other). Sequence numbers are
+//!   handed out afterwards by the *sequencer* ([`Store::sequence_pending`]):
+//!   one transaction that locks the single `event_head` row (`FOR UPDATE`),
+//!   numbers every committed unsequenced row `head+1 … head+n` (by insert id)
+//!   in one UPDATE, moves `event_head.last_seq` to `head+n` and commits.
+//!   Readers only see sequenced rows (`seq > c` is false for NULL).
+//!
+//!   Why no reader can skip: sequencer transactions are serialised by the
+//!   row lock, and PostgreSQL releases a transaction's locks only after it is
+//!   visible to every new snapshot. So the ranges `(head, head+n]` become
+//!   visible whole (one commit) and in increasing order (the next sequencer
+//!   reads the new head, and its UPDATE statement's snapshot already sees
+//!   the previous range as numbered). A snapshot that sees any `seq = s`
+//!   therefore sees every `seq < s`: nothing numbered later can be below
+//!   what a reader has seen. A row committed while a sequencer runs is
+//!   simply numbered by the next run. Rows of one writer keep their order
+//!   (a later insert has a larger id, and is committed no earlier). The
+//!   lock is held for one UPDATE, by one task per process, never across a
+//!   writer's transaction; `event_head.last_seq` is the head every cursor
+//!   may safely jump to.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::{Notify, broadcast};
+use tracing::warn;
+use wagate_core::{Event, EventKind};
 
 use crate::{DbKind, Store, StoreError};
 
-/// The advisory lock key that serialises appends on PostgreSQL.
-const APPEND_LOCK_KEY: i64 = 0x7761_6761_7465; // "wagate"
+/// One event of the log (the one event type: [`wagate_core::Event`]).
+pub type EventRecord = Event;
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct EventRecord {
-    pub seq: i64,
-    pub session_id: String,
-    pub tenant_id: String,
-    pub event: String,
-    pub data: serde_json::Value,
-    pub created_at: i64,
+/// Most rows the sequencer numbers in one transaction.
+const SEQUENCE_BATCH: i64 = 1000;
+/// Events the publisher reads from the log at once.
+const PUBLISH_BATCH: u32 = 500;
+/// How often an idle publisher looks at the log anyway (rows committed by
+/// another process of the deployment).
+const PUBLISH_POLL: Duration = Duration::from_millis(500);
+
+/// What the appenders and the publisher of one store share.
+#[derive(Debug, Default)]
+pub(crate) struct SpineSignal {
+    /// Rung after every commit that appended events.
+    pub wake: Notify,
 }
 
 /// Which part of the log to read.
@@ -33,39 +75,156 @@ pub struct EventQuery {
     pub session_id: Option<String>,
     pub tenant_id: Option<String>,
     pub limit: u32,
+    /// Only events with `seq <= upto` (a page of a replay).
+    pub upto: Option<i64>,
+}
+
+/// A transaction of the spine: state changes plus the events that announce
+/// them, committed together. Dropping it without [`SpineTx::commit`] rolls
+/// everything back.
+pub struct SpineTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    signal: Arc<SpineSignal>,
+    kind: DbKind,
+    appended: bool,
+}
+
+impl SpineTx {
+    /// The transaction's connection, for the state change's own statements.
+    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// Appends an event, stamped now; visible to readers after commit.
+    pub async fn append(
+        &mut self,
+        session_id: &str,
+        tenant_id: &str,
+        kind: EventKind,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.append_at(session_id, tenant_id, kind, data, wagate_core::now_ms())
+            .await
+            .map(|_| ())
+    }
+
+    /// Appends an event; returns the row's key (its seq on SQLite, its
+    /// insert id on PostgreSQL).
+    async fn append_at(
+        &mut self,
+        session_id: &str,
+        tenant_id: &str,
+        kind: EventKind,
+        data: &serde_json::Value,
+        created_at: i64,
+    ) -> Result<i64, StoreError> {
+        let returning = match self.kind {
+            DbKind::Sqlite => "seq",
+            DbKind::Postgres => "id",
+        };
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO events (session_id, tenant_id, event, data, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING {returning} AS k"
+        )))
+        .bind(session_id)
+        .bind(tenant_id)
+        .bind(kind.as_str())
+        .bind(data.to_string())
+        .bind(created_at)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        self.appended = true;
+        Ok(row.try_get("k")?)
+    }
+
+    /// Commits the change and its events, then wakes the publisher.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        if self.appended {
+            self.signal.wake.notify_one();
+        }
+        Ok(())
+    }
 }
 
 impl Store {
-    /// Appends an event; returns its sequence number.
+    /// Opens a spine transaction (see the module doc).
+    pub async fn begin(&self) -> Result<SpineTx, StoreError> {
+        Ok(SpineTx {
+            tx: self.pool.begin().await?,
+            signal: self.spine.clone(),
+            kind: self.kind,
+            appended: false,
+        })
+    }
+
+    /// Appends one event on its own and returns its sequence number (on
+    /// PostgreSQL this numbers the pending rows first).
     pub async fn append_event(
         &self,
         session_id: &str,
         tenant_id: &str,
-        event: &str,
+        event: EventKind,
         data: &serde_json::Value,
         created_at: i64,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        if self.kind == DbKind::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(APPEND_LOCK_KEY)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let row = sqlx::query(
-            "INSERT INTO events (session_id, tenant_id, event, data, created_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING seq",
-        )
-        .bind(session_id)
-        .bind(tenant_id)
-        .bind(event)
-        .bind(data.to_string())
-        .bind(created_at)
-        .fetch_one(&mut *tx)
-        .await?;
-        let seq: i64 = row.try_get("seq")?;
+        let mut tx = self.begin().await?;
+        let key = tx
+            .append_at(session_id, tenant_id, event, data, created_at)
+            .await?;
         tx.commit().await?;
-        Ok(seq)
+        if self.kind == DbKind::Sqlite {
+            return Ok(key);
+        }
+        loop {
+            self.sequence_pending().await?;
+            let row = sqlx::query("SELECT seq FROM events WHERE id = $1")
+                .bind(key)
+                .fetch_one(&self.pool)
+                .await?;
+            if let Some(seq) = row.try_get::<Option<i64>, _>("seq")? {
+                return Ok(seq);
+            }
+        }
+    }
+
+    /// PostgreSQL's sequencer: numbers up to a batch of committed,
+    /// unsequenced events in one transaction; returns how many. A no-op on
+    /// SQLite (rows are numbered as they are inserted).
+    pub async fn sequence_pending(&self) -> Result<u64, StoreError> {
+        if self.kind != DbKind::Postgres {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await?;
+        let head: i64 = sqlx::query("SELECT last_seq FROM event_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("last_seq")?;
+        let numbered = sqlx::query(
+            "UPDATE events SET seq = $1 + t.n
+             FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
+                   FROM events WHERE seq IS NULL ORDER BY id LIMIT $2) t
+             WHERE events.id = t.id",
+        )
+        .bind(head)
+        .bind(SEQUENCE_BATCH)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if numbered == 0 {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        sqlx::query("UPDATE event_head SET last_seq = $1 WHERE id = 1")
+            .bind(head + numbered as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(numbered)
     }
 
     /// Events after a cursor, oldest first.
@@ -82,6 +241,9 @@ impl Store {
             binds.push(t.clone());
             sql.push_str(&format!(" AND tenant_id = ${}", binds.len() + 1));
         }
+        if let Some(upto) = q.upto {
+            sql.push_str(&format!(" AND seq <= {upto}"));
+        }
         let limit = q.limit.clamp(1, 10_000);
         sql.push_str(&format!(" ORDER BY seq LIMIT {limit}"));
         let mut query = sqlx::query(AssertSqlSafe(sql.as_str())).bind(q.after);
@@ -89,36 +251,121 @@ impl Store {
             query = query.bind(b);
         }
         let rows = query.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                let data: String = r.try_get("data")?;
-                Ok(EventRecord {
-                    seq: r.try_get("seq")?,
-                    session_id: r.try_get("session_id")?,
-                    tenant_id: r.try_get("tenant_id")?,
-                    event: r.try_get("event")?,
-                    data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let name: String = r.try_get("event")?;
+            let seq: i64 = r.try_get("seq")?;
+            let Some(event) = EventKind::parse(&name) else {
+                warn!(seq, event = %name, "skipping an event of an unknown kind");
+                continue;
+            };
+            let data: String = r.try_get("data")?;
+            out.push(Event {
+                seq,
+                session_id: r.try_get("session_id")?,
+                tenant_id: r.try_get("tenant_id")?,
+                event,
+                data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+                created_at: r.try_get("created_at")?,
+            });
+        }
+        Ok(out)
     }
 
-    /// The newest sequence number (0 for an empty log).
+    /// The head of the log: every event with a sequence number up to it is
+    /// committed and readable, and none will ever appear below it (0 for an
+    /// empty log).
     pub async fn last_event_seq(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM events")
-            .fetch_one(&self.pool)
-            .await?;
+        let sql = match self.kind {
+            // AUTOINCREMENT's own record: it never moves back, not even
+            // when retention empties the table.
+            DbKind::Sqlite => {
+                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS n"
+            }
+            DbKind::Postgres => "SELECT last_seq AS n FROM event_head WHERE id = 1",
+        };
+        let row = sqlx::query(sql).fetch_one(&self.pool).await?;
         Ok(row.try_get("n")?)
     }
 
     /// Deletes events older than `cutoff_ms`; returns how many.
     pub async fn prune_events(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
+        let done = sqlx::query("DELETE FROM events WHERE created_at < $1 AND seq IS NOT NULL")
             .bind(cutoff_ms)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    /// The task that tells live listeners: after each commit (and every
+    /// [`PUBLISH_POLL`] anyway) it numbers pending events (PostgreSQL), then
+    /// broadcasts every event after the last one it published, in sequence
+    /// order. Starts after `after`, or at the head when it starts.
+    pub fn start_publisher(&self, live: broadcast::Sender<Event>, after: Option<i64>) -> Publisher {
+        let store = self.clone();
+        let handle = tokio::spawn(async move { store.publish_loop(live, after).await });
+        Publisher { handle }
+    }
+
+    async fn publish_loop(self, live: broadcast::Sender<Event>, after: Option<i64>) {
+        let mut published = loop {
+            if let Some(n) = after {
+                break n;
+            }
+            match self.last_event_seq().await {
+                Ok(n) => break n,
+                Err(e) => {
+                    warn!("event publisher cannot read the log head: {e}");
+                    tokio::time::sleep(PUBLISH_POLL).await;
+                }
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = self.spine.wake.notified() => {}
+                _ = tokio::time::sleep(PUBLISH_POLL) => {}
+            }
+            if let Err(e) = self.publish_once(&live, &mut published).await {
+                warn!("event publisher: {e}");
+                tokio::time::sleep(PUBLISH_POLL).await;
+            }
+        }
+    }
+
+    async fn publish_once(
+        &self,
+        live: &broadcast::Sender<Event>,
+        published: &mut i64,
+    ) -> Result<(), StoreError> {
+        while self.sequence_pending().await? as i64 == SEQUENCE_BATCH {}
+        loop {
+            let batch = self
+                .read_events(&EventQuery {
+                    after: *published,
+                    limit: PUBLISH_BATCH,
+                    ..Default::default()
+                })
+                .await?;
+            let full = batch.len() == PUBLISH_BATCH as usize;
+            for e in batch {
+                *published = e.seq;
+                // No receiver is fine: nobody is listening right now.
+                let _ = live.send(e);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The running publisher; dropping it stops it.
+pub struct Publisher {
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.handle.abort();
     }
 }

@@ -1,8 +1,9 @@
 //! Message history: every message a session sent or received, keyed by
 //! (session, chat, WhatsApp id) so a redelivered message is stored once.
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
+use crate::app::SpineTx;
 use crate::{Store, StoreError};
 
 #[derive(Clone, Debug)]
@@ -66,34 +67,7 @@ impl Store {
     /// Stores a message; a second copy of the same (session, chat, id) is
     /// ignored. Returns whether it was new.
     pub async fn insert_message(&self, m: &NewMessage) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO messages (session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body,
-                                   wa_timestamp, status, quoted_id, push_name, created_at,
-                                   media_file_id, media_mimetype, media_filename, media_size, media_path)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-             ON CONFLICT (session_id, chat_id, wa_id) DO NOTHING",
-        )
-        .bind(&m.session_id)
-        .bind(&m.chat_id)
-        .bind(&m.wa_id)
-        .bind(m.from_me as i64)
-        .bind(&m.sender)
-        .bind(&m.recipient)
-        .bind(&m.msg_type)
-        .bind(&m.body)
-        .bind(m.wa_timestamp)
-        .bind(&m.status)
-        .bind(&m.quoted_id)
-        .bind(&m.push_name)
-        .bind(wagate_core::now_ms())
-        .bind(m.media.as_ref().map(|f| f.file_id.clone()))
-        .bind(m.media.as_ref().map(|f| f.mimetype.clone()))
-        .bind(m.media.as_ref().and_then(|f| f.filename.clone()))
-        .bind(m.media.as_ref().map(|f| f.size))
-        .bind(m.media.as_ref().map(|f| f.path.clone()))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        insert_message(&mut *self.pool.acquire().await?, m).await
     }
 
     /// Keeps what a location or contact-card message carries beyond its
@@ -106,16 +80,14 @@ impl Store {
         wa_id: &str,
         extras: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE messages SET extras = $4 WHERE session_id = $1 AND chat_id = $2 AND wa_id = $3",
+        set_message_extras(
+            &mut *self.pool.acquire().await?,
+            session_id,
+            chat_id,
+            wa_id,
+            extras,
         )
-        .bind(session_id)
-        .bind(chat_id)
-        .bind(wa_id)
-        .bind(extras.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        .await
     }
 
     /// The newest `limit` messages of a chat, newest first, optionally only
@@ -192,11 +164,61 @@ impl Store {
             .and_then(|m| m.media))
     }
 
+    /// Marks a message deleted for everyone (see [`SpineTx::mark_message_revoked`]).
+    pub async fn mark_message_revoked(
+        &self,
+        session_id: &str,
+        chat_id: &str,
+        wa_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let changed = tx.mark_message_revoked(session_id, chat_id, wa_id).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Moves a message's status forward (see [`SpineTx::advance_message_status`]).
+    pub async fn advance_message_status(
+        &self,
+        session_id: &str,
+        chat_id: &str,
+        wa_id: &str,
+        status: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let changed = tx
+            .advance_message_status(session_id, chat_id, wa_id, status)
+            .await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
+
+/// Message changes inside a spine transaction, so each commits with the
+/// event that announces it.
+impl SpineTx {
+    /// Stores a message; a second copy of the same (session, chat, id) is
+    /// ignored. Returns whether it was new.
+    pub async fn insert_message(&mut self, m: &NewMessage) -> Result<bool, StoreError> {
+        insert_message(self.conn(), m).await
+    }
+
+    /// See [`Store::set_message_extras`].
+    pub async fn set_message_extras(
+        &mut self,
+        session_id: &str,
+        chat_id: &str,
+        wa_id: &str,
+        extras: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        set_message_extras(self.conn(), session_id, chat_id, wa_id, extras).await
+    }
+
     /// Marks a message deleted for everyone: its type becomes `revoked` and
     /// its text is dropped (the media file row stays for the operator).
     /// Returns whether it changed (false when missing or already revoked).
     pub async fn mark_message_revoked(
-        &self,
+        &mut self,
         session_id: &str,
         chat_id: &str,
         wa_id: &str,
@@ -208,14 +230,14 @@ impl Store {
         .bind(session_id)
         .bind(chat_id)
         .bind(wa_id)
-        .execute(&self.pool)
+        .execute(self.conn())
         .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// Replaces the text of an edited message. Returns whether it existed.
     pub async fn set_message_body(
-        &self,
+        &mut self,
         session_id: &str,
         chat_id: &str,
         wa_id: &str,
@@ -229,16 +251,18 @@ impl Store {
         .bind(chat_id)
         .bind(wa_id)
         .bind(body)
-        .execute(&self.pool)
+        .execute(self.conn())
         .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// Moves a message's status forward (never backwards: a late `delivered`
-    /// does not undo `read`).
+    /// Moves the status of the message `wa_id` *of chat `chat_id`* forward
+    /// (never backwards: a late `delivered` does not undo `read`). A receipt
+    /// naming an id of another chat changes nothing.
     pub async fn advance_message_status(
-        &self,
+        &mut self,
         session_id: &str,
+        chat_id: &str,
         wa_id: &str,
         status: &str,
     ) -> Result<bool, StoreError> {
@@ -251,20 +275,72 @@ impl Store {
         if allowed.is_empty() {
             return Ok(false);
         }
-        let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 4)).collect();
+        let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 5)).collect();
         let sql = format!(
-            "UPDATE messages SET status = $1 WHERE session_id = $2 AND wa_id = $3 AND status IN ({})",
+            "UPDATE messages SET status = $1
+             WHERE session_id = $2 AND chat_id = $3 AND wa_id = $4 AND status IN ({})",
             placeholders.join(", ")
         );
         let mut q = sqlx::query(AssertSqlSafe(sql.as_str()))
             .bind(status)
             .bind(session_id)
+            .bind(chat_id)
             .bind(wa_id);
         for s in allowed {
             q = q.bind(s);
         }
-        Ok(q.execute(&self.pool).await?.rows_affected() > 0)
+        Ok(q.execute(self.conn()).await?.rows_affected() > 0)
     }
+}
+
+async fn insert_message(conn: &mut AnyConnection, m: &NewMessage) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO messages (session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body,
+                               wa_timestamp, status, quoted_id, push_name, created_at,
+                               media_file_id, media_mimetype, media_filename, media_size, media_path)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+         ON CONFLICT (session_id, chat_id, wa_id) DO NOTHING",
+    )
+    .bind(&m.session_id)
+    .bind(&m.chat_id)
+    .bind(&m.wa_id)
+    .bind(m.from_me as i64)
+    .bind(&m.sender)
+    .bind(&m.recipient)
+    .bind(&m.msg_type)
+    .bind(&m.body)
+    .bind(m.wa_timestamp)
+    .bind(&m.status)
+    .bind(&m.quoted_id)
+    .bind(&m.push_name)
+    .bind(wagate_core::now_ms())
+    .bind(m.media.as_ref().map(|f| f.file_id.clone()))
+    .bind(m.media.as_ref().map(|f| f.mimetype.clone()))
+    .bind(m.media.as_ref().and_then(|f| f.filename.clone()))
+    .bind(m.media.as_ref().map(|f| f.size))
+    .bind(m.media.as_ref().map(|f| f.path.clone()))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+async fn set_message_extras(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    chat_id: &str,
+    wa_id: &str,
+    extras: &serde_json::Value,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE messages SET extras = $4 WHERE session_id = $1 AND chat_id = $2 AND wa_id = $3",
+    )
+    .bind(session_id)
+    .bind(chat_id)
+    .bind(wa_id)
+    .bind(extras.to_string())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Statuses in the order they advance; `received` (an incoming message not

@@ -21,7 +21,7 @@ pub mod tenants;
 pub mod webhooks;
 
 pub use contacts::KnownContact;
-pub use events::{EventQuery, EventRecord};
+pub use events::{EventQuery, EventRecord, Publisher, SpineTx};
 pub use messages::{MediaFile, MessageRecord, NewMessage};
 pub use queue::{
     BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,

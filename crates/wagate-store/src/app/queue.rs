@@ -297,17 +297,9 @@ impl Store {
         code: &str,
         message: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE send_queue SET status = 'failed', error_code = $2, error_message = $3, updated_at = $4
-             WHERE id = $1 AND status IN ('queued', 'sending')",
-        )
-        .bind(id)
-        .bind(code)
-        .bind(message)
-        .bind(wagate_core::now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.mark_queued_failed(id, code, message).await?;
+        tx.commit().await
     }
 
     /// Puts a message back in the queue to try again at `not_before`. With
@@ -757,4 +749,28 @@ fn batch_from_row(r: &sqlx::any::AnyRow) -> Result<BatchRecord, sqlx::Error> {
         started_at: r.try_get("started_at")?,
         completed_at: r.try_get("completed_at")?,
     })
+}
+
+/// Queue changes that commit with their event (`message.failed`).
+impl crate::app::SpineTx {
+    /// Marks a queued message failed for good; returns whether it was still
+    /// queued or sending (a second settle changes nothing).
+    pub async fn mark_queued_failed(
+        &mut self,
+        id: &str,
+        code: &str,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE send_queue SET status = 'failed', error_code = $2, error_message = $3, updated_at = $4
+             WHERE id = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(id)
+        .bind(code)
+        .bind(message)
+        .bind(wagate_core::now_ms())
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
 }

@@ -67,12 +67,7 @@ impl WebhookRecord {
 
 /// Whether an events filter lets `event` through.
 pub fn event_matches(filter: &[String], event: &str) -> bool {
-    filter.iter().any(|f| {
-        f == "*"
-            || f == event
-            || f.strip_suffix('*')
-                .is_some_and(|prefix| prefix.ends_with('.') && event.starts_with(prefix))
-    })
+    wagate_core::event::filter_matches(filter, event)
 }
 
 /// A webhook to create.
