@@ -1,6 +1,6 @@
 //! The admin API (JSON): creating virtual phones, playing the phone's part
 //! in linking (QR scan, pairing code), kicking / logging out devices,
-//! temporary bans, and the relay log. This is a contract used by tests
+//! temporary bans, the relay log, and what each device has not acked yet. This is a contract used by tests
 //! outside the project; every error is `{"error": "..."}` with 400/404/409.
 
 use std::collections::HashMap;
@@ -30,6 +30,7 @@ pub fn router() -> Router<Arc<State>> {
         .route("/admin/phones/{phone}/pair-code", routing::post(pair_code))
         .route("/admin/phones/{phone}/ban", routing::post(ban))
         .route("/admin/phones/{phone}/blocklist", routing::get(blocklist))
+        .route("/admin/phones/{phone}/pending", routing::get(pending))
         .route(
             "/admin/phones/{phone}/picture",
             routing::put(set_picture).delete(remove_picture),
@@ -163,6 +164,7 @@ async fn create_phone(AxState(state): AxState<Arc<State>>, body: Bytes) -> Respo
 async fn list_phones(AxState(state): AxState<Arc<State>>) -> Response {
     let mut phones: Vec<Phone> = read(&state.phones).values().cloned().collect();
     phones.sort_by(|a, b| a.phone.cmp(&b.phone));
+    let pending = lock(&state.pending);
     let conns = read(&state.conns);
     let devices = read(&state.devices);
     let out: Vec<serde_json::Value> = phones
@@ -186,6 +188,7 @@ async fn list_phones(AxState(state): AxState<Arc<State>>) -> Response {
                     "connected": conns.contains_key(&d.key),
                     "loggedOut": d.logged_out,
                     "createdAt": d.created_at,
+                    "pending": pending.count(&d.key),
                 })).collect::<Vec<_>>(),
             })
         })
@@ -324,7 +327,7 @@ async fn logout(AxState(state): AxState<Arc<State>>, Path(jid): Path<String>) ->
         d.logged_out = true;
         d.prekeys.clear();
     }
-    lock(&state.offline).remove(&key);
+    lock(&state.pending).remove_device(&key);
     state.persist();
     crate::login::kick_logged_out(&state, &key);
     Json(json!({ "deviceJid": key.jid_string(), "loggedOut": true })).into_response()
@@ -364,6 +367,38 @@ async fn messages(
         .collect();
     rows.reverse();
     Json(rows).into_response()
+}
+
+/// `GET /admin/phones/{phone}/pending`: per linked device, the stanzas it
+/// has not acked yet — `{phone, devices: [{deviceJid, pending, stanzas:
+/// [{tag, id, from, participant, type, sent}]}]}`, oldest first; `sent` is
+/// false while a stanza waits for the device's next login.
+async fn pending(AxState(state): AxState<Arc<State>>, Path(phone): Path<String>) -> Response {
+    if !state.phone_exists(&phone) {
+        return error(StatusCode::NOT_FOUND, format!("unknown phone {phone}"));
+    }
+    let devices = state.devices_of(&phone);
+    let kept = lock(&state.pending);
+    let attr = |n: &wacore_binary::Node, k: &str| crate::nodes::attr(n, k);
+    let out: Vec<serde_json::Value> = devices
+        .iter()
+        .map(|d| {
+            let entries = kept.entries(&d.key);
+            json!({
+                "deviceJid": d.key.jid_string(),
+                "pending": entries.len(),
+                "stanzas": entries.iter().map(|e| json!({
+                    "tag": e.node.tag,
+                    "id": attr(&e.node, "id"),
+                    "from": attr(&e.node, "from"),
+                    "participant": attr(&e.node, "participant"),
+                    "type": attr(&e.node, "type"),
+                    "sent": e.sent_on.is_some(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({ "phone": phone, "devices": out })).into_response()
 }
 
 /// `GET /admin/phones/{phone}/blocklist`: whom the phone blocked

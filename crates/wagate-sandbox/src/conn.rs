@@ -3,9 +3,15 @@
 //! decodes client stanzas, dispatches them to the protocol handlers and
 //! writes whatever the rest of the sandbox queued for this device.
 //!
-//! Per-connection memory is a frame decoder and an unbounded channel of
-//! stanzas; nothing else is buffered here.
+//! Every frame written is delayed by the configured latency (`--latency-ms`)
+//! so the sandbox is as far away as a real server: frames wait in a
+//! per-connection queue, in order, without holding up reads or other
+//! connections.
+//!
+//! Per-connection memory is a frame decoder, an unbounded channel of
+//! stanzas and the frames in flight (at most one latency's worth).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -14,6 +20,7 @@ use anyhow::{Context, Result, anyhow};
 use axum::extract::ws::{Message, WebSocket};
 use futures::StreamExt;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use wacore_binary::{Jid, Node};
 use wacore_noise::framing::{FrameDecoder, encode_frame};
 
@@ -66,6 +73,8 @@ impl Session {
 struct Wire {
     ws: WebSocket,
     decoder: FrameDecoder,
+    /// How long each written frame travels (see the module doc).
+    latency: Duration,
 }
 
 impl Wire {
@@ -83,8 +92,22 @@ impl Wire {
         }
     }
 
+    /// Frames and sends one handshake payload.
     async fn send_raw(&mut self, payload: &[u8]) -> Result<()> {
         let framed = encode_frame(payload, None)?;
+        self.write_after_latency(framed).await
+    }
+
+    /// Writes one frame after the emulated latency (handshake and refusal:
+    /// nothing else is going on on the connection then).
+    async fn write_after_latency(&mut self, framed: Vec<u8>) -> Result<()> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        self.write(framed).await
+    }
+
+    async fn write(&mut self, framed: Vec<u8>) -> Result<()> {
         self.ws.send(Message::Binary(framed.into())).await?;
         Ok(())
     }
@@ -115,6 +138,7 @@ pub async fn serve(state: Arc<State>, ws: WebSocket) {
     let mut wire = Wire {
         ws,
         decoder: FrameDecoder::new(),
+        latency: state.latency,
     };
     let established =
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&state, &mut wire)).await {
@@ -185,10 +209,48 @@ async fn handshake(state: &State, wire: &mut Wire) -> Result<noise::Established>
 }
 
 async fn send_node(wire: &mut Wire, cipher: &mut TransportCipher, node: &Node) -> Result<()> {
+    let frame = seal(cipher, node)?;
+    wire.write_after_latency(frame).await
+}
+
+/// Encrypts and frames a stanza (in send order: the cipher counts frames).
+fn seal(cipher: &mut TransportCipher, node: &Node) -> Result<Vec<u8>> {
     tracing::trace!(target: "sandbox::wire", "-> {node:?}");
     let plain = wacore_binary::marshal::marshal(node).map_err(|e| anyhow!("marshal: {e}"))?;
     let ct = cipher.encrypt(&plain)?;
-    wire.send_raw(&ct).await
+    Ok(encode_frame(&ct, None)?)
+}
+
+/// Frames on their way to the client, each with the time it arrives.
+#[derive(Default)]
+struct InFlight {
+    frames: VecDeque<(Instant, Vec<u8>)>,
+}
+
+impl InFlight {
+    fn next_due(&self) -> Option<Instant> {
+        self.frames.front().map(|(due, _)| *due)
+    }
+
+    /// Writes every frame whose time has come.
+    async fn write_due(&mut self, wire: &mut Wire) -> Result<()> {
+        let now = Instant::now();
+        while self.next_due().is_some_and(|due| due <= now) {
+            if let Some((_, frame)) = self.frames.pop_front() {
+                wire.write(frame).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes everything left, each at its time (before closing).
+    async fn write_all(&mut self, wire: &mut Wire) -> Result<()> {
+        while let Some((due, frame)) = self.frames.pop_front() {
+            tokio::time::sleep_until(due).await;
+            wire.write(frame).await?;
+        }
+        Ok(())
+    }
 }
 
 fn decode_node(cipher: &mut TransportCipher, frame: &[u8]) -> Result<Node> {
@@ -211,18 +273,32 @@ async fn run(
         Role::Pairing { .. } => PAIRING_IDLE_TIMEOUT,
         Role::Device { .. } => IDLE_TIMEOUT,
     };
+    let latency = wire.latency;
+    let mut in_flight = InFlight::default();
     login::on_open(session);
     loop {
+        let next_due = in_flight.next_due();
         tokio::select! {
             biased;
             _ = shutdown.changed() => {
                 let _ = wire.ws.send(Message::Close(None)).await;
                 return Ok(());
             }
+            _ = tokio::time::sleep_until(next_due.unwrap_or_else(Instant::now)), if next_due.is_some() => {
+                in_flight.write_due(wire).await?;
+            }
             out = rx.recv() => {
                 match out {
-                    Some(Outbound::Node(node)) => send_node(wire, cipher, &node).await?,
+                    Some(Outbound::Node(node)) => {
+                        let frame = seal(cipher, &node)?;
+                        if latency.is_zero() {
+                            wire.write(frame).await?;
+                        } else {
+                            in_flight.frames.push_back((Instant::now() + latency, frame));
+                        }
+                    }
                     Some(Outbound::Close) | None => {
+                        in_flight.write_all(wire).await?;
                         let _ = wire.ws.send(Message::Close(None)).await;
                         return Ok(());
                     }

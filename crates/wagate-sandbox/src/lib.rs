@@ -24,12 +24,14 @@ mod nodes;
 mod noise;
 mod pair_code;
 mod pairing;
+mod pending;
 mod relay;
 mod state;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -49,6 +51,22 @@ pub struct SandboxConfig {
     pub listen: SocketAddr,
     /// Persist the server's Noise key, phones, devices, groups and media here.
     pub data_dir: Option<PathBuf>,
+    /// Emulated network latency: every frame the sandbox writes to a client
+    /// is delayed this long (per connection, order kept). Real WhatsApp is
+    /// tens of milliseconds away, and some clients (Baileys) rely on it.
+    /// Zero by default here; `wagate sandbox` defaults to 20 ms.
+    pub latency: Duration,
+}
+
+impl Default for SandboxConfig {
+    /// `127.0.0.1:0`, nothing persisted, no added latency.
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: None,
+            latency: Duration::ZERO,
+        }
+    }
 }
 
 /// A running sandbox.
@@ -94,11 +112,9 @@ impl Sandbox {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(State::new(
-            identity,
-            config.data_dir.clone(),
-            &format!("http://{addr}"),
-        ));
+        let mut state = State::new(identity, config.data_dir.clone(), &format!("http://{addr}"));
+        state.latency = config.latency;
+        let state = Arc::new(state);
         state.restore();
 
         let app = Router::new()

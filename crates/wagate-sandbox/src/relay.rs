@@ -4,7 +4,8 @@
 //!
 //! Ciphertext is copied byte for byte; nothing here can or does decrypt.
 //! Stanzas for devices that are offline (or still passive) wait in the
-//! offline queue (`State::deliver`).
+//! pending store (`State::deliver`, `pending.rs`), and stay there until the
+//! device acks them.
 
 use std::sync::atomic::Ordering;
 
@@ -414,8 +415,12 @@ pub fn on_chatstate(session: &Session, node: Node) {
     }
 }
 
-/// Client `<ack>`s of what we delivered; delivery is already final here.
-pub fn on_client_ack(_session: &Session, _node: Node) {}
+/// Client `<ack>`s of what we delivered: the stanza is not kept any longer.
+pub fn on_client_ack(session: &Session, node: Node) {
+    if let Some((me, _)) = session.device() {
+        session.state.acked(me, &node);
+    }
+}
 
 /// Stanzas the sandbox has no use for but that expect an `<ack>`.
 pub fn ack_generic(session: &Session, node: &Node) {

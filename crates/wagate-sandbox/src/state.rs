@@ -1,7 +1,7 @@
 //! The sandbox's shared world: virtual phones (accounts), their linked
 //! devices with the key material those devices published, the live
-//! connections, pending QR refs, the offline queue, groups, media blobs and
-//! the relay log.
+//! connections, pending QR refs, what each device has not acked yet
+//! (`pending.rs`), groups, media blobs and the relay log.
 //!
 //! Everything is behind short-lived `std::sync` locks keyed by jid; no lock is
 //! ever held across an `.await`, so one slow connection never stalls another.
@@ -17,6 +17,7 @@ use wacore_binary::{Jid, Node};
 use wacore_libsignal::protocol::{KeyPair, PrivateKey};
 
 use crate::noise::ServerIdentity;
+use crate::pending::Pending;
 
 pub type ConnId = u64;
 
@@ -255,7 +256,10 @@ pub struct State {
     /// pairing ref -> phone-side state after the code was entered.
     pub primary_hellos: Mutex<HashMap<String, crate::pair_code::PrimaryHello>>,
     pub awaiting_sign: Mutex<HashMap<ConnId, AwaitingSign>>,
-    pub offline: Mutex<HashMap<DevKey, Vec<Node>>>,
+    /// Stanzas each device has not acked yet (queued or sent).
+    pub pending: Mutex<Pending>,
+    /// Emulated network latency: every frame the sandbox writes waits this long.
+    pub latency: std::time::Duration,
     pub groups: RwLock<HashMap<String, Group>>,
     pub media: RwLock<HashMap<String, bytes::Bytes>>,
     pub media_token: String,
@@ -299,7 +303,8 @@ impl State {
             pair_codes: RwLock::default(),
             primary_hellos: Mutex::default(),
             awaiting_sign: Mutex::default(),
-            offline: Mutex::default(),
+            pending: Mutex::default(),
+            latency: std::time::Duration::ZERO,
             groups: RwLock::default(),
             media: RwLock::default(),
             media_token: crate::nodes::new_id(),
@@ -359,32 +364,80 @@ impl State {
     }
 
     /// Delivers a stanza to a device now if it is connected and active,
-    /// otherwise queues it for its next login. Returns true if sent live.
+    /// otherwise queues it for its next login; either way it is kept until
+    /// the device acks it if it must (`pending.rs`). Returns true if sent live.
     pub fn deliver(&self, key: &DevKey, node: Node) -> bool {
-        let mut offline = lock(&self.offline);
+        let mut pending = lock(&self.pending);
         if let Some(c) = self.conn(key)
             && c.active.load(Ordering::Acquire)
             && c.send(node.clone())
         {
+            pending.push(key, node, Some(c.id));
             return true;
         }
-        offline.entry(key.clone()).or_default().push(node);
+        pending.push(key, node, None);
         false
     }
 
-    /// Marks a connection active and drains its offline queue into it
-    /// atomically with respect to [`deliver`]. Returns how many were queued.
+    /// Marks a connection active and hands it everything the device has not
+    /// acked — queued while it was away, or sent on an earlier connection
+    /// that dropped before the ack — atomically with respect to [`deliver`].
+    /// Each goes out marked `offline="1"`; a second delivery is logged as
+    /// `redelivered`. Returns how many went out.
     pub fn activate(&self, key: &DevKey, conn: &ConnHandle) -> usize {
-        let mut offline = lock(&self.offline);
+        let mut pending = lock(&self.pending);
         conn.active.store(true, Ordering::Release);
-        let queued = offline.remove(key).unwrap_or_default();
-        let n = queued.len();
-        for mut node in queued {
+        let drained = pending.drain_for_login(key, conn.id);
+        let n = drained.len();
+        for d in drained {
+            let mut node = d.node;
+            if d.redelivered {
+                self.log_redelivery(key, &node);
+            }
             // Marks the stanza as drained from the offline queue, as WhatsApp does.
             node.attrs.insert("offline", "1");
             conn.send(node);
         }
         n
+    }
+
+    /// A device acked a stanza: it is not kept any longer.
+    pub fn acked(&self, key: &DevKey, ack: &Node) -> bool {
+        lock(&self.pending).ack(key, ack)
+    }
+
+    fn log_redelivery(&self, key: &DevKey, node: &Node) {
+        let user = |k: &str| {
+            node.attrs
+                .get(k)
+                .and_then(|v| v.to_jid())
+                .map(|j| j.user.to_string())
+        };
+        // A group stanza's sender is its participant; the log names phones.
+        let sender = user("participant")
+            .or_else(|| user("from"))
+            .unwrap_or_default();
+        let sender = read(&self.lid_to_phone)
+            .get(&sender)
+            .cloned()
+            .unwrap_or(sender);
+        let ty = node
+            .attrs
+            .get("type")
+            .map(|v| v.as_str().into_owned())
+            .unwrap_or_else(|| node.tag.to_string());
+        self.log(LogEntry {
+            id: node
+                .attrs
+                .get("id")
+                .map(|v| v.as_str().into_owned())
+                .unwrap_or_default(),
+            kind: "redelivered".to_string(),
+            from: sender,
+            to: key.phone.clone(),
+            msg_type: ty,
+            timestamp: crate::nodes::now_millis(),
+        });
     }
 
     pub fn log(&self, entry: LogEntry) {
@@ -398,12 +451,15 @@ impl State {
     /// Writes phones, devices and groups to `data_dir` (if configured).
     pub fn persist(&self) {
         let Some(dir) = &self.data_dir else { return };
+        // Taken first, alone: no other lock is held while `pending` is.
+        let pending = self.pending_snapshot();
         let snapshot = Snapshot {
             phones: read(&self.phones).values().cloned().collect(),
             devices: read(&self.devices).values().cloned().collect(),
             groups: read(&self.groups).values().cloned().collect(),
             blocklists: read(&self.blocklists).clone(),
             pictures: read(&self.pictures).values().cloned().collect(),
+            pending,
         };
         match serde_json::to_vec(&snapshot) {
             Ok(bytes) => {
@@ -448,7 +504,47 @@ impl State {
         for p in snapshot.pictures {
             pictures.insert(p.owner.clone(), p);
         }
+        drop((phones, lids, devices, groups, pictures));
+        let mut pending = lock(&self.pending);
+        for stored in snapshot.pending {
+            for raw in stored.stanzas {
+                match decode_stanza(&raw) {
+                    Some(node) => pending.push(&stored.device, node, None),
+                    None => tracing::warn!("sandbox: ignoring an unreadable pending stanza"),
+                }
+            }
+        }
     }
+
+    /// Every device's unacked stanzas, marshalled, for `state.json`.
+    fn pending_snapshot(&self) -> Vec<StoredPending> {
+        lock(&self.pending)
+            .all()
+            .map(|(device, queue)| StoredPending {
+                device: device.clone(),
+                stanzas: queue
+                    .iter()
+                    .filter_map(|e| wacore_binary::marshal::marshal(&e.node).ok())
+                    .map(hex::encode)
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+fn decode_stanza(hex_bytes: &str) -> Option<Node> {
+    let raw = hex::decode(hex_bytes).ok()?;
+    let unpacked = wacore_binary::util::unpack(&raw).ok()?;
+    let node = wacore_binary::marshal::unmarshal_ref(&unpacked).ok()?;
+    Some(node.to_owned())
+}
+
+/// One device's unacked stanzas in `state.json` (marshalled, hex): what a
+/// restarted sandbox still owes it.
+#[derive(Serialize, Deserialize)]
+struct StoredPending {
+    device: DevKey,
+    stanzas: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -460,6 +556,8 @@ struct Snapshot {
     blocklists: HashMap<String, BTreeMap<String, i64>>,
     #[serde(default)]
     pictures: Vec<Picture>,
+    #[serde(default)]
+    pending: Vec<StoredPending>,
 }
 
 /// A profile picture: the bytes as set (JPEG), served at

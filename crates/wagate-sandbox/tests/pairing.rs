@@ -74,6 +74,7 @@ async fn data_dir_keeps_devices_across_restarts() {
     let cfg = wagate_sandbox::SandboxConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: Some(dir.clone()),
+        ..Default::default()
     };
     init_logs();
     let sb = wagate_sandbox::Sandbox::start(cfg.clone()).await.unwrap();

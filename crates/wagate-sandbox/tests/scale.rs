@@ -86,6 +86,7 @@ async fn a_thousand_concurrent_handshakes() {
     let sb = Sandbox::start(SandboxConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: None,
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -52,6 +52,11 @@ pub struct SandboxArgs {
     /// Keep the server key (and state) here across restarts.
     #[arg(long = "data", env = "SANDBOX_DATA_DIR")]
     pub data: Option<PathBuf>,
+    /// Emulated network latency in milliseconds: each frame the sandbox
+    /// writes is delayed this long, as over a real network (some clients,
+    /// e.g. Baileys, need it to pair); 0 turns it off.
+    #[arg(long = "latency-ms", env = "SANDBOX_LATENCY_MS", default_value_t = 20)]
+    pub latency_ms: u64,
 }
 
 /// Checked configuration for `serve`.

@@ -87,6 +87,7 @@ pub async fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
     let sandbox = Sandbox::start(SandboxConfig {
         listen: args.listen,
         data_dir: args.data,
+        latency: std::time::Duration::from_millis(args.latency_ms),
     })
     .await?;
     println!(

@@ -14,7 +14,7 @@ use whatsapp_rust::bot::{Bot, BotHandle};
 use whatsapp_rust::store::traits::Backend;
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use whatsapp_rust::types::events::Event;
-use whatsapp_rust::{Client, Jid};
+use whatsapp_rust::{Client, InboundDurabilityHook, Jid};
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 pub const VERSION: (u32, u32, u32) = (2, 3000, 1027868167);
@@ -34,6 +34,7 @@ pub async fn sandbox() -> Sandbox {
     Sandbox::start(SandboxConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: None,
+        ..Default::default()
     })
     .await
     .expect("sandbox starts")
@@ -131,6 +132,20 @@ impl EventLog {
     }
 }
 
+/// Lends a shared hook to a client (the builder takes it by value).
+struct SharedHook(Arc<dyn InboundDurabilityHook>);
+
+#[async_trait]
+impl InboundDurabilityHook for SharedHook {
+    async fn on_messages(
+        &self,
+        client: Arc<Client>,
+        batch: &[whatsapp_rust::types::events::InboundMessage],
+    ) -> anyhow::Result<()> {
+        self.0.on_messages(client, batch).await
+    }
+}
+
 pub struct TestClient {
     pub client: Arc<Client>,
     pub backend: Arc<dyn Backend>,
@@ -148,6 +163,24 @@ impl TestClient {
         backend: Arc<dyn Backend>,
         pair_code: Option<whatsapp_rust::pair_code::PairCodeOptions>,
     ) -> TestClient {
+        Self::start_full(sb, backend, pair_code, None).await
+    }
+
+    /// A client whose inbound messages are acked only once `hook` commits them.
+    pub async fn start_with_hook(
+        sb: &Sandbox,
+        backend: Arc<dyn Backend>,
+        hook: Arc<dyn InboundDurabilityHook>,
+    ) -> TestClient {
+        Self::start_full(sb, backend, None, Some(hook)).await
+    }
+
+    async fn start_full(
+        sb: &Sandbox,
+        backend: Arc<dyn Backend>,
+        pair_code: Option<whatsapp_rust::pair_code::PairCodeOptions>,
+        hook: Option<Arc<dyn InboundDurabilityHook>>,
+    ) -> TestClient {
         let events = EventLog::default();
         let log = events.clone();
         let mut builder = Bot::builder()
@@ -162,6 +195,9 @@ impl TestClient {
             });
         if let Some(opts) = pair_code {
             builder = builder.with_pair_code(opts);
+        }
+        if let Some(hook) = hook {
+            builder = builder.with_inbound_durability_hook(SharedHook(hook));
         }
         let bot = builder.build().await.expect("bot builds");
         let client = bot.client();
@@ -230,8 +266,17 @@ pub async fn create_phone(sb: &Sandbox, phone: &str, name: &str) {
 
 /// Starts a fresh client, scans its first QR with `phone`, waits for Connected.
 pub async fn paired_client(sb: &Sandbox, phone: &str) -> (TestClient, String) {
+    paired_client_with(sb, phone, None).await
+}
+
+/// [`paired_client`], acking inbound messages through `hook` if given.
+pub async fn paired_client_with(
+    sb: &Sandbox,
+    phone: &str,
+    hook: Option<Arc<dyn InboundDurabilityHook>>,
+) -> (TestClient, String) {
     let backend: Arc<dyn Backend> = Arc::new(wacore::store::InMemoryBackend::new());
-    let tc = TestClient::start(sb, backend).await;
+    let tc = TestClient::start_full(sb, backend, None, hook).await;
     let qr = tc
         .events
         .wait("QR code", |e| match e {

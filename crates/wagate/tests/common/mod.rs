@@ -36,6 +36,7 @@ pub async fn start_sandbox() -> Sandbox {
     Sandbox::start(SandboxConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: None,
+        ..Default::default()
     })
     .await
     .expect("sandbox starts")
