@@ -218,7 +218,7 @@ fn seal(cipher: &mut TransportCipher, node: &Node) -> Result<Vec<u8>> {
     tracing::trace!(target: "sandbox::wire", "-> {node:?}");
     let plain = wacore_binary::marshal::marshal(node).map_err(|e| anyhow!("marshal: {e}"))?;
     let ct = cipher.encrypt(&plain)?;
-    Ok(encode_frame(&ct, None)?)
+    encode_frame(&ct, None)
 }
 
 /// Frames on their way to the client, each with the time it arrives.

@@ -5,17 +5,21 @@
 //! SIGKILL, a lost socket — gets everything still here again at its next
 //! login, marked `offline="1"`, followed by `<ib><offline count=N/></ib>`.
 //!
-//! Only stanzas a client acks are kept after they went out (`<message>`,
-//! `<receipt>`, `<notification>`, `<call>` with an `id` and a `from`, which
-//! is what whatsapp-rust's ack gate and message pipeline answer); anything
-//! else waits only while the device is offline and is forgotten once sent.
+//! Only stanzas a client answers are kept after they went out (`<message>`,
+//! `<receipt>`, `<notification>`, `<call>` with an `id` and a `from`);
+//! anything else waits only while the device is offline and is forgotten
+//! once sent. A client answers a message it took with a `<receipt>` (a
+//! delivery, `inactive` or `peer_msg` receipt, or an aggregate one with a
+//! `<list>` after an offline batch) and anything else, or a message it
+//! cannot take, with an `<ack>`; whatsapp-rust with a durability hook sends
+//! either only once the hook committed the message.
 //! Each device's queue is bounded: past [`PER_DEVICE_CAP`] the oldest goes.
 
 use std::collections::{HashMap, VecDeque};
 
 use wacore_binary::Node;
 
-use crate::nodes::attr;
+use crate::nodes::{attr, children};
 use crate::state::{ConnId, DevKey};
 
 /// Most stanzas kept for one device (a device gone for good must not grow
@@ -109,14 +113,49 @@ impl Pending {
         let (Some(class), Some(id)) = (attr(ack, "class"), attr(ack, "id")) else {
             return false;
         };
-        let to = attr(ack, "to");
-        let participant = attr(ack, "participant");
+        self.remove(key, &class, &id, attr(ack, "to"), attr(ack, "participant"))
+    }
+
+    /// A `<receipt>` from `key` for messages it received acknowledges them,
+    /// as on WhatsApp (a client sends a receipt, not an `<ack>`, for a
+    /// message it took): `id` and every `<list><item id=…/></list>` id, from
+    /// the sender named in `to` (and `participant` in a group). A `retry`
+    /// receipt says it could not decrypt; its `<ack>` follows on its own.
+    /// Returns how many were dropped.
+    pub fn receipt(&mut self, key: &DevKey, receipt: &Node) -> usize {
+        if attr(receipt, "type").as_deref() == Some("retry") {
+            return 0;
+        }
+        let to = attr(receipt, "to");
+        let participant = attr(receipt, "participant");
+        let listed = children(receipt)
+            .iter()
+            .filter(|c| c.tag == "list")
+            .flat_map(children)
+            .filter(|i| i.tag == "item")
+            .filter_map(|i| attr(i, "id"));
+        attr(receipt, "id")
+            .into_iter()
+            .chain(listed)
+            .filter(|id| self.remove(key, "message", id, to.clone(), participant.clone()))
+            .count()
+    }
+
+    /// Drops the stanza of `class` and `id` that `to` (its `from`) and
+    /// `participant` name.
+    fn remove(
+        &mut self,
+        key: &DevKey,
+        class: &str,
+        id: &str,
+        to: Option<String>,
+        participant: Option<String>,
+    ) -> bool {
         let Some(queue) = self.by_device.get_mut(key) else {
             return false;
         };
-        let same_stanza = |e: &Entry| {
-            e.node.tag == class.as_str() && attr(&e.node, "id").as_deref() == Some(id.as_str())
-        };
+        let same_stanza =
+            |e: &Entry| e.node.tag == class && attr(&e.node, "id").as_deref() == Some(id);
         let exact = queue.iter().position(|e| {
             if !same_stanza(e) {
                 return false;
@@ -279,6 +318,37 @@ mod tests {
             attr(&left[0].node, "participant").as_deref(),
             Some("628200@s.whatsapp.net")
         );
+    }
+
+    #[test]
+    fn a_delivery_receipt_acks_the_messages_it_names() {
+        let dev = DevKey::new("628100", 1);
+        let mut p = Pending::default();
+        for id in ["M1", "M2", "M3"] {
+            p.push(&dev, msg(id, "628200"), Some(1));
+        }
+        let receipt = |ty: Option<&str>, ids: &[&str]| {
+            let mut b = NodeBuilder::new("receipt")
+                .attr("id", ids[0])
+                .attr("to", Jid::pn("628200"));
+            if let Some(t) = ty {
+                b = b.attr("type", t);
+            }
+            let items: Vec<Node> = ids[1..]
+                .iter()
+                .map(|i| NodeBuilder::new("item").attr("id", *i).build())
+                .collect();
+            if !items.is_empty() {
+                b = b.children([NodeBuilder::new("list").children(items).build()]);
+            }
+            b.build()
+        };
+        // A retry receipt is no ack.
+        assert_eq!(p.receipt(&dev, &receipt(Some("retry"), &["M1"])), 0);
+        assert_eq!(p.receipt(&dev, &receipt(Some("inactive"), &["M1"])), 1);
+        // An aggregate receipt after an offline batch names several.
+        assert_eq!(p.receipt(&dev, &receipt(None, &["M2", "M3"])), 2);
+        assert_eq!(p.count(&dev), 0);
     }
 
     #[test]

@@ -235,6 +235,8 @@ pub fn on_receipt(session: &Session, node: Node) {
         return;
     };
     let state = &session.state;
+    // The device took the messages this receipt names: they are acked.
+    state.receipt_from(me, &node);
     let Some(id) = attr(&node, "id") else { return };
     let Some(to) = attr_jid(&node, "to") else {
         return;

@@ -406,6 +406,11 @@ impl State {
         lock(&self.pending).ack(key, ack)
     }
 
+    /// A device sent a receipt for messages it took: they are not kept any longer.
+    pub fn receipt_from(&self, key: &DevKey, receipt: &Node) -> usize {
+        lock(&self.pending).receipt(key, receipt)
+    }
+
     fn log_redelivery(&self, key: &DevKey, node: &Node) {
         let user = |k: &str| {
             node.attrs

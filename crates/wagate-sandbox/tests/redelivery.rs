@@ -167,8 +167,8 @@ async fn a_restarted_sandbox_still_owes_what_was_kept() {
         paired_client_with(&sb, dave, Some(gate.clone()))
     );
     c.client.send_text(pn(dave), "first").await.unwrap();
-    until("dave commits first", || async {
-        gate.seen.load(Ordering::SeqCst) >= 1
+    until("dave acked first", || async {
+        gate.seen.load(Ordering::SeqCst) >= 1 && pending(&sb, dave).await.is_empty()
     })
     .await;
 
