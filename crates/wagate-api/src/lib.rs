@@ -11,7 +11,9 @@
 //! - [`routes`]: one module per resource;
 //! - [`rate_limit`]: requests per minute per tenant and contract category,
 //!   with the `X-RateLimit-*` headers and 429 `RATE_LIMITED`;
-//! - [`openapi`]: the OpenAPI 3.1 document and the offline Swagger UI.
+//! - [`openapi`]: the OpenAPI 3.1 document and the offline Swagger UI;
+//! - [`streams`]: caps on open WebSocket/SSE streams and their filters, and
+//!   closing streams whose key was deleted.
 
 pub mod auth;
 pub mod envelope;
@@ -23,6 +25,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 pub mod state;
+pub mod streams;
 
 pub use error::ApiError;
 pub use state::{ApiConfig, AppState};

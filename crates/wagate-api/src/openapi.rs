@@ -42,6 +42,7 @@ use crate::state::AppState;
         presence::set_presence, presence::subscribe, presence::chat_state, presence::mark_read,
         tenants::create_tenant, tenants::list_tenants, tenants::delete_tenant,
         tenants::create_key, tenants::list_keys, tenants::delete_key,
+        tenants::get_session_limit, tenants::put_session_limit,
         crate::rate_limit::get_tenant_rate_limits, crate::rate_limit::put_tenant_rate_limits,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,
         webhooks::delete_webhook, webhooks::list_deliveries, webhooks::redeliver, webhooks::replay,

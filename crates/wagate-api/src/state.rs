@@ -18,6 +18,12 @@ pub struct ApiConfig {
     pub webhook_max_per_session: usize,
     /// API rate limits (`RATE_LIMIT_*`).
     pub rate_limit: crate::rate_limit::RateLimitConfig,
+    /// Most WebSocket/SSE streams one tenant holds open
+    /// (`STREAMS_MAX_PER_TENANT`; 0: no cap).
+    pub streams_max_per_tenant: usize,
+    /// Most sessions per tenant unless the tenant has its own quota
+    /// (`MAX_SESSIONS_PER_TENANT`; `None`: unlimited).
+    pub max_sessions_per_tenant: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -28,6 +34,8 @@ pub struct AppState {
     pub started_at: Instant,
     /// Per-tenant request counters (see [`crate::rate_limit`]).
     pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
+    /// Open WebSocket/SSE streams per tenant (see [`crate::streams`]).
+    pub streams: Arc<crate::streams::Streams>,
 }
 
 impl AppState {
@@ -38,6 +46,7 @@ impl AppState {
             rate_limiter: Arc::new(crate::rate_limit::RateLimiter::new(
                 config.rate_limit.clone(),
             )),
+            streams: Arc::new(crate::streams::Streams::default()),
             config: Arc::new(config),
             started_at: Instant::now(),
         }

@@ -88,8 +88,8 @@ impl MediaConfig {
         let mb = |name: &str, default: u64| -> Result<u64, String> {
             match get(name).filter(|v| !v.trim().is_empty()) {
                 None => Ok(default * MB),
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if n >= 1 => Ok(n * MB),
+                Some(v) => match v.trim().parse::<u64>().ok().and_then(|n| n.checked_mul(MB)) {
+                    Some(n) if n >= MB => Ok(n),
                     _ => Err(format!(
                         "{name} must be a whole number of megabytes (at least 1), not '{v}'"
                     )),

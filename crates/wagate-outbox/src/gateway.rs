@@ -27,6 +27,10 @@ pub struct WorkerConfig {
     pub enabled: bool,
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
+    /// The tenant the configuration belongs to (absent from the
+    /// environment's configuration and from older gateways).
+    #[serde(default)]
+    pub tenant_id: Option<String>,
 }
 
 fn yes() -> bool {
@@ -43,6 +47,7 @@ impl std::fmt::Debug for WorkerConfig {
             .field("interval_seconds", &self.interval_seconds)
             .field("interval_max_seconds", &self.interval_max_seconds)
             .field("enabled", &self.enabled)
+            .field("tenant_id", &self.tenant_id)
             .field("webhook_url", &self.webhook_url)
             .field(
                 "webhook_secret",
@@ -84,6 +89,10 @@ pub struct Gateway {
     base: String,
     key: String,
     http: reqwest::Client,
+    /// With the admin key: the tenant whose sessions this worker loop may
+    /// use (`X-Act-As-Tenant`), so one tenant's configuration never sends
+    /// through another tenant's sessions.
+    tenant: Option<String>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -200,7 +209,25 @@ impl Gateway {
             base: base.trim_end_matches('/').to_string(),
             key: key.to_string(),
             http,
+            tenant: None,
         })
+    }
+
+    /// This gateway acting for `tenant`'s configuration: with the admin key
+    /// it sees only that tenant's sessions (a tenant key sees its own
+    /// anyway).
+    pub fn for_tenant(&self, tenant: Option<&str>) -> Gateway {
+        Gateway {
+            tenant: tenant.filter(|t| !t.is_empty()).map(str::to_owned),
+            ..self.clone()
+        }
+    }
+
+    fn scoped(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.tenant {
+            Some(t) => req.header("X-Act-As-Tenant", t),
+            None => req,
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -253,8 +280,7 @@ impl Gateway {
                 }
             }
             let resp = self
-                .http
-                .get(url)
+                .scoped(self.http.get(url))
                 .header("X-API-Key", &self.key)
                 .timeout(Duration::from_secs(15))
                 .send()
@@ -301,8 +327,7 @@ impl Gateway {
             url_segment(session)
         );
         let resp = self
-            .http
-            .post(url)
+            .scoped(self.http.post(url))
             .header("X-API-Key", &self.key)
             .header("Idempotency-Key", idempotency_key)
             .json(&body)

@@ -149,6 +149,7 @@ impl WorkerArgs {
             enabled: true,
             webhook_url: self.webhook_url.clone().filter(|u| !u.is_empty()),
             webhook_secret: self.webhook_secret.clone().filter(|s| !s.is_empty()),
+            tenant_id: None,
         }))
     }
 }

@@ -147,7 +147,12 @@ pub async fn run_loop(
             router.invalidate();
         }
         if router.stale() {
-            match shared.gateway.connected_sessions(circle.as_deref()).await {
+            match shared
+                .gateway
+                .for_tenant(cfg.tenant_id.as_deref())
+                .connected_sessions(circle.as_deref())
+                .await
+            {
                 Ok(list) => {
                     if list.len() != router.sessions.len() {
                         debug!(config = cfg.id, sessions = list.len(), "connected sessions");
@@ -195,7 +200,11 @@ pub async fn run_loop(
         };
         // From here the row is settled whatever happens to `stop`.
         let key = shared.db.idempotency_key(&row);
-        let outcome = shared.gateway.send(&row, &session, &key).await;
+        let outcome = shared
+            .gateway
+            .for_tenant(cfg.tenant_id.as_deref())
+            .send(&row, &session, &key)
+            .await;
         let wait = match settle(&shared, &cfg, &worker_id, &row, &session, outcome).await {
             Settled::Done => interval(&cfg),
             Settled::SessionDown => {
@@ -340,6 +349,7 @@ mod tests {
             enabled: true,
             webhook_url: None,
             webhook_secret: None,
+            tenant_id: None,
         }
     }
 

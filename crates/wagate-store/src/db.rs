@@ -3,7 +3,8 @@
 //! [`Store`] is the one handle every part of the gateway shares: a single
 //! `sqlx::AnyPool` (never a pool or a file per session) plus the [`DbKind`]
 //! so callers can pick the rare dialect-specific statement. `connect` creates
-//! SQLite files (and their directories), turns on WAL, and runs the migration
+//! SQLite files (and their directories), turns on WAL (with `synchronous=FULL`
+//! unless `SQLITE_SYNCHRONOUS=normal`), and runs the migration
 //! set that matches the database. It also owns the device lifecycle of the
 //! engine tables: allocating a device id and wiping one.
 
@@ -115,7 +116,7 @@ impl Store {
                         ))
                     })?;
                 }
-                let pool = sqlite_pool_options(max_connections)
+                let pool = sqlite_pool_options(max_connections)?
                     .connect_with(any_options(&any_url)?)
                     .await
                     .map_err(|e| {
@@ -146,7 +147,7 @@ impl Store {
             Target::SqliteMemory { any_url } => {
                 // Every new connection would be a new empty database: keep
                 // exactly one, forever.
-                let pool = sqlite_pool_options(1)
+                let pool = sqlite_pool_options(1)?
                     .min_connections(1)
                     .idle_timeout(None)
                     .max_lifetime(None)
@@ -271,11 +272,29 @@ impl Store {
     }
 }
 
-fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new()
+/// `SQLITE_SYNCHRONOUS`: `full` (the default: a committed row, such as a
+/// message acked to WhatsApp, survives a power cut) or `normal` (faster; in
+/// WAL mode a power cut may lose the last commits, never corrupt the file).
+fn sqlite_synchronous() -> Result<&'static str, StoreError> {
+    parse_synchronous(std::env::var("SQLITE_SYNCHRONOUS").ok().as_deref())
+}
+
+fn parse_synchronous(value: Option<&str>) -> Result<&'static str, StoreError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("full") => Ok("FULL"),
+        Some("normal") => Ok("NORMAL"),
+        Some(other) => Err(StoreError::Connect(format!(
+            "SQLITE_SYNCHRONOUS must be full or normal (got '{other}')"
+        ))),
+    }
+}
+
+fn sqlite_pool_options(max_connections: u32) -> Result<AnyPoolOptions, StoreError> {
+    let synchronous = sqlite_synchronous()?;
+    Ok(AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .after_connect(|conn, _meta| {
+        .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 // sqlx already enables foreign keys; be explicit anyway, and
                 // set a generous busy timeout since SQLite has one writer.
@@ -287,12 +306,14 @@ fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
                 sqlx::query("PRAGMA foreign_keys = ON")
                     .execute(&mut *conn)
                     .await?;
-                sqlx::query("PRAGMA synchronous = NORMAL")
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA synchronous = {synchronous}"
+                )))
+                .execute(&mut *conn)
+                .await?;
                 Ok(())
             })
-        })
+        }))
 }
 
 fn any_options(url: &str) -> Result<AnyConnectOptions, StoreError> {
@@ -443,6 +464,14 @@ fn postgres_connect_message(shown: &str, url: &str, e: &sqlx::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn synchronous_is_full_unless_traded() {
+        assert_eq!(parse_synchronous(None).unwrap(), "FULL");
+        assert_eq!(parse_synchronous(Some("Full")).unwrap(), "FULL");
+        assert_eq!(parse_synchronous(Some("normal")).unwrap(), "NORMAL");
+        assert!(parse_synchronous(Some("off")).is_err());
+    }
 
     #[test]
     fn classifies_urls() {

@@ -42,6 +42,23 @@ pub struct ServeArgs {
     /// Database connections in the shared pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
+    /// Most open HTTP connections; more wait until one closes.
+    #[arg(long, env = "HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub http_max_connections: usize,
+    /// Seconds a client has to send a request's headers (also the longest
+    /// wait for the next request on a kept-alive connection).
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_SECS", default_value_t = 30)]
+    pub http_header_timeout_secs: u64,
+    /// Seconds a connection may move no byte (longer than `SEND_SYNC_TIMEOUT_SECS`).
+    #[arg(long, env = "HTTP_IDLE_TIMEOUT_SECS", default_value_t = 120)]
+    pub http_idle_timeout_secs: u64,
+    /// Most WebSocket/SSE streams one tenant holds open (0: no cap).
+    #[arg(long, env = "STREAMS_MAX_PER_TENANT", default_value_t = 100)]
+    pub streams_max_per_tenant: usize,
+    /// Most sessions per tenant (unset: unlimited; a tenant's own quota
+    /// wins, see `PUT /api/tenants/{id}/session-limit`).
+    #[arg(long, env = "MAX_SESSIONS_PER_TENANT")]
+    pub max_sessions_per_tenant: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -70,9 +87,21 @@ pub struct ServeConfig {
     pub database_max_connections: u32,
     /// `RATE_LIMIT_*`.
     pub rate_limit: wagate_api::rate_limit::RateLimitConfig,
+    /// `HTTP_MAX_CONNECTIONS`, `HTTP_HEADER_TIMEOUT_SECS`, `HTTP_IDLE_TIMEOUT_SECS`.
+    pub http: crate::http::HttpLimits,
+    /// `STREAMS_MAX_PER_TENANT` (0: no cap).
+    pub streams_max_per_tenant: usize,
+    /// `MAX_SESSIONS_PER_TENANT` (`None`: unlimited).
+    pub max_sessions_per_tenant: Option<u64>,
 }
 
 const MIN_API_KEY_LEN: usize = 16;
+/// Largest `MAX_BODY_MB` (its bytes must fit any platform's `usize`).
+const MAX_BODY_MB_MAX: usize = 4096;
+/// Largest `HTTP_MAX_CONNECTIONS` (a semaphore's permits).
+const MAX_HTTP_CONNECTIONS: usize = 1_000_000;
+/// Longest HTTP timeout: a day.
+const MAX_TIMEOUT_SECS: u64 = 86_400;
 
 impl ServeArgs {
     pub fn check(self) -> Result<ServeConfig, String> {
@@ -111,8 +140,35 @@ impl ServeArgs {
             None => None,
         };
         let media = wagate_engine::media::MediaConfig::from_env(&self.data_dir)?;
-        if self.max_body_mb == 0 {
-            return Err("MAX_BODY_MB must be at least 1".to_string());
+        if self.max_body_mb == 0 || self.max_body_mb > MAX_BODY_MB_MAX {
+            return Err(format!("MAX_BODY_MB must be 1 to {MAX_BODY_MB_MAX}"));
+        }
+        if !(1..=MAX_HTTP_CONNECTIONS).contains(&self.http_max_connections) {
+            return Err(format!(
+                "HTTP_MAX_CONNECTIONS must be 1 to {MAX_HTTP_CONNECTIONS}"
+            ));
+        }
+        for (name, secs) in [
+            ("HTTP_HEADER_TIMEOUT_SECS", self.http_header_timeout_secs),
+            ("HTTP_IDLE_TIMEOUT_SECS", self.http_idle_timeout_secs),
+        ] {
+            if !(1..=MAX_TIMEOUT_SECS).contains(&secs) {
+                return Err(format!("{name} must be 1 to {MAX_TIMEOUT_SECS} seconds"));
+            }
+        }
+        let queue = wagate_engine::queue::QueueConfig::from_env()?;
+        if self.http_idle_timeout_secs <= queue.sync_timeout.as_secs() {
+            return Err(format!(
+                "HTTP_IDLE_TIMEOUT_SECS ({}) must be longer than SEND_SYNC_TIMEOUT_SECS ({}): a synchronous send waits that long without a byte on the wire",
+                self.http_idle_timeout_secs,
+                queue.sync_timeout.as_secs()
+            ));
+        }
+        if self.max_sessions_per_tenant == Some(0) {
+            return Err(
+                "MAX_SESSIONS_PER_TENANT must be at least 1 (leave it unset for no limit)"
+                    .to_string(),
+            );
         }
         Ok(ServeConfig {
             bind: format!("{}:{}", self.host, self.port),
@@ -127,11 +183,18 @@ impl ServeArgs {
                 typing: wagate_engine::presence::TypingConfig::from_env()?,
                 presence_heartbeat: (self.presence_heartbeat_secs > 0)
                     .then(|| std::time::Duration::from_secs(self.presence_heartbeat_secs)),
-                queue: wagate_engine::queue::QueueConfig::from_env()?,
+                queue,
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),
             rate_limit: wagate_api::rate_limit::RateLimitConfig::from_env()?,
+            http: crate::http::HttpLimits {
+                max_connections: self.http_max_connections,
+                header_timeout: std::time::Duration::from_secs(self.http_header_timeout_secs),
+                idle_timeout: std::time::Duration::from_secs(self.http_idle_timeout_secs),
+            },
+            streams_max_per_tenant: self.streams_max_per_tenant,
+            max_sessions_per_tenant: self.max_sessions_per_tenant,
         })
     }
 }

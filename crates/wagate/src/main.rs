@@ -7,6 +7,7 @@
 //! [`config`]).
 
 mod config;
+mod http;
 mod serve;
 
 use clap::{Parser, Subcommand};

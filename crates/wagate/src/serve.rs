@@ -41,6 +41,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             qr_wait: Duration::from_secs(20),
             webhook_max_per_session: events_config.max_per_session,
             rate_limit: config.rate_limit,
+            streams_max_per_tenant: config.streams_max_per_tenant,
+            max_sessions_per_tenant: config.max_sessions_per_tenant,
         },
     );
     let dispatcher = wagate_events::Dispatcher::start(manager.clone(), events_config)
@@ -73,9 +75,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         })
     };
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    crate::http::serve(listener, app, config.http, shutdown_signal()).await;
     info!("shutting down: stopping sessions");
     boot.abort();
     dispatcher.shutdown();

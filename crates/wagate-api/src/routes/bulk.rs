@@ -38,6 +38,10 @@ use crate::state::AppState;
 pub const BULK_MAX_MESSAGES: usize = 100;
 /// The least delay between two messages of a batch, in ms.
 pub const BULK_MIN_DELAY_MS: u64 = 1_000;
+/// The longest delay between two messages of a batch, in ms (a day).
+pub const BULK_MAX_DELAY_MS: u64 = 86_400_000;
+/// Longest file name of a bulk media message.
+const FILENAME_MAX_CHARS: usize = 255;
 /// Longest batch id a client may choose.
 const BATCH_ID_MAX: usize = 64;
 /// OTP codes: 4 to 10 letters or digits.
@@ -191,9 +195,9 @@ pub async fn send_bulk(
         )));
     }
     let delay = body.options.delay_between_messages.unwrap_or(3_000);
-    if delay < BULK_MIN_DELAY_MS {
+    if !(BULK_MIN_DELAY_MS..=BULK_MAX_DELAY_MS).contains(&delay) {
         return Err(ApiError::validation(format!(
-            "options.delayBetweenMessages is at least {BULK_MIN_DELAY_MS} ms"
+            "options.delayBetweenMessages must be {BULK_MIN_DELAY_MS} to {BULK_MAX_DELAY_MS} ms"
         )));
     }
     let options = BatchOptions {
@@ -205,7 +209,7 @@ pub async fn send_bulk(
     let media = &state.manager.config().media;
     let mut items = Vec::with_capacity(body.messages.len());
     for (i, m) in body.messages.into_iter().enumerate() {
-        let item = match bulk_item(&m) {
+        let item = match bulk_item(&m, media) {
             Ok(item) => item,
             Err(e) => {
                 discard(&state, &items);
@@ -280,7 +284,7 @@ fn discard(state: &AppState, items: &[(ChatId, SendJob)]) {
 }
 
 /// One bulk message → its chat and job (or the bytes to stage).
-fn bulk_item(m: &BulkMessage) -> Result<Item, ApiError> {
+fn bulk_item(m: &BulkMessage, media: &wagate_engine::media::MediaConfig) -> Result<Item, ApiError> {
     let chat = parse_chat_id(&m.chat_id)?;
     let vars = &m.variables;
     let content = m
@@ -288,9 +292,19 @@ fn bulk_item(m: &BulkMessage) -> Result<Item, ApiError> {
         .as_object()
         .ok_or_else(|| ApiError::validation("content must be an object"))?;
     let text_field = |name: &str| -> Result<Option<String>, ApiError> {
+        let max = match name {
+            "text" => TEXT_MAX_CHARS,
+            "caption" => wagate_core::limits::CAPTION_MAX_CHARS,
+            _ => FILENAME_MAX_CHARS,
+        };
         match content.get(name) {
             None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(fill(s, vars))),
+            Some(serde_json::Value::String(s)) => fill(s, vars, max).map(Some).map_err(|TooLong| {
+                ApiError::new(
+                    ErrorCode::MessageTextTooLong,
+                    format!("content.{name} is longer than {max} characters with its variables filled in"),
+                )
+            }),
             Some(_) => Err(ApiError::validation(format!(
                 "content.{name} must be a string"
             ))),
@@ -370,7 +384,7 @@ fn bulk_item(m: &BulkMessage) -> Result<Item, ApiError> {
             chat,
             OutgoingMedia {
                 kind,
-                bytes: decode_base64(b64, kind, u64::MAX)?,
+                bytes: decode_base64(b64, kind, media.limit(kind))?,
                 declared_mimetype: source
                     .get("mimetype")
                     .and_then(|v| v.as_str())
@@ -388,40 +402,79 @@ fn bulk_item(m: &BulkMessage) -> Result<Item, ApiError> {
     }
 }
 
+/// The filled text would be longer than its limit.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooLong;
+
 /// Fills `{name}` placeholders from `vars`; unknown ones stay as written.
-pub fn fill(template: &str, vars: &HashMap<String, serde_json::Value>) -> String {
-    let mut out = String::with_capacity(template.len());
+///
+/// One pass over the template, never re-reading what it wrote, and it stops
+/// as soon as the output passes `max_chars`: a template of many
+/// placeholders each filled with a large variable costs at most the limit.
+pub fn fill(
+    template: &str,
+    vars: &HashMap<String, serde_json::Value>,
+    max_chars: usize,
+) -> Result<String, TooLong> {
+    let mut out = Output {
+        text: String::with_capacity(template.len().min(max_chars)),
+        chars: 0,
+        max_chars,
+    };
     let mut rest = template;
     while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
+        out.push(&rest[..open])?;
         let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close)
-                if close > 0
-                    && after[..close]
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
-            {
-                let name = &after[..close];
-                match vars.get(name) {
-                    Some(serde_json::Value::String(s)) => out.push_str(s),
-                    Some(serde_json::Value::Null) | None => {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
-                    }
-                    Some(other) => out.push_str(&other.to_string()),
-                }
-                rest = &after[close + 1..];
-            }
-            _ => {
-                out.push('{');
-                rest = after;
-            }
+        // A name is letters, digits and '_' right up to a '}'.
+        let name_len = after
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        if name_len == 0 || after.as_bytes().get(name_len) != Some(&b'}') {
+            out.push("{")?;
+            rest = after;
+            continue;
         }
+        let name = &after[..name_len];
+        match vars.get(name) {
+            Some(serde_json::Value::String(s)) => out.push(s)?,
+            Some(serde_json::Value::Null) | None => {
+                out.push("{")?;
+                out.push(name)?;
+                out.push("}")?;
+            }
+            Some(other) => out.push(&other.to_string())?,
+        }
+        rest = &after[name_len + 1..];
     }
-    out.push_str(rest);
-    out
+    out.push(rest)?;
+    Ok(out.text)
+}
+
+/// Text being filled, with its length in characters kept as it grows.
+struct Output {
+    text: String,
+    chars: usize,
+    max_chars: usize,
+}
+
+impl Output {
+    fn push(&mut self, s: &str) -> Result<(), TooLong> {
+        // A piece longer in bytes than what is left is checked in chars
+        // (never more than the limit's worth of it).
+        let left = self.max_chars - self.chars;
+        let n = if s.len() <= left {
+            s.chars().count()
+        } else {
+            s.chars().take(left + 1).count()
+        };
+        if n > left {
+            return Err(TooLong);
+        }
+        self.chars += n;
+        self.text.push_str(s);
+        Ok(())
+    }
 }
 
 /// A batch's status and every message's outcome.
@@ -551,6 +604,14 @@ fn otp_text(template: Option<&str>, code: &str) -> Result<String, ApiError> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .unwrap_or(DEFAULT_OTP_TEMPLATE);
+    // The code is at most 10 characters: a template within the limit fills
+    // in bounded time, and the result is checked again below.
+    if template.len() > TEXT_MAX_CHARS * 4 {
+        return Err(ApiError::new(
+            ErrorCode::MessageTextTooLong,
+            "template is too long",
+        ));
+    }
     let text = if template.contains("{code}") {
         template.replace("{code}", code)
     } else if template.contains("%s") {
@@ -580,11 +641,30 @@ mod tests {
             ("n".to_string(), serde_json::json!(3)),
         ]
         .into();
-        assert_eq!(fill("Hello {name}!", &vars), "Hello John!");
-        assert_eq!(fill("{n} items for {name}", &vars), "3 items for John");
-        assert_eq!(fill("{unknown} {name}", &vars), "{unknown} John");
-        assert_eq!(fill("braces { stay } {", &vars), "braces { stay } {");
-        assert_eq!(fill("{}{name}", &vars), "{}John");
+        let fill = |t: &str| fill(t, &vars, TEXT_MAX_CHARS).unwrap();
+        assert_eq!(fill("Hello {name}!"), "Hello John!");
+        assert_eq!(fill("{n} items for {name}"), "3 items for John");
+        assert_eq!(fill("{unknown} {name}"), "{unknown} John");
+        assert_eq!(fill("braces { stay } {"), "braces { stay } {");
+        assert_eq!(fill("{}{name}"), "{}John");
+        assert_eq!(fill("{{name}}"), "{John}");
+        assert_eq!(fill("{na-me} {name"), "{na-me} {name");
+    }
+
+    #[test]
+    fn filling_stops_at_the_limit() {
+        let vars: HashMap<String, serde_json::Value> =
+            [("x".to_string(), serde_json::json!("é".repeat(4096)))].into();
+        let template = "{x}".repeat(100);
+        assert_eq!(fill(&template, &vars, TEXT_MAX_CHARS), Err(TooLong));
+        assert_eq!(
+            fill("{x}{x}", &vars, 8192).map(|t| t.chars().count()),
+            Ok(8192)
+        );
+        assert_eq!(fill("{x}{x}!", &vars, 8192), Err(TooLong));
+        // Unclosed braces are read once, not once per brace.
+        let braces = "{".repeat(200_000);
+        assert_eq!(fill(&braces, &vars, 200_000).map(|t| t.len()), Ok(200_000));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `GET /health` (public) and `GET /health/detailed` (any valid key).
+//! `GET /health` (public) and `GET /health/detailed` (any valid key; a
+//! tenant sees its own session counts, the admin all).
 
 use axum::Json;
 use axum::Router;
@@ -28,21 +29,24 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok", "timestamp": now_iso() }))
 }
 
-/// Readiness with details: database check and session counts.
+/// Readiness with details: database check and session counts (the
+/// caller's tenant's; the admin's: every tenant's).
 #[utoipa::path(get, path = "/health/detailed", tag = "health",
     security(("api_key" = [])),
     responses((status = 200, description = "Details"), (status = 401, description = "No or bad key")))]
 pub async fn detailed(
     State(state): State<AppState>,
-    Auth(_auth): Auth,
+    Auth(principal): Auth,
 ) -> Result<Json<Value>, ApiError> {
+    // A tenant counts its own sessions; the admin every tenant's.
+    let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
     let database = match state.store.ping().await {
         Ok(()) => "ok",
         Err(_) => "error",
     };
     let counts = state
         .store
-        .count_sessions_by_status()
+        .count_sessions_by_status(tenant)
         .await
         .unwrap_or_default();
     let count = |s: SessionStatus| counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);

@@ -332,7 +332,7 @@ pub(crate) fn decode_base64(s: &str, kind: MediaKind, limit: u64) -> Result<Vec<
         None => s,
     };
     let cleaned: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    if (cleaned.len() as u64) / 4 * 3 > limit + 3 {
+    if (cleaned.len() as u64) / 4 * 3 > limit.saturating_add(3) {
         return Err(too_large(kind, limit));
     }
     let bytes = base64::engine::general_purpose::STANDARD

@@ -117,6 +117,8 @@ pub struct UpdateOutboxWorker {
 pub struct OutboxWorkerDto {
     #[schema(example = 1)]
     pub id: i64,
+    /// The tenant it belongs to: a worker sends only through that tenant's sessions.
+    pub tenant_id: String,
     pub name: String,
     pub circle: Option<String>,
     pub application: String,
@@ -137,6 +139,7 @@ impl OutboxWorkerDto {
     fn from_record(w: &OutboxWorkerRecord, include_secret: bool) -> Self {
         OutboxWorkerDto {
             id: w.id,
+            tenant_id: w.tenant_id.clone(),
             name: w.name.clone(),
             circle: w.circle.clone(),
             application: w.application.clone(),

@@ -426,14 +426,11 @@ pub async fn put_pacing(
     Path(id): Path<String>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Envelope<PacingDto>, ApiError> {
-    let overrides: PacingOverrides = serde_json::from_value(body)
-        .map_err(|e| ApiError::validation(format!("invalid pacing: {e}")))?;
-    if overrides.drip_per_minute.is_some_and(|d| d > 600) {
-        return Err(ApiError::validation("dripPerMinute is at most 600"));
-    }
-    if overrides.typing_max_ms.is_some_and(|t| t > 60_000) {
-        return Err(ApiError::validation("typingMaxMs is at most 60000"));
-    }
+    // The path names the field a huge, negative or mistyped value is in.
+    let overrides: PacingOverrides = serde_path_to_error::deserialize(body).map_err(|e| {
+        ApiError::validation(format!("invalid pacing: {}: {}", e.path(), e.inner()))
+    })?;
+    check_pacing_ranges(&overrides)?;
     if let (Some(lo), Some(hi)) = (overrides.typing_min_ms, overrides.typing_max_ms)
         && hi < lo
     {
@@ -448,6 +445,52 @@ pub async fn put_pacing(
         .set_pacing(&session, &overrides)
         .await?;
     pacing_dto(&state, &session).await
+}
+
+/// Longest minimum interval a session may ask for: a day.
+const PACING_INTERVAL_MAX_MS: u64 = 86_400_000;
+/// Longest jitter: an hour.
+const PACING_JITTER_MAX_MS: u64 = 3_600_000;
+/// Largest per-minute/hour/day cap (beyond it, a cap means nothing).
+const PACING_CAP_MAX: u32 = 1_000_000;
+
+/// Every numeric pacing field within its range (400 naming the field).
+fn check_pacing_ranges(o: &PacingOverrides) -> Result<(), ApiError> {
+    let over = |field: &str, max: u64| ApiError::validation(format!("{field} must be 0 to {max}"));
+    for (field, value, max) in [
+        ("minIntervalMs", o.min_interval_ms, PACING_INTERVAL_MAX_MS),
+        ("jitterMs", o.jitter_ms, PACING_JITTER_MAX_MS),
+        ("typingMinMs", o.typing_min_ms, 60_000),
+        ("typingMaxMs", o.typing_max_ms, 60_000),
+        (
+            "maxPerMinute",
+            o.max_per_minute.map(u64::from),
+            u64::from(PACING_CAP_MAX),
+        ),
+        (
+            "maxPerHour",
+            o.max_per_hour.map(u64::from),
+            u64::from(PACING_CAP_MAX),
+        ),
+        (
+            "maxPerDay",
+            o.max_per_day.map(u64::from),
+            u64::from(PACING_CAP_MAX),
+        ),
+        ("dripPerMinute", o.drip_per_minute.map(u64::from), 600),
+    ] {
+        if value.is_some_and(|v| v > max) {
+            return Err(over(field, max));
+        }
+    }
+    if let Some(q) = &o.quiet_hours
+        && !(-720..=840).contains(&q.utc_offset_minutes)
+    {
+        return Err(ApiError::validation(
+            "quietHours.utcOffsetMinutes must be -720 to 840",
+        ));
+    }
+    Ok(())
 }
 
 /// Drop a session's pacing overrides (back to the defaults).

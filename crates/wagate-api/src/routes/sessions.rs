@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use wagate_core::chat_id::normalize_phone;
 use wagate_core::limits::SESSION_NAME_MAX_CHARS;
 use wagate_core::{ErrorCode, SessionStatus, StatusReason, iso_ms};
-use wagate_store::app::{SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};
+use wagate_store::app::{Principal, SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};
 
 use super::owned_session;
 use crate::auth::Auth;
@@ -176,6 +176,10 @@ pub struct ListSessionsQuery {
     pub page: Option<u32>,
     /// Items per page, 1–100 (default 20).
     pub limit: Option<u32>,
+    /// Only this tenant's sessions (the admin's filter; a tenant may name
+    /// only itself).
+    #[serde(rename = "tenantId")]
+    pub tenant_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -248,6 +252,9 @@ pub async fn create_session(
             .transpose()?
             .flatten(),
     };
+    if !principal.is_admin {
+        check_session_quota(&state, &principal.tenant_id).await?;
+    }
     // Where the new session's webhook starts: before its first event.
     let webhook_start = state.store.last_event_seq().await?;
     let (record, session) = match state.manager.create(&principal.tenant_id, name, meta).await {
@@ -265,6 +272,24 @@ pub async fn create_session(
         &record,
         Some(&live),
     )))
+}
+
+/// 403 `SESSION_LIMIT_REACHED` when the tenant holds its quota already: its
+/// own (`PUT /api/tenants/{id}/session-limit`), else
+/// `MAX_SESSIONS_PER_TENANT` (default: unlimited).
+async fn check_session_quota(state: &AppState, tenant: &str) -> Result<(), ApiError> {
+    let own = state.store.tenant_session_limit(tenant).await?.flatten();
+    let Some(max) = own.or(state.config.max_sessions_per_tenant) else {
+        return Ok(());
+    };
+    if state.store.count_tenant_sessions(tenant).await? >= max {
+        return Err(ApiError::new(
+            ErrorCode::SessionLimitReached,
+            format!("this tenant may hold at most {max} sessions: delete one first"),
+        )
+        .with_details(serde_json::json!({ "limit": max })));
+    }
+    Ok(())
 }
 
 /// List sessions (a tenant sees its own; the admin sees all).
@@ -299,8 +324,17 @@ pub async fn list_sessions(
             )));
         }
     };
+    let tenant_id = match q.tenant_id.filter(|t| !t.is_empty()) {
+        Some(t) if principal.can_access(&t) => Some(t),
+        Some(_) => {
+            return Err(ApiError::forbidden(
+                "only the admin may name another tenant",
+            ));
+        }
+        None => (!principal.is_admin).then(|| principal.tenant_id.clone()),
+    };
     let filter = SessionFilter {
-        tenant_id: (!principal.is_admin).then(|| principal.tenant_id.clone()),
+        tenant_id,
         status,
         used,
         circle: q.circle.filter(|c| !c.trim().is_empty()),
@@ -383,6 +417,31 @@ pub async fn list_circles(
     ))
 }
 
+/// Whose circle: circles are per tenant, so the admin names the tenant
+/// (default: its own).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct CircleQuery {
+    /// Admin only: the tenant whose circle this is (default: the admin's own).
+    pub tenant_id: Option<String>,
+}
+
+/// The tenant a circle route acts on: the caller's own; the admin may name
+/// another with `?tenantId=`.
+fn circle_tenant<'a>(
+    principal: &'a Principal,
+    asked: Option<&'a str>,
+) -> Result<&'a str, ApiError> {
+    match asked.filter(|t| !t.is_empty()) {
+        None => Ok(principal.tenant_id.as_str()),
+        Some(t) if principal.can_access(t) => Ok(t),
+        Some(_) => Err(ApiError::forbidden(
+            "only the admin may name another tenant",
+        )),
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RenameCircle {
     /// The circle's new name.
@@ -401,11 +460,12 @@ pub async fn rename_circle(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(name): Path<String>,
+    Query(q): Query<CircleQuery>,
     Json(body): Json<RenameCircle>,
 ) -> Result<Envelope<CircleDto>, ApiError> {
     let to = checked_name("name", &body.name, CIRCLE_MAX_CHARS)?
         .ok_or_else(|| ApiError::validation("name must not be empty"))?;
-    let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
+    let tenant = Some(circle_tenant(&principal, q.tenant_id.as_deref())?);
     let moved = state.store.rename_circle(tenant, &name, &to).await?;
     if moved == 0 {
         return Err(ApiError::new(
@@ -432,8 +492,9 @@ pub async fn delete_circle(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(name): Path<String>,
+    Query(q): Query<CircleQuery>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
+    let tenant = Some(circle_tenant(&principal, q.tenant_id.as_deref())?);
     let cleared = state.store.clear_circle(tenant, &name).await?;
     if cleared == 0 {
         return Err(ApiError::new(

@@ -7,7 +7,9 @@
 //! or `?lastEventId=`) first receives every event after it from the durable
 //! log, then live ones, with no gap and no duplicate (see [`crate::feed`]).
 //! `?events=message.received,session.status` filters by name. A comment
-//! line every 15 s keeps proxies from closing an idle stream.
+//! line every 15 s keeps proxies from closing an idle stream. Streams count
+//! against the tenant's `STREAMS_MAX_PER_TENANT` and close when their key is
+//! deleted (see [`crate::streams`]).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -28,8 +30,11 @@ use crate::error::ApiError;
 use crate::extract::Query;
 use crate::feed::Feed;
 use crate::state::AppState;
+use crate::streams::{KEY_RECHECK, KeyCheck, StreamKey, StreamSlot, admit, check_filter};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How errors name the resume point.
+const RESUME_FIELD: &str = "Last-Event-ID (lastEventId)";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -62,7 +67,29 @@ fn resume_point(headers: &HeaderMap, q: &SseQuery) -> Result<Option<i64>, ApiErr
     }
 }
 
-fn filter(q: &SseQuery) -> Vec<String> {
+/// A resume point within the log: not negative, not past its last event
+/// (a feed resumed there would stay silent).
+pub(crate) async fn checked_resume(
+    state: &AppState,
+    field: &str,
+    after: Option<i64>,
+) -> Result<Option<i64>, ApiError> {
+    let Some(n) = after else { return Ok(None) };
+    if n < 0 {
+        return Err(ApiError::validation(format!(
+            "{field} must not be negative"
+        )));
+    }
+    let last = state.store.last_event_seq().await?;
+    if n > last {
+        return Err(ApiError::validation(format!(
+            "{field} {n} is past the last event ({last})"
+        )));
+    }
+    Ok(Some(n))
+}
+
+fn filter(q: &SseQuery) -> Result<Vec<String>, ApiError> {
     let list: Vec<String> = q
         .events
         .as_deref()
@@ -71,28 +98,49 @@ fn filter(q: &SseQuery) -> Vec<String> {
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty())
         .collect();
-    if list.is_empty() {
+    check_filter("events", &list)?;
+    Ok(if list.is_empty() {
         vec!["*".to_string()]
     } else {
         list
-    }
+    })
 }
 
-fn stream(feed: Feed, events: Vec<String>) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures::stream::unfold((feed, events), |(mut feed, events)| async move {
-        loop {
-            match feed.next().await {
-                Ok(e) if event_matches(&events, e.event.as_str()) => {
-                    let message = Event::default()
-                        .id(e.seq.to_string())
-                        .data(e.to_json().to_string());
-                    return Some((Ok(message), (feed, events)));
+fn stream(
+    feed: Feed,
+    events: Vec<String>,
+    slot: StreamSlot,
+    key: KeyCheck,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let recheck = tokio::time::interval_at(tokio::time::Instant::now() + KEY_RECHECK, KEY_RECHECK);
+    futures::stream::unfold(
+        (feed, events, slot, key, recheck),
+        |(mut feed, events, slot, key, mut recheck)| async move {
+            loop {
+                // `Feed::next` is cancel-safe: losing the race to the key
+                // check loses nothing.
+                let next = tokio::select! {
+                    next = feed.next() => next,
+                    _ = recheck.tick() => {
+                        if key.still_valid().await {
+                            continue;
+                        }
+                        return None;
+                    }
+                };
+                match next {
+                    Ok(e) if event_matches(&events, e.event.as_str()) => {
+                        let message = Event::default()
+                            .id(e.seq.to_string())
+                            .data(e.to_json().to_string());
+                        return Some((Ok(message), (feed, events, slot, key, recheck)));
+                    }
+                    Ok(_) => {}
+                    Err(_) => return None,
                 }
-                Ok(_) => {}
-                Err(_) => return None,
             }
-        }
-    })
+        },
+    )
 }
 
 /// One session's events as Server-Sent Events.
@@ -107,12 +155,16 @@ pub async fn session_events(
     Auth(principal): Auth,
     Path(id): Path<String>,
     Query(q): Query<SseQuery>,
+    StreamKey(key): StreamKey,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let (record, _) = owned_session(&state, &principal, &id).await?;
-    let after = resume_point(&headers, &q)?;
-    let feed = Feed::new(&state, Some(record.tenant_id), Some(id), after).await?;
-    Ok(Sse::new(stream(feed, filter(&q))).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    let after = checked_resume(&state, RESUME_FIELD, resume_point(&headers, &q)?).await?;
+    let events = filter(&q)?;
+    let (slot, key) = admit(&state, &principal.tenant_id, key)?;
+    // The record's id: `id` may be the phone number the session is linked to.
+    let feed = Feed::new(&state, Some(record.tenant_id), Some(record.id), after).await?;
+    Ok(Sse::new(stream(feed, events, slot, key)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 /// Every event the caller may see (a tenant: its sessions; the admin: all).
@@ -124,10 +176,13 @@ pub async fn tenant_events(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Query(q): Query<SseQuery>,
+    StreamKey(key): StreamKey,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let after = resume_point(&headers, &q)?;
+    let after = checked_resume(&state, RESUME_FIELD, resume_point(&headers, &q)?).await?;
+    let events = filter(&q)?;
+    let (slot, key) = admit(&state, &principal.tenant_id, key)?;
     let tenant = (!principal.is_admin).then(|| principal.tenant_id.clone());
     let feed = Feed::new(&state, tenant, None, after).await?;
-    Ok(Sse::new(stream(feed, filter(&q))).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    Ok(Sse::new(stream(feed, events, slot, key)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }

@@ -21,6 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/tenants/{id}", delete(delete_tenant))
         .route("/tenants/{id}/keys", get(list_keys).post(create_key))
         .route("/tenants/{id}/keys/{key_id}", delete(delete_key))
+        .route(
+            "/tenants/{id}/session-limit",
+            get(get_session_limit).put(put_session_limit),
+        )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -206,4 +210,84 @@ pub async fn delete_key(
         ));
     }
     Ok(envelope::message("Key deleted successfully"))
+}
+
+/// A tenant's own session quota: `null` follows `MAX_SESSIONS_PER_TENANT`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionLimitBody {
+    /// Most sessions the tenant may hold; `null`: the server's default.
+    #[schema(example = 10)]
+    pub max_sessions: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionLimitDto {
+    pub tenant_id: String,
+    /// The tenant's own quota (`null`: none).
+    pub max_sessions: Option<u64>,
+    /// What applies (`null`: unlimited).
+    pub effective: Option<u64>,
+    /// Sessions the tenant holds now.
+    pub sessions: u64,
+}
+
+/// Largest quota one may set.
+const SESSION_LIMIT_MAX: u64 = 1_000_000;
+
+async fn session_limit_dto(state: &AppState, id: &str) -> Result<SessionLimitDto, ApiError> {
+    let own = state
+        .store
+        .tenant_session_limit(id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("tenant {id} not found")))?;
+    Ok(SessionLimitDto {
+        tenant_id: id.to_string(),
+        max_sessions: own,
+        effective: own.or(state.config.max_sessions_per_tenant),
+        sessions: state.store.count_tenant_sessions(id).await?,
+    })
+}
+
+/// A tenant's session quota.
+#[utoipa::path(get, path = "/api/tenants/{id}/session-limit", tag = "tenants",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = SessionLimitDto), (status = 404)))]
+pub async fn get_session_limit(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path(id): Path<String>,
+) -> Result<Envelope<SessionLimitDto>, ApiError> {
+    Ok(envelope::ok(session_limit_dto(&state, &id).await?))
+}
+
+/// Set a tenant's session quota (`{"maxSessions": 10}`; `null` follows
+/// `MAX_SESSIONS_PER_TENANT`). Sessions beyond a lowered quota stay; new
+/// ones answer 403 `SESSION_LIMIT_REACHED`.
+#[utoipa::path(put, path = "/api/tenants/{id}/session-limit", tag = "tenants",
+    params(("id" = String, Path)), request_body = SessionLimitBody, security(("api_key" = [])),
+    responses((status = 200, body = SessionLimitDto), (status = 400), (status = 404)))]
+pub async fn put_session_limit(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path(id): Path<String>,
+    Json(body): Json<SessionLimitBody>,
+) -> Result<Envelope<SessionLimitDto>, ApiError> {
+    if body.max_sessions.is_some_and(|n| n > SESSION_LIMIT_MAX) {
+        return Err(ApiError::validation(format!(
+            "maxSessions is at most {SESSION_LIMIT_MAX}"
+        )));
+    }
+    if !state
+        .store
+        .set_tenant_session_limit(&id, body.max_sessions)
+        .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("tenant {id} not found"),
+        ));
+    }
+    Ok(envelope::ok(session_limit_dto(&state, &id).await?))
 }

@@ -545,6 +545,14 @@ pub async fn replay(
     if body.from_seq < 1 {
         return Err(ApiError::validation("fromSeq must be at least 1"));
     }
+    // Past the log's end the webhook would wait for events that never come.
+    let last = state.store.last_event_seq().await?;
+    if body.from_seq > last.saturating_add(1) {
+        return Err(ApiError::validation(format!(
+            "fromSeq must be at most {} (the next event's number)",
+            last.saturating_add(1)
+        )));
+    }
     state
         .store
         .request_webhook_replay(&webhook_id, body.from_seq)

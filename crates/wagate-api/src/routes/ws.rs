@@ -8,7 +8,10 @@
 //! gap and no duplicate (see [`crate::feed`]). Keys come as `X-API-Key` (or
 //! `Authorization: Bearer`) or `?apiKey=`; a tenant sees its own sessions,
 //! the admin all. The server pings every 30 s and drops a client silent
-//! for 90 s.
+//! for 90 s. Connections count against the tenant's
+//! `STREAMS_MAX_PER_TENANT`, subscriptions and filters are capped, and a
+//! connection whose key is deleted is closed (code 4001; see
+//! [`crate::streams`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -31,6 +34,7 @@ use crate::error::ApiError;
 use crate::extract::Query;
 use crate::feed::{Feed, FeedEvent, read_range};
 use crate::state::AppState;
+use crate::streams::{KEY_RECHECK, KeyCheck, StreamKey, WS_MAX_SUBSCRIPTIONS, admit, check_filter};
 
 /// How often the server pings.
 const PING_EVERY: Duration = Duration::from_secs(30);
@@ -63,10 +67,16 @@ pub async fn ws(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Query(q): Query<WsQuery>,
+    StreamKey(key): StreamKey,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade.map_err(|_| upgrade_required())?;
-    Ok(upgrade.on_upgrade(move |socket| run_ws(state, principal, socket, q.last_seq)))
+    let last_seq = super::sse::checked_resume(&state, "lastSeq", q.last_seq).await?;
+    let (slot, key) = admit(&state, &principal.tenant_id, key)?;
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        run_ws(state, principal, socket, last_seq, key).await;
+        drop(slot);
+    }))
 }
 
 /// One session's incoming messages, as `incoming_message` frames.
@@ -74,11 +84,17 @@ pub async fn listen(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(id): Path<String>,
+    StreamKey(key): StreamKey,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let (record, _) = owned_session(&state, &principal, &id).await?;
     let upgrade = upgrade.map_err(|_| upgrade_required())?;
-    Ok(upgrade.on_upgrade(move |socket| run_listen(state, record.tenant_id, id, socket)))
+    let (slot, key) = admit(&state, &principal.tenant_id, key)?;
+    // The record's id: `id` may be the phone number the session is linked to.
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        run_listen(state, record.tenant_id, record.id, socket, key).await;
+        drop(slot);
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,11 +150,25 @@ fn error_frame(code: &str, message: &str, request_id: Option<&Value>) -> Message
     )
 }
 
+/// The close frame of a stream whose API key no longer works.
+fn key_revoked() -> Message {
+    Message::Close(Some(axum::extract::ws::CloseFrame {
+        code: 4001,
+        reason: "the API key was revoked".into(),
+    }))
+}
+
 fn event_frame(e: &FeedEvent) -> Message {
     frame("event", e.to_json(), None)
 }
 
-async fn run_ws(state: AppState, principal: Principal, socket: WebSocket, last_seq: Option<i64>) {
+async fn run_ws(
+    state: AppState,
+    principal: Principal,
+    socket: WebSocket,
+    last_seq: Option<i64>,
+    key: KeyCheck,
+) {
     let tenant = (!principal.is_admin).then(|| principal.tenant_id.clone());
     let Ok(mut feed) = Feed::new(&state, tenant.clone(), None, None).await else {
         return;
@@ -147,9 +177,16 @@ async fn run_ws(state: AppState, principal: Principal, socket: WebSocket, last_s
     let mut subs: HashMap<String, Subscription> = HashMap::new();
     let mut pending_last_seq = last_seq;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let mut recheck = tokio::time::interval_at(Instant::now() + KEY_RECHECK, KEY_RECHECK);
     let mut heard = Instant::now();
     loop {
         tokio::select! {
+            _ = recheck.tick() => {
+                if !key.still_valid().await {
+                    let _ = tx.send(key_revoked()).await;
+                    break;
+                }
+            }
             incoming = rx.next() => {
                 let text = match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
@@ -275,26 +312,31 @@ async fn handle_request(
     match req.kind.as_str() {
         "ping" => vec![frame("pong", json!({ "seq": feed.seen() }), rid)],
         "unsubscribe" => {
-            let key = payload.session_id.unwrap_or_else(|| "*".to_string());
+            let mut key = payload.session_id.unwrap_or_else(|| "*".to_string());
+            if !subs.contains_key(&key)
+                && key != "*"
+                && let Ok((record, _)) = owned_session(state, principal, &key).await
+            {
+                // Subscribed by the phone number: keyed by the session id.
+                key = record.id;
+            }
             subs.remove(&key);
             vec![frame("unsubscribed", json!({ "sessionId": key }), rid)]
         }
         "subscribe" => {
-            let key = payload.session_id.unwrap_or_else(|| "*".to_string());
+            let mut key = payload.session_id.unwrap_or_else(|| "*".to_string());
             if key != "*" {
-                let owned = state
-                    .store
-                    .get_session(&key)
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some_and(|r| principal.can_access(&r.tenant_id));
-                if !owned {
-                    return vec![error_frame(
-                        "SESSION_NOT_FOUND",
-                        &format!("Session {key} not found"),
-                        rid,
-                    )];
+                // A session id or the phone number it is linked to; either
+                // way the subscription is keyed by the session's id.
+                match owned_session(state, principal, &key).await {
+                    Ok((record, _)) => key = record.id,
+                    Err(_) => {
+                        return vec![error_frame(
+                            "SESSION_NOT_FOUND",
+                            &format!("Session {key} not found"),
+                            rid,
+                        )];
+                    }
                 }
             }
             let events = payload.events.unwrap_or_else(|| vec!["*".to_string()]);
@@ -302,6 +344,25 @@ async fn handle_request(
                 return vec![error_frame(
                     "VALIDATION_ERROR",
                     "events must name at least one event (or \"*\")",
+                    rid,
+                )];
+            }
+            if let Err(e) = check_filter("payload.events", &events) {
+                return vec![error_frame("VALIDATION_ERROR", &e.message, rid)];
+            }
+            if !subs.contains_key(&key) && subs.len() >= WS_MAX_SUBSCRIPTIONS {
+                return vec![error_frame(
+                    "VALIDATION_ERROR",
+                    &format!(
+                        "a connection holds at most {WS_MAX_SUBSCRIPTIONS} subscriptions: unsubscribe one first"
+                    ),
+                    rid,
+                )];
+            }
+            if payload.last_seq.is_some_and(|n| n < 0) {
+                return vec![error_frame(
+                    "VALIDATION_ERROR",
+                    "payload.lastSeq must not be negative",
                     rid,
                 )];
             }
@@ -369,15 +430,28 @@ pub fn incoming_message(session_id: &str, e: &FeedEvent) -> Value {
     })
 }
 
-async fn run_listen(state: AppState, tenant: String, session: String, socket: WebSocket) {
+async fn run_listen(
+    state: AppState,
+    tenant: String,
+    session: String,
+    socket: WebSocket,
+    key: KeyCheck,
+) {
     let Ok(mut feed) = Feed::new(&state, Some(tenant), Some(session.clone()), None).await else {
         return;
     };
     let (mut tx, mut rx) = socket.split();
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let mut recheck = tokio::time::interval_at(Instant::now() + KEY_RECHECK, KEY_RECHECK);
     let mut heard = Instant::now();
     loop {
         tokio::select! {
+            _ = recheck.tick() => {
+                if !key.still_valid().await {
+                    let _ = tx.send(key_revoked()).await;
+                    break;
+                }
+            }
             incoming = rx.next() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
                 Some(Ok(_)) => heard = Instant::now(),

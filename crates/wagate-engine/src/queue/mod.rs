@@ -387,11 +387,38 @@ impl SendQueue {
             .entry(id.to_string())
             .or_default()
             .push(tx);
-        let current = self.get(id).await?;
-        if !current.is_final() {
+        let current = self.get(id).await;
+        if current.as_ref().is_ok_and(|c| !c.is_final()) {
             let _ = tokio::time::timeout(timeout, rx).await;
+        } else {
+            drop(rx);
         }
+        // A message already final (an idempotent repeat), gone, or still
+        // waiting after `timeout` (its session deleted, say) never rings
+        // again for this waiter: take its entry out.
+        self.drop_closed_waiters(id);
+        current?;
         self.get(id).await
+    }
+
+    /// Forgets the waiters of `id` that stopped waiting.
+    fn drop_closed_waiters(&self, id: &str) {
+        let mut waiters = self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = waiters.get_mut(id) {
+            list.retain(|w| !w.is_closed());
+            if list.is_empty() {
+                waiters.remove(id);
+            }
+        }
+    }
+
+    /// How many messages have callers waiting on them (for tests).
+    pub fn waiting(&self) -> usize {
+        self.inner
+            .waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     pub async fn get(&self, id: &str) -> Result<QueuedRecord, EngineError> {
@@ -719,6 +746,50 @@ fn new_wa_id(session: &Session) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(id: &str) -> NewQueued {
+        NewQueued {
+            id: id.to_string(),
+            tenant_id: "t".into(),
+            session_id: "s".into(),
+            wa_id: format!("wa_{id}"),
+            chat_id: "628111000001@s.whatsapp.net".into(),
+            kind: "text".into(),
+            payload: "{}".into(),
+            lane: "direct".into(),
+            not_before: 0,
+            batch_id: None,
+            batch_seq: None,
+            idempotency_key: None,
+            request_hash: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn waiters_that_stop_waiting_are_forgotten() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let queue = SendQueue::new(
+            store.clone(),
+            QueueConfig::default(),
+            MediaConfig::default(),
+        );
+        // A message already finished (an idempotent repeat waits on it).
+        store.enqueue(&row("q_done")).await.unwrap();
+        assert!(store.cancel_queued("q_done").await.unwrap());
+        queue.wait("q_done", Duration::from_secs(5)).await.unwrap();
+        assert_eq!(queue.waiting(), 0);
+        // A message that never finishes (its session was deleted): the
+        // waiter times out and leaves nothing behind.
+        store.enqueue(&row("q_stuck")).await.unwrap();
+        queue
+            .wait("q_stuck", Duration::from_millis(50))
+            .await
+            .unwrap();
+        assert_eq!(queue.waiting(), 0);
+        // An unknown id.
+        assert!(queue.wait("q_none", Duration::from_secs(5)).await.is_err());
+        assert_eq!(queue.waiting(), 0);
+    }
 
     #[test]
     fn settings_come_from_the_environment() {

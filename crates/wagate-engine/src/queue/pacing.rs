@@ -79,7 +79,7 @@ impl QuietHours {
         }
         let wait_min = (end - local_min).rem_euclid(day_min);
         // From the start of the current minute, so the end is exact.
-        Some(now - now.rem_euclid(MINUTE) + wait_min * MINUTE)
+        Some((now - now.rem_euclid(MINUTE)).saturating_add(wait_min * MINUTE))
     }
 }
 
@@ -180,14 +180,30 @@ pub struct PacingOverrides {
     pub typing_max_ms: Option<u64>,
 }
 
+/// The tighter of two caps, where `0` means no cap.
+fn tighter_cap(operator: u32, own: Option<u32>) -> u32 {
+    match own {
+        None => operator,
+        Some(own) if operator == 0 => own,
+        Some(0) => operator,
+        Some(own) => own.min(operator),
+    }
+}
+
 impl PacingOverrides {
+    /// The session's pacing over the deployment's. The operator's hard
+    /// limits (`SEND_MIN_INTERVAL_MS`, `SEND_MAX_PER_*`) are ceilings: a
+    /// session may only tighten them (a longer interval, a lower cap),
+    /// never lift them.
     pub fn apply(&self, base: &Pacing) -> Pacing {
         Pacing {
-            min_interval_ms: self.min_interval_ms.unwrap_or(base.min_interval_ms),
+            min_interval_ms: self
+                .min_interval_ms
+                .map_or(base.min_interval_ms, |own| own.max(base.min_interval_ms)),
             jitter_ms: self.jitter_ms.unwrap_or(base.jitter_ms),
-            max_per_minute: self.max_per_minute.unwrap_or(base.max_per_minute),
-            max_per_hour: self.max_per_hour.unwrap_or(base.max_per_hour),
-            max_per_day: self.max_per_day.unwrap_or(base.max_per_day),
+            max_per_minute: tighter_cap(base.max_per_minute, self.max_per_minute),
+            max_per_hour: tighter_cap(base.max_per_hour, self.max_per_hour),
+            max_per_day: tighter_cap(base.max_per_day, self.max_per_day),
             drip_per_minute: self.drip_per_minute.unwrap_or(base.drip_per_minute),
             quiet_hours: self.quiet_hours.or(base.quiet_hours),
             typing_min_ms: self.typing_min_ms.unwrap_or(base.typing_min_ms),
@@ -226,7 +242,10 @@ impl Gate {
         while self.sent.front().is_some_and(|t| *t <= at - DAY) {
             self.sent.pop_front();
         }
-        self.gap_ms = (pacing.min_interval_ms + jitter.min(pacing.jitter_ms)) as i64;
+        let gap = pacing
+            .min_interval_ms
+            .saturating_add(jitter.min(pacing.jitter_ms));
+        self.gap_ms = i64::try_from(gap).unwrap_or(i64::MAX);
         if lane == Lane::Drip {
             self.last_drip = Some(at);
         }
@@ -241,7 +260,7 @@ impl Gate {
     pub fn earliest(&self, lane: Lane, pacing: &Pacing, now: i64) -> i64 {
         let mut at = now;
         if let Some(last) = self.sent.back() {
-            at = at.max(last + self.gap_ms);
+            at = at.max(last.saturating_add(self.gap_ms));
         }
         for (cap, window) in [
             (pacing.max_per_minute, MINUTE),
@@ -299,6 +318,55 @@ pub fn next_send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_caps_are_ceilings_a_session_can_only_tighten() {
+        let operator = Pacing {
+            min_interval_ms: 2_000,
+            max_per_minute: 10,
+            max_per_hour: 0,
+            max_per_day: 100,
+            ..Pacing::default()
+        };
+        let lifted = PacingOverrides {
+            min_interval_ms: Some(0),
+            max_per_minute: Some(1_000),
+            max_per_hour: Some(50),
+            max_per_day: Some(0),
+            ..PacingOverrides::default()
+        }
+        .apply(&operator);
+        assert_eq!(lifted.min_interval_ms, 2_000);
+        assert_eq!(lifted.max_per_minute, 10);
+        assert_eq!(
+            lifted.max_per_hour, 50,
+            "no operator cap: the session's own"
+        );
+        assert_eq!(
+            lifted.max_per_day, 100,
+            "0 cannot turn the operator's cap off"
+        );
+        let tightened = PacingOverrides {
+            min_interval_ms: Some(5_000),
+            max_per_minute: Some(3),
+            ..PacingOverrides::default()
+        }
+        .apply(&operator);
+        assert_eq!(tightened.min_interval_ms, 5_000);
+        assert_eq!(tightened.max_per_minute, 3);
+    }
+
+    #[test]
+    fn huge_intervals_saturate_instead_of_overflowing() {
+        let p = Pacing {
+            min_interval_ms: u64::MAX,
+            jitter_ms: u64::MAX,
+            ..pacing()
+        };
+        let mut g = Gate::default();
+        g.record(Lane::Direct, 1_000, &p, u64::MAX);
+        assert_eq!(g.earliest(Lane::Direct, &p, 1_000), i64::MAX);
+    }
 
     fn pacing() -> Pacing {
         Pacing {

@@ -362,11 +362,25 @@ impl Store {
         Ok(changed)
     }
 
-    /// Counts per internal status, for health checks.
-    pub async fn count_sessions_by_status(&self) -> Result<Vec<(SessionStatus, u64)>, StoreError> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM sessions GROUP BY status")
+    /// Counts per internal status, for health checks: one tenant's
+    /// sessions, or every tenant's with `None`.
+    pub async fn count_sessions_by_status(
+        &self,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<(SessionStatus, u64)>, StoreError> {
+        let rows = match tenant_id {
+            Some(t) => sqlx::query(
+                "SELECT status, COUNT(*) AS n FROM sessions WHERE tenant_id = $1 GROUP BY status",
+            )
+            .bind(t)
             .fetch_all(&self.pool)
-            .await?;
+            .await?,
+            None => {
+                sqlx::query("SELECT status, COUNT(*) AS n FROM sessions GROUP BY status")
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
         let mut out = Vec::new();
         for r in rows {
             let s: String = r.try_get("status")?;

@@ -60,3 +60,47 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 }
+
+/// A tenant's own session quota: `None` follows the server's
+/// `MAX_SESSIONS_PER_TENANT`; `Some(n)` allows `n` sessions.
+impl Store {
+    /// The tenant's quota override (`Some(None)`: none set); `None` when
+    /// there is no such tenant.
+    pub async fn tenant_session_limit(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<Option<u64>>, StoreError> {
+        let row = sqlx::query("SELECT max_sessions FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let n: Option<i64> = r.try_get("max_sessions")?;
+        Ok(Some(n.map(|n| n.max(0) as u64)))
+    }
+
+    /// Sets (or, with `None`, clears) the tenant's quota; false when there
+    /// is no such tenant.
+    pub async fn set_tenant_session_limit(
+        &self,
+        tenant_id: &str,
+        max_sessions: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE tenants SET max_sessions = $1 WHERE id = $2")
+            .bind(max_sessions.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
+            .bind(tenant_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// How many sessions the tenant has.
+    pub async fn count_tenant_sessions(&self, tenant_id: &str) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(n.max(0) as u64)
+    }
+}
