@@ -7,10 +7,14 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::envelope::Pagination;
 use crate::routes::{
     actions, contacts, groups, health, media, messages, presence, sessions, sse, tenants, webhooks,
 };
 use crate::state::AppState;
+
+mod answers;
+use answers::Answers;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -51,7 +55,8 @@ use crate::state::AppState;
         crate::routes::outbox::get_outbox_worker, crate::routes::outbox::update_outbox_worker,
         crate::routes::outbox::delete_outbox_worker,
     ),
-    modifiers(&SecurityAddon),
+    components(schemas(Pagination)),
+    modifiers(&SecurityAddon, &Answers),
     tags(
         (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "queue"),
     )
