@@ -1,7 +1,8 @@
+# SQLite commit cost, synchronous=FULL vs NORMAL (see BENCHMARKS.md).
 import sqlite3, time, tempfile, os, json
 N=2000
 for mode in ("FULL","NORMAL"):
-    d=tempfile.mkdtemp(dir="/work/wt/bounds")
+    d=tempfile.mkdtemp(dir=".")  # the disk the database would live on
     c=sqlite3.connect(os.path.join(d,"b.db"), isolation_level=None)
     c.execute("PRAGMA journal_mode=WAL"); c.execute(f"PRAGMA synchronous={mode}")
     c.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT, tenant_id TEXT, event TEXT, data TEXT, created_at INTEGER)")
