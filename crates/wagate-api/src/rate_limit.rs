@@ -52,7 +52,7 @@ use utoipa::ToSchema;
 use wagate_core::ErrorCode;
 use wagate_store::app::TenantRateLimits;
 
-use crate::auth::{Admin, authenticate, presented_key};
+use crate::auth::{Admin, authenticate_request};
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -381,7 +381,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         return next.run(request).await;
     };
     let (mut parts, body) = request.into_parts();
-    let principal = match authenticate(&state, presented_key(&parts)).await {
+    let principal = match authenticate_request(&state, &parts).await {
         Ok(p) => p,
         // Not counted; the handler answers 401 (or 500) itself.
         Err(_) => return next.run(Request::from_parts(parts, body)).await,

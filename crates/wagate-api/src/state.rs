@@ -18,6 +18,8 @@ pub struct ApiConfig {
     pub webhook_max_per_session: usize,
     /// API rate limits (`RATE_LIMIT_*`).
     pub rate_limit: crate::rate_limit::RateLimitConfig,
+    /// Dashboard login (`DASHBOARD_*`, `JWT_*`); `None`: not enabled.
+    pub dashboard: Option<crate::login::DashboardConfig>,
 }
 
 #[derive(Clone)]
@@ -28,6 +30,8 @@ pub struct AppState {
     pub started_at: Instant,
     /// Per-tenant request counters (see [`crate::rate_limit`]).
     pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
+    /// Failed dashboard logins (see [`crate::login`]).
+    pub login_guard: Arc<crate::login::LoginGuard>,
 }
 
 impl AppState {
@@ -38,6 +42,7 @@ impl AppState {
             rate_limiter: Arc::new(crate::rate_limit::RateLimiter::new(
                 config.rate_limit.clone(),
             )),
+            login_guard: Arc::default(),
             config: Arc::new(config),
             started_at: Instant::now(),
         }

@@ -31,6 +31,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
+    if config.dashboard.is_some() {
+        info!("dashboard enabled at /dashboard");
+    } else {
+        info!("dashboard off: set DASHBOARD_USERNAME, DASHBOARD_PASSWORD and JWT_SECRET to enable it");
+    }
     let events_config = wagate_events::EventsConfig::from_env().map_err(anyhow::Error::msg)?;
     let manager = SessionManager::new(store, config.engine.clone());
     let state = AppState::new(
@@ -41,6 +46,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             qr_wait: Duration::from_secs(20),
             webhook_max_per_session: events_config.max_per_session,
             rate_limit: config.rate_limit,
+            dashboard: config.dashboard,
         },
     );
     let dispatcher = wagate_events::Dispatcher::start(manager.clone(), events_config)
