@@ -68,8 +68,9 @@ impl PasswordCheck {
     /// anything else the password itself.
     pub fn parse(value: &str) -> Result<Self, String> {
         if value.starts_with("$argon2") {
-            argon2::PasswordHash::new(value)
-                .map_err(|e| format!("DASHBOARD_PASSWORD looks like an argon2 hash but is not one ({e})"))?;
+            argon2::PasswordHash::new(value).map_err(|e| {
+                format!("DASHBOARD_PASSWORD looks like an argon2 hash but is not one ({e})")
+            })?;
             Ok(PasswordCheck::Argon2(value.to_string()))
         } else {
             Ok(PasswordCheck::Plain(value.to_string()))
@@ -348,7 +349,12 @@ fn sign(cfg: &DashboardConfig, claims: &Claims) -> Result<String, ApiError> {
         claims,
         &EncodingKey::from_secret(&cfg.jwt_secret),
     )
-    .map_err(|e| ApiError::new(ErrorCode::InternalError, format!("cannot sign a token: {e}")))
+    .map_err(|e| {
+        ApiError::new(
+            ErrorCode::InternalError,
+            format!("cannot sign a token: {e}"),
+        )
+    })
 }
 
 /// The claims of a valid, unexpired token signed with our secret.
@@ -356,9 +362,13 @@ pub fn verify(cfg: &DashboardConfig, token: &str) -> Option<Claims> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 0;
     validation.set_required_spec_claims(&["exp", "sub"]);
-    jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&cfg.jwt_secret), &validation)
-        .ok()
-        .map(|d| d.claims)
+    jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(&cfg.jwt_secret),
+        &validation,
+    )
+    .ok()
+    .map(|d| d.claims)
 }
 
 /// The caller a valid token stands for: a tenant's token only while the

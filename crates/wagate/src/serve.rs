@@ -34,7 +34,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if config.dashboard.is_some() {
         info!("dashboard enabled at /dashboard");
     } else {
-        info!("dashboard off: set DASHBOARD_USERNAME, DASHBOARD_PASSWORD and JWT_SECRET to enable it");
+        info!(
+            "dashboard off: set DASHBOARD_USERNAME, DASHBOARD_PASSWORD and JWT_SECRET to enable it"
+        );
     }
     let events_config = wagate_events::EventsConfig::from_env().map_err(anyhow::Error::msg)?;
     let manager = SessionManager::new(store, config.engine.clone());

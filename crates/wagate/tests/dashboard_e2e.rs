@@ -4,9 +4,9 @@
 //! delivery log, a tenant's own view, and the login token on the API.
 //! Screenshots of each story land under `$TMPDIR/wagate-dashboard-e2e/`.
 
-mod common;
 #[path = "common/browser.rs"]
 mod browser;
+mod common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -273,10 +273,7 @@ async fn the_number_checker_tells_registered_numbers_apart() {
     assert_eq!(answers["628311000032"], "on WhatsApp");
     assert_eq!(answers["628311000033"], "on WhatsApp");
     assert_eq!(answers["628399999999"], "not on WhatsApp");
-    assert_eq!(
-        b.text("#checker-summary").await,
-        "2 of 3 are on WhatsApp."
-    );
+    assert_eq!(b.text("#checker-summary").await, "2 of 3 are on WhatsApp.");
     let csv_enabled = b
         .exec(
             "return !document.querySelector('#checker-csv').disabled",
@@ -366,10 +363,20 @@ async fn a_failed_webhook_delivery_shows_in_the_log_and_redeliver_succeeds() {
         json!([]),
     )
     .await;
-    eventually("the redelivery to reach the receiver", Duration::from_secs(60), || async {
-        let ok = receiver.answers.lock().unwrap().iter().filter(|c| **c == 200).count();
-        (ok > delivered_before).then_some(())
-    })
+    eventually(
+        "the redelivery to reach the receiver",
+        Duration::from_secs(60),
+        || async {
+            let ok = receiver
+                .answers
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|c| **c == 200)
+                .count();
+            (ok > delivered_before).then_some(())
+        },
+    )
     .await;
     b.wait_until(
         "one more delivered row",
@@ -384,16 +391,13 @@ async fn a_failed_webhook_delivery_shows_in_the_log_and_redeliver_succeeds() {
 async fn a_tenant_logged_in_with_its_key_sees_only_its_own_sessions() {
     let w = world(&[]).await;
     let admin = w.gw.api(ADMIN_KEY);
-    let (status, tenant) = admin
-        .post("/api/tenants", json!({ "name": "acme" }))
-        .await;
+    let (status, tenant) = admin.post("/api/tenants", json!({ "name": "acme" })).await;
     assert_eq!(status, 201, "{tenant}");
     let key = tenant["data"]["apiKey"].as_str().unwrap().to_string();
-    let (status, _) = w
-        .gw
-        .api(&key)
-        .post("/api/sessions", json!({ "name": "acme-sales" }))
-        .await;
+    let (status, _) =
+        w.gw.api(&key)
+            .post("/api/sessions", json!({ "name": "acme-sales" }))
+            .await;
     assert_eq!(status, 201);
     let (status, _) = admin
         .post("/api/sessions", json!({ "name": "operator-only" }))
@@ -417,7 +421,10 @@ async fn a_tenant_logged_in_with_its_key_sees_only_its_own_sessions() {
             .await
             .is_none()
     );
-    assert!(b.find("#nav-tenants").await.is_none(), "no operator screens");
+    assert!(
+        b.find("#nav-tenants").await.is_none(),
+        "no operator screens"
+    );
     let html = b
         .exec("return document.documentElement.outerHTML", json!([]))
         .await;
@@ -455,7 +462,10 @@ async fn bearer(base: &str, path: &str, token: &str) -> (u16, Value) {
         .send()
         .await
         .unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
 }
 
 /// An HS256 token with `claims`, signed with `secret`.
@@ -482,19 +492,15 @@ fn now_secs() -> i64 {
 async fn the_login_token_works_as_a_bearer_and_expired_or_tampered_ones_get_401() {
     let w = world(&[]).await;
     let base = w.gw.base.clone();
-    let (status, _) = w
-        .gw
-        .api(ADMIN_KEY)
-        .post("/api/sessions", json!({ "name": "s1" }))
-        .await;
+    let (status, _) =
+        w.gw.api(ADMIN_KEY)
+            .post("/api/sessions", json!({ "name": "s1" }))
+            .await;
     assert_eq!(status, 201);
 
     // Step 1: a login answers a token and an HttpOnly, SameSite=Strict cookie.
-    let (status, body, cookies) = login(
-        &base,
-        json!({ "username": OPERATOR, "password": PASSWORD }),
-    )
-    .await;
+    let (status, body, cookies) =
+        login(&base, json!({ "username": OPERATOR, "password": PASSWORD })).await;
     assert_eq!(status, 200, "{body}");
     let token = body["data"]["token"].as_str().unwrap().to_string();
     assert!(body["data"]["expiresAt"].is_string());
@@ -580,27 +586,27 @@ async fn the_login_token_works_as_a_bearer_and_expired_or_tampered_ones_get_401(
 
     // Step 6: wrong passwords are limited: after five, even the right one waits.
     for _ in 0..5 {
-        let (status, body, _) = login(
-            &base,
-            json!({ "username": OPERATOR, "password": "nope" }),
-        )
-        .await;
+        let (status, body, _) =
+            login(&base, json!({ "username": OPERATOR, "password": "nope" })).await;
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["error"]["code"], "UNAUTHORIZED");
     }
-    let (status, body, _) = login(
-        &base,
-        json!({ "username": OPERATOR, "password": PASSWORD }),
-    )
-    .await;
+    let (status, body, _) =
+        login(&base, json!({ "username": OPERATOR, "password": PASSWORD })).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error"]["code"], "RATE_LIMITED");
 
     // Step 7: the dashboard's pages carry a strict CSP and never the admin key.
     let resp = http.get(format!("{base}/dashboard")).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
     let html = resp.text().await.unwrap();
     assert!(!html.contains(ADMIN_KEY) && !html.contains(PASSWORD));
@@ -650,8 +656,11 @@ async fn every_screen_renders_at_desktop_and_phone_width() {
     let bob = create_phone(&w.sandbox, "628311000042", "Bob").await;
     let a = create_and_pair(&api, "alice", &alice).await;
     let bb = create_and_pair(&api, "bob", &bob).await;
-    api.post("/api/sessions", json!({ "name": "spare", "circle": "sales", "notes": "not linked yet" }))
-        .await;
+    api.post(
+        "/api/sessions",
+        json!({ "name": "spare", "circle": "sales", "notes": "not linked yet" }),
+    )
+    .await;
     for text in ["Hi Bob!", "Are we still on for tomorrow?"] {
         let (status, body) = api
             .post(
@@ -678,16 +687,56 @@ async fn every_screen_renders_at_desktop_and_phone_width() {
     b.login(&w.gw.base, OPERATOR, PASSWORD).await;
 
     let screens: Vec<(&str, String, &str)> = vec![
-        ("overview", "#/overview".into(), "return document.querySelector('#ov-sessions')?.textContent.includes('/')"),
-        ("sessions", "#/sessions".into(), "return document.querySelectorAll('#sessions-table tr[data-id]').length === 3"),
-        ("session-detail", format!("#/session/{a}"), "return document.querySelector('#webhooks .webhook')"),
-        ("messages", format!("#/messages/{a}/628311000042@c.us"), "return document.querySelectorAll('#conversation .msg').length >= 3"),
-        ("groups", "#/groups".into(), "return document.querySelector('#groups-table')"),
-        ("number-checker", "#/checker".into(), "return document.querySelector('#checker-run')"),
-        ("bulk", "#/bulk".into(), "return document.querySelector('#bulk-start')"),
-        ("outbox", "#/outbox".into(), "return document.querySelector('#outbox-table tbody tr')"),
-        ("tenants", "#/tenants".into(), "return document.querySelector('.tenant')"),
-        ("events", "#/events".into(), "return document.querySelector('#ev-state')?.textContent === 'live'"),
+        (
+            "overview",
+            "#/overview".into(),
+            "return document.querySelector('#ov-sessions')?.textContent.includes('/')",
+        ),
+        (
+            "sessions",
+            "#/sessions".into(),
+            "return document.querySelectorAll('#sessions-table tr[data-id]').length === 3",
+        ),
+        (
+            "session-detail",
+            format!("#/session/{a}"),
+            "return document.querySelector('#webhooks .webhook')",
+        ),
+        (
+            "messages",
+            format!("#/messages/{a}/628311000042@c.us"),
+            "return document.querySelectorAll('#conversation .msg').length >= 3",
+        ),
+        (
+            "groups",
+            "#/groups".into(),
+            "return document.querySelector('#groups-table')",
+        ),
+        (
+            "number-checker",
+            "#/checker".into(),
+            "return document.querySelector('#checker-run')",
+        ),
+        (
+            "bulk",
+            "#/bulk".into(),
+            "return document.querySelector('#bulk-start')",
+        ),
+        (
+            "outbox",
+            "#/outbox".into(),
+            "return document.querySelector('#outbox-table tbody tr')",
+        ),
+        (
+            "tenants",
+            "#/tenants".into(),
+            "return document.querySelector('.tenant')",
+        ),
+        (
+            "events",
+            "#/events".into(),
+            "return document.querySelector('#ev-state')?.textContent === 'live'",
+        ),
     ];
     for (width, height, suffix) in [(1280, 800, "desktop"), (390, 844, "phone")] {
         b.set_size(width, height).await;

@@ -194,7 +194,8 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        self.screenshot(&format!("timeout-{}", sanitize(what))).await;
+        self.screenshot(&format!("timeout-{}", sanitize(what)))
+            .await;
         panic!("timed out waiting for {what}");
     }
 
