@@ -4,6 +4,10 @@
 //! clients). The admin key from the environment is compared in constant
 //! time; any other key is looked up by its SHA-256 hash. The result is the
 //! caller's [`Principal`]: which tenant it acts for, and whether it is admin.
+//!
+//! A dashboard login token (see [`crate::login`]) is accepted too: as
+//! `Authorization: Bearer <jwt>`, or from the dashboard's session cookie,
+//! which on state-changing requests also needs the `X-CSRF-Token` header.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -42,7 +46,7 @@ fn url_query_value(query: &str, name: &str) -> Option<String> {
 }
 
 /// Constant-time comparison through fixed-length digests.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     let da = Sha256::digest(a.as_bytes());
     let db = Sha256::digest(b.as_bytes());
     da.iter()
@@ -76,7 +80,7 @@ pub const ACT_AS_TENANT: &str = "x-act-as-tenant";
 /// asks with [`ACT_AS_TENANT`] (an unknown tenant is refused; a tenant key
 /// ignores the header, it sees only its own anyway).
 pub async fn principal_of(state: &AppState, parts: &Parts) -> Result<Principal, ApiError> {
-    let principal = authenticate(state, presented_key(parts)).await?;
+    let principal = authenticate_request(state, parts).await?;
     let Some(tenant) = parts
         .headers
         .get(ACT_AS_TENANT)
@@ -98,6 +102,37 @@ pub async fn principal_of(state: &AppState, parts: &Parts) -> Result<Principal, 
         tenant_id: tenant.to_string(),
         is_admin: false,
     })
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// The caller of a request: a login token (Bearer), an API key (header or
+/// query), or the dashboard's session cookie, in that order.
+pub async fn authenticate_request(state: &AppState, parts: &Parts) -> Result<Principal, ApiError> {
+    let dashboard = state.config.dashboard.as_ref();
+    if let (Some(cfg), Some(token)) = (dashboard, bearer(parts))
+        && crate::login::looks_like_jwt(token)
+        && let Some(claims) = crate::login::verify(cfg, token)
+    {
+        return crate::login::principal_of(state, &claims).await;
+    }
+    let key = presented_key(parts).filter(|k| !k.is_empty());
+    if key.is_some() {
+        return authenticate(state, key).await;
+    }
+    if let (Some(cfg), Some(token)) = (dashboard, crate::login::session_cookie(&parts.headers)) {
+        let claims = crate::login::verify(cfg, &token).ok_or_else(ApiError::unauthorized)?;
+        crate::login::check_csrf(parts, &claims)?;
+        return crate::login::principal_of(state, &claims).await;
+    }
+    Err(ApiError::unauthorized())
 }
 
 impl FromRequestParts<AppState> for Auth {

@@ -9,6 +9,8 @@
 //! - [`extract`]: JSON, path and query extractors whose rejections answer in
 //!   the contract's envelope instead of axum's plain text;
 //! - [`routes`]: one module per resource;
+//! - [`login`]: dashboard login (operator password or tenant key → JWT);
+//! - [`dashboard`]: the web dashboard, embedded in the binary;
 //! - [`rate_limit`]: requests per minute per tenant and contract category,
 //!   with the `X-RateLimit-*` headers and 429 `RATE_LIMITED`;
 //! - [`openapi`]: the OpenAPI 3.1 document and the offline Swagger UI;
@@ -16,10 +18,12 @@
 //!   closing streams whose key was deleted.
 
 pub mod auth;
+pub mod dashboard;
 pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod feed;
+pub mod login;
 pub mod openapi;
 pub mod rate_limit;
 pub mod request_id;
@@ -39,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
         .merge(routes::ws::root_router())
+        .merge(dashboard::router())
         .nest("/api", routes::api_router())
         .merge(openapi::router())
         .fallback(error::not_found_fallback)

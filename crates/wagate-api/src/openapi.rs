@@ -26,7 +26,7 @@ use answers::Answers;
         sessions::restart_session, sessions::logout_session, sessions::get_qr, sessions::pair_code,
         sessions::update_session, sessions::list_circles, sessions::rename_circle,
         sessions::delete_circle,
-        messages::send_text, messages::list_messages,
+        messages::send_text, messages::list_messages, crate::routes::chats::list_chats, crate::routes::stats::stats,
         crate::routes::bulk::send_bulk, crate::routes::bulk::get_batch,
         crate::routes::bulk::cancel_batch, crate::routes::bulk::send_otp,
         crate::routes::queue::queue_status, crate::routes::queue::get_queued,
@@ -54,11 +54,12 @@ use answers::Answers;
         crate::routes::outbox::create_outbox_worker, crate::routes::outbox::list_outbox_workers,
         crate::routes::outbox::get_outbox_worker, crate::routes::outbox::update_outbox_worker,
         crate::routes::outbox::delete_outbox_worker,
+        crate::login::login, crate::login::logout, crate::login::me,
     ),
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "queue"),
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "queue"), (name = "auth"),
     )
 )]
 pub struct ApiDoc;

@@ -24,6 +24,8 @@ pub struct ApiConfig {
     /// Most sessions per tenant unless the tenant has its own quota
     /// (`MAX_SESSIONS_PER_TENANT`; `None`: unlimited).
     pub max_sessions_per_tenant: Option<u64>,
+    /// Dashboard login (`DASHBOARD_*`, `JWT_*`); `None`: not enabled.
+    pub dashboard: Option<crate::login::DashboardConfig>,
 }
 
 #[derive(Clone)]
@@ -36,6 +38,8 @@ pub struct AppState {
     pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
     /// Open WebSocket/SSE streams per tenant (see [`crate::streams`]).
     pub streams: Arc<crate::streams::Streams>,
+    /// Failed dashboard logins (see [`crate::login`]).
+    pub login_guard: Arc<crate::login::LoginGuard>,
 }
 
 impl AppState {
@@ -47,6 +51,7 @@ impl AppState {
                 config.rate_limit.clone(),
             )),
             streams: Arc::new(crate::streams::Streams::default()),
+            login_guard: Arc::default(),
             config: Arc::new(config),
             started_at: Instant::now(),
         }

@@ -59,6 +59,22 @@ pub struct ServeArgs {
     /// wins, see `PUT /api/tenants/{id}/session-limit`).
     #[arg(long, env = "MAX_SESSIONS_PER_TENANT")]
     pub max_sessions_per_tenant: Option<u64>,
+    /// Dashboard operator user name (also read as `APP_LOGIN_USERNAME`).
+    #[arg(long, env = "DASHBOARD_USERNAME")]
+    pub dashboard_username: Option<String>,
+    /// Dashboard operator password, plain or an argon2 PHC hash (also read as `APP_LOGIN_PASSWORD`).
+    #[arg(long, env = "DASHBOARD_PASSWORD", hide_env_values = true)]
+    pub dashboard_password: Option<String>,
+    /// Secret that signs login tokens (at least 16 characters).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of a login token: seconds, or with a unit (`30m`, `12h`, `7d`).
+    #[arg(long, env = "JWT_EXPIRES_IN", default_value = "24h")]
+    pub jwt_expires_in: String,
+    /// Always mark the dashboard cookie `Secure` (it is anyway behind a proxy
+    /// that sends `X-Forwarded-Proto: https`).
+    #[arg(long, env = "DASHBOARD_COOKIE_SECURE", default_value_t = false)]
+    pub dashboard_cookie_secure: bool,
 }
 
 #[derive(Args, Debug)]
@@ -93,6 +109,8 @@ pub struct ServeConfig {
     pub streams_max_per_tenant: usize,
     /// `MAX_SESSIONS_PER_TENANT` (`None`: unlimited).
     pub max_sessions_per_tenant: Option<u64>,
+    /// `DASHBOARD_*` and `JWT_*`; `None` when no operator login is configured.
+    pub dashboard: Option<wagate_api::login::DashboardConfig>,
 }
 
 const MIN_API_KEY_LEN: usize = 16;
@@ -105,6 +123,7 @@ const MAX_TIMEOUT_SECS: u64 = 86_400;
 
 impl ServeArgs {
     pub fn check(self) -> Result<ServeConfig, String> {
+        let dashboard = self.dashboard()?;
         let api_key = self.api_key.filter(|k| !k.trim().is_empty()).ok_or_else(|| {
             "no admin API key: set API_KEY (at least 16 characters), e.g. API_KEY=$(openssl rand -hex 24)".to_string()
         })?;
@@ -195,6 +214,91 @@ impl ServeArgs {
             },
             streams_max_per_tenant: self.streams_max_per_tenant,
             max_sessions_per_tenant: self.max_sessions_per_tenant,
+            dashboard,
         })
+    }
+
+    /// The dashboard login, from `DASHBOARD_USERNAME`/`DASHBOARD_PASSWORD`
+    /// (or seed 000's `APP_LOGIN_USERNAME`/`APP_LOGIN_PASSWORD`) and
+    /// `JWT_SECRET`: all or nothing.
+    fn dashboard(&self) -> Result<Option<wagate_api::login::DashboardConfig>, String> {
+        let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let username = self
+            .dashboard_username
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| from_env("APP_LOGIN_USERNAME"));
+        let password = self
+            .dashboard_password
+            .clone()
+            .filter(|v| !v.is_empty())
+            .or_else(|| from_env("APP_LOGIN_PASSWORD"));
+        let (username, password) = match (username, password) {
+            (None, None) => return Ok(None),
+            (Some(u), Some(p)) => (u.trim().to_string(), p),
+            _ => {
+                return Err("set both DASHBOARD_USERNAME and DASHBOARD_PASSWORD (or neither, to keep the dashboard off)".to_string());
+            }
+        };
+        let secret = self
+            .jwt_secret
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| {
+                "the dashboard needs JWT_SECRET (at least 16 characters), e.g. JWT_SECRET=$(openssl rand -hex 32)".to_string()
+            })?;
+        if secret.len() < MIN_API_KEY_LEN {
+            return Err(format!(
+                "JWT_SECRET is too short: use at least {MIN_API_KEY_LEN} characters"
+            ));
+        }
+        let token_ttl = parse_duration(&self.jwt_expires_in).ok_or_else(|| {
+            format!(
+                "JWT_EXPIRES_IN '{}' is not a duration: use seconds or 30m, 12h, 7d",
+                self.jwt_expires_in
+            )
+        })?;
+        Ok(Some(wagate_api::login::DashboardConfig {
+            username,
+            password: wagate_api::login::PasswordCheck::parse(&password)?,
+            jwt_secret: secret.into_bytes(),
+            token_ttl,
+            secure_cookie: self.dashboard_cookie_secure,
+        }))
+    }
+}
+
+/// `90`, `90s`, `30m`, `12h`, `7d` → a non-zero duration.
+fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (secs > 0).then(|| std::time::Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("12h"), Some(Duration::from_secs(43_200)));
+        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("0"), None);
+        assert_eq!(parse_duration("3w"), None);
+        assert_eq!(parse_duration(""), None);
     }
 }

@@ -31,6 +31,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
+    if config.dashboard.is_some() {
+        info!("dashboard enabled at /dashboard");
+    } else {
+        info!(
+            "dashboard off: set DASHBOARD_USERNAME, DASHBOARD_PASSWORD and JWT_SECRET to enable it"
+        );
+    }
     let events_config = wagate_events::EventsConfig::from_env().map_err(anyhow::Error::msg)?;
     let manager = SessionManager::new(store, config.engine.clone());
     let state = AppState::new(
@@ -43,6 +50,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             rate_limit: config.rate_limit,
             streams_max_per_tenant: config.streams_max_per_tenant,
             max_sessions_per_tenant: config.max_sessions_per_tenant,
+            dashboard: config.dashboard,
         },
     );
     let dispatcher = wagate_events::Dispatcher::start(manager.clone(), events_config)

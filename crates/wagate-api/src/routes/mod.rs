@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod bulk;
+pub mod chats;
 pub mod contacts;
 pub mod groups;
 pub mod health;
@@ -13,6 +14,7 @@ pub mod presence;
 pub mod queue;
 pub mod sessions;
 pub mod sse;
+pub mod stats;
 pub mod tenants;
 pub mod webhooks;
 pub mod ws;
@@ -30,6 +32,8 @@ pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(sessions::router())
         .merge(messages::router())
+        .merge(chats::router())
+        .merge(stats::router())
         .merge(media::router())
         .merge(actions::router())
         .merge(contacts::router())
@@ -38,6 +42,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(queue::router())
         .merge(bulk::router())
         .merge(tenants::router())
+        .merge(crate::login::router())
         .merge(crate::rate_limit::router())
         .merge(webhooks::router())
         .merge(outbox::router())

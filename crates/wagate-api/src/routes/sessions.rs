@@ -72,6 +72,10 @@ pub struct UpdateSession {
     pub used: Option<bool>,
     pub notes: Option<String>,
     pub circle: Option<String>,
+    /// A new name (unique per tenant).
+    pub name: Option<String>,
+    /// The device name the phone shows, from the next pairing on; empty clears it.
+    pub device_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,6 +99,17 @@ fn checked_notes(notes: &str) -> Result<Option<String>, ApiError> {
         )));
     }
     Ok((!notes.is_empty()).then(|| notes.to_string()))
+}
+
+/// A session's new name: trimmed, 1 to the contract's maximum characters.
+fn checked_new_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > SESSION_NAME_MAX_CHARS {
+        return Err(ApiError::validation(format!(
+            "name must be 1 to {SESSION_NAME_MAX_CHARS} characters"
+        )));
+    }
+    Ok(name.to_string())
 }
 
 /// A trimmed optional name field: `None` when blank, an error when too long.
@@ -391,10 +406,21 @@ pub async fn update_session(
             .as_deref()
             .map(|c| checked_name("circle", c, CIRCLE_MAX_CHARS))
             .transpose()?,
+        name: body.name.as_deref().map(checked_new_name).transpose()?,
+        device_name: body
+            .device_name
+            .as_deref()
+            .map(|c| checked_name("deviceName", c, DEVICE_FIELD_MAX_CHARS))
+            .transpose()?,
     };
     let (record, session) = owned_session(&state, &principal, &id).await?;
-    if !state.store.update_session_meta(&record.id, &patch).await? {
-        return Err(ApiError::session_not_found(&id));
+    match state.store.update_session_meta(&record.id, &patch).await {
+        Ok(true) => {}
+        Ok(false) => return Err(ApiError::session_not_found(&id)),
+        Err(wagate_store::StoreError::Conflict(m)) => {
+            return Err(ApiError::new(ErrorCode::SessionAlreadyExists, m));
+        }
+        Err(e) => return Err(e.into()),
     }
     refreshed(&state, &record.id, &session).await
 }

@@ -90,6 +90,31 @@ impl Store {
         .await
     }
 
+    /// The session's chats, most recently active first: each chat's newest
+    /// message and the newest push name a contact sent in it.
+    pub async fn list_chats(
+        &self,
+        session_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(MessageRecord, Option<String>)>, StoreError> {
+        let limit = limit.clamp(1, 1000) as i64;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, (SELECT p.push_name FROM messages p WHERE p.session_id = m.session_id
+                 AND p.chat_id = m.chat_id AND p.from_me = 0 AND p.push_name IS NOT NULL
+                 ORDER BY p.seq DESC LIMIT 1) AS chat_name
+             FROM messages m WHERE m.seq IN
+                 (SELECT MAX(seq) FROM messages WHERE session_id = $1 GROUP BY chat_id)
+             ORDER BY m.seq DESC LIMIT {limit}"
+        )))
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((message_from_row(r)?, r.try_get("chat_name")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     /// The newest `limit` messages of a chat, newest first, optionally only
     /// those older than the message `before` (a WhatsApp id).
     pub async fn list_messages(
@@ -398,4 +423,68 @@ fn media_from_row(r: &sqlx::any::AnyRow) -> Result<Option<MediaFile>, sqlx::Erro
         size: size.unwrap_or(0),
         path,
     }))
+}
+
+/// The dashboard overview's counters since a point in time.
+#[derive(Clone, Debug, Default)]
+pub struct ActivityCounts {
+    pub messages_in: i64,
+    pub messages_out: i64,
+    /// Messages waiting in the send queue (queued or being sent).
+    pub queue_depth: i64,
+    /// Webhook attempts that failed or will be retried.
+    pub webhook_failures: i64,
+}
+
+impl Store {
+    /// Counters over the sessions of `tenant` (every tenant when `None`):
+    /// messages in and out and webhook failures since `since_ms`, and the
+    /// current send-queue depth.
+    pub async fn activity_counts(
+        &self,
+        tenant: Option<&str>,
+        since_ms: i64,
+    ) -> Result<ActivityCounts, StoreError> {
+        let scope = match tenant {
+            Some(_) => "session_id IN (SELECT id FROM sessions WHERE tenant_id = $2)",
+            None => "$2 = $2",
+        };
+        let tenant = tenant.unwrap_or("");
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT from_me, COUNT(*) AS n FROM messages WHERE created_at >= $1 AND {scope} GROUP BY from_me"
+        )))
+        .bind(since_ms)
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = ActivityCounts::default();
+        for r in &rows {
+            let from_me: i64 = r.try_get("from_me")?;
+            let n: i64 = r.try_get("n")?;
+            if from_me != 0 {
+                counts.messages_out += n;
+            } else {
+                counts.messages_in += n;
+            }
+        }
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM send_queue WHERE status IN ('queued', 'sending') AND $1 = $1 AND {scope}"
+        )))
+        .bind(since_ms)
+        .bind(tenant)
+        .fetch_one(&self.pool)
+        .await?;
+        counts.queue_depth = row.try_get("n")?;
+        let hook_scope = scope.replace("session_id IN", "w.session_id IN");
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.outcome <> 'delivered' AND d.created_at >= $1 AND {hook_scope}"
+        )))
+        .bind(since_ms)
+        .bind(tenant)
+        .fetch_one(&self.pool)
+        .await?;
+        counts.webhook_failures = row.try_get("n")?;
+        Ok(counts)
+    }
 }

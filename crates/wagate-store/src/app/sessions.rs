@@ -60,6 +60,10 @@ pub struct SessionMetaPatch {
     pub used: Option<bool>,
     pub notes: Option<Option<String>>,
     pub circle: Option<Option<String>>,
+    /// A new name (unique per tenant: `Conflict` otherwise).
+    pub name: Option<String>,
+    /// The device name shown on the phone from the next pairing on.
+    pub device_name: Option<Option<String>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -223,6 +227,14 @@ impl Store {
             n += 1;
             sets.push(format!("circle = ${n}"));
         }
+        if patch.name.is_some() {
+            n += 1;
+            sets.push(format!("name = ${n}"));
+        }
+        if patch.device_name.is_some() {
+            n += 1;
+            sets.push(format!("device_name = ${n}"));
+        }
         let sql = format!(
             "UPDATE sessions SET updated_at = $1{}{} WHERE id = ${}",
             if sets.is_empty() { "" } else { ", " },
@@ -239,8 +251,22 @@ impl Store {
         if let Some(circle) = &patch.circle {
             q = q.bind(circle.clone());
         }
-        let done = q.bind(id).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
+        if let Some(name) = &patch.name {
+            q = q.bind(name.clone());
+        }
+        if let Some(device_name) = &patch.device_name {
+            q = q.bind(device_name.clone());
+        }
+        match q.bind(id).execute(&self.pool).await {
+            Ok(done) => Ok(done.rows_affected() > 0),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Conflict(format!(
+                    "a session named '{}' already exists",
+                    patch.name.as_deref().unwrap_or_default()
+                )))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Circle names with how many sessions each holds (`None`: every tenant).

@@ -170,6 +170,29 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// The id and tenant of a presented key, if it exists.
+    pub async fn resolve_api_key_id(
+        &self,
+        secret: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT id, tenant_id FROM api_keys WHERE key_hash = $1")
+            .bind(hash_key(secret))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("tenant_id")?)))
+            .transpose()?)
+    }
+
+    /// The tenant of the key `key_id`, while the key exists.
+    pub async fn api_key_tenant(&self, key_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT tenant_id FROM api_keys WHERE id = $1")
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("tenant_id")).transpose()?)
+    }
+
     /// The tenant a presented key belongs to, if any.
     pub async fn resolve_api_key(&self, secret: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT tenant_id FROM api_keys WHERE key_hash = $1")
