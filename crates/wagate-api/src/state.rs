@@ -28,12 +28,18 @@ pub struct AppState {
     pub started_at: Instant,
     /// Per-tenant request counters (see [`crate::rate_limit`]).
     pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
+    /// Warming rooms' service (the worker runs only where enabled).
+    pub warming: Arc<wagate_engine::warming::Warming>,
 }
 
 impl AppState {
     pub fn new(manager: Arc<SessionManager>, config: ApiConfig) -> Self {
         AppState {
             store: manager.store().clone(),
+            warming: wagate_engine::warming::Warming::new(
+                manager.clone(),
+                wagate_engine::warming::WarmingConfig::default(),
+            ),
             manager,
             rate_limiter: Arc::new(crate::rate_limit::RateLimiter::new(
                 config.rate_limit.clone(),
@@ -41,5 +47,11 @@ impl AppState {
             config: Arc::new(config),
             started_at: Instant::now(),
         }
+    }
+
+    /// The warming service to use (with the deployment's settings).
+    pub fn with_warming(mut self, warming: Arc<wagate_engine::warming::Warming>) -> Self {
+        self.warming = warming;
+        self
     }
 }

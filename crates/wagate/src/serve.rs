@@ -32,7 +32,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let events_config = wagate_events::EventsConfig::from_env().map_err(anyhow::Error::msg)?;
+    let warming_config =
+        wagate_engine::warming::WarmingConfig::from_env().map_err(anyhow::Error::msg)?;
     let manager = SessionManager::new(store, config.engine.clone());
+    let warming = wagate_engine::warming::Warming::new(manager.clone(), warming_config);
     let state = AppState::new(
         manager.clone(),
         ApiConfig {
@@ -42,7 +45,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             webhook_max_per_session: events_config.max_per_session,
             rate_limit: config.rate_limit,
         },
-    );
+    )
+    .with_warming(warming.clone());
     let dispatcher = wagate_events::Dispatcher::start(manager.clone(), events_config)
         .await
         .map_err(anyhow::Error::msg)?;
@@ -70,6 +74,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             if let Err(e) = manager.boot().await {
                 warn!("resuming sessions failed: {e}");
             }
+            // Warming rooms speak once sessions are back.
+            warming.start();
         })
     };
 

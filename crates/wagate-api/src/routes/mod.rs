@@ -14,6 +14,7 @@ pub mod queue;
 pub mod sessions;
 pub mod sse;
 pub mod tenants;
+pub mod warming;
 pub mod webhooks;
 pub mod ws;
 
@@ -41,6 +42,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::rate_limit::router())
         .merge(webhooks::router())
         .merge(outbox::router())
+        .merge(warming::router())
         .merge(sse::router())
         .merge(ws::router())
 }

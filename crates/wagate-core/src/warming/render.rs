@@ -34,7 +34,12 @@ impl Variables {
         Some(match name {
             "TIME_GREETING" => time_greeting(local.hour()).to_string(),
             "DAY_NAME" => local.format("%A").to_string(),
-            "DATE" => format!("{:04}-{:02}-{:02}", local.year(), local.month(), local.day()),
+            "DATE" => format!(
+                "{:04}-{:02}-{:02}",
+                local.year(),
+                local.month(),
+                local.day()
+            ),
             "NAME" | "MY_NAME" => self.name.clone(),
             "OTHER_NAME" | "PARTNER_NAME" => self.other_name.clone(),
             _ => return None,
@@ -101,7 +106,12 @@ pub fn spintax(text: &str, rng: &mut impl Rng) -> String {
 /// Nesting deeper than this is kept as text (bounded recursion).
 const MAX_DEPTH: usize = 32;
 
-fn parse_group_or_char(chars: &[char], pos: &mut usize, rng: &mut impl Rng, depth: usize) -> String {
+fn parse_group_or_char(
+    chars: &[char],
+    pos: &mut usize,
+    rng: &mut impl Rng,
+    depth: usize,
+) -> String {
     if chars[*pos] != '{' || depth >= MAX_DEPTH {
         *pos += 1;
         return chars[*pos - 1].to_string();
@@ -188,7 +198,11 @@ mod tests {
         };
         let mut r = rng();
         assert_eq!(
-            render("{TIME_GREETING} {OTHER_NAME}, {DAY_NAME} {DATE} from {NAME}", &vars, &mut r),
+            render(
+                "{TIME_GREETING} {OTHER_NAME}, {DAY_NAME} {DATE} from {NAME}",
+                &vars,
+                &mut r
+            ),
             "Good morning Budi, Monday 2026-02-02 from Ana"
         );
         let utc = Variables {

@@ -145,7 +145,13 @@ mod tests {
         };
         assert_eq!(night.next_open(23 * h, 0), 23 * h);
         assert_eq!(night.next_open(12 * h, 0), 22 * h);
-        assert!(!ActiveHours { start: "8".into(), end: "21:00".into() }.is_valid());
+        assert!(
+            !ActiveHours {
+                start: "8".into(),
+                end: "21:00".into()
+            }
+            .is_valid()
+        );
     }
 
     #[test]

@@ -116,10 +116,16 @@ impl Ai {
         }
         let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
         if calls.len() > 10_000 {
-            calls.retain(|_, q| q.back().is_some_and(|t| t.elapsed() < Duration::from_secs(3600)));
+            calls.retain(|_, q| {
+                q.back()
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(3600))
+            });
         }
         let q = calls.entry(room_id.to_string()).or_default();
-        while q.front().is_some_and(|t| t.elapsed() >= Duration::from_secs(3600)) {
+        while q
+            .front()
+            .is_some_and(|t| t.elapsed() >= Duration::from_secs(3600))
+        {
             q.pop_front();
         }
         if q.len() >= cap as usize {
@@ -191,7 +197,13 @@ impl Ai {
             urlencode(&p.model)
         );
         let answer = self
-            .post(NAME, self.http.post(url).header("x-goog-api-key", key).json(&body))
+            .post(
+                NAME,
+                self.http
+                    .post(url)
+                    .header("x-goog-api-key", key)
+                    .json(&body),
+            )
             .await?;
         let parts = answer["candidates"][0]["content"]["parts"]
             .as_array()
@@ -234,7 +246,11 @@ const OPENER: &str = "Start the conversation with a short, friendly message.";
 
 async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| e.without_url().to_string())? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+    {
         if out.len() + chunk.len() > limit {
             return Err("the answer is too large".into());
         }

@@ -64,7 +64,10 @@ impl Warming {
             let from_digits: String = from.split('@').next().unwrap_or_default().to_string();
             match self.human_room(&event.session_id, &from_digits).await {
                 Ok(Some(room)) => {
-                    if !self.replies.take(room.id(), self.config.auto_reply_cooldown) {
+                    if !self
+                        .replies
+                        .take(room.id(), self.config.auto_reply_cooldown)
+                    {
                         continue;
                     }
                     let me = self.clone();
@@ -84,8 +87,13 @@ impl Warming {
     /// The running AI room where `session_id` talks with the person `phone`.
     async fn human_room(&self, session_id: &str, phone: &str) -> Result<Option<Room>, EngineError> {
         let records = self.manager.store().list_warming_rooms(None).await?;
-        for r in records.into_iter().filter(|r| r.status == "RUNNING" && r.mode == "ai") {
-            let Ok(room) = Room::from_record(r) else { continue };
+        for r in records
+            .into_iter()
+            .filter(|r| r.status == "RUNNING" && r.mode == "ai")
+        {
+            let Ok(room) = Room::from_record(r) else {
+                continue;
+            };
             let bot = room
                 .actors
                 .iter()
@@ -171,7 +179,14 @@ impl Warming {
             Ok(t) => t,
             Err(reason) => {
                 store
-                    .set_warming_status(room.id(), &["RUNNING"], "PAUSED", Some(&reason), false, false)
+                    .set_warming_status(
+                        room.id(),
+                        &["RUNNING"],
+                        "PAUSED",
+                        Some(&reason),
+                        false,
+                        false,
+                    )
                     .await?;
                 self.announce(
                     &room,

@@ -10,7 +10,11 @@ pub struct Secret(pub String);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "<unset>" } else { "<secret>" })
+        f.write_str(if self.0.is_empty() {
+            "<unset>"
+        } else {
+            "<secret>"
+        })
     }
 }
 
@@ -89,7 +93,11 @@ impl WarmingConfig {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WarmingConfig, String> {
-        let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let flag = |k: &str| -> Result<bool, String> {
             match get(k).as_deref() {
                 None => Ok(false),
@@ -118,8 +126,9 @@ impl WarmingConfig {
         }
         let provider = match get("AI_DEFAULT_PROVIDER") {
             None => Provider::Gemini,
-            Some(v) => Provider::parse(&v)
-                .ok_or_else(|| format!("AI_DEFAULT_PROVIDER must be gemini or openai (got '{v}')"))?,
+            Some(v) => Provider::parse(&v).ok_or_else(|| {
+                format!("AI_DEFAULT_PROVIDER must be gemini or openai (got '{v}')")
+            })?,
         };
         let temperature: f32 = num("AI_DEFAULT_TEMPERATURE", get("AI_DEFAULT_TEMPERATURE"), 0.7)?;
         if !(0.0..=2.0).contains(&temperature) {
@@ -162,7 +171,11 @@ impl WarmingConfig {
                     .unwrap_or_else(|| "gemini-1.5-flash".into()),
                 timeout: secs("AI_REQUEST_TIMEOUT_SECONDS", 30)?.max(Duration::from_secs(1)),
                 retries: num("AI_MAX_RETRIES", get("AI_MAX_RETRIES"), 2u32)?.min(10),
-                max_calls_per_hour: num("AI_MAX_CALLS_PER_HOUR", get("AI_MAX_CALLS_PER_HOUR"), 120)?,
+                max_calls_per_hour: num(
+                    "AI_MAX_CALLS_PER_HOUR",
+                    get("AI_MAX_CALLS_PER_HOUR"),
+                    120,
+                )?,
             },
         })
     }

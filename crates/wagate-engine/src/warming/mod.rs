@@ -204,7 +204,8 @@ impl Room {
         let bad = |e: String| EngineError::Engine(format!("room {}: {e}", record.id));
         Ok(Room {
             mode: RoomMode::parse(&record.mode).ok_or_else(|| bad("unknown mode".into()))?,
-            status: RoomStatus::parse(&record.status).ok_or_else(|| bad("unknown status".into()))?,
+            status: RoomStatus::parse(&record.status)
+                .ok_or_else(|| bad("unknown status".into()))?,
             actors: serde_json::from_str(&record.actors).map_err(|e| bad(e.to_string()))?,
             settings: serde_json::from_str(&record.settings).map_err(|e| bad(e.to_string()))?,
             record,
@@ -362,7 +363,14 @@ impl Warming {
         if !self
             .manager
             .store()
-            .set_warming_status(room.id(), &["RUNNING", "PAUSED"], "PAUSED", Some(reason), false, false)
+            .set_warming_status(
+                room.id(),
+                &["RUNNING", "PAUSED"],
+                "PAUSED",
+                Some(reason),
+                false,
+                false,
+            )
             .await?
         {
             return Err(EngineError::Conflict(format!(
@@ -370,8 +378,12 @@ impl Warming {
                 room.status.as_str()
             )));
         }
-        self.announce(room, events::PAUSED, json!({ "reason": reason, "auto": false }))
-            .await;
+        self.announce(
+            room,
+            events::PAUSED,
+            json!({ "reason": reason, "auto": false }),
+        )
+        .await;
         Ok(())
     }
 
@@ -387,7 +399,8 @@ impl Warming {
                 room.status.as_str()
             )));
         }
-        self.announce(room, events::RESUMED, json!({ "auto": false })).await;
+        self.announce(room, events::RESUMED, json!({ "auto": false }))
+            .await;
         Ok(())
     }
 
@@ -395,7 +408,14 @@ impl Warming {
         if !self
             .manager
             .store()
-            .set_warming_status(room.id(), &["RUNNING", "PAUSED", "DRAFT"], "STOPPED", None, false, false)
+            .set_warming_status(
+                room.id(),
+                &["RUNNING", "PAUSED", "DRAFT"],
+                "STOPPED",
+                None,
+                false,
+                false,
+            )
             .await?
         {
             return Err(EngineError::Conflict(format!(
@@ -409,14 +429,23 @@ impl Warming {
     /// Renders the conversation (spintax resolved, variables filled, AI
     /// written) without sending or recording anything; `limit` messages at
     /// most.
-    pub async fn preview(&self, room: &Room, limit: usize) -> Result<Vec<PreviewMessage>, EngineError> {
+    pub async fn preview(
+        &self,
+        room: &Room,
+        limit: usize,
+    ) -> Result<Vec<PreviewMessage>, EngineError> {
         let mut out = Vec::new();
         match room.mode {
             RoomMode::Script => {
                 let lines = self.manager.store().warming_lines(room.id()).await?;
                 for (i, l) in lines.iter().enumerate().take(limit) {
-                    let Some(speaker) = room.actor(&l.actor) else { continue };
-                    let to = room.partner_of(&speaker.id).map(Actor::display_name).unwrap_or_default();
+                    let Some(speaker) = room.actor(&l.actor) else {
+                        continue;
+                    };
+                    let to = room
+                        .partner_of(&speaker.id)
+                        .map(Actor::display_name)
+                        .unwrap_or_default();
                     out.push(PreviewMessage {
                         line: i as i64,
                         actor: speaker.id.clone(),
@@ -442,7 +471,10 @@ impl Warming {
                         line: i as i64,
                         actor: speaker.id.clone(),
                         from: speaker.display_name(),
-                        to: room.partner_of(&speaker.id).map(Actor::display_name).unwrap_or_default(),
+                        to: room
+                            .partner_of(&speaker.id)
+                            .map(Actor::display_name)
+                            .unwrap_or_default(),
                         text,
                     });
                 }
@@ -508,7 +540,9 @@ impl Warming {
     /// Appends a room-wide event to the log (under the room's first
     /// session).
     pub(crate) async fn announce(&self, room: &Room, event: &'static str, mut data: Value) {
-        let Some(session) = room.anchor_session() else { return };
+        let Some(session) = room.anchor_session() else {
+            return;
+        };
         data["roomId"] = json!(room.id());
         data["roomName"] = json!(room.record.name);
         if let Err(e) = self

@@ -94,7 +94,8 @@ impl Warming {
                     .set_warming_status(room.id(), &["PAUSED"], "RUNNING", None, false, false)
                     .await?
                 {
-                    self.announce(room, events::RESUMED, json!({ "auto": true })).await;
+                    self.announce(room, events::RESUMED, json!({ "auto": true }))
+                        .await;
                 }
                 return Ok(());
             }
@@ -108,7 +109,9 @@ impl Warming {
         // 2. A line in flight: confirm it, then wait the interval.
         let (round, position) = (room.record.round, room.record.position);
         if position > 0
-            && let Some(last) = store.warming_message_at(room.id(), round, position - 1).await?
+            && let Some(last) = store
+                .warming_message_at(room.id(), round, position - 1)
+                .await?
             && last.status == "QUEUED"
         {
             return self.confirm(room, &last).await;
@@ -119,7 +122,9 @@ impl Warming {
         if let Some(hours) = &room.settings.active_hours {
             let open = hours.next_open(now, offset);
             if open > now {
-                store.advance_warming_room(room.id(), round, position, open).await?;
+                store
+                    .advance_warming_room(room.id(), round, position, open)
+                    .await?;
                 return Ok(());
             }
         }
@@ -130,7 +135,9 @@ impl Warming {
             // A person speaks for themselves: script lines are skipped; in an
             // AI room the auto-replier answers what they write.
             if room.mode == RoomMode::Script {
-                store.advance_warming_room(room.id(), round, position + 1, now).await?;
+                store
+                    .advance_warming_room(room.id(), round, position + 1, now)
+                    .await?;
             } else {
                 store
                     .advance_warming_room(room.id(), round, position, now + 30_000)
@@ -139,7 +146,9 @@ impl Warming {
             return Ok(());
         }
         if let Some(wait_until) = self.over_budget(room, &speaker, now, offset).await? {
-            store.advance_warming_room(room.id(), round, position, wait_until).await?;
+            store
+                .advance_warming_room(room.id(), round, position, wait_until)
+                .await?;
             return Ok(());
         }
         // 4. Say it.
@@ -173,10 +182,7 @@ impl Warming {
                     .reason
                     .map(|r| format!(" ({})", r.as_str()))
                     .unwrap_or_default();
-                return Some(format!(
-                    "session {sid} is {}{why}",
-                    live.status.api()
-                ));
+                return Some(format!("session {sid} is {}{why}", live.status.api()));
             }
         }
         None
@@ -190,8 +196,12 @@ impl Warming {
             .await?
         {
             debug!(room = room.id(), "warming room paused: {reason}");
-            self.announce(room, events::PAUSED, json!({ "reason": reason, "auto": auto }))
-                .await;
+            self.announce(
+                room,
+                events::PAUSED,
+                json!({ "reason": reason, "auto": auto }),
+            )
+            .await;
         }
         Ok(())
     }
@@ -209,7 +219,9 @@ impl Warming {
                 let Some(line) = lines.get(position as usize) else {
                     return Ok(None);
                 };
-                Ok(room.actor(&line.actor).map(|a| (a.clone(), Some(line.text.clone()))))
+                Ok(room
+                    .actor(&line.actor)
+                    .map(|a| (a.clone(), Some(line.text.clone()))))
             }
             RoomMode::Ai => {
                 let max = i64::from(room.settings.max_messages.unwrap_or(20));
@@ -259,7 +271,11 @@ impl Warming {
         let began = room.record.started_at.unwrap_or(room.record.created_at);
         let day = RampUp::day_of(began, now, offset);
         let (day_start, day_end) = RampUp::day_bounds(now, offset);
-        let sent = self.manager.store().warming_sent_since(sid, day_start).await?;
+        let sent = self
+            .manager
+            .store()
+            .warming_sent_since(sid, day_start)
+            .await?;
         Ok((sent >= i64::from(plan.budget(day))).then_some(day_end))
     }
 
@@ -280,8 +296,13 @@ impl Warming {
             .filter(|m| m.status != "FAILED")
             .map(|m| (m.actor, m.text))
             .collect();
-        let prompt = self.prompt(room, speaker, &history).map_err(|e| e.to_string())?;
-        self.ai.generate(room.id(), &prompt).await.map_err(|e| e.to_string())
+        let prompt = self
+            .prompt(room, speaker, &history)
+            .map_err(|e| e.to_string())?;
+        self.ai
+            .generate(room.id(), &prompt)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Records the line, queues it (or, in a dry run, only records it) and
@@ -300,8 +321,15 @@ impl Warming {
             Some(p) => self.chat_of(p).await,
             None => None,
         };
-        let Some(to_chat) = to_chat.or_else(|| room.settings.dry_run.then(|| ChatId::parse("0000000").ok()).flatten()) else {
-            return self.pause(room, "the other actor has no number yet", true).await;
+        let Some(to_chat) = to_chat.or_else(|| {
+            room.settings
+                .dry_run
+                .then(|| ChatId::parse("0000000").ok())
+                .flatten()
+        }) else {
+            return self
+                .pause(room, "the other actor has no number yet", true)
+                .await;
         };
         let now = now_ms();
         let row = store
@@ -323,7 +351,9 @@ impl Warming {
             })
             .await?;
         if room.settings.dry_run {
-            store.set_warming_message_status(&row.id, "SIMULATED", None, None).await?;
+            store
+                .set_warming_message_status(&row.id, "SIMULATED", None, None)
+                .await?;
             self.message_event(room, &row, "SIMULATED", None).await;
             store
                 .advance_warming_room(room.id(), round, position + 1, now)
@@ -366,7 +396,8 @@ impl Warming {
                 store
                     .set_warming_message_status(&row.id, "FAILED", None, Some(&reason))
                     .await?;
-                self.message_event(room, &row, "FAILED", Some(&reason)).await;
+                self.message_event(room, &row, "FAILED", Some(&reason))
+                    .await;
                 self.pause(room, &reason, false).await?;
             }
         }
@@ -416,7 +447,9 @@ impl Warming {
         status: &str,
         error: Option<&str>,
     ) {
-        let Some(from) = m.from_session.as_deref() else { return };
+        let Some(from) = m.from_session.as_deref() else {
+            return;
+        };
         let data = json!({
             "roomId": room.id(),
             "roomName": room.record.name,

@@ -194,7 +194,10 @@ impl Store {
             let list: Vec<String> = from.iter().map(|s| format!("'{s}'")).collect();
             format!(" AND status IN ({})", list.join(","))
         };
-        debug_assert!(from.iter().all(|s| s.bytes().all(|b| b.is_ascii_uppercase())));
+        debug_assert!(
+            from.iter()
+                .all(|s| s.bytes().all(|b| b.is_ascii_uppercase()))
+        );
         let restart_sql = if restart {
             ", round = round + 1, position = 0, started_at = $5, finished_at = NULL"
         } else {
@@ -262,13 +265,11 @@ impl Store {
     }
 
     pub async fn release_warming_room(&self, id: &str, owner: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE warming_rooms SET lease_until = 0 WHERE id = $1 AND lease_owner = $2",
-        )
-        .bind(id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE warming_rooms SET lease_until = 0 WHERE id = $1 AND lease_owner = $2")
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -456,7 +457,11 @@ impl Store {
     }
 
     /// Messages a session sent through warming rooms since `since`.
-    pub async fn warming_sent_since(&self, session_id: &str, since: i64) -> Result<i64, StoreError> {
+    pub async fn warming_sent_since(
+        &self,
+        session_id: &str,
+        since: i64,
+    ) -> Result<i64, StoreError> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM warming_messages
              WHERE from_session = $1 AND created_at >= $2 AND status IN ('QUEUED', 'SUCCESS')",
