@@ -55,11 +55,20 @@ use answers::Answers;
         crate::routes::outbox::get_outbox_worker, crate::routes::outbox::update_outbox_worker,
         crate::routes::outbox::delete_outbox_worker,
         crate::login::login, crate::login::logout, crate::login::me,
+        crate::routes::warming::create_room, crate::routes::warming::list_rooms,
+        crate::routes::warming::get_room, crate::routes::warming::update_room,
+        crate::routes::warming::delete_room, crate::routes::warming::start_room,
+        crate::routes::warming::pause_room, crate::routes::warming::resume_room,
+        crate::routes::warming::stop_room, crate::routes::warming::preview_room,
+        crate::routes::warming::room_messages, crate::routes::warming::list_lines,
+        crate::routes::warming::add_line, crate::routes::warming::update_line,
+        crate::routes::warming::delete_line, crate::routes::warming::reorder_lines,
+        crate::routes::warming::session_health,
     ),
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "queue"), (name = "auth"),
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "queue"), (name = "auth"), (name = "warming"),
     )
 )]
 pub struct ApiDoc;

@@ -40,12 +40,18 @@ pub struct AppState {
     pub streams: Arc<crate::streams::Streams>,
     /// Failed dashboard logins (see [`crate::login`]).
     pub login_guard: Arc<crate::login::LoginGuard>,
+    /// Warming rooms' service (the worker runs only where enabled).
+    pub warming: Arc<wagate_engine::warming::Warming>,
 }
 
 impl AppState {
     pub fn new(manager: Arc<SessionManager>, config: ApiConfig) -> Self {
         AppState {
             store: manager.store().clone(),
+            warming: wagate_engine::warming::Warming::new(
+                manager.clone(),
+                wagate_engine::warming::WarmingConfig::default(),
+            ),
             manager,
             rate_limiter: Arc::new(crate::rate_limit::RateLimiter::new(
                 config.rate_limit.clone(),
@@ -55,5 +61,11 @@ impl AppState {
             config: Arc::new(config),
             started_at: Instant::now(),
         }
+    }
+
+    /// The warming service to use (with the deployment's settings).
+    pub fn with_warming(mut self, warming: Arc<wagate_engine::warming::Warming>) -> Self {
+        self.warming = warming;
+        self
     }
 }

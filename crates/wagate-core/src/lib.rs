@@ -12,6 +12,7 @@ pub mod ids;
 pub mod limits;
 pub mod qr;
 pub mod status;
+pub mod warming;
 
 pub use chat_id::{ChatId, ChatIdError};
 pub use error_code::ErrorCode;

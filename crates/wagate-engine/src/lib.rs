@@ -30,6 +30,7 @@ pub mod presence;
 pub mod profile;
 pub mod queue;
 pub mod session;
+pub mod warming;
 
 pub use config::EngineConfig;
 pub use error::EngineError;

@@ -39,7 +39,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let events_config = wagate_events::EventsConfig::from_env().map_err(anyhow::Error::msg)?;
+    let warming_config =
+        wagate_engine::warming::WarmingConfig::from_env().map_err(anyhow::Error::msg)?;
     let manager = SessionManager::new(store, config.engine.clone());
+    let warming = wagate_engine::warming::Warming::new(manager.clone(), warming_config);
     let state = AppState::new(
         manager.clone(),
         ApiConfig {
@@ -52,7 +55,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_sessions_per_tenant: config.max_sessions_per_tenant,
             dashboard: config.dashboard,
         },
-    );
+    )
+    .with_warming(warming.clone());
     let dispatcher = wagate_events::Dispatcher::start(manager.clone(), events_config)
         .await
         .map_err(anyhow::Error::msg)?;
@@ -80,6 +84,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             if let Err(e) = manager.boot().await {
                 warn!("resuming sessions failed: {e}");
             }
+            // Warming rooms speak once sessions are back.
+            warming.start();
         })
     };
 

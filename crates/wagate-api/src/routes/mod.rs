@@ -16,6 +16,7 @@ pub mod sessions;
 pub mod sse;
 pub mod stats;
 pub mod tenants;
+pub mod warming;
 pub mod webhooks;
 pub mod ws;
 
@@ -46,6 +47,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::rate_limit::router())
         .merge(webhooks::router())
         .merge(outbox::router())
+        .merge(warming::router())
         .merge(sse::router())
         .merge(ws::router())
 }

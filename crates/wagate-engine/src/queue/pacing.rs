@@ -6,7 +6,8 @@
 //!   go as soon as the hard limits allow;
 //! - `bulk`: messages of a bulk batch, spaced by the batch's own delay;
 //! - `drip`: other queued traffic, at most `drip_per_minute` (3 by default,
-//!   as seed 003's drip mode).
+//!   as seed 003's drip mode);
+//! - `warming`: warming rooms' lines, spaced by the room's own intervals.
 //!
 //! The hard limits bind every lane: a minimum interval between two sends
 //! plus random jitter, and caps per minute, hour and day. Quiet hours hold
@@ -30,16 +31,19 @@ pub enum Lane {
     Direct,
     Bulk,
     Drip,
+    /// Warming rooms' conversation lines (held by quiet hours like bulk).
+    Warming,
 }
 
 impl Lane {
-    pub const ALL: [Lane; 3] = [Lane::Direct, Lane::Bulk, Lane::Drip];
+    pub const ALL: [Lane; 4] = [Lane::Direct, Lane::Bulk, Lane::Drip, Lane::Warming];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Lane::Direct => "direct",
             Lane::Bulk => "bulk",
             Lane::Drip => "drip",
+            Lane::Warming => "warming",
         }
     }
 }

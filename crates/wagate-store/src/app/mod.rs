@@ -18,6 +18,7 @@ pub mod queue;
 pub mod sessions;
 pub mod tenant_limits;
 pub mod tenants;
+pub mod warming;
 pub mod webhooks;
 
 pub use contacts::KnownContact;
@@ -29,3 +30,4 @@ pub use queue::{
 pub use sessions::{NewSession, SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};
 pub use tenant_limits::TenantRateLimits;
 pub use tenants::{ADMIN_TENANT_ID, ApiKeyRecord, Principal, Tenant};
+pub use warming::{WarmingHealth, WarmingLine, WarmingMessage, WarmingRoom};
