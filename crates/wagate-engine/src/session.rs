@@ -733,28 +733,46 @@ impl Session {
         let Some((ack, name)) = convert::ack_level(&receipt.r#type) else {
             return;
         };
-        let chat = receipt.source.chat.to_non_ad_string();
+        // The chat the receipt is about, under each of its addresses (a
+        // person's phone-number JID and LID name the same chat).
+        let source = &receipt.source;
+        let mut chats = vec![source.chat.to_non_ad_string()];
+        if !source.is_group {
+            for alt in [&source.sender_alt, &source.recipient_alt]
+                .into_iter()
+                .flatten()
+            {
+                chats.push(alt.to_non_ad_string());
+            }
+        }
         for id in &receipt.message_ids {
-            if let Err(e) = self.apply_receipt(&chat, id, ack, name).await {
+            if let Err(e) = self.apply_receipt(&chats, id, ack, name).await {
                 warn!(session = %self.id, "could not record receipt: {e}");
             }
         }
     }
 
-    /// Moves the message `id` *of `chat`* to `name` and appends its
-    /// `message.ack`, in one transaction; an id of another chat (or a status
-    /// that would go backwards) changes nothing.
+    /// Moves the message `id` *of the receipt's chat* to `name` and appends
+    /// its `message.ack`, in one transaction; an id of another chat (or a
+    /// status that would go backwards) changes nothing.
     async fn apply_receipt(
         &self,
-        chat: &str,
+        chats: &[String],
         id: &str,
         ack: u8,
         name: &str,
     ) -> Result<(), EngineError> {
         let mut tx = self.shared.store.begin().await?;
-        if !tx.advance_message_status(&self.id, chat, id, name).await? {
-            return Ok(());
+        let mut matched = None;
+        for chat in chats {
+            if tx.advance_message_status(&self.id, chat, id, name).await? {
+                matched = Some(chat);
+                break;
+            }
         }
+        let Some(chat) = matched else {
+            return Ok(());
+        };
         let message_id = wagate_core::ids::message_id(true, &ChatId::api_from_jid(chat), id);
         let data = json!({ "messageId": message_id, "ack": ack, "ackName": name });
         tx.append(&self.id, &self.tenant_id, EventKind::MessageAck, &data)
