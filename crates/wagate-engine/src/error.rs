@@ -111,7 +111,9 @@ impl EngineError {
             EngineError::SendFailed(_)
                 | EngineError::Engine(_)
                 | EngineError::Store(_)
-                | EngineError::Media(crate::media::MediaError::DownloadFailed(_))
+        ) || matches!(
+            self,
+            EngineError::Media(crate::media::MediaError::DownloadFailed(e)) if e.reason.is_transient()
         )
     }
 
