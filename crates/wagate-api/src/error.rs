@@ -171,7 +171,9 @@ impl From<EngineError> for ApiError {
                     }
                     M::DownloadFailed(ref e) => {
                         let details = match e.status {
-                            Some(status) => json!({ "reason": e.reason.as_str(), "status": status }),
+                            Some(status) => {
+                                json!({ "reason": e.reason.as_str(), "status": status })
+                            }
                             None => json!({ "reason": e.reason.as_str() }),
                         };
                         ApiError::new(C::MessageMediaDownloadFailed, m.to_string())

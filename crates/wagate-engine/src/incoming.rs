@@ -31,7 +31,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 use wagate_core::{ChatId, SessionStatus, now_ms};
-use wagate_outbound::{OutboundError, Reason};
+use wagate_outbound::OutboundError;
 use wagate_store::app::{IncomingMediaJob, MediaFile};
 use whatsapp_rust::client::Client;
 use whatsapp_rust::download::{DownloadParams, DownloadWriter, Downloadable};
@@ -139,7 +139,13 @@ impl Session {
         wa_id: &str,
         chat_id: &str,
     ) -> Result<Option<MediaFile>, EngineError> {
-        if self.shared.store.get_message(&self.id, wa_id).await?.is_some() {
+        if self
+            .shared
+            .store
+            .get_message(&self.id, wa_id)
+            .await?
+            .is_some()
+        {
             return Ok(None);
         }
         let Some(source) = Source::of(message) else {
@@ -190,7 +196,11 @@ pub(crate) async fn run(manager: Weak<SessionManager>) {
             Ok(jobs) => {
                 for job in jobs {
                     let key = (job.session_id.clone(), job.wa_id.clone());
-                    if !busy.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone()) {
+                    if !busy
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(key.clone())
+                    {
                         continue;
                     }
                     let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -244,7 +254,9 @@ async fn settle(manager: &SessionManager, job: IncomingMediaJob) {
         Ok(source) => download(&client, config, &job, &source)
             .await
             .map(|got| (source, got)),
-        Err(_) => Err(OutboundError::invalid_url("the media reference is unreadable")),
+        Err(_) => Err(OutboundError::invalid_url(
+            "the media reference is unreadable",
+        )),
     };
     match outcome {
         Ok((source, (size, mimetype))) => {
@@ -273,7 +285,10 @@ async fn settle(manager: &SessionManager, job: IncomingMediaJob) {
         }
         Err(e) => {
             warn!(session = %job.session_id, reason = %e.reason, "received media refused or lost");
-            if let Err(e) = store.clear_message_media(&job.session_id, &job.file_id).await {
+            if let Err(e) = store
+                .clear_message_media(&job.session_id, &job.file_id)
+                .await
+            {
                 warn!(session = %job.session_id, "cannot clear received media: {e}");
                 return;
             }

@@ -21,17 +21,13 @@
 //! a path is never built from client input.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::warn;
 use wagate_core::{ChatId, now_ms};
 use wagate_store::app::{MediaFile, NewMessage};
-use whatsapp_rust::client::Client;
 use whatsapp_rust::download::MediaType;
 use whatsapp_rust::send::SendOptions;
 use whatsapp_rust::upload::UploadResponse;
-use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::{Jid, UploadOptions, buffa};
 
@@ -117,11 +113,13 @@ impl MediaConfig {
                 return Err(format!("MEDIA_STORAGE must be local or s3, not '{other}'"));
             }
         };
-        let incoming_max_bytes = match get("INCOMING_MEDIA_MAX_MB").filter(|v| !v.trim().is_empty()) {
+        let incoming_max_bytes = match get("INCOMING_MEDIA_MAX_MB").filter(|v| !v.trim().is_empty())
+        {
             None => None,
             Some(_) => Some(mb("INCOMING_MEDIA_MAX_MB", 0)?),
         };
-        let incoming_workers = match get("INCOMING_MEDIA_WORKERS").filter(|v| !v.trim().is_empty()) {
+        let incoming_workers = match get("INCOMING_MEDIA_WORKERS").filter(|v| !v.trim().is_empty())
+        {
             None => d.incoming_workers,
             Some(v) => match v.trim().parse::<usize>() {
                 Ok(n) if (1..=64).contains(&n) => n,
@@ -194,7 +192,7 @@ pub enum MediaError {
     InvalidFormat(String),
     /// The URL could not be fetched; the class (`forbidden_address`,
     /// `timeout`, `http_status`, …) is what the client is told.
-    #[error("could not download the media ({}): {0}", .0.reason)]
+    #[error("could not download the media ({reason}): {0}", reason = .0.reason)]
     DownloadFailed(OutboundError),
 }
 

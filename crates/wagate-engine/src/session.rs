@@ -662,7 +662,8 @@ impl Session {
         // The file is downloaded later, off the ack path (`incoming`).
         let media = if convert::is_media_type(kind) {
             let chat_id = info.source.chat.to_non_ad_string();
-            self.plan_incoming_media(message, &info.id, &chat_id).await?
+            self.plan_incoming_media(message, &info.id, &chat_id)
+                .await?
         } else {
             None
         };

@@ -130,7 +130,10 @@ impl OutboundError {
     pub fn http_status(status: u16) -> Self {
         OutboundError {
             status: Some(status),
-            ..Self::new(Reason::HttpStatus, format!("the server answered HTTP {status}"))
+            ..Self::new(
+                Reason::HttpStatus,
+                format!("the server answered HTTP {status}"),
+            )
         }
     }
 
@@ -306,12 +309,7 @@ fn canonical(ip: IpAddr) -> Option<IpAddr> {
         return Some(IpAddr::V4(v4));
     }
     let s = v6.segments();
-    let tail = Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    );
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     // ::a.b.c.d (IPv4-compatible) and 64:ff9b::a.b.c.d (NAT64).
     if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
         return Some(IpAddr::V4(tail));
@@ -390,9 +388,8 @@ impl Resolve for GuardedResolver {
         let policy = self.policy.clone();
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if policy.host_allowed(&host) {
                 return Ok(Box::new(addrs.into_iter()) as Addrs);
             }
@@ -497,7 +494,12 @@ impl Outbound {
     ) -> Result<Vec<u8>, OutboundError> {
         let url = self.policy.check_url(url)?;
         let download = async {
-            let mut response = self.client.get(url).send().await.map_err(|e| classify(&e))?;
+            let mut response = self
+                .client
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
             if !response.status().is_success() {
                 return Err(OutboundError::http_status(response.status().as_u16()));
             }
@@ -608,9 +610,8 @@ mod tests {
         assert!(
             Policy::from_lookup(|k| (k == "OUTBOUND_ALLOW_HOSTS").then(|| "a b".into())).is_err()
         );
-        let open =
-            Policy::from_lookup(|k| (k == "OUTBOUND_ALLOW_PRIVATE").then(|| "true".into()))
-                .unwrap();
+        let open = Policy::from_lookup(|k| (k == "OUTBOUND_ALLOW_PRIVATE").then(|| "true".into()))
+            .unwrap();
         assert!(open.permits(ip("127.0.0.1")));
     }
 

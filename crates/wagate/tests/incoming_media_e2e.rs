@@ -27,7 +27,9 @@ const WAIT: Duration = Duration::from_secs(180);
 const MB: usize = 1024 * 1024;
 
 fn jpeg(len: usize) -> Vec<u8> {
-    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0];
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
     b.extend((0..len as u32).map(|i| ((i * 31 + 5) % 251) as u8));
     b
 }
@@ -35,7 +37,9 @@ fn jpeg(len: usize) -> Vec<u8> {
 /// An MP4-looking file of `len` bytes.
 fn mp4(len: usize, seed: u8) -> Vec<u8> {
     let mut b = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2".to_vec();
-    b.extend((b.len()..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed));
+    b.extend(
+        (b.len()..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed),
+    );
     b
 }
 
@@ -166,7 +170,12 @@ async fn received_media_is_bounded_streamed_and_served_safely() {
     assert_eq!(resp.status().as_u16(), 200);
     let h = resp.headers().clone();
     assert_eq!(h["content-type"], "image/jpeg");
-    assert!(h["content-disposition"].to_str().unwrap().starts_with("inline"));
+    assert!(
+        h["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline")
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["content-security-policy"], "sandbox");
     assert_eq!(resp.bytes().await.unwrap().to_vec(), photo);
@@ -199,7 +208,10 @@ async fn received_media_is_bounded_streamed_and_served_safely() {
     assert_eq!(resp.status().as_u16(), 200);
     let h = resp.headers();
     assert_eq!(h["content-type"], "text/html");
-    assert_eq!(h["content-disposition"], "attachment; filename=\"page.html\"");
+    assert_eq!(
+        h["content-disposition"],
+        "attachment; filename=\"page.html\""
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["content-security-policy"], "sandbox");
 
@@ -243,8 +255,18 @@ async fn received_media_is_bounded_streamed_and_served_safely() {
         growth / MB as u64
     );
     let resp = fetch(&api, stored["data"]["media"]["url"].as_str().unwrap()).await;
-    assert_eq!(resp.headers()["content-disposition"].to_str().unwrap().split(';').next(), Some("inline"));
-    assert!(resp.bytes().await.unwrap().to_vec() == small, "the video survives the round trip");
+    assert_eq!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next(),
+        Some("inline")
+    );
+    assert!(
+        resp.bytes().await.unwrap().to_vec() == small,
+        "the video survives the round trip"
+    );
 
     // Step 4: a 56 MB video (over the cap) is refused; the message stays,
     // without media; the session stays CONNECTED and keeps receiving.

@@ -276,7 +276,10 @@ async fn media_story_on_s3() {
     assert_eq!(h["content-type"], "text/plain");
     assert_eq!(h["content-length"], notes.len().to_string().as_str());
     // Not a raster image, audio or video: a download, never rendered (issue 11).
-    assert_eq!(h["content-disposition"], "attachment; filename=\"numbers.txt\"");
+    assert_eq!(
+        h["content-disposition"],
+        "attachment; filename=\"numbers.txt\""
+    );
     assert_eq!(resp.bytes().await.unwrap().to_vec(), notes);
     assert_eq!(object_of(&store, &b, &doc_url, "txt").await.1, notes);
 

@@ -52,7 +52,9 @@ impl Hits {
 }
 
 fn jpeg() -> Vec<u8> {
-    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0];
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
     b.extend((0..2000u32).map(|i| (i % 251) as u8));
     b
 }
@@ -149,7 +151,10 @@ async fn tenant_urls_never_reach_internal_addresses() {
     );
     let api = gw.api(ADMIN_KEY);
     let (status, body) = api
-        .post("/api/sessions", json!({ "name": "alice", "circle": "blast" }))
+        .post(
+            "/api/sessions",
+            json!({ "name": "alice", "circle": "blast" }),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     let a = body["data"]["id"].as_str().unwrap().to_string();
@@ -195,7 +200,10 @@ async fn tenant_urls_never_reach_internal_addresses() {
     // when changed.
     for url in inward(port, "/hook") {
         let (status, body) = api
-            .post(&format!("/api/sessions/{a}/webhooks"), json!({ "url": url }))
+            .post(
+                &format!("/api/sessions/{a}/webhooks"),
+                json!({ "url": url }),
+            )
             .await;
         assert_refused(status, &body, "WEBHOOK_URL_INVALID", &url);
     }
@@ -217,7 +225,12 @@ async fn tenant_urls_never_reach_internal_addresses() {
         .unwrap();
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap();
-    assert_refused(status, &body, "WEBHOOK_URL_INVALID", "PATCH to the metadata address");
+    assert_refused(
+        status,
+        &body,
+        "WEBHOOK_URL_INVALID",
+        "PATCH to the metadata address",
+    );
     // An allowed host that redirects inward: the redirect is not followed.
     let (status, body) = api
         .post(
@@ -234,8 +247,7 @@ async fn tenant_urls_never_reach_internal_addresses() {
         .await;
     assert_eq!(status, 200, "{body}");
     eventually("both webhooks to be called", WAIT, || async {
-        (!hits.hosts_of("/hook").is_empty() && !hits.hosts_of("/hook-hop").is_empty())
-            .then_some(())
+        (!hits.hosts_of("/hook").is_empty() && !hits.hosts_of("/hook-hop").is_empty()).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
