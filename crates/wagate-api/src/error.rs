@@ -164,13 +164,20 @@ impl From<EngineError> for ApiError {
                 match m {
                     M::TooLarge { limit, .. } => {
                         ApiError::new(C::MessageMediaTooLarge, m.to_string())
-                            .with_details(json!({ "limit": limit }))
+                            .with_details(json!({ "limit": limit, "reason": "too_large" }))
                     }
                     M::InvalidFormat(_) => {
                         ApiError::new(C::MessageMediaInvalidFormat, m.to_string())
                     }
-                    M::DownloadFailed(_) => {
+                    M::DownloadFailed(ref e) => {
+                        let details = match e.status {
+                            Some(status) => {
+                                json!({ "reason": e.reason.as_str(), "status": status })
+                            }
+                            None => json!({ "reason": e.reason.as_str() }),
+                        };
                         ApiError::new(C::MessageMediaDownloadFailed, m.to_string())
+                            .with_details(details)
                     }
                 }
             }

@@ -21,6 +21,9 @@ pub struct EngineConfig {
     pub presence_heartbeat: Option<std::time::Duration>,
     /// The send queue: pacing, retries, idempotency.
     pub queue: crate::queue::QueueConfig,
+    /// The guarded client for URLs a tenant chooses (media URLs; webhooks
+    /// reuse it): `OUTBOUND_ALLOW_PRIVATE`, `OUTBOUND_ALLOW_HOSTS`.
+    pub outbound: wagate_outbound::Outbound,
 }
 
 impl EngineConfig {

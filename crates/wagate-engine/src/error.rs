@@ -108,10 +108,10 @@ impl EngineError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            EngineError::SendFailed(_)
-                | EngineError::Engine(_)
-                | EngineError::Store(_)
-                | EngineError::Media(crate::media::MediaError::DownloadFailed(_))
+            EngineError::SendFailed(_) | EngineError::Engine(_) | EngineError::Store(_)
+        ) || matches!(
+            self,
+            EngineError::Media(crate::media::MediaError::DownloadFailed(e)) if e.reason.is_transient()
         )
     }
 

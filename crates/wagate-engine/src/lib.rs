@@ -10,6 +10,8 @@
 //! - [`manager`]: every session of this process, started again at boot;
 //! - [`events`]: the gateway events sessions emit;
 //! - [`media`]: media send and receive, size limits, the media directory;
+//! - [`incoming`]: received files, downloaded off the ack path by a bounded
+//!   pool into the media storage, announced by `message.media`;
 //! - [`queue`]: the durable send queue every message goes through, with
 //!   per-session pacing, retries, idempotency and bulk batches.
 
@@ -23,6 +25,7 @@ pub mod error;
 pub mod events;
 pub mod groups;
 pub mod http;
+pub mod incoming;
 pub mod manager;
 pub mod media;
 pub mod media_store;

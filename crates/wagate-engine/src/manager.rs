@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use tokio::sync::{RwLock, broadcast};
@@ -34,6 +35,7 @@ pub struct SessionManager {
     queue: SendQueue,
     /// Feeds the live broadcast from the log, after commits.
     _publisher: wagate_store::app::Publisher,
+    incoming_started: AtomicBool,
 }
 
 impl SessionManager {
@@ -51,9 +53,22 @@ impl SessionManager {
                 http,
                 events,
                 recipients: Default::default(),
+                incoming_wake: Default::default(),
             }),
             sessions: RwLock::new(HashMap::new()),
+            incoming_started: AtomicBool::new(false),
         })
+    }
+
+    /// Starts the received-media download pool (once per manager).
+    pub fn start_incoming_media(self: &Arc<Self>) {
+        if !self.incoming_started.swap(true, Ordering::SeqCst) {
+            tokio::spawn(crate::incoming::run(Arc::downgrade(self)));
+        }
+    }
+
+    pub(crate) fn incoming_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.shared.incoming_wake.clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -106,6 +121,7 @@ impl SessionManager {
 
     /// Starts every session that should be running; returns how many.
     pub async fn boot(self: &Arc<Self>) -> Result<usize, EngineError> {
+        self.start_incoming_media();
         let records = self.shared.store.sessions_to_resume().await?;
         let count = records.len();
         futures::stream::iter(records)

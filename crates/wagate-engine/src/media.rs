@@ -5,34 +5,33 @@
 //!   files are kept (`MEDIA_DIR`, default `DATA_DIR/media`);
 //! - [`sniff`]: the mimetype of a file from its first bytes, never from what
 //!   a client claims;
-//! - [`fetch_url`]: downloads a client-given URL with a timeout and a size cap
-//!   enforced while the body streams in (never through the sandbox routing of
-//!   the engine's own HTTP client);
+//! - [`fetch_url`]: downloads a client-given URL through the outbound guard
+//!   (`wagate-outbound`: no internal address, redirects re-checked, a size
+//!   cap enforced while the body streams in; never through the engine's own
+//!   HTTP client);
 //! - [`MediaConfig::stage`]: check a client's file and keep it, ready for the
 //!   send queue;
 //! - [`Session::send_media`]: upload a staged file, send, store and emit
 //!   `message.sent`;
-//! - [`Session::keep_incoming_media`]: download and decrypt a received
-//!   message's file and store it as `<session>/<file id>.<ext>` in the
-//!   media storage ([`MediaStore`]: `MEDIA_DIR`, or an S3 bucket).
+//! - received files: [`crate::incoming`] downloads them off the ack path
+//!   into `<session>/<file id>.<ext>` in the media storage ([`MediaStore`]:
+//!   `MEDIA_DIR`, or an S3 bucket).
 //!
 //! File ids are random; the files endpoint looks them up in the database, so
 //! a path is never built from client input.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::warn;
 use wagate_core::{ChatId, now_ms};
 use wagate_store::app::{MediaFile, NewMessage};
-use whatsapp_rust::client::Client;
 use whatsapp_rust::download::MediaType;
 use whatsapp_rust::send::SendOptions;
 use whatsapp_rust::upload::UploadResponse;
-use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::{Jid, UploadOptions, buffa};
+
+use wagate_outbound::{Outbound, OutboundError, Reason};
 
 use crate::error::EngineError;
 use crate::media_store::{MediaStore, S3Settings};
@@ -43,8 +42,6 @@ const MB: u64 = 1024 * 1024;
 pub const STICKER_MAX_BYTES: u64 = 500 * 1024;
 /// How long downloading a client-given URL may take in all.
 pub const URL_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long downloading a received message's media may take.
-const INCOMING_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Size limits and the media directory.
 #[derive(Clone, Debug)]
@@ -57,6 +54,11 @@ pub struct MediaConfig {
     pub dir: PathBuf,
     /// Where files are kept (`MEDIA_STORAGE`): `dir` by default, or S3.
     pub store: MediaStore,
+    /// `INCOMING_MEDIA_MAX_MB`: one cap for every received file; `None`
+    /// caps received files by the per-type limits above.
+    pub incoming_max_bytes: Option<u64>,
+    /// `INCOMING_MEDIA_WORKERS`: received files downloaded at once.
+    pub incoming_workers: usize,
 }
 
 impl Default for MediaConfig {
@@ -68,14 +70,17 @@ impl Default for MediaConfig {
             max_document_bytes: 100 * MB,
             dir: PathBuf::from("./data/media"),
             store: MediaStore::local("./data/media"),
+            incoming_max_bytes: None,
+            incoming_workers: 2,
         }
     }
 }
 
 impl MediaConfig {
     /// Reads `MAX_FILE_SIZE_{IMAGE,VIDEO,AUDIO,DOCUMENT}_MB`, `MEDIA_DIR`
-    /// (default `<data_dir>/media`) and `MEDIA_STORAGE` (`local` or `s3`,
-    /// with the `S3_*` settings).
+    /// (default `<data_dir>/media`), `MEDIA_STORAGE` (`local` or `s3`,
+    /// with the `S3_*` settings), `INCOMING_MEDIA_MAX_MB` and
+    /// `INCOMING_MEDIA_WORKERS`.
     pub fn from_env(data_dir: &Path) -> Result<MediaConfig, String> {
         Self::from_lookup(data_dir, |k| std::env::var(k).ok())
     }
@@ -108,7 +113,26 @@ impl MediaConfig {
                 return Err(format!("MEDIA_STORAGE must be local or s3, not '{other}'"));
             }
         };
+        let incoming_max_bytes = match get("INCOMING_MEDIA_MAX_MB").filter(|v| !v.trim().is_empty())
+        {
+            None => None,
+            Some(_) => Some(mb("INCOMING_MEDIA_MAX_MB", 0)?),
+        };
+        let incoming_workers = match get("INCOMING_MEDIA_WORKERS").filter(|v| !v.trim().is_empty())
+        {
+            None => d.incoming_workers,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=64).contains(&n) => n,
+                _ => {
+                    return Err(format!(
+                        "INCOMING_MEDIA_WORKERS must be a whole number from 1 to 64, not '{v}'"
+                    ));
+                }
+            },
+        };
         Ok(MediaConfig {
+            incoming_max_bytes,
+            incoming_workers,
             max_image_bytes: mb("MAX_FILE_SIZE_IMAGE_MB", d.max_image_bytes / MB)?,
             max_video_bytes: mb("MAX_FILE_SIZE_VIDEO_MB", d.max_video_bytes / MB)?,
             max_audio_bytes: mb("MAX_FILE_SIZE_AUDIO_MB", d.max_audio_bytes / MB)?,
@@ -127,6 +151,11 @@ impl MediaConfig {
             MediaKind::Document => self.max_document_bytes,
             MediaKind::Sticker => STICKER_MAX_BYTES,
         }
+    }
+
+    /// The largest received file of `kind` kept.
+    pub fn incoming_limit(&self, kind: MediaKind) -> u64 {
+        self.incoming_max_bytes.unwrap_or_else(|| self.limit(kind))
     }
 
     /// The largest file of any kind (for request body limits).
@@ -161,8 +190,10 @@ pub enum MediaError {
     },
     #[error("{0}")]
     InvalidFormat(String),
-    #[error("could not download the media: {0}")]
-    DownloadFailed(String),
+    /// The URL could not be fetched; the class (`forbidden_address`,
+    /// `timeout`, `http_status`, …) is what the client is told.
+    #[error("could not download the media ({reason}): {0}", reason = .0.reason)]
+    DownloadFailed(OutboundError),
 }
 
 /// The media types the API sends.
@@ -187,7 +218,7 @@ impl MediaKind {
         }
     }
 
-    fn media_type(self) -> MediaType {
+    pub(crate) fn media_type(self) -> MediaType {
         match self {
             MediaKind::Image => MediaType::Image,
             MediaKind::Video => MediaType::Video,
@@ -259,7 +290,7 @@ impl MediaKind {
     }
 }
 
-fn is_plausible_mimetype(s: &str) -> bool {
+pub(crate) fn is_plausible_mimetype(s: &str) -> bool {
     let Some((top, sub)) = s.split_once('/') else {
         return false;
     };
@@ -354,54 +385,25 @@ pub fn extension(mimetype: &str) -> &'static str {
     }
 }
 
-/// Downloads `url` (http or https) with a timeout, refusing bodies larger
-/// than `cap` bytes as soon as that many have arrived.
-pub async fn fetch_url(url: &str, cap: u64, kind: MediaKind) -> Result<Vec<u8>, MediaError> {
-    let parsed =
-        url::Url::parse(url).map_err(|e| MediaError::DownloadFailed(format!("bad URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(MediaError::DownloadFailed(
-            "only http and https URLs can be downloaded".into(),
-        ));
+/// Downloads a client-given `url` through the outbound guard (no internal
+/// address, every redirect hop checked, the size cap enforced while the body
+/// streams in). A body over the cap is [`MediaError::TooLarge`]; every other
+/// failure is [`MediaError::DownloadFailed`] with its class.
+pub async fn fetch_url(
+    outbound: &Outbound,
+    url: &str,
+    cap: u64,
+    kind: MediaKind,
+) -> Result<Vec<u8>, MediaError> {
+    match outbound.fetch(url, cap, URL_DOWNLOAD_TIMEOUT).await {
+        Ok(body) => Ok(body),
+        Err(e) if e.reason == Reason::TooLarge => Err(MediaError::TooLarge {
+            kind: kind.name(),
+            size: e.size.unwrap_or(cap + 1),
+            limit: cap,
+        }),
+        Err(e) => Err(MediaError::DownloadFailed(e)),
     }
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(URL_DOWNLOAD_TIMEOUT)
-        .build()
-        .map_err(|e| MediaError::DownloadFailed(e.to_string()))?;
-    let too_large = |size: u64| MediaError::TooLarge {
-        kind: kind.name(),
-        size,
-        limit: cap,
-    };
-    let mut response = client
-        .get(parsed)
-        .send()
-        .await
-        .map_err(|e| MediaError::DownloadFailed(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(MediaError::DownloadFailed(format!(
-            "the server answered {}",
-            response.status()
-        )));
-    }
-    if let Some(len) = response.content_length()
-        && len > cap
-    {
-        return Err(too_large(len));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| MediaError::DownloadFailed(e.to_string()))?
-    {
-        if body.len() as u64 + chunk.len() as u64 > cap {
-            return Err(too_large(body.len() as u64 + chunk.len() as u64));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// A file to send, already read from the client.
@@ -444,8 +446,19 @@ impl OutgoingMedia {
     }
 }
 
-fn new_file_id() -> String {
+pub(crate) fn new_file_id() -> String {
     format!("f{:032x}", rand::random::<u128>())
+}
+
+/// Where file `file_id` of `session_id` is kept: `<session>/<id>.<ext>`.
+pub(crate) fn file_path(session_id: &str, file_id: &str, mimetype: &str) -> String {
+    // Session ids are generated by the gateway, but keep the directory name
+    // to safe characters anyway.
+    let dir_name: String = session_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    format!("{dir_name}/{file_id}.{}", extension(mimetype))
 }
 
 /// Writes `bytes` as a new file of `session_id` and returns its record.
@@ -457,13 +470,7 @@ async fn write_file(
     filename: Option<String>,
 ) -> std::io::Result<MediaFile> {
     let file_id = new_file_id();
-    // Session ids are generated by the gateway, but keep the directory name
-    // to safe characters anyway.
-    let dir_name: String = session_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
-    let rel = format!("{dir_name}/{file_id}.{}", extension(mimetype));
+    let rel = file_path(session_id, &file_id, mimetype);
     let size = bytes.len() as i64;
     config.store.put(&rel, bytes::Bytes::from(bytes)).await?;
     Ok(MediaFile {
@@ -630,68 +637,6 @@ impl Session {
             chat: chat.clone(),
             timestamp_ms,
         })
-    }
-
-    /// Downloads, decrypts and stores the file a received message carries.
-    /// `None` when it carries none, when the message (`wa_id`) is already
-    /// stored (a redelivery), or when the download fails (logged: the message
-    /// itself is still recorded).
-    pub(crate) async fn keep_incoming_media(
-        &self,
-        message: &wa::Message,
-        wa_id: &str,
-    ) -> Option<MediaFile> {
-        if let Ok(Some(_)) = self.shared.store.get_message(&self.id, wa_id).await {
-            return None;
-        }
-        let client: Arc<Client> = self.client().await?;
-        let base = message.get_base_message();
-        let (mimetype, filename, download) = if let Some(m) = base.image_message.as_option() {
-            (m.mimetype.clone(), None, timed(client.download(m)).await)
-        } else if let Some(m) = base.video_message.as_option() {
-            (m.mimetype.clone(), None, timed(client.download(m)).await)
-        } else if let Some(m) = base.audio_message.as_option() {
-            (m.mimetype.clone(), None, timed(client.download(m)).await)
-        } else if let Some(m) = base.document_message.as_option() {
-            (
-                m.mimetype.clone(),
-                m.file_name.clone(),
-                timed(client.download(m)).await,
-            )
-        } else if let Some(m) = base.sticker_message.as_option() {
-            (m.mimetype.clone(), None, timed(client.download(m)).await)
-        } else {
-            return None;
-        };
-        let bytes = match download {
-            Ok(b) => b,
-            Err(e) => {
-                warn!(session = %self.id, "could not download received media: {e}");
-                return None;
-            }
-        };
-        let mimetype = mimetype
-            .filter(|m| is_plausible_mimetype(m.trim()))
-            .or_else(|| sniff(&bytes).map(str::to_owned))
-            .unwrap_or_else(|| "application/octet-stream".into());
-        let config = &self.shared.config.media;
-        match write_file(config, &self.id, bytes, &mimetype, filename).await {
-            Ok(f) => Some(f),
-            Err(e) => {
-                warn!(session = %self.id, "could not store received media: {e}");
-                None
-            }
-        }
-    }
-}
-
-async fn timed(
-    f: impl std::future::Future<Output = anyhow::Result<Vec<u8>>>,
-) -> Result<Vec<u8>, String> {
-    match tokio::time::timeout(INCOMING_DOWNLOAD_TIMEOUT, f).await {
-        Ok(Ok(b)) => Ok(b),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("timed out".into()),
     }
 }
 

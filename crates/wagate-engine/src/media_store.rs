@@ -29,6 +29,9 @@ pub struct MediaStore {
     inner: Arc<Backend>,
 }
 
+/// Larger files go to S3 in parts, never read into memory whole.
+const S3_SINGLE_PUT_MAX: u64 = 8 * 1024 * 1024;
+
 enum Backend {
     Local(PathBuf),
     S3 {
@@ -247,6 +250,64 @@ impl MediaStore {
                 .map(|_| ())
                 .map_err(io_error),
         }
+    }
+
+    /// Keeps the local file `src` as `rel` without reading it into memory:
+    /// moved into the directory locally (copied when it is on another
+    /// filesystem), streamed to the bucket in parts on S3. `src` is gone
+    /// afterwards either way.
+    pub async fn put_file(&self, rel: &str, src: &Path) -> std::io::Result<()> {
+        let result = match &*self.inner {
+            Backend::Local(dir) => {
+                let full = Self::local_path(dir, rel);
+                if let Some(parent) = full.parent() {
+                    tokio::fs::create_dir_all(parent).await?;
+                }
+                match tokio::fs::rename(src, &full).await {
+                    Ok(()) => Ok(()),
+                    Err(_) => tokio::fs::copy(src, &full).await.map(|_| ()),
+                }
+            }
+            Backend::S3 { store, .. } => {
+                let size = tokio::fs::metadata(src).await?.len();
+                let path = self.object_path(rel);
+                if size <= S3_SINGLE_PUT_MAX {
+                    let bytes = tokio::fs::read(src).await?;
+                    store
+                        .put(&path, Bytes::from(bytes).into())
+                        .await
+                        .map(|_| ())
+                        .map_err(io_error)
+                } else {
+                    self.put_parts(store, &path, src).await
+                }
+            }
+        };
+        let _ = tokio::fs::remove_file(src).await;
+        result
+    }
+
+    async fn put_parts(
+        &self,
+        store: &AmazonS3,
+        path: &ObjectPath,
+        src: &Path,
+    ) -> std::io::Result<()> {
+        use tokio::io::AsyncReadExt;
+        let upload = store.put_multipart(path).await.map_err(io_error)?;
+        let mut parts = object_store::WriteMultipart::new(upload);
+        let mut file = tokio::fs::File::open(src).await?;
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            // At most two parts in flight: memory stays a few parts' worth.
+            parts.wait_for_capacity(2).await.map_err(io_error)?;
+            parts.write(&buf[..n]);
+        }
+        parts.finish().await.map(|_| ()).map_err(io_error)
     }
 
     /// Reads a whole file (`NotFound` when it is not there).

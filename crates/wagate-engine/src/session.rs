@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     pub events: broadcast::Sender<GatewayEvent>,
     /// Numbers known to be on WhatsApp (recipient validation).
     pub recipients: crate::contacts::RecipientCache,
+    /// Wakes the received-media download pool ([`crate::incoming`]).
+    pub incoming_wake: Arc<tokio::sync::Notify>,
 }
 
 /// The in-memory part of a session's state (the rest is in the store).
@@ -667,8 +669,11 @@ impl Session {
         let Some((kind, body)) = convert::classify(message) else {
             return Ok(());
         };
+        // The file is downloaded later, off the ack path (`incoming`).
         let media = if convert::is_media_type(kind) {
-            self.keep_incoming_media(message, &info.id).await
+            let chat_id = info.source.chat.to_non_ad_string();
+            self.plan_incoming_media(message, &info.id, &chat_id)
+                .await?
         } else {
             None
         };
@@ -726,6 +731,9 @@ impl Session {
         }
         tx.append(&self.id, &self.tenant_id, event, &data).await?;
         tx.commit().await?;
+        if record.media.is_some() {
+            self.shared.incoming_wake.notify_one();
+        }
         Ok(())
     }
 

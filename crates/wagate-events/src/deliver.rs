@@ -31,14 +31,15 @@ const IDLE_POLL: Duration = Duration::from_secs(30);
 /// How often a worker waiting to retry checks whether it was changed,
 /// disabled or deleted meanwhile.
 const RECHECK: Duration = Duration::from_secs(2);
-/// Longest error text kept in the delivery log.
-const MAX_ERROR_CHARS: usize = 300;
 
 /// What every worker shares.
 pub(crate) struct Shared {
     pub store: Store,
     pub manager: Arc<SessionManager>,
+    /// For the operator's global webhook (`WEBHOOK_URL`) only.
     pub http: reqwest::Client,
+    /// For every tenant's webhook: the outbound guard, no redirects.
+    pub outbound: wagate_outbound::Outbound,
     pub config: EventsConfig,
 }
 
@@ -240,9 +241,21 @@ async fn deliver(
         let payload = body(event, &delivery_id, &key);
         let now = chrono::Utc::now();
         let started = Instant::now();
-        let mut request = shared
-            .http
+        // A tenant's URL goes through the outbound guard (checked again at
+        // every connect, so a name that now resolves inward is refused);
+        // the operator's global webhook is the operator's to point anywhere.
+        let guarded = hook.id != crate::GLOBAL_WEBHOOK_ID;
+        let (client, checked) = if guarded {
+            (
+                shared.outbound.client_without_redirects(),
+                shared.outbound.policy().check_url(&hook.url).map(|_| ()),
+            )
+        } else {
+            (&shared.http, Ok(()))
+        };
+        let mut request = client
             .post(&hook.url)
+            .timeout(shared.config.timeout)
             .header("content-type", "application/json")
             .header(
                 "user-agent",
@@ -266,7 +279,14 @@ async fn deliver(
                     standard_signature(secret, &key, now.timestamp(), &payload),
                 );
         }
-        let result = request.body(payload).send().await;
+        let result = match checked {
+            Ok(()) => request
+                .body(payload)
+                .send()
+                .await
+                .map_err(|e| wagate_outbound::classify(&e)),
+            Err(e) => Err(e),
+        };
         let latency_ms = started.elapsed().as_millis() as i64;
         let (status, retry_after, error) = match result {
             Ok(resp) => {
@@ -280,8 +300,9 @@ async fn deliver(
                 drop(resp);
                 (Some(status), retry_after, None)
             }
-            // Never the URL: it may carry credentials.
-            Err(e) => (None, None, Some(clip(&e.without_url().to_string()))),
+            // The class of the failure, never socket text (which would map
+            // ports) nor the URL (which may carry credentials).
+            Err(e) => (None, None, Some(format!("{}: {}", e.reason, e.message))),
         };
         let verdict = verdict(status);
         let exhausted = attempt >= shared.config.retry_schedule.retries();
@@ -385,10 +406,6 @@ async fn disable(
         }
     }
     Ok(())
-}
-
-fn clip(text: &str) -> String {
-    text.chars().take(MAX_ERROR_CHARS).collect()
 }
 
 #[cfg(test)]

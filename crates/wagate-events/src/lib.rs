@@ -94,6 +94,7 @@ impl Dispatcher {
             .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
         let shared = Arc::new(Shared {
             store,
+            outbound: manager.config().outbound.clone(),
             manager: manager.clone(),
             http,
             config,

@@ -193,7 +193,9 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     let shared = Arc::new(worker::Shared {
         db: db.clone(),
         gateway: gateway.clone(),
-        notifier: webhook::Notifier::new(),
+        notifier: webhook::Notifier::new(wagate_outbound::Outbound::new(
+            wagate_outbound::Policy::from_env().map_err(anyhow::Error::msg)?,
+        )),
         max_attempts: i64::from(args.max_attempts.max(1)),
         instance: format!("w{}-{:04x}", std::process::id(), rand::random::<u16>()),
     });

@@ -2,6 +2,11 @@
 //! background (a 10 s timeout; failures are logged, never retried, never
 //! blocking the loop for long). With a secret the body is signed:
 //! `X-Wagate-Signature: <hex HMAC-SHA256 of the body>`.
+//!
+//! The URL may be a tenant's (a worker configured through the API), so it
+//! goes through the outbound guard (`OUTBOUND_ALLOW_PRIVATE`,
+//! `OUTBOUND_ALLOW_HOSTS` in the worker's environment): no internal address,
+//! no redirect.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +15,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use tokio::sync::Semaphore;
+use wagate_outbound::Outbound;
 
 /// At most this many deliveries in flight; the loop waits beyond.
 const IN_FLIGHT: u32 = 32;
@@ -17,13 +23,13 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Notifier {
-    http: reqwest::Client,
+    outbound: Outbound,
     slots: Arc<Semaphore>,
 }
 
 impl Default for Notifier {
     fn default() -> Self {
-        Self::new()
+        Self::new(Outbound::default())
     }
 }
 
@@ -35,12 +41,9 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 }
 
 impl Notifier {
-    pub fn new() -> Notifier {
+    pub fn new(outbound: Outbound) -> Notifier {
         Notifier {
-            http: reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .build()
-                .unwrap_or_default(),
+            outbound,
             slots: Arc::new(Semaphore::new(IN_FLIGHT as usize)),
         }
     }
@@ -51,9 +54,15 @@ impl Notifier {
             return;
         };
         let body = serde_json::to_vec(&payload).unwrap_or_default();
+        if let Err(e) = self.outbound.policy().check_url(url) {
+            tracing::warn!(reason = %e.reason, "status webhook refused: {e}");
+            return;
+        }
         let mut req = self
-            .http
+            .outbound
+            .client_without_redirects()
             .post(url)
+            .timeout(TIMEOUT)
             .header("Content-Type", "application/json")
             .header(
                 "User-Agent",
@@ -71,7 +80,10 @@ impl Notifier {
                 Ok(resp) => {
                     tracing::warn!(%url, status = resp.status().as_u16(), "status webhook refused")
                 }
-                Err(e) => tracing::warn!(%url, error = %e, "status webhook failed"),
+                Err(e) => {
+                    let e = wagate_outbound::classify(&e);
+                    tracing::warn!(%url, reason = %e.reason, "status webhook failed: {e}")
+                }
             }
         });
     }

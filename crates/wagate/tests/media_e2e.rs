@@ -133,7 +133,15 @@ async fn received(api: &Api, session: &str, from: &str, pick: impl Fn(&Value) ->
                 "/api/sessions/{session}/chats/{from}/messages?limit=100"
             ))
             .await;
-        h["data"].as_array()?.iter().find(|m| pick(m)).cloned()
+        let m = h["data"].as_array()?.iter().find(|m| pick(m)).cloned()?;
+        // A received file is downloaded after the message is stored: wait
+        // until its URL answers.
+        if let Some(url) = m["media"]["url"].as_str()
+            && download(api, url).await.0 != 200
+        {
+            return None;
+        }
+        Some(m)
     })
     .await
 }

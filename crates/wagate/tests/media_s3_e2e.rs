@@ -148,7 +148,15 @@ async fn received(api: &Api, session: &str, from: &str, pick: impl Fn(&Value) ->
                 "/api/sessions/{session}/chats/{from}/messages?limit=100"
             ))
             .await;
-        h["data"].as_array()?.iter().find(|m| pick(m)).cloned()
+        let m = h["data"].as_array()?.iter().find(|m| pick(m)).cloned()?;
+        // A received file is downloaded after the message is stored: wait
+        // until its URL answers.
+        if let Some(url) = m["media"]["url"].as_str()
+            && download(api, url).await.0 != 200
+        {
+            return None;
+        }
+        Some(m)
     })
     .await
 }
@@ -267,7 +275,11 @@ async fn media_story_on_s3() {
     let h = resp.headers();
     assert_eq!(h["content-type"], "text/plain");
     assert_eq!(h["content-length"], notes.len().to_string().as_str());
-    assert_eq!(h["content-disposition"], "inline; filename=\"numbers.txt\"");
+    // Not a raster image, audio or video: a download, never rendered (issue 11).
+    assert_eq!(
+        h["content-disposition"],
+        "attachment; filename=\"numbers.txt\""
+    );
     assert_eq!(resp.bytes().await.unwrap().to_vec(), notes);
     assert_eq!(object_of(&store, &b, &doc_url, "txt").await.1, notes);
 

@@ -132,7 +132,9 @@ impl Worker {
         for k in CLEARED {
             cmd.env_remove(k);
         }
+        // The tests' status webhooks listen on loopback.
         cmd.env("API_KEY", ADMIN_KEY)
+            .env("OUTBOUND_ALLOW_PRIVATE", "true")
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),

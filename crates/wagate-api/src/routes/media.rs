@@ -240,7 +240,7 @@ async fn send(
 
     let bytes = match source {
         Source::Bytes(b) => b,
-        Source::Url(url) => fetch_url(&url, limit, kind)
+        Source::Url(url) => fetch_url(&state.manager.config().outbound, &url, limit, kind)
             .await
             .map_err(wagate_engine::EngineError::from)?,
     };
@@ -475,12 +475,45 @@ pub async fn get_file(
     if let Ok(v) = header::HeaderValue::from_str(&file.mimetype) {
         headers.insert(header::CONTENT_TYPE, v);
     }
-    if let Ok(v) = header::HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
+    // A sender chooses the mimetype: only plain media may render in a
+    // browser; anything else (HTML, SVG, PDF, …) is a download, sandboxed
+    // and never sniffed, so a script in it cannot run as this origin.
+    let disposition = if safe_inline(&file.mimetype) {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let ascii_name: String = name
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .collect();
+    let value = header::HeaderValue::from_str(&format!("{disposition}; filename=\"{ascii_name}\""))
+        .unwrap_or_else(|_| header::HeaderValue::from_static("attachment"));
+    headers.insert(header::CONTENT_DISPOSITION, value);
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),
     );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("sandbox"),
+    );
     Ok(response)
+}
+
+/// Mimetypes a browser may show in place: raster images, audio, video.
+fn safe_inline(mimetype: &str) -> bool {
+    let essence = mimetype
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/bmp" | "image/avif"
+    ) || ((essence.starts_with("audio/") || essence.starts_with("video/"))
+        && essence
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/.+-".contains(&b)))
 }

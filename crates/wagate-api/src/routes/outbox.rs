@@ -204,7 +204,9 @@ fn application_ok(application: &str) -> Result<String, ApiError> {
     Ok(parts.join(", "))
 }
 
-fn url_ok(url: Option<String>) -> Result<Option<String>, ApiError> {
+/// An http(s) URL the outbound policy lets a worker reach (an internal
+/// address is refused with `reason: forbidden_address`).
+async fn url_ok(state: &AppState, url: Option<String>) -> Result<Option<String>, ApiError> {
     let Some(url) = url else { return Ok(None) };
     let url = url.trim();
     if url.is_empty() {
@@ -221,7 +223,15 @@ fn url_ok(url: Option<String>) -> Result<Option<String>, ApiError> {
         return Err(ApiError::new(
             ErrorCode::WebhookUrlInvalid,
             "webhookUrl must be an http:// or https:// URL with a host",
-        ));
+        )
+        .with_details(serde_json::json!({ "reason": "invalid_url" })));
+    }
+    let policy = state.manager.config().outbound.policy();
+    if let Err(e) = policy.check_url_resolving(url).await {
+        return Err(
+            ApiError::new(ErrorCode::WebhookUrlInvalid, e.message.clone())
+                .with_details(serde_json::json!({ "reason": e.reason.as_str() })),
+        );
     }
     Ok(Some(url.to_string()))
 }
@@ -300,7 +310,7 @@ pub async fn create_outbox_worker(
         interval_seconds,
         interval_max_seconds: body.interval_max_seconds,
         enabled: body.enabled.unwrap_or(true),
-        webhook_url: url_ok(body.webhook_url)?,
+        webhook_url: url_ok(&state, body.webhook_url).await?,
         webhook_secret: secret_ok(body.webhook_secret)?,
     };
     let created = state
@@ -377,7 +387,10 @@ pub async fn update_outbox_worker(
         interval_seconds: body.interval_seconds,
         interval_max_seconds: body.interval_max_seconds,
         enabled: body.enabled,
-        webhook_url: body.webhook_url.map(url_ok).transpose()?,
+        webhook_url: match body.webhook_url {
+            Some(u) => Some(url_ok(&state, u).await?),
+            None => None,
+        },
         webhook_secret: body.webhook_secret.map(secret_ok).transpose()?,
     };
     let next = patch.apply(current.clone());

@@ -238,7 +238,7 @@ pub async fn create_session(
         )));
     }
     if let Some(webhook) = &body.webhook {
-        super::webhooks::validate(webhook)?;
+        super::webhooks::validate(&state, webhook).await?;
     }
     let meta = SessionMeta {
         used: body.used,

@@ -178,7 +178,11 @@ pub struct ReplayRequest {
     pub from_seq: i64,
 }
 
-fn url_ok(url: &str) -> Result<String, ApiError> {
+/// An http(s) URL with a host that the outbound policy lets the gateway
+/// reach: an internal address (loopback, private, link-local, …, or a name
+/// resolving only to such) is refused now with `reason: forbidden_address`;
+/// delivery checks again at every connect.
+async fn url_ok(state: &AppState, url: &str) -> Result<String, ApiError> {
     let url = url.trim();
     let valid = url.chars().count() <= MAX_URL_CHARS
         && url::Url::parse(url)
@@ -191,7 +195,15 @@ fn url_ok(url: &str) -> Result<String, ApiError> {
         return Err(ApiError::new(
             ErrorCode::WebhookUrlInvalid,
             "url must be an http:// or https:// URL with a host",
-        ));
+        )
+        .with_details(serde_json::json!({ "reason": "invalid_url" })));
+    }
+    let policy = state.manager.config().outbound.policy();
+    if let Err(e) = policy.check_url_resolving(url).await {
+        return Err(
+            ApiError::new(ErrorCode::WebhookUrlInvalid, e.message.clone())
+                .with_details(serde_json::json!({ "reason": e.reason.as_str() })),
+        );
     }
     Ok(url.to_string())
 }
@@ -278,8 +290,8 @@ fn conflict_as_duplicate(e: StoreError) -> ApiError {
 }
 
 /// The contract's checks on a new webhook, without creating it.
-pub fn validate(body: &CreateWebhook) -> Result<(), ApiError> {
-    url_ok(&body.url)?;
+pub async fn validate(state: &AppState, body: &CreateWebhook) -> Result<(), ApiError> {
+    url_ok(state, &body.url).await?;
     events_ok(body.events.clone())?;
     headers_ok(body.headers.clone())?;
     secret_ok(body.secret.clone())?;
@@ -301,7 +313,7 @@ pub async fn create_for_session(
     body: CreateWebhook,
     start_after: Option<i64>,
 ) -> Result<WebhookRecord, ApiError> {
-    let url = url_ok(&body.url)?;
+    let url = url_ok(state, &body.url).await?;
     let events = events_ok(body.events)?.unwrap_or_else(|| vec!["*".to_string()]);
     let headers = headers_ok(body.headers)?.unwrap_or_default();
     let secret = secret_ok(body.secret)?;
@@ -419,7 +431,10 @@ pub async fn update_webhook(
 ) -> Result<Envelope<WebhookDto>, ApiError> {
     owned_webhook(&state, &principal, &id, &webhook_id).await?;
     let patch = WebhookPatch {
-        url: body.url.as_deref().map(url_ok).transpose()?,
+        url: match body.url.as_deref() {
+            Some(u) => Some(url_ok(&state, u).await?),
+            None => None,
+        },
         events: events_ok(body.events)?,
         secret: match body.secret {
             None => None,

@@ -148,7 +148,8 @@ impl Session {
                 ptt,
             } => {
                 let config = &self.shared.config.media;
-                let bytes = fetch_url(url, config.limit(*kind), *kind).await?;
+                let outbound = &self.shared.config.outbound;
+                let bytes = fetch_url(outbound, url, config.limit(*kind), *kind).await?;
                 let staged = config
                     .stage(
                         &self.id,

@@ -12,6 +12,7 @@
 
 pub mod contacts;
 pub mod events;
+pub mod incoming_media;
 pub mod messages;
 pub mod outbox_workers;
 pub mod queue;
@@ -23,6 +24,7 @@ pub mod webhooks;
 
 pub use contacts::KnownContact;
 pub use events::{EventQuery, EventRecord, Publisher, SpineTx};
+pub use incoming_media::IncomingMediaJob;
 pub use messages::{MediaFile, MessageRecord, NewMessage};
 pub use queue::{
     BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,

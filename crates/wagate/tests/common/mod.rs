@@ -120,13 +120,44 @@ impl Gateway {
     }
 
     /// Like [`Gateway::start`], with extra environment variables.
+    ///
+    /// The tests' media servers and webhook receivers listen on loopback, so
+    /// the gateway may reach private addresses (`OUTBOUND_ALLOW_PRIVATE=true`)
+    /// unless `env` says otherwise; [`Gateway::start_guarded`] starts one
+    /// with the production default.
     pub fn start_with_env(
         data_dir: &Path,
         database_url: &str,
         sandbox: &Sandbox,
         env: &[(&str, String)],
     ) -> Gateway {
+        Self::spawn(data_dir, database_url, sandbox, env, true)
+    }
+
+    /// A gateway started without `OUTBOUND_ALLOW_PRIVATE`, as in production:
+    /// tenant-chosen URLs may not reach internal addresses.
+    pub fn start_guarded(
+        data_dir: &Path,
+        database_url: &str,
+        sandbox: &Sandbox,
+        env: &[(&str, String)],
+    ) -> Gateway {
+        Self::spawn(data_dir, database_url, sandbox, env, false)
+    }
+
+    fn spawn(
+        data_dir: &Path,
+        database_url: &str,
+        sandbox: &Sandbox,
+        env: &[(&str, String)],
+        allow_private: bool,
+    ) -> Gateway {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wagate"));
+        if allow_private {
+            cmd.env("OUTBOUND_ALLOW_PRIVATE", "true");
+        } else {
+            cmd.env_remove("OUTBOUND_ALLOW_PRIVATE");
+        }
         cmd.arg("serve")
             .env("PORT", "0")
             .env("HOST", "127.0.0.1")
@@ -162,6 +193,11 @@ impl Gateway {
             base,
             data_dir: data_dir.to_path_buf(),
         }
+    }
+
+    /// The process id (to read its memory from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills the process at once (SIGKILL), as a crash would.
