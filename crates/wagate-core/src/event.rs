@@ -61,6 +61,10 @@ kinds! {
     ChatState => "chat.state",
     PresenceUpdate => "presence.update",
     WebhookDisabled => "webhook.disabled",
+    WarmingMessage => "warming.message",
+    WarmingPaused => "warming.paused",
+    WarmingResumed => "warming.resumed",
+    WarmingFinished => "warming.finished",
 }
 
 impl std::fmt::Display for EventKind {

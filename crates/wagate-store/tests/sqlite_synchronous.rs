@@ -58,7 +58,7 @@ async fn cost_of_full_durability() {
                 .append_event(
                     "sess_bench",
                     "tnt_bench",
-                    "message.received",
+                    wagate_core::EventKind::MessageReceived,
                     &data,
                     i as i64,
                 )

@@ -51,7 +51,7 @@ impl Warming {
                 }
                 Err(RecvError::Closed) => return,
             };
-            if event.event != "message.received"
+            if event.event != wagate_core::EventKind::MessageReceived
                 || event.data["isGroup"] == true
                 || event.data["fromMe"] == true
             {

@@ -1,7 +1,9 @@
-//! The names of warming events on the event log, in one place (they map
-//! onto the event-kind vocabulary of `wagate-core` when it has one).
+//! The warming events on the event log, as kinds of `wagate-core`'s one
+//! event vocabulary.
 
-pub const MESSAGE: &str = "warming.message";
-pub const PAUSED: &str = "warming.paused";
-pub const RESUMED: &str = "warming.resumed";
-pub const FINISHED: &str = "warming.finished";
+use wagate_core::EventKind;
+
+pub const MESSAGE: EventKind = EventKind::WarmingMessage;
+pub const PAUSED: EventKind = EventKind::WarmingPaused;
+pub const RESUMED: EventKind = EventKind::WarmingResumed;
+pub const FINISHED: EventKind = EventKind::WarmingFinished;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-const W3C_ELEMENT: &str = "element-6066-11e4-a4e5-4fc29ca2e40f";
+const W3C_ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 pub struct Browser {
     http: reqwest::Client,
