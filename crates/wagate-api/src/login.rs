@@ -188,8 +188,8 @@ pub struct LoginResult {
 
 fn config(state: &AppState) -> Result<&DashboardConfig, ApiError> {
     state.config.dashboard.as_ref().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::ServiceUnavailable,
+        // Not a server fault: the operator chose not to enable it.
+        ApiError::forbidden(
             "login is not enabled: set DASHBOARD_USERNAME, DASHBOARD_PASSWORD and JWT_SECRET",
         )
     })
@@ -203,7 +203,7 @@ fn config(state: &AppState) -> Result<&DashboardConfig, ApiError> {
         (status = 200, description = "Logged in; also sets the HttpOnly session cookie", body = LoginResult),
         (status = 401, description = "Wrong credentials (`UNAUTHORIZED`)"),
         (status = 429, description = "Too many wrong passwords (`RATE_LIMITED`)"),
-        (status = 503, description = "Login is not configured (`SERVICE_UNAVAILABLE`)"),
+        (status = 403, description = "Login is not configured (`FORBIDDEN`)"),
     ),
     security(())
 )]

@@ -642,8 +642,8 @@ async fn without_credentials_the_dashboard_only_says_how_to_enable_it() {
     let html = resp.text().await.unwrap();
     assert!(html.contains("DASHBOARD_USERNAME") && html.contains("JWT_SECRET"));
     let (status, body, _) = login(&gw.base, json!({ "username": "admin", "password": "" })).await;
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "FORBIDDEN");
 }
 
 /// Every main screen at desktop and phone width (the README's screenshots

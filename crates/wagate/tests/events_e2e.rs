@@ -497,11 +497,22 @@ async fn webhook_retries_disabling_and_api() {
     assert_eq!(tries[1].json()["sessionId"], s.as_str());
     verify_signatures(tries[1], "s1");
 
-    // The delivery log shows both attempts.
-    let (status, deliveries) = api
-        .get(&format!("/api/sessions/{s}/webhooks/{flaky_id}/deliveries"))
-        .await;
-    assert_eq!(status, 200, "{deliveries}");
+    // The delivery log shows both attempts (the receiver can see the second
+    // before the worker has recorded its answer).
+    let deliveries = eventually("both attempts in the delivery log", LONG, || async {
+        let (status, deliveries) = api
+            .get(&format!("/api/sessions/{s}/webhooks/{flaky_id}/deliveries"))
+            .await;
+        assert_eq!(status, 200, "{deliveries}");
+        let n = deliveries["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["idempotencyKey"] == key)
+            .count();
+        (n >= 2).then_some(deliveries)
+    })
+    .await;
     let attempts: Vec<&Value> = deliveries["data"]
         .as_array()
         .unwrap()

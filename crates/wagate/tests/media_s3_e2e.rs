@@ -316,9 +316,12 @@ async fn media_story_on_s3() {
     let (status, _, _) = download(&api, &doc_url).await;
     assert_eq!(status, 404);
 
+    // Received files stream through a scratch file (`.incoming/`) that is
+    // moved into the bucket: no file stays in MEDIA_DIR.
     assert!(
-        !media_dir.exists() || std::fs::read_dir(&media_dir).unwrap().next().is_none(),
-        "nothing is written to MEDIA_DIR with MEDIA_STORAGE=s3"
+        files_under(&media_dir).is_empty(),
+        "nothing is kept in MEDIA_DIR with MEDIA_STORAGE=s3: {:?}",
+        files_under(&media_dir)
     );
     gw.stop();
 }
@@ -357,4 +360,21 @@ fn s3_without_a_bucket_stops_start_up_with_one_line() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Every regular file below `dir` (none when it does not exist).
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
 }

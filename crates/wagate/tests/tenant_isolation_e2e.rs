@@ -205,7 +205,10 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
         );
         assert!(body.get("data").is_none(), "{what}: no data: {body}");
         // The error may repeat what B asked for, nothing else of A's.
-        let text = body.to_string().replace(asked, "");
+        let mut text = body.to_string().replace(asked, "");
+        for part in asked.split(['/', '?', '&', '=']).filter(|p| p.len() > 2) {
+            text = text.replace(part, "");
+        }
         for s in secrets {
             assert!(!text.contains(s), "{what}: leaks {s}: {body}");
         }
@@ -257,7 +260,7 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
                 let m = method.to_uppercase();
                 let with_body = matches!(m.as_str(), "POST" | "PUT" | "PATCH");
                 let (status, answer) = call(&b, &m, &path, with_body.then_some(&body)).await;
-                refused(&format!("{m} {path}"), status, &answer, id);
+                refused(&format!("{m} {path}"), status, &answer, &path);
                 tried += 1;
             }
         }

@@ -26,7 +26,13 @@ async fn relayed(sandbox: &wagate_sandbox::Sandbox, from: &str, to: &str) -> Vec
         .send()
         .await
         .unwrap();
-    resp.json().await.unwrap()
+    // One row per message: the log has a row per receiving device, and
+    // rows of other kinds (redelivered, duplicate, blocked).
+    let rows: Vec<Value> = resp.json().await.unwrap();
+    let mut seen = std::collections::HashSet::new();
+    rows.into_iter()
+        .filter(|r| r["kind"] == "message" && seen.insert(r["id"].to_string()))
+        .collect()
 }
 
 /// Texts a session received in its chat with `chat`, oldest first.
