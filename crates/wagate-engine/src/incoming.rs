@@ -331,7 +331,9 @@ async fn finish(
         "reason": failure.map(|e| e.reason.as_str()),
         "error": failure.map(|e| e.message.clone()),
     });
-    session.emit(wagate_core::EventKind::MessageMedia, data).await;
+    session
+        .emit(wagate_core::EventKind::MessageMedia, data)
+        .await;
     if let Err(e) = store
         .remove_incoming_media(&job.session_id, &job.wa_id)
         .await

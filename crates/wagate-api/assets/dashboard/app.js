@@ -205,6 +205,9 @@ function renderLogin(notice) {
     tabKey.classList.toggle('active', m === 'tenant');
     opFields.hidden = m !== 'operator';
     keyFields.hidden = m !== 'tenant';
+    // A hidden required field would block the form's submission.
+    $('#username', opFields).required = m === 'operator';
+    $('#api-key', keyFields).required = m === 'tenant';
   };
   tabOp.addEventListener('click', () => setMode('operator'));
   tabKey.addEventListener('click', () => setMode('tenant'));

@@ -204,6 +204,9 @@ fn error_statuses(method: &Method, path: &str, op: &Operation) -> BTreeMap<u16, 
 
     if secured {
         add(401, "UNAUTHORIZED");
+        // `X-Act-As-Tenant` naming no tenant, a tenant naming another
+        // (`?tenantId=`), a dashboard cookie without its CSRF token.
+        add(403, "FORBIDDEN");
         if crate::rate_limit::classify(method, path).is_some() {
             add(429, "RATE_LIMITED");
         }

@@ -539,7 +539,12 @@ impl Warming {
 
     /// Appends a room-wide event to the log (under the room's first
     /// session).
-    pub(crate) async fn announce(&self, room: &Room, event: wagate_core::EventKind, mut data: Value) {
+    pub(crate) async fn announce(
+        &self,
+        room: &Room,
+        event: wagate_core::EventKind,
+        mut data: Value,
+    ) {
         let Some(session) = room.anchor_session() else {
             return;
         };
