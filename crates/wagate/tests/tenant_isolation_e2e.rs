@@ -317,7 +317,7 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
             assert!(!answer.to_string().contains("secret"), "{answer}");
             continue;
         }
-        refused(&format!("{m} {path} (B's session)"), status, &answer, &b1);
+        refused(&format!("{m} {path} (B's session)"), status, &answer, &path);
     }
 
     // Step 4: lists, circles, health, tenants: only B's own.
