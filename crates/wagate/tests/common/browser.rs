@@ -287,8 +287,11 @@ impl Browser {
     }
 
     fn kill(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.driver.id())])
+        // The driver's process group (chromedriver and its chromium), named
+        // with pkill's `-g`: procps 4.0.2's `kill -KILL -<pgid>` misreads
+        // the negative id and signals every process on the machine.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-g", &self.driver.id().to_string()])
             .stderr(Stdio::null())
             .status();
         let _ = self.driver.kill();
