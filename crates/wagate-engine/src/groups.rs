@@ -99,6 +99,14 @@ fn group_error(e: GroupError, change: bool) -> EngineError {
             _ => {}
         }
     }
+    // The connection went away under the request: the session is not
+    // ready (the caller may retry), not a server fault.
+    if let GroupError::Iq(
+        IqError::NotConnected | IqError::Disconnected(_) | IqError::InternalChannelClosed,
+    ) = &e
+    {
+        return EngineError::NotReady("the session's connection dropped; try again");
+    }
     EngineError::Engine(format!("group request failed: {e}"))
 }
 
