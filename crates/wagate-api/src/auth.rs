@@ -81,6 +81,15 @@ pub const ACT_AS_TENANT: &str = "x-act-as-tenant";
 /// ignores the header, it sees only its own anyway).
 pub async fn principal_of(state: &AppState, parts: &Parts) -> Result<Principal, ApiError> {
     let principal = authenticate_request(state, parts).await?;
+    acting_as(state, parts, principal).await
+}
+
+/// `principal` (already authenticated) narrowed by [`ACT_AS_TENANT`].
+pub async fn acting_as(
+    state: &AppState,
+    parts: &Parts,
+    principal: Principal,
+) -> Result<Principal, ApiError> {
     let Some(tenant) = parts
         .headers
         .get(ACT_AS_TENANT)

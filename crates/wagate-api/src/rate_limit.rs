@@ -383,12 +383,13 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     let (mut parts, body) = request.into_parts();
     // The key decides the admin's exemption, also while it acts as a
     // tenant (`X-Act-As-Tenant`: the outbox worker sends that way).
-    let key_is_admin = match crate::auth::authenticate_request(&state, &parts).await {
-        Ok(p) => p.is_admin,
+    let caller = match crate::auth::authenticate_request(&state, &parts).await {
+        Ok(p) => p,
         // Not counted; the handler answers 401 (or 500) itself.
         Err(_) => return next.run(Request::from_parts(parts, body)).await,
     };
-    let principal = match crate::auth::principal_of(&state, &parts).await {
+    let key_is_admin = caller.is_admin;
+    let principal = match crate::auth::acting_as(&state, &parts, caller).await {
         Ok(p) => p,
         Err(_) => return next.run(Request::from_parts(parts, body)).await,
     };
