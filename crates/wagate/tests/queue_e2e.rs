@@ -260,8 +260,14 @@ async fn a_bulk_keeps_its_delays_and_cancel_stops_it() {
     assert!(done["data"]["results"][0]["messageId"].is_string());
 
     // At the receiving end: in order, filled in, and never closer than the delay.
-    let texts = received_texts(&api, &b, &alice.number).await;
+    // The batch is "completed" once the sender's last send returned; the
+    // receiver stores that message a relay later, so wait for it there.
     let wanted: Vec<String> = (0..20).map(|i| format!("Hello Bob, item {i}")).collect();
+    let texts = eventually("bob has all 20", Duration::from_secs(30), || async {
+        let texts = received_texts(&api, &b, &alice.number).await;
+        (texts.len() >= 20).then_some(texts)
+    })
+    .await;
     assert_eq!(texts, wanted);
     let times: Vec<i64> = relayed(&sandbox, &alice.number, &bob.number)
         .await
