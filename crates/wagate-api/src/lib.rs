@@ -4,11 +4,15 @@
 //!   (with `meta.timestamp`, `meta.requestId`, `meta.version`) and the one
 //!   error type every handler returns;
 //! - [`request_id`]: the `X-Request-ID` echo;
+//! - [`request_log`]: the access log, with `?apiKey=` and other secret
+//!   query values redacted;
 //! - [`auth`]: API keys (the admin key from the environment, tenant keys from
 //!   the store) and the caller's [`wagate_store::app::Principal`];
 //! - [`extract`]: JSON, path and query extractors whose rejections answer in
 //!   the contract's envelope instead of axum's plain text;
 //! - [`routes`]: one module per resource;
+//! - [`owned`]: the session a `/api/sessions/{id}/…` route acts on, checked
+//!   for the caller before the handler reads the body;
 //! - [`login`]: dashboard login (operator password or tenant key → JWT);
 //! - [`dashboard`]: the web dashboard, embedded in the binary;
 //! - [`rate_limit`]: requests per minute per tenant and contract category,
@@ -25,8 +29,10 @@ pub mod extract;
 pub mod feed;
 pub mod login;
 pub mod openapi;
+pub mod owned;
 pub mod rate_limit;
 pub mod request_id;
+pub mod request_log;
 pub mod routes;
 pub mod state;
 pub mod streams;
@@ -47,11 +53,16 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", routes::api_router())
         .merge(openapi::router())
         .fallback(error::not_found_fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            owned::guard,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::middleware,
         ))
+        .layer(axum::middleware::from_fn(request_log::middleware))
         .layer(axum::middleware::from_fn(request_id::middleware))
         .with_state(state)
 }

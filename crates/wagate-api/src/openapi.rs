@@ -68,7 +68,7 @@ use answers::Answers;
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "queue"), (name = "auth"), (name = "warming"),
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
     )
 )]
 pub struct ApiDoc;

@@ -26,6 +26,7 @@ use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use wagate_core::EventKind;
 
 use procs::{ADMIN_KEY, Gateway, Sandbox, rss_bytes};
 use stats::Latencies;
@@ -102,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
         let (status, body) = api
             .post(
                 &format!("/api/sessions/{}/webhooks", sessions[2 * pair]),
-                json!({ "url": receiver.url, "events": ["message.sent"], "secret": "bench-secret" }),
+                json!({ "url": receiver.url, "events": [EventKind::MessageSent], "secret": "bench-secret" }),
             )
             .await?;
         if status != 201 {
@@ -472,7 +473,7 @@ async fn api_load(api: &Api, path: &str, seconds: u64) -> Value {
 async fn subscribe(
     base: &str,
     session: &str,
-    events: &[&str],
+    events: &[EventKind],
 ) -> anyhow::Result<
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
 > {
@@ -517,7 +518,7 @@ async fn send_path(
         ("", 200, "bench message")
     };
     let pairs = (sessions.len() / 2).min(50);
-    let mut ws = subscribe(&api.base, "*", &["message.received"]).await?;
+    let mut ws = subscribe(&api.base, "*", &[EventKind::MessageReceived]).await?;
     let sent_at: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> = Arc::default();
     let failures = Arc::new(AtomicUsize::new(0));
     let receiver = {
@@ -599,7 +600,7 @@ async fn ws_fanout(
     let from = sessions[0].clone();
     let mut clients = Vec::with_capacity(subscribers);
     for _ in 0..subscribers {
-        clients.push(subscribe(&api.base, &from, &["message.sent"]).await?);
+        clients.push(subscribe(&api.base, &from, &[EventKind::MessageSent]).await?);
     }
     let started = Instant::now();
     let readers: Vec<_> = clients

@@ -158,6 +158,25 @@ impl Event {
     }
 }
 
+wire_enum! {
+    /// How one webhook delivery attempt ended.
+    pub enum DeliveryOutcome {
+        Delivered => "delivered",
+        /// Failed, and another attempt is scheduled.
+        Retrying => "retrying",
+        /// Failed, and it was the last attempt.
+        Failed => "failed",
+    }
+}
+
+wire_enum! {
+    /// Where an incoming message's file is (the `message.media` event).
+    pub enum MediaStatus {
+        Stored => "stored",
+        Failed => "failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

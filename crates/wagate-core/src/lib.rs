@@ -1,22 +1,33 @@
 //! Domain types and rules of wagate, with no I/O.
 //!
 //! Everything here is shared vocabulary: the session status machine and its
-//! API names, chat-id parsing, the API's error codes, identifiers. The store,
+//! API names, chat-id parsing, the API's error codes, identifiers, the send
+//! queue's statuses and lanes ([`queue`]), messages' types and statuses
+//! ([`message`]); the word lists are declared with [`wire`]'s macro. The store,
 //! the engine and the HTTP layer all speak these types so that a rule (say,
 //! what a valid chatId is) lives in exactly one place.
+
+#[macro_use]
+pub mod wire;
 
 pub mod chat_id;
 pub mod error_code;
 pub mod event;
 pub mod ids;
 pub mod limits;
+pub mod message;
 pub mod qr;
+pub mod queue;
+pub mod schedule;
 pub mod status;
 pub mod warming;
 
 pub use chat_id::{ChatId, ChatIdError};
 pub use error_code::ErrorCode;
-pub use event::{Event, EventKind};
+pub use event::{DeliveryOutcome, Event, EventKind, MediaStatus};
+pub use message::{MessageStatus, MessageType};
+pub use queue::{BatchStatus, Lane, MessageKind, QueueStatus};
+pub use schedule::{RetrySchedule, parse_duration};
 pub use status::{SessionStatus, StatusReason};
 
 /// The version string reported in every response's `meta.version`.

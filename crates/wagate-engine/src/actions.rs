@@ -9,7 +9,7 @@
 
 use serde_json::json;
 use tracing::debug;
-use wagate_core::{ChatId, now_ms};
+use wagate_core::{ChatId, MessageStatus, MessageType, now_ms};
 use wagate_store::app::{MessageRecord, NewMessage};
 use whatsapp_rust::send::{RevokeType, SendOptions};
 use whatsapp_rust::wacore::proto_helpers::MessageBuilderExt;
@@ -99,8 +99,15 @@ impl Session {
             ..Default::default()
         };
         let body = description.or(address);
-        self.send_and_record(chat, message, "location", body, quoted_wa_id, wa_id)
-            .await
+        self.send_and_record(
+            chat,
+            message,
+            MessageType::Location,
+            body,
+            quoted_wa_id,
+            wa_id,
+        )
+        .await
     }
 
     /// Sends a contact card.
@@ -126,7 +133,7 @@ impl Session {
         self.send_and_record(
             chat,
             message,
-            "vcard",
+            MessageType::Vcard,
             Some(name.to_string()),
             quoted_wa_id,
             wa_id,
@@ -155,16 +162,14 @@ impl Session {
             .send_reaction(to, key, emoji)
             .await
             .map_err(|e| EngineError::SendFailed(e.to_string()))?;
-        self.record_sent(
-            &client,
-            &chat,
-            sent.message_id,
-            "reaction",
-            Some(emoji.to_string()),
-            Some(target_wa_id),
-            None,
-        )
-        .await
+        let what = Outgoing {
+            msg_type: MessageType::Reaction,
+            body: Some(emoji.to_string()),
+            quoted_wa_id: Some(target_wa_id),
+            extras: None,
+        };
+        self.record_sent(&client, &chat, sent.message_id, what)
+            .await
     }
 
     /// Deletes a stored message for everyone: one's own anywhere, someone
@@ -212,7 +217,7 @@ impl Session {
                 "only your own messages can be edited".into(),
             ));
         }
-        if target.msg_type != "chat" {
+        if target.msg_type != MessageType::Chat {
             return Err(EngineError::Invalid(format!(
                 "only text messages can be edited (this one is {})",
                 target.msg_type
@@ -360,7 +365,7 @@ impl Session {
         &self,
         chat: &ChatId,
         message: wa::Message,
-        msg_type: &str,
+        msg_type: MessageType,
         body: Option<String>,
         quoted_wa_id: Option<&str>,
         wa_id: &str,
@@ -376,16 +381,13 @@ impl Session {
             .send_message_with_options(to, message, SendOptions::default().with_message_id(wa_id))
             .await
             .map_err(|e| EngineError::SendFailed(e.to_string()))?;
-        self.record_sent(
-            &client,
-            chat,
-            sent.message_id,
+        let what = Outgoing {
             msg_type,
             body,
             quoted_wa_id,
-            extras.as_ref(),
-        )
-        .await
+            extras: extras.as_ref(),
+        };
+        self.record_sent(&client, chat, sent.message_id, what).await
     }
 
     async fn record_sent(
@@ -393,11 +395,14 @@ impl Session {
         client: &whatsapp_rust::client::Client,
         chat: &ChatId,
         wa_id: String,
-        msg_type: &str,
-        body: Option<String>,
-        quoted_wa_id: Option<&str>,
-        extras: Option<&serde_json::Value>,
+        what: Outgoing<'_>,
     ) -> Result<SentMessage, EngineError> {
+        let Outgoing {
+            msg_type,
+            body,
+            quoted_wa_id,
+            extras,
+        } = what;
         let timestamp_ms = now_ms();
         let record = NewMessage {
             session_id: self.id.clone(),
@@ -409,10 +414,10 @@ impl Session {
                 .map(|j| j.to_non_ad_string())
                 .unwrap_or_default(),
             recipient: chat.jid(),
-            msg_type: msg_type.into(),
+            msg_type,
             body,
             wa_timestamp: timestamp_ms / 1000,
-            status: "sent".into(),
+            status: MessageStatus::Sent,
             quoted_id: quoted_wa_id.map(str::to_owned),
             push_name: None,
             media: None,
@@ -425,6 +430,14 @@ impl Session {
             timestamp_ms,
         })
     }
+}
+
+/// What is stored of a message the session just sent, beside its id.
+struct Outgoing<'a> {
+    msg_type: MessageType,
+    body: Option<String>,
+    quoted_wa_id: Option<&'a str>,
+    extras: Option<&'a serde_json::Value>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! Kept in one place so the rest of the gateway does not change when the
 //! engine's types do.
 
+use wagate_core::{MessageStatus, MessageType};
 use whatsapp_rust::Jid;
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::wacore::types::presence::ReceiptType;
@@ -11,46 +12,49 @@ use whatsapp_rust::waproto::whatsapp as wa;
 /// What kind of content a message carries, in the contract's `type` names,
 /// and its text (body or caption). `None` for messages that carry no user
 /// content (protocol messages, key distribution, …).
-pub fn classify(message: &wa::Message) -> Option<(&'static str, Option<String>)> {
+pub fn classify(message: &wa::Message) -> Option<(MessageType, Option<String>)> {
     let base = message.get_base_message();
     if let Some(text) = message.text_content() {
-        return Some(("chat", Some(text.to_string())));
+        return Some((MessageType::Chat, Some(text.to_string())));
     }
     let caption = message.get_caption().map(str::to_owned);
     if base.image_message.is_set() {
-        return Some(("image", caption));
+        return Some((MessageType::Image, caption));
     }
     if base.video_message.is_set() {
-        return Some(("video", caption));
+        return Some((MessageType::Video, caption));
     }
     if let Some(audio) = base.audio_message.as_option() {
         let kind = if audio.ptt.unwrap_or(false) {
-            "ptt"
+            MessageType::Ptt
         } else {
-            "audio"
+            MessageType::Audio
         };
         return Some((kind, None));
     }
     if base.document_message.is_set() {
-        return Some(("document", caption));
+        return Some((MessageType::Document, caption));
     }
     if base.sticker_message.is_set() {
-        return Some(("sticker", None));
+        return Some((MessageType::Sticker, None));
     }
     if let Some(loc) = base.location_message.as_option() {
-        return Some(("location", loc.name.clone().or_else(|| loc.address.clone())));
+        return Some((
+            MessageType::Location,
+            loc.name.clone().or_else(|| loc.address.clone()),
+        ));
     }
     if let Some(live) = base.live_location_message.as_option() {
-        return Some(("location", live.caption.clone()));
+        return Some((MessageType::Location, live.caption.clone()));
     }
     if let Some(contact) = base.contact_message.as_option() {
-        return Some(("vcard", contact.display_name.clone()));
+        return Some((MessageType::Vcard, contact.display_name.clone()));
     }
     if let Some(many) = base.contacts_array_message.as_option() {
-        return Some(("vcard", many.display_name.clone()));
+        return Some((MessageType::Vcard, many.display_name.clone()));
     }
     if let Some(reaction) = base.reaction_message.as_option() {
-        return Some(("reaction", reaction.text.clone()));
+        return Some((MessageType::Reaction, reaction.text.clone()));
     }
     None
 }
@@ -108,14 +112,6 @@ pub fn merge_extras(data: &mut serde_json::Value, extras: &serde_json::Value) {
     }
 }
 
-/// Whether messages of this contract `type` carry a file.
-pub fn is_media_type(kind: &str) -> bool {
-    matches!(
-        kind,
-        "image" | "video" | "audio" | "ptt" | "document" | "sticker"
-    )
-}
-
 /// The id of the message this one quotes, if any.
 pub fn quoted_id(message: &wa::Message) -> Option<String> {
     let base = message.get_base_message();
@@ -167,11 +163,11 @@ pub fn quoted_id(message: &wa::Message) -> Option<String> {
 
 /// A receipt type as the contract's ack level and name, when it is one of
 /// the levels the API reports.
-pub fn ack_level(kind: &ReceiptType) -> Option<(u8, &'static str)> {
+pub fn ack_level(kind: &ReceiptType) -> Option<(u8, MessageStatus)> {
     match kind {
-        ReceiptType::Delivered => Some((3, "delivered")),
-        ReceiptType::Read | ReceiptType::ReadSelf => Some((4, "read")),
-        ReceiptType::Played | ReceiptType::PlayedSelf => Some((5, "played")),
+        ReceiptType::Delivered => Some((3, MessageStatus::Delivered)),
+        ReceiptType::Read | ReceiptType::ReadSelf => Some((4, MessageStatus::Read)),
+        ReceiptType::Played | ReceiptType::PlayedSelf => Some((5, MessageStatus::Played)),
         _ => None,
     }
 }
@@ -197,7 +193,10 @@ mod extras_tests {
             }),
             ..Default::default()
         };
-        assert_eq!(classify(&m), Some(("location", Some("Jakarta".into()))));
+        assert_eq!(
+            classify(&m),
+            Some((MessageType::Location, Some("Jakarta".into())))
+        );
         let x = extras(&m).unwrap();
         assert_eq!(x["location"]["latitude"], -6.2088);
         assert_eq!(x["location"]["longitude"], 106.8456);
@@ -221,7 +220,10 @@ mod extras_tests {
             }),
             ..Default::default()
         };
-        assert_eq!(classify(&m), Some(("vcard", Some("2 contacts".into()))));
+        assert_eq!(
+            classify(&m),
+            Some((MessageType::Vcard, Some("2 contacts".into())))
+        );
         assert_eq!(extras(&m).unwrap()["vcards"].as_array().unwrap().len(), 2);
         assert!(extras(&wa::Message::default()).is_none());
     }

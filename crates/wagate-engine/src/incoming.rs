@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
-use wagate_core::{ChatId, SessionStatus, now_ms};
+use wagate_core::{ChatId, MediaStatus, SessionStatus, now_ms};
 use wagate_outbound::OutboundError;
 use wagate_store::app::{IncomingMediaJob, MediaFile};
 use whatsapp_rust::client::Client;
@@ -326,7 +326,7 @@ async fn finish(
         "messageId": id,
         "chatId": chat_api,
         "fromMe": from_me,
-        "status": if file.is_some() { "stored" } else { "failed" },
+        "status": if file.is_some() { MediaStatus::Stored } else { MediaStatus::Failed },
         "media": file.map(|f| media_json(&job.session_id, f)),
         "reason": failure.map(|e| e.reason.as_str()),
         "error": failure.map(|e| e.message.clone()),

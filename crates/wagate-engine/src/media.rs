@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use wagate_core::{ChatId, now_ms};
+use wagate_core::{ChatId, MessageKind, MessageStatus, MessageType, now_ms};
 use wagate_store::app::{MediaFile, NewMessage};
 use whatsapp_rust::download::MediaType;
 use whatsapp_rust::send::SendOptions;
@@ -208,14 +208,20 @@ pub enum MediaKind {
 }
 
 impl MediaKind {
-    pub fn name(self) -> &'static str {
+    /// The kind of message a file of this kind is sent as.
+    pub fn message_kind(self) -> MessageKind {
         match self {
-            MediaKind::Image => "image",
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-            MediaKind::Document => "document",
-            MediaKind::Sticker => "sticker",
+            MediaKind::Image => MessageKind::Image,
+            MediaKind::Video => MessageKind::Video,
+            MediaKind::Audio => MessageKind::Audio,
+            MediaKind::Document => MessageKind::Document,
+            MediaKind::Sticker => MessageKind::Sticker,
         }
+    }
+
+    /// The kind's name (`image`, …), as the API and error messages say it.
+    pub fn name(self) -> &'static str {
+        self.message_kind().as_str()
     }
 
     pub(crate) fn media_type(self) -> MediaType {
@@ -302,7 +308,7 @@ pub(crate) fn is_plausible_mimetype(s: &str) -> bool {
     };
     matches!(
         top,
-        "application" | "audio" | "font" | "image" | "model" | "text" | "video"
+        "application" | "audio" | "font" | "image" | "model" | "text" | "video" // not vocabulary: mimetype top-level types
     ) && token(sub.split(';').next().unwrap_or_default().trim())
 }
 
@@ -524,10 +530,14 @@ impl StagedMedia {
     }
 
     /// The type the history and events give a message carrying this file.
-    pub fn msg_type(&self) -> &'static str {
+    pub fn msg_type(&self) -> MessageType {
         match self.kind {
-            MediaKind::Audio if self.ptt => "ptt",
-            other => other.name(),
+            MediaKind::Audio if self.ptt => MessageType::Ptt,
+            MediaKind::Audio => MessageType::Audio,
+            MediaKind::Image => MessageType::Image,
+            MediaKind::Video => MessageType::Video,
+            MediaKind::Document => MessageType::Document,
+            MediaKind::Sticker => MessageType::Sticker,
         }
     }
 }
@@ -623,10 +633,10 @@ impl Session {
             from_me: true,
             sender: own,
             recipient: chat.jid(),
-            msg_type: media.msg_type().into(),
+            msg_type: media.msg_type(),
             body: media.caption.clone(),
             wa_timestamp: timestamp_ms / 1000,
-            status: "sent".into(),
+            status: MessageStatus::Sent,
             quoted_id: quoted_wa_id.map(str::to_owned),
             push_name: None,
             media: Some(media.file()),

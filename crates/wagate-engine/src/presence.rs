@@ -14,7 +14,7 @@
 
 use crate::events::EventKind;
 use serde_json::json;
-use wagate_core::ChatId;
+use wagate_core::{ChatId, MessageStatus};
 use whatsapp_rust::Jid;
 use whatsapp_rust::features::ChatStateType;
 use whatsapp_rust::types::events::{ChatPresenceUpdate, PresenceUpdate};
@@ -174,7 +174,7 @@ impl Session {
         for m in records.iter().filter(|m| !m.from_me) {
             let wanted = match wa_ids {
                 Some(ids) => ids.contains(&m.wa_id),
-                None => m.status == "received",
+                None => m.status == MessageStatus::Received,
             };
             if wanted {
                 let key = if chat.is_group() {
@@ -200,7 +200,7 @@ impl Session {
                 .map_err(|e| EngineError::Engine(format!("read receipt: {e}")))?;
             for id in &ids {
                 store
-                    .advance_message_status(&self.id, &chat.jid(), id, "read")
+                    .advance_message_status(&self.id, &chat.jid(), id, MessageStatus::Read)
                     .await?;
             }
             marked += ids.len();

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::{Mutex, broadcast, watch};
 use tracing::{debug, info, warn};
-use wagate_core::{ChatId, SessionStatus, StatusReason, now_ms};
+use wagate_core::{ChatId, MessageStatus, MessageType, SessionStatus, StatusReason, now_ms};
 use wagate_store::Store;
 use wagate_store::app::NewMessage;
 use whatsapp_rust::InboundDurabilityHook;
@@ -434,10 +434,10 @@ impl Session {
             from_me: true,
             sender: own,
             recipient: chat.jid(),
-            msg_type: "chat".into(),
+            msg_type: MessageType::Chat,
             body: Some(text.to_string()),
             wa_timestamp: timestamp_ms / 1000,
-            status: "sent".into(),
+            status: MessageStatus::Sent,
             quoted_id: quoted_wa_id.map(str::to_owned),
             push_name: None,
             media: None,
@@ -670,7 +670,7 @@ impl Session {
             return Ok(());
         };
         // The file is downloaded later, off the ack path (`incoming`).
-        let media = if convert::is_media_type(kind) {
+        let media = if kind.is_media() {
             let chat_id = info.source.chat.to_non_ad_string();
             self.plan_incoming_media(message, &info.id, &chat_id)
                 .await?
@@ -692,15 +692,14 @@ impl Session {
             from_me: info.source.is_from_me,
             sender,
             recipient,
-            msg_type: kind.to_string(),
+            msg_type: kind,
             body,
             wa_timestamp: info.timestamp.timestamp(),
             status: if info.source.is_from_me {
-                "sent"
+                MessageStatus::Sent
             } else {
-                "received"
-            }
-            .into(),
+                MessageStatus::Received
+            },
             quoted_id: convert::quoted_id(message),
             push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
             media,
@@ -768,7 +767,7 @@ impl Session {
         chats: &[String],
         id: &str,
         ack: u8,
-        name: &str,
+        name: MessageStatus,
     ) -> Result<(), EngineError> {
         let mut tx = self.shared.store.begin().await?;
         let mut matched = None;
@@ -904,7 +903,7 @@ pub fn message_event_data(m: &NewMessage) -> serde_json::Value {
         "waTimestamp": m.wa_timestamp,
         "timestamp": wagate_core::iso_ms(m.wa_timestamp * 1000),
         "isGroup": m.chat_id.ends_with("@g.us"),
-        "hasMedia": convert::is_media_type(&m.msg_type),
+        "hasMedia": m.msg_type.is_media(),
         "media": m.media.as_ref().map(|f| crate::media::media_json(&m.session_id, f)),
         "quotedMessageId": m.quoted_id,
         "contact": { "pushName": m.push_name },

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::schedule::{DEFAULT_SCHEDULE, RetrySchedule};
+use crate::schedule::{DEFAULT_SCHEDULE, RetrySchedule, default_schedule};
 
 /// The one global webhook from the environment: every tenant's events.
 #[derive(Clone)]
@@ -50,7 +50,7 @@ impl Default for EventsConfig {
     fn default() -> Self {
         EventsConfig {
             global: None,
-            retry_schedule: RetrySchedule::default(),
+            retry_schedule: default_schedule(),
             disable_after: Duration::from_secs(24 * 3600),
             timeout: Duration::from_secs(10),
             retention: Some(Duration::from_secs(7 * 86400)),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
-use wagate_core::EventKind;
+use wagate_core::{DeliveryOutcome, EventKind};
 use wagate_engine::SessionManager;
 use wagate_store::Store;
 use wagate_store::app::webhooks::{DeliveryRecord, WebhookRecord};
@@ -307,9 +307,9 @@ async fn deliver(
         let verdict = verdict(status);
         let exhausted = attempt >= shared.config.retry_schedule.retries();
         let outcome = match verdict {
-            Verdict::Delivered => "delivered",
-            Verdict::Retry if !exhausted => "retrying",
-            _ => "failed",
+            Verdict::Delivered => DeliveryOutcome::Delivered,
+            Verdict::Retry if !exhausted => DeliveryOutcome::Retrying,
+            _ => DeliveryOutcome::Failed,
         };
         let error = error.or_else(|| match verdict {
             Verdict::Delivered => None,
@@ -323,7 +323,7 @@ async fn deliver(
                 event: event.event.to_string(),
                 idempotency_key: key.clone(),
                 attempt: attempt as i64,
-                outcome: outcome.to_string(),
+                outcome,
                 status_code: status.map(i64::from),
                 latency_ms,
                 error: error.clone(),

@@ -8,73 +8,16 @@
 
 use std::time::Duration;
 
-use rand::Rng;
-
 /// The default delays between attempts.
 pub const DEFAULT_SCHEDULE: &str = "5s,30s,2m,10m,30m,1h,2h,4h";
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct RetrySchedule {
-    delays: Vec<Duration>,
-}
+pub use wagate_core::{RetrySchedule, parse_duration};
 
-impl RetrySchedule {
-    pub fn new(delays: Vec<Duration>) -> Self {
-        RetrySchedule { delays }
-    }
-
-    /// Parses `5s,30s,2m,1h,250ms` (a bare number is seconds).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut delays = Vec::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            delays.push(parse_duration(part).ok_or_else(|| {
-                format!("'{part}' is not a delay: use a number with ms, s, m or h, e.g. 5s,30s,2m")
-            })?);
-        }
-        Ok(RetrySchedule { delays })
-    }
-
-    /// How many retries follow the first attempt.
-    pub fn retries(&self) -> usize {
-        self.delays.len()
-    }
-
-    /// The wait after failed attempt `attempt` (0-based), jittered ±20%;
-    /// `None` once the schedule is used up.
-    pub fn delay(&self, attempt: usize) -> Option<Duration> {
-        let base = *self.delays.get(attempt)?;
-        let factor = rand::rng().random_range(0.8..=1.2);
-        Some(base.mul_f64(factor))
-    }
-}
-
-impl Default for RetrySchedule {
-    fn default() -> Self {
-        RetrySchedule::parse(DEFAULT_SCHEDULE).expect("the default schedule parses")
-    }
-}
-
-/// `250ms`, `5s`, `2m`, `1h`, or seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let n: f64 = number
-        .parse()
-        .ok()
-        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    Some(Duration::from_secs_f64(secs))
+/// The webhook schedule when `WEBHOOK_RETRY_SCHEDULE` is not set.
+pub fn default_schedule() -> RetrySchedule {
+    RetrySchedule::parse(DEFAULT_SCHEDULE).expect("the default schedule parses")
 }
 
 /// What an answer (or no answer) means for a delivery.
@@ -121,7 +64,7 @@ mod tests {
 
     #[test]
     fn default_schedule_is_the_documented_one() {
-        let s = RetrySchedule::default();
+        let s = default_schedule();
         assert_eq!(s.retries(), 8);
         assert_eq!(
             s,
@@ -136,35 +79,6 @@ mod tests {
                 Duration::from_secs(14400),
             ])
         );
-    }
-
-    #[test]
-    fn delays_are_jittered_within_twenty_percent() {
-        let s = RetrySchedule::parse("10s,1m").unwrap();
-        for _ in 0..200 {
-            let d = s.delay(0).unwrap();
-            assert!(
-                d >= Duration::from_secs(8) && d <= Duration::from_secs(12),
-                "{d:?}"
-            );
-            let d = s.delay(1).unwrap();
-            assert!(
-                d >= Duration::from_secs(48) && d <= Duration::from_secs(72),
-                "{d:?}"
-            );
-        }
-        assert_eq!(s.delay(2), None);
-    }
-
-    #[test]
-    fn parses_units() {
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("5x"), None);
-        assert!(RetrySchedule::parse("1s,nope").is_err());
-        assert_eq!(RetrySchedule::parse("").unwrap().retries(), 0);
     }
 
     #[test]

@@ -269,22 +269,9 @@ impl ServeArgs {
     }
 }
 
-/// `90`, `90s`, `30m`, `12h`, `7d` → a non-zero duration.
+/// A non-zero duration in the one grammar (`90`, `90s`, `30m`, `12h`, `7d`).
 fn parse_duration(text: &str) -> Option<std::time::Duration> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let n: u64 = number.parse().ok()?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        "d" => n.checked_mul(86_400)?,
-        _ => return None,
-    };
-    (secs > 0).then(|| std::time::Duration::from_secs(secs))
+    wagate_core::parse_duration(text).filter(|d| !d.is_zero())
 }
 
 #[cfg(test)]

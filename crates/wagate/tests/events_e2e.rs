@@ -1045,7 +1045,7 @@ async fn store_story(db: Db) {
             event: "message.received".into(),
             idempotency_key: "k".into(),
             attempt: 0,
-            outcome: "delivered".into(),
+            outcome: wagate_core::DeliveryOutcome::Delivered,
             status_code: Some(200),
             latency_ms: 3,
             error: None,

@@ -7,7 +7,7 @@ use axum::routing::{delete, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wagate_core::limits::{CONTACT_NAME_MAX_CHARS, TEXT_MAX_CHARS};
-use wagate_core::{ErrorCode, iso_ms};
+use wagate_core::{ErrorCode, MessageType, QueueStatus, iso_ms};
 
 use super::messages::{SendResultDto, parse_chat_id, wa_id_of};
 use super::owned_session;
@@ -16,6 +16,7 @@ use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::owned::OwnedSession;
 use crate::state::AppState;
 use wagate_engine::queue::SendJob;
 
@@ -116,7 +117,7 @@ pub struct MessageChangeDto {
 fn sent(s: wagate_engine::session::SentMessage) -> Envelope<SendResultDto> {
     envelope::ok(SendResultDto {
         message_id: wagate_core::ids::message_id(true, &s.chat.api(), &s.wa_id),
-        status: "sent".into(),
+        status: QueueStatus::Sent.to_string(),
         timestamp: Some(iso_ms(s.timestamp_ms)),
         queue_id: None,
         status_url: None,
@@ -143,8 +144,7 @@ fn optional_text(v: Option<String>, what: &str) -> Result<Option<String>, ApiErr
               (status = 400, description = "VALIDATION_ERROR (coordinates), MESSAGE_INVALID_CHAT_ID, MESSAGE_QUOTED_NOT_FOUND, SESSION_NOT_READY")))]
 pub async fn send_location(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Query(mode): Query<SendMode>,
     key: IdempotencyKey,
     Json(body): Json<SendLocation>,
@@ -160,7 +160,6 @@ pub async fn send_location(
     }
     let description = optional_text(body.description, "description")?;
     let address = optional_text(body.address, "address")?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let job = SendJob::Location {
         latitude: body.latitude,
         longitude: body.longitude,
@@ -182,8 +181,7 @@ pub async fn send_location(
               (status = 400, description = "VALIDATION_ERROR (name, phone), MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY")))]
 pub async fn send_contact(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Query(mode): Query<SendMode>,
     key: IdempotencyKey,
     Json(body): Json<SendContact>,
@@ -206,7 +204,6 @@ pub async fn send_contact(
             "contact.phone must be 5 to 20 digits with the country code",
         ));
     }
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let job = SendJob::Contact {
         name: name.to_string(),
         phone,
@@ -225,15 +222,12 @@ pub async fn send_contact(
     responses((status = 200, description = "Sent", body = SendResultDto),
               (status = 404, description = "MESSAGE_NOT_FOUND, SESSION_NOT_FOUND")))]
 pub async fn react(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Json(body): Json<React>,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
     if body.emoji.chars().count() > 16 {
         return Err(ApiError::validation("emoji must be a single emoji"));
     }
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let s = session
         .react(wa_id_of(&body.message_id), &body.emoji)
         .await?;
@@ -250,7 +244,7 @@ async fn do_revoke(
     session.revoke(wa_id_of(message_id)).await?;
     Ok(envelope::ok(MessageChangeDto {
         message_id: message_id.to_string(),
-        status: "revoked",
+        status: MessageType::Revoked.as_str(),
         timestamp: iso_ms(wagate_core::now_ms()),
     }))
 }
@@ -292,9 +286,7 @@ pub async fn delete_message(
               (status = 403, description = "FORBIDDEN (someone else's message)"),
               (status = 404, description = "MESSAGE_NOT_FOUND")))]
 pub async fn edit(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Json(body): Json<Edit>,
 ) -> Result<Envelope<MessageChangeDto>, ApiError> {
     if body.text.is_empty() {
@@ -306,7 +298,6 @@ pub async fn edit(
             format!("text exceeds {TEXT_MAX_CHARS} characters"),
         ));
     }
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session.edit(wa_id_of(&body.message_id), &body.text).await?;
     Ok(envelope::ok(MessageChangeDto {
         message_id: body.message_id,

@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wagate_core::limits::TEXT_MAX_CHARS;
-use wagate_core::{ChatId, ErrorCode, iso_ms, now_ms};
+use wagate_core::{BatchStatus, ChatId, ErrorCode, MessageKind, QueueStatus, iso_ms, now_ms};
 use wagate_engine::media::{MediaKind, OutgoingMedia};
 use wagate_engine::queue::{BatchOptions, BatchSubmit, BatchSubmitted, SendJob};
 use wagate_store::app::{BatchProgress, BatchRecord};
@@ -32,6 +32,7 @@ use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::owned::OwnedSession;
 use crate::state::AppState;
 
 /// Most messages in one bulk request (the contract's limit).
@@ -259,7 +260,7 @@ pub async fn send_bulk(
     Ok(envelope::accepted(BatchAcceptedDto {
         status_url: format!("/api/sessions/{}/messages/batch/{}", session.id, batch.id),
         batch_id: batch.id,
-        status: batch.status,
+        status: batch.status.to_string(),
         total_messages: batch.total,
         estimated_completion_time: iso_ms(eta.max(now_ms())),
     }))
@@ -293,7 +294,7 @@ fn bulk_item(m: &BulkMessage, media: &wagate_engine::media::MediaConfig) -> Resu
         .ok_or_else(|| ApiError::validation("content must be an object"))?;
     let text_field = |name: &str| -> Result<Option<String>, ApiError> {
         let max = match name {
-            "text" => TEXT_MAX_CHARS,
+            "text" => TEXT_MAX_CHARS, // not vocabulary: a content field
             "caption" => wagate_core::limits::CAPTION_MAX_CHARS,
             _ => FILENAME_MAX_CHARS,
         };
@@ -310,10 +311,13 @@ fn bulk_item(m: &BulkMessage, media: &wagate_engine::media::MediaConfig) -> Resu
             ))),
         }
     };
-    let kind = match m.kind.as_str() {
-        "text" => {
-            let text = text_field("text")?
-                .ok_or_else(|| ApiError::validation("content.text is required for type text"))?;
+    let kind = match MessageKind::parse(&m.kind) {
+        Some(MessageKind::Text) => {
+            let text =
+                text_field("text")? // not vocabulary: a content field
+                    .ok_or_else(|| {
+                        ApiError::validation("content.text is required for type text")
+                    })?;
             check_text(&text)?;
             return Ok(Item::Ready(
                 chat,
@@ -325,13 +329,14 @@ fn bulk_item(m: &BulkMessage, media: &wagate_engine::media::MediaConfig) -> Resu
                 },
             ));
         }
-        "image" => MediaKind::Image,
-        "video" => MediaKind::Video,
-        "audio" => MediaKind::Audio,
-        "document" => MediaKind::Document,
-        other => {
+        Some(MessageKind::Image) => MediaKind::Image,
+        Some(MessageKind::Video) => MediaKind::Video,
+        Some(MessageKind::Audio) => MediaKind::Audio,
+        Some(MessageKind::Document) => MediaKind::Document,
+        _ => {
             return Err(ApiError::validation(format!(
-                "type '{other}' is not one of text, image, video, audio, document"
+                "type '{}' is not one of text, image, video, audio, document",
+                m.kind
             )));
         }
     };
@@ -509,8 +514,8 @@ pub async fn cancel_batch(
     let mut dto = batch_dto(&batch, &progress, &items);
     // The contract's cancel answer says `cancelled` while the last message
     // that was already on its way finishes.
-    if batch.status == "processing" {
-        dto.status = "cancelled".into();
+    if batch.status == BatchStatus::Processing {
+        dto.status = BatchStatus::Cancelled.to_string();
     }
     Ok(envelope::ok(dto))
 }
@@ -522,17 +527,17 @@ fn batch_dto(
 ) -> BatchDto {
     BatchDto {
         batch_id: batch.id.clone(),
-        status: batch.status.clone(),
+        status: batch.status.to_string(),
         progress: progress.into(),
         results: items
             .iter()
             .map(|r| BatchResultDto {
                 message_id: r.message_id(),
                 chat_id: ChatId::api_from_jid(&r.chat_id),
-                status: if r.status == "queued" {
+                status: if r.status == QueueStatus::Queued {
                     "pending".into()
                 } else {
-                    r.status.clone()
+                    r.status.to_string()
                 },
                 queue_id: r.id.clone(),
                 sent_at: r.sent_at.map(iso_ms),
@@ -570,8 +575,7 @@ pub struct SendOtp {
               (status = 400, description = "VALIDATION_ERROR, MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY")))]
 pub async fn send_otp(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Query(mut mode): Query<SendMode>,
     key: IdempotencyKey,
     Json(body): Json<SendOtp>,
@@ -586,7 +590,6 @@ pub async fn send_otp(
         ));
     }
     let text = otp_text(body.template.as_deref(), code)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     mode.urgent = true;
     let job = SendJob::Text {
         text,

@@ -18,6 +18,7 @@ use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
+use crate::owned::OwnedSession;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -109,9 +110,7 @@ pub async fn check_one(
               (status = 400, description = "VALIDATION_ERROR, SESSION_NOT_READY"),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn check_many(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Json(body): Json<CheckMany>,
 ) -> Result<Envelope<Vec<BatchCheckDto>>, ApiError> {
     if body.phones.is_empty() || body.phones.len() > MAX_BATCH {
@@ -124,7 +123,6 @@ pub async fn check_many(
         .iter()
         .map(|p| digits(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let mut unique = parsed.clone();
     unique.sort();
     unique.dedup();
@@ -318,11 +316,8 @@ pub async fn profile_picture(
               (status = 400, description = "SESSION_NOT_READY"),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn own_profile_picture(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<PictureDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let url = session.own_profile_picture_url().await?;
     Ok(envelope::ok(PictureDto { url }))
 }
@@ -400,11 +395,8 @@ pub async fn set_own_profile_picture(
               (status = 400, description = "SESSION_NOT_READY"),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn remove_own_profile_picture(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session.remove_profile_picture().await?;
     Ok(envelope::message("profile picture removed"))
 }

@@ -16,6 +16,7 @@ use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
+use crate::owned::OwnedSession;
 use crate::state::AppState;
 
 /// Most participants in one request.
@@ -227,14 +228,11 @@ pub async fn list_groups(
     responses((status = 201, description = "Created", body = GroupDto),
               (status = 400, description = "GROUP_NAME_TOO_LONG, VALIDATION_ERROR, SESSION_NOT_READY")))]
 pub async fn create_group(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Json(body): Json<CreateGroup>,
 ) -> Result<Envelope<GroupDto>, ApiError> {
     check_name(&body.name)?;
     let members = people(&body.participants)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let group = session.create_group(body.name.trim(), &members).await?;
     Ok(envelope::created(GroupDto::from(group)))
 }
@@ -422,9 +420,7 @@ pub struct JoinedDto {
     responses((status = 200, description = "Joined", body = JoinedDto),
               (status = 400, description = "GROUP_INVITE_INVALID")))]
 pub async fn join_group(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Json(body): Json<JoinGroup>,
 ) -> Result<Envelope<JoinedDto>, ApiError> {
     let invite = body.invite.trim();
@@ -434,7 +430,6 @@ pub async fn join_group(
             "give an invite link or code",
         ));
     }
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let joined = session.join_group(invite).await?;
     Ok(envelope::ok(JoinedDto {
         group_id: joined.group_id,

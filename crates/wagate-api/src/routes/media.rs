@@ -396,7 +396,7 @@ async fn read_multipart(
             "chatId" => body.chat_id = value,
             "caption" => body.caption = Some(value),
             "filename" => body.filename = Some(value),
-            "ptt" => body.ptt = flag(&value),
+            "ptt" => body.ptt = flag(&value), // not vocabulary: a form field
             "gifPlayback" => body.gif_playback = flag(&value),
             "simulateTyping" => body.options.simulate_typing = flag(&value),
             "mimetype" => declared = Some(value),

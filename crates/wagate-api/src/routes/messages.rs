@@ -15,6 +15,7 @@ use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::owned::OwnedSession;
 use crate::state::AppState;
 use wagate_engine::queue::SendJob;
 
@@ -109,12 +110,12 @@ impl From<&MessageRecord> for MessageDto {
             from: ChatId::api_from_jid(&m.sender),
             to: ChatId::api_from_jid(&m.recipient),
             body: m.body.clone(),
-            msg_type: m.msg_type.clone(),
+            msg_type: m.msg_type.to_string(),
             wa_timestamp: m.wa_timestamp,
             timestamp: iso_ms(m.wa_timestamp * 1000),
             from_me: m.from_me,
-            has_media: wagate_engine::convert::is_media_type(&m.msg_type),
-            status: m.status.clone(),
+            has_media: m.msg_type.is_media(),
+            status: m.status.to_string(),
             quoted_message_id: m.quoted_id.clone(),
             push_name: m.push_name.clone(),
             media: m.media.as_ref().map(|f| MediaDto {
@@ -123,8 +124,8 @@ impl From<&MessageRecord> for MessageDto {
                 size: f.size,
                 url: format!("/api/sessions/{}/files/{}", m.session_id, f.file_id),
             }),
-            location: extra(m, "location"),
-            vcard: extra(m, "vcard"),
+            location: extra(m, "location"), // not vocabulary: an extras key
+            vcard: extra(m, "vcard"),       // not vocabulary: an extras key
             vcards: extra(m, "vcards"),
         }
     }
@@ -168,8 +169,7 @@ pub(crate) fn wa_id_of(id: &str) -> &str {
               (status = 422, description = "IDEMPOTENCY_KEY_REUSED")))]
 pub async fn send_text(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Query(mode): Query<SendMode>,
     key: IdempotencyKey,
     Json(body): Json<SendText>,
@@ -182,7 +182,6 @@ pub async fn send_text(
         .iter()
         .map(|m| parse_chat_id(m).map(|c| c.jid()))
         .collect::<Result<Vec<_>, _>>()?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let job = SendJob::Text {
         text: body.text,
         quoted: body

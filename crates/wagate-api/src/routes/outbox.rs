@@ -13,7 +13,8 @@
 //! to sign its status webhook).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::routing::get;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -289,6 +290,26 @@ async fn owned(
         .ok_or_else(|| not_found(id))
 }
 
+/// The configuration the route's `{id}` names, as the caller may see it:
+/// an extractor, so it is checked before a body is read (another tenant
+/// learns nothing from a 400).
+pub struct OwnedWorker(OutboxWorkerRecord);
+
+impl FromRequestParts<AppState> for OwnedWorker {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Auth(principal) = Auth::from_request_parts(parts, state).await?;
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::validation(e.body_text()))?;
+        owned(state, &principal, &id).await.map(OwnedWorker)
+    }
+}
+
 /// Create an outbox worker configuration.
 #[utoipa::path(post, path = "/api/outbox/workers", tag = "outbox", request_body = CreateOutboxWorker,
     security(("api_key" = [])),
@@ -371,11 +392,9 @@ pub async fn get_outbox_worker(
               (status = 409, description = "CONFLICT: the name is taken")))]
 pub async fn update_outbox_worker(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedWorker(current): OwnedWorker,
     Json(body): Json<UpdateOutboxWorker>,
 ) -> Result<Envelope<OutboxWorkerDto>, ApiError> {
-    let current = owned(&state, &principal, &id).await?;
     let patch = OutboxWorkerPatch {
         name: body.name.as_deref().map(name_ok).transpose()?,
         circle: body.circle.map(circle_ok).transpose()?,
@@ -400,7 +419,7 @@ pub async fn update_outbox_worker(
         .update_outbox_worker(current.id, &patch)
         .await
         .map_err(conflict)?
-        .ok_or_else(|| not_found(&id))?;
+        .ok_or_else(|| not_found(&current.id.to_string()))?;
     Ok(envelope::ok(OutboxWorkerDto::from_record(&updated, false)))
 }
 

@@ -15,6 +15,7 @@ use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
+use crate::owned::OwnedSession;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -102,9 +103,7 @@ pub struct PresenceDoneDto {
     responses((status = 200, description = "Set", body = PresenceDoneDto),
               (status = 400, description = "VALIDATION_ERROR, SESSION_NOT_READY")))]
 pub async fn set_presence(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Json(body): Json<SetPresence>,
 ) -> Result<Envelope<PresenceDoneDto>, ApiError> {
     let available = match body.presence.as_str() {
@@ -116,7 +115,6 @@ pub async fn set_presence(
             )));
         }
     };
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session.set_presence(available).await?;
     Ok(envelope::ok(PresenceDoneDto {
         message: format!(
@@ -136,9 +134,7 @@ pub async fn set_presence(
     responses((status = 200, description = "Subscribed", body = PresenceDoneDto),
               (status = 400, description = "MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY")))]
 pub async fn subscribe(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Json(body): Json<Subscribe>,
 ) -> Result<Envelope<PresenceDoneDto>, ApiError> {
     let chat = parse_chat_id(&body.chat_id)?;
@@ -147,7 +143,6 @@ pub async fn subscribe(
             "presence is subscribed per person, not per group",
         ));
     }
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session.subscribe_presence(&chat).await?;
     Ok(envelope::ok(PresenceDoneDto {
         message: format!("Subscribed to the presence of {}", chat.api()),

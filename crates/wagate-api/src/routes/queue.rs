@@ -22,7 +22,7 @@ use axum::http::request::Parts;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use wagate_core::{ChatId, ErrorCode, SessionStatus, StatusReason, iso_ms};
+use wagate_core::{ChatId, ErrorCode, QueueStatus, SessionStatus, StatusReason, iso_ms};
 use wagate_engine::Session;
 use wagate_engine::queue::{Lane, PacingOverrides, SendJob, Submit, Submitted};
 use wagate_store::app::QueuedRecord;
@@ -32,6 +32,7 @@ use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::owned::OwnedSession;
 use crate::state::AppState;
 
 /// Longest `Idempotency-Key` accepted.
@@ -199,10 +200,10 @@ fn answer(
     run_async: bool,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
     let dto = dto(session_id, r);
-    match r.status.as_str() {
-        "sent" if !run_async => Ok(envelope::ok(dto)),
-        "failed" if !run_async => Err(failure(r)),
-        "cancelled" if !run_async => Err(ApiError::new(
+    match r.status {
+        QueueStatus::Sent if !run_async => Ok(envelope::ok(dto)),
+        QueueStatus::Failed if !run_async => Err(failure(r)),
+        QueueStatus::Cancelled if !run_async => Err(ApiError::new(
             ErrorCode::Conflict,
             "the message was cancelled before it was sent",
         )),
@@ -211,10 +212,10 @@ fn answer(
 }
 
 fn dto(session_id: &str, r: &QueuedRecord) -> SendResultDto {
-    let sent = r.status == "sent";
+    let sent = r.status == QueueStatus::Sent;
     SendResultDto {
         message_id: r.message_id(),
-        status: r.status.clone(),
+        status: r.status.to_string(),
         timestamp: r.sent_at.filter(|_| sent).map(iso_ms),
         queue_id: Some(r.id.clone()),
         status_url: (!sent).then(|| format!("/api/sessions/{session_id}/queue/{}", r.id)),
@@ -281,12 +282,13 @@ impl From<&QueuedRecord> for QueuedDto {
             queue_id: r.id.clone(),
             message_id: r.message_id(),
             chat_id: ChatId::api_from_jid(&r.chat_id),
-            kind: r.kind.clone(),
-            lane: r.lane.clone(),
-            status: r.status.clone(),
+            kind: r.kind.to_string(),
+            lane: r.lane.to_string(),
+            status: r.status.to_string(),
             attempts: r.attempts,
             batch_id: r.batch_id.clone(),
-            not_before: (r.not_before > 0 && r.status == "queued").then(|| iso_ms(r.not_before)),
+            not_before: (r.not_before > 0 && r.status == QueueStatus::Queued)
+                .then(|| iso_ms(r.not_before)),
             error: ErrorDto::of(r),
             created_at: iso_ms(r.created_at),
             sent_at: r.sent_at.map(iso_ms),
@@ -325,18 +327,16 @@ pub struct QueueDepthDto {
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn queue_status(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<QueueStatusDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let s = state.manager.queue().status(&session).await?;
     let mut depth = QueueDepthDto::default();
     for b in &s.backlog {
-        match b.lane.as_str() {
-            "direct" => depth.direct = b.count,
-            "bulk" => depth.bulk = b.count,
-            "drip" => depth.drip = b.count,
-            _ => {}
+        match b.lane {
+            Lane::Direct => depth.direct = b.count,
+            Lane::Bulk => depth.bulk = b.count,
+            Lane::Drip => depth.drip = b.count,
+            Lane::Warming => {}
         }
         depth.total += b.count;
     }
@@ -408,10 +408,8 @@ pub struct PacingDto {
     responses((status = 200, description = "Pacing", body = PacingDto)))]
 pub async fn get_pacing(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<PacingDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     pacing_dto(&state, &session).await
 }
 
@@ -422,8 +420,7 @@ pub async fn get_pacing(
               (status = 400, description = "VALIDATION_ERROR")))]
 pub async fn put_pacing(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Envelope<PacingDto>, ApiError> {
     // The path names the field a huge, negative or mistyped value is in.
@@ -438,7 +435,6 @@ pub async fn put_pacing(
             "typingMaxMs must not be less than typingMinMs",
         ));
     }
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     state
         .manager
         .queue()
@@ -499,10 +495,8 @@ fn check_pacing_ranges(o: &PacingOverrides) -> Result<(), ApiError> {
     responses((status = 200, description = "Pacing", body = PacingDto)))]
 pub async fn delete_pacing(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<PacingDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     state
         .manager
         .queue()

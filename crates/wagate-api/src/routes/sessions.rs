@@ -16,6 +16,7 @@ use crate::auth::Auth;
 use crate::envelope::{self, Envelope, Pagination};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::owned::OwnedSession;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -374,11 +375,8 @@ pub async fn list_sessions(
     responses((status = 200, description = "The session", body = SessionDto),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn get_session(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { record, session }: OwnedSession,
 ) -> Result<Envelope<SessionDto>, ApiError> {
-    let (record, session) = owned_session(&state, &principal, &id).await?;
     Ok(envelope::ok(SessionDto::from_record(
         &record,
         Some(&session.live()),
@@ -599,11 +597,8 @@ pub async fn restart_session(
     params(("id" = String, Path)), security(("api_key" = [])),
     responses((status = 200, description = "Logged out")))]
 pub async fn logout_session(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session.logout().await?;
     Ok(envelope::message("Session logged out successfully"))
 }
@@ -616,10 +611,8 @@ pub async fn logout_session(
               (status = 400, description = "SESSION_QR_EXPIRED when connected, SESSION_INITIALIZING when no code yet")))]
 pub async fn get_qr(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<QrDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let code = session.wait_for_qr(state.config.qr_wait).await?;
     let image = wagate_core::qr::png_data_url(&code);
     Ok(envelope::ok(QrDto { code, image }))
@@ -631,14 +624,12 @@ pub async fn get_qr(
     responses((status = 200, description = "Pairing code", body = PairCodeDto)))]
 pub async fn pair_code(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     Json(body): Json<PairCodeRequest>,
 ) -> Result<Envelope<PairCodeDto>, ApiError> {
     let phone = normalize_phone(&body.phone_number).ok_or_else(|| {
         ApiError::validation("phoneNumber must be 7 to 15 digits with country code")
     })?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let code = session
         .request_pair_code(phone, state.config.qr_wait)
         .await?;

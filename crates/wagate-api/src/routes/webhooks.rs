@@ -152,7 +152,7 @@ impl From<&DeliveryRecord> for DeliveryDto {
             event: d.event.clone(),
             idempotency_key: d.idempotency_key.clone(),
             attempt: d.attempt,
-            outcome: d.outcome.clone(),
+            outcome: d.outcome.to_string(),
             status_code: d.status_code,
             latency_ms: d.latency_ms,
             error: d.error.clone(),

@@ -25,6 +25,7 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
+use wagate_core::EventKind;
 use wagate_store::app::Principal;
 use wagate_store::app::webhooks::event_matches;
 
@@ -458,7 +459,7 @@ async fn run_listen(
             },
             next = feed.next() => {
                 let Ok(e) = next else { break };
-                if e.event == "message.received" {
+                if e.event == EventKind::MessageReceived {
                     let msg = Message::Text(incoming_message(&session, &e).to_string().into());
                     if tx.send(msg).await.is_err() {
                         break;

@@ -158,7 +158,7 @@ async fn legacy_append(
     )
     .bind(session)
     .bind("tnt_bench")
-    .bind("message.received")
+    .bind(wagate_core::EventKind::MessageReceived.as_str())
     .bind(data.to_string())
     .bind(wagate_core::now_ms())
     .fetch_one(&mut *tx)

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Notify;
 use tracing::{debug, warn};
-use wagate_core::{ChatId, SessionStatus, now_ms};
+use wagate_core::{BatchStatus, ChatId, SessionStatus, now_ms};
 use wagate_store::app::QueuedRecord;
 
 use super::pacing::{Gate, Lane};
@@ -95,7 +95,7 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
             continue;
         }
         // 3. Take the first due message of that lane and send it.
-        let record = match inner.store.next_due(&session.id, lane.as_str(), now).await {
+        let record = match inner.store.next_due(&session.id, lane, now).await {
             Ok(Some(r)) => r,
             Ok(None) => continue,
             Err(e) => {
@@ -199,7 +199,7 @@ async fn deliver(
             let message = e.to_string();
             let schedule = &inner.config.retry_schedule;
             let attempt = record.attempts + 1; // the claim counted this one
-            match (e.is_transient(), schedule.get((attempt - 1) as usize)) {
+            match (e.is_transient(), schedule.base((attempt - 1) as usize)) {
                 (true, Some(wait)) => {
                     debug!(session = %session.id, id = %record.id, attempt, "send failed, retrying: {message}");
                     let at = now_ms() + wait.as_millis() as i64;
@@ -315,16 +315,16 @@ pub(crate) async fn settle_batch(inner: &Inner, session: &Session, batch_id: &st
         return;
     }
     let status = if progress.cancelled > 0 {
-        "cancelled"
+        BatchStatus::Cancelled
     } else {
-        "completed"
+        BatchStatus::Completed
     };
     if let Ok(true) = inner
         .store
         .finish_batch(&session.id, batch_id, status)
         .await
     {
-        let event = if status == "completed" {
+        let event = if status == BatchStatus::Completed {
             EventKind::BatchCompleted
         } else {
             EventKind::BatchCancelled

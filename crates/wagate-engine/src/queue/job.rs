@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use wagate_core::ChatId;
+use wagate_core::{ChatId, MessageKind};
 
 use crate::error::EngineError;
 use crate::media::{MediaKind, OutgoingMedia, StagedMedia, fetch_url};
@@ -62,13 +62,13 @@ pub enum SendJob {
 
 impl SendJob {
     /// The queue row's `kind`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> MessageKind {
         match self {
-            SendJob::Text { .. } => "text",
-            SendJob::Media { media, .. } => media.kind.name(),
-            SendJob::MediaUrl { kind, .. } => kind.name(),
-            SendJob::Location { .. } => "location",
-            SendJob::Contact { .. } => "contact",
+            SendJob::Text { .. } => MessageKind::Text,
+            SendJob::Media { media, .. } => media.kind.message_kind(),
+            SendJob::MediaUrl { kind, .. } => kind.message_kind(),
+            SendJob::Location { .. } => MessageKind::Location,
+            SendJob::Contact { .. } => MessageKind::Contact,
         }
     }
 

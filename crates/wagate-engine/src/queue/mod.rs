@@ -26,7 +26,7 @@ use serde_json::json;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
-use wagate_core::{ChatId, now_ms};
+use wagate_core::{BatchStatus, ChatId, QueueStatus, RetrySchedule, now_ms};
 use wagate_store::Store;
 use wagate_store::app::{
     BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,
@@ -45,8 +45,8 @@ pub struct QueueConfig {
     /// The deployment's pacing; sessions may override any part.
     pub pacing: Pacing,
     /// Waits before each retry of a send that failed for a transient reason;
-    /// a message is tried `retry_schedule.len() + 1` times in all.
-    pub retry_schedule: Vec<Duration>,
+    /// a message is tried `retry_schedule.retries() + 1` times in all.
+    pub retry_schedule: RetrySchedule,
     /// How long a send the client waits for may take before the API answers
     /// `202` with the message still queued.
     pub sync_timeout: Duration,
@@ -61,11 +61,11 @@ impl Default for QueueConfig {
     fn default() -> Self {
         QueueConfig {
             pacing: Pacing::default(),
-            retry_schedule: vec![
+            retry_schedule: RetrySchedule::new(vec![
                 Duration::from_secs(2),
                 Duration::from_secs(10),
                 Duration::from_secs(60),
-            ],
+            ]),
             sync_timeout: Duration::from_secs(60),
             idempotency_ttl: Duration::from_secs(24 * 3600),
             retention: Duration::from_secs(7 * 24 * 3600),
@@ -124,9 +124,8 @@ impl QueueConfig {
             });
         }
         if let Some(v) = get("SEND_RETRY_SCHEDULE") {
-            c.retry_schedule = parse_schedule(&v).ok_or_else(|| {
-                format!("SEND_RETRY_SCHEDULE must be a list like 2s,10s,1m (got '{v}')")
-            })?;
+            c.retry_schedule =
+                RetrySchedule::parse(&v).map_err(|e| format!("SEND_RETRY_SCHEDULE: {e}"))?;
         }
         if let Some(v) = get("SEND_SYNC_TIMEOUT_SECS") {
             c.sync_timeout = Duration::from_secs(num("SEND_SYNC_TIMEOUT_SECS", &v)?);
@@ -159,23 +158,6 @@ fn parse_offset(s: &str) -> Option<i32> {
     let (h, m) = rest.split_once(':')?;
     let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
     (h <= 14 && m < 60).then_some(sign * (h * 60 + m))
-}
-
-/// `2s,10s,1m` → durations.
-fn parse_schedule(s: &str) -> Option<Vec<Duration>> {
-    s.split(',')
-        .map(|p| {
-            let p = p.trim();
-            let (n, unit) = p.split_at(p.find(|c: char| !c.is_ascii_digit())?);
-            let n: u64 = n.parse().ok()?;
-            Some(Duration::from_secs(match unit {
-                "s" => n,
-                "m" => n * 60,
-                "h" => n * 3600,
-                _ => return None,
-            }))
-        })
-        .collect()
 }
 
 /// A send to queue.
@@ -244,7 +226,7 @@ pub enum BatchSubmitted {
 
 /// A session's queue at a glance.
 #[derive(Clone, Debug)]
-pub struct QueueStatus {
+pub struct QueueOverview {
     pub backlog: Vec<LaneBacklog>,
     pub sending: i64,
     /// When the next message may go (`None`: nothing waits).
@@ -347,10 +329,10 @@ impl SendQueue {
             session_id: session.id.clone(),
             wa_id: new_wa_id(session),
             chat_id: submit.chat.jid(),
-            kind: submit.job.kind().to_string(),
+            kind: submit.job.kind(),
             payload: serde_json::to_string(&submit.job)
                 .map_err(|e| EngineError::Engine(e.to_string()))?,
-            lane: submit.lane.as_str().to_string(),
+            lane: submit.lane,
             not_before: 0,
             batch_id: None,
             batch_seq: None,
@@ -460,7 +442,7 @@ impl SendQueue {
             session_id: session.id.clone(),
             id: submit.batch_id.clone().unwrap_or_else(new_batch_id),
             tenant_id: session.tenant_id.clone(),
-            status: "processing".into(),
+            status: BatchStatus::Processing,
             total: submit.items.len() as i64,
             options: serde_json::to_string(&submit.options)
                 .map_err(|e| EngineError::Engine(e.to_string()))?,
@@ -478,10 +460,10 @@ impl SendQueue {
                 session_id: session.id.clone(),
                 wa_id: new_wa_id(session),
                 chat_id: chat.jid(),
-                kind: job.kind().to_string(),
+                kind: job.kind(),
                 payload: serde_json::to_string(job)
                     .map_err(|e| EngineError::Engine(e.to_string()))?,
-                lane: Lane::Bulk.as_str().to_string(),
+                lane: Lane::Bulk,
                 not_before: 0,
                 batch_id: Some(batch.id.clone()),
                 batch_seq: Some(seq as i64),
@@ -539,12 +521,12 @@ impl SendQueue {
         batch_id: &str,
     ) -> Result<(BatchRecord, BatchProgress), EngineError> {
         let (batch, _, items) = self.batch(session, batch_id).await?;
-        if batch.status == "processing" {
+        if batch.status == BatchStatus::Processing {
             self.inner
                 .store
                 .cancel_batch_items(&session.id, batch_id, None)
                 .await?;
-            for item in items.iter().filter(|i| i.status == "queued") {
+            for item in items.iter().filter(|i| i.status == QueueStatus::Queued) {
                 if let Ok(job) = serde_json::from_str::<SendJob>(&item.payload) {
                     self.discard(&job);
                 }
@@ -557,7 +539,7 @@ impl SendQueue {
     }
 
     /// The session's queue depth, next send time and pacing.
-    pub async fn status(&self, session: &Session) -> Result<QueueStatus, EngineError> {
+    pub async fn status(&self, session: &Session) -> Result<QueueOverview, EngineError> {
         let (pacing, overrides) = self.pacing(&session.id).await?;
         let now = now_ms();
         let times = self
@@ -568,7 +550,7 @@ impl SendQueue {
         let gate = pacing::Gate::with_history(times);
         let backlog = self.inner.store.queue_backlog(&session.id).await?;
         let next_send_at = pacing::next_send(&backlog, &gate, &pacing, now).map(|(_, at)| at);
-        Ok(QueueStatus {
+        Ok(QueueOverview {
             sending: self.inner.store.queue_sending(&session.id).await?,
             backlog,
             next_send_at,
@@ -746,6 +728,7 @@ fn new_wa_id(session: &Session) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wagate_core::MessageKind;
 
     fn row(id: &str) -> NewQueued {
         NewQueued {
@@ -754,9 +737,9 @@ mod tests {
             session_id: "s".into(),
             wa_id: format!("wa_{id}"),
             chat_id: "628111000001@s.whatsapp.net".into(),
-            kind: "text".into(),
+            kind: MessageKind::Text,
             payload: "{}".into(),
-            lane: "direct".into(),
+            lane: Lane::Direct,
             not_before: 0,
             batch_id: None,
             batch_seq: None,
@@ -807,7 +790,7 @@ mod tests {
         assert_eq!(c.pacing.quiet_hours.unwrap().utc_offset_minutes, 420);
         assert_eq!(
             c.retry_schedule,
-            vec![Duration::from_secs(1), Duration::from_secs(300)]
+            RetrySchedule::new(vec![Duration::from_secs(1), Duration::from_secs(300)])
         );
         let defaults = QueueConfig::from_lookup(|_| None).unwrap();
         assert_eq!(defaults.pacing.drip_per_minute, 3);

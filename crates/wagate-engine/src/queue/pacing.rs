@@ -25,28 +25,8 @@ const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 pub const DAY: i64 = 24 * HOUR;
 
-/// Which lane a queued message waits in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Lane {
-    Direct,
-    Bulk,
-    Drip,
-    /// Warming rooms' conversation lines (held by quiet hours like bulk).
-    Warming,
-}
-
-impl Lane {
-    pub const ALL: [Lane; 4] = [Lane::Direct, Lane::Bulk, Lane::Drip, Lane::Warming];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lane::Direct => "direct",
-            Lane::Bulk => "bulk",
-            Lane::Drip => "drip",
-            Lane::Warming => "warming",
-        }
-    }
-}
+/// Which lane a queued message waits in (the vocabulary lives in core).
+pub use wagate_core::Lane;
 
 /// A daily window (minutes after midnight at a fixed UTC offset) in which
 /// bulk and drip traffic waits. `start > end` wraps past midnight.
@@ -307,8 +287,8 @@ pub fn next_send(
     now: i64,
 ) -> Option<(Lane, i64)> {
     let mut best: Option<(Lane, i64)> = None;
-    for lane in Lane::ALL {
-        let Some(b) = backlog.iter().find(|b| b.lane == lane.as_str()) else {
+    for &lane in Lane::ALL {
+        let Some(b) = backlog.iter().find(|b| b.lane == lane) else {
             continue;
         };
         let at = gate.earliest(lane, pacing, now).max(b.earliest);
@@ -382,7 +362,7 @@ mod tests {
     #[test]
     fn an_empty_gate_lets_everything_go_now() {
         let g = Gate::default();
-        for lane in Lane::ALL {
+        for &lane in Lane::ALL {
             assert_eq!(g.earliest(lane, &Pacing::default(), 1_000), 1_000);
         }
     }

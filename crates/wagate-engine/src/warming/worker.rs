@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::json;
 use tracing::{debug, warn};
 use wagate_core::warming::{RampUp, RoomMode, RoomStatus, line_key};
-use wagate_core::{ChatId, SessionStatus, now_ms};
+use wagate_core::{ChatId, QueueStatus, SessionStatus, now_ms};
 use wagate_store::app::WarmingMessage;
 
 use super::{Actor, Room, Warming, events};
@@ -422,10 +422,13 @@ impl Warming {
                 .await?;
             return Ok(());
         }
-        let (status, error) = if q.status == "sent" {
+        let (status, error) = if q.status == QueueStatus::Sent {
             ("SUCCESS", None)
         } else {
-            ("FAILED", q.error_message.clone().or(Some(q.status.clone())))
+            (
+                "FAILED",
+                q.error_message.clone().or(Some(q.status.to_string())),
+            )
         };
         store
             .set_warming_message_status(&m.id, status, None, error.as_deref())

@@ -3,7 +3,9 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use crate::app::SpineTx;
+use wagate_core::{MessageStatus, MessageType};
+
+use crate::app::{SpineTx, wire};
 use crate::{Store, StoreError};
 
 #[derive(Clone, Debug)]
@@ -15,12 +17,10 @@ pub struct NewMessage {
     pub from_me: bool,
     pub sender: String,
     pub recipient: String,
-    /// `chat`, `image`, … (the contract's `type`).
-    pub msg_type: String,
+    pub msg_type: MessageType,
     pub body: Option<String>,
     pub wa_timestamp: i64,
-    /// `pending`, `sent`, `delivered`, `read`, `played`, `received`, `failed`.
-    pub status: String,
+    pub status: MessageStatus,
     pub quoted_id: Option<String>,
     pub push_name: Option<String>,
     /// The file the message carried, when it carried one and it was stored.
@@ -48,10 +48,10 @@ pub struct MessageRecord {
     pub from_me: bool,
     pub sender: String,
     pub recipient: String,
-    pub msg_type: String,
+    pub msg_type: MessageType,
     pub body: Option<String>,
     pub wa_timestamp: i64,
-    pub status: String,
+    pub status: MessageStatus,
     pub quoted_id: Option<String>,
     pub push_name: Option<String>,
     pub created_at: i64,
@@ -208,7 +208,7 @@ impl Store {
         session_id: &str,
         chat_id: &str,
         wa_id: &str,
-        status: &str,
+        status: MessageStatus,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let changed = tx
@@ -289,14 +289,9 @@ impl SpineTx {
         session_id: &str,
         chat_id: &str,
         wa_id: &str,
-        status: &str,
+        status: MessageStatus,
     ) -> Result<bool, StoreError> {
-        let rank = status_rank(status);
-        let allowed: Vec<&str> = STATUS_ORDER
-            .iter()
-            .copied()
-            .filter(|s| status_rank(s) < rank)
-            .collect();
+        let allowed: Vec<&str> = status.before().map(MessageStatus::as_str).collect();
         if allowed.is_empty() {
             return Ok(false);
         }
@@ -307,7 +302,7 @@ impl SpineTx {
             placeholders.join(", ")
         );
         let mut q = sqlx::query(AssertSqlSafe(sql.as_str()))
-            .bind(status)
+            .bind(status.as_str())
             .bind(session_id)
             .bind(chat_id)
             .bind(wa_id);
@@ -332,10 +327,10 @@ async fn insert_message(conn: &mut AnyConnection, m: &NewMessage) -> Result<bool
     .bind(m.from_me as i64)
     .bind(&m.sender)
     .bind(&m.recipient)
-    .bind(&m.msg_type)
+    .bind(m.msg_type.as_str())
     .bind(&m.body)
     .bind(m.wa_timestamp)
-    .bind(&m.status)
+    .bind(m.status.as_str())
     .bind(&m.quoted_id)
     .bind(&m.push_name)
     .bind(wagate_core::now_ms())
@@ -368,22 +363,6 @@ async fn set_message_extras(
     Ok(done.rows_affected() > 0)
 }
 
-/// Statuses in the order they advance; `received` (an incoming message not
-/// yet read) sits where `delivered` does for an outgoing one.
-const STATUS_ORDER: [&str; 7] = [
-    "failed",
-    "pending",
-    "sent",
-    "received",
-    "delivered",
-    "read",
-    "played",
-];
-
-fn status_rank(s: &str) -> usize {
-    STATUS_ORDER.iter().position(|x| *x == s).unwrap_or(0)
-}
-
 fn message_from_row(r: &sqlx::any::AnyRow) -> Result<MessageRecord, sqlx::Error> {
     let from_me: i64 = r.try_get("from_me")?;
     Ok(MessageRecord {
@@ -394,10 +373,10 @@ fn message_from_row(r: &sqlx::any::AnyRow) -> Result<MessageRecord, sqlx::Error>
         from_me: from_me != 0,
         sender: r.try_get("sender")?,
         recipient: r.try_get("recipient")?,
-        msg_type: r.try_get("msg_type")?,
+        msg_type: wire(r, "msg_type")?,
         body: r.try_get("body")?,
         wa_timestamp: r.try_get("wa_timestamp")?,
-        status: r.try_get("status")?,
+        status: wire(r, "status")?,
         quoted_id: r.try_get("quoted_id")?,
         push_name: r.try_get("push_name")?,
         created_at: r.try_get("created_at")?,

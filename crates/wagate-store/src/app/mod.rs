@@ -33,3 +33,14 @@ pub use sessions::{NewSession, SessionFilter, SessionMeta, SessionMetaPatch, Ses
 pub use tenant_limits::TenantRateLimits;
 pub use tenants::{ADMIN_TENANT_ID, ApiKeyRecord, Principal, Tenant};
 pub use warming::{WarmingHealth, WarmingLine, WarmingMessage, WarmingRoom};
+
+/// A column holding a vocabulary word (a status, a lane, a type), parsed;
+/// a word no value has is a decode error, not a silent default.
+pub(crate) fn wire<T>(r: &sqlx::any::AnyRow, column: &str) -> Result<T, sqlx::Error>
+where
+    T: std::str::FromStr<Err = wagate_core::wire::UnknownName>,
+{
+    use sqlx::Row;
+    let name: String = r.try_get(column)?;
+    name.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}

@@ -13,7 +13,9 @@
 //! different request can be told apart from a retry.
 
 use sqlx::{AssertSqlSafe, Row};
+use wagate_core::{BatchStatus, Lane, MessageKind, QueueStatus};
 
+use super::wire;
 use crate::{Store, StoreError};
 
 /// A message to queue.
@@ -25,11 +27,10 @@ pub struct NewQueued {
     pub wa_id: String,
     /// The chat's JID.
     pub chat_id: String,
-    /// `text`, `image`, … (what the payload is).
-    pub kind: String,
+    pub kind: MessageKind,
     /// The job, as JSON (owned by the engine).
     pub payload: String,
-    pub lane: String,
+    pub lane: Lane,
     pub not_before: i64,
     pub batch_id: Option<String>,
     pub batch_seq: Option<i64>,
@@ -44,11 +45,10 @@ pub struct QueuedRecord {
     pub session_id: String,
     pub wa_id: String,
     pub chat_id: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub payload: String,
-    pub lane: String,
-    /// `queued`, `sending`, `sent`, `failed`, `cancelled`.
-    pub status: String,
+    pub lane: Lane,
+    pub status: QueueStatus,
     pub attempts: i64,
     pub not_before: i64,
     pub batch_id: Option<String>,
@@ -64,7 +64,7 @@ pub struct QueuedRecord {
 
 impl QueuedRecord {
     pub fn is_final(&self) -> bool {
-        matches!(self.status.as_str(), "sent" | "failed" | "cancelled")
+        self.status.is_final()
     }
 
     /// The contract's id of the message (`true_<chat>_<WhatsApp id>`).
@@ -84,10 +84,10 @@ impl QueuedRecord {
             session_id: new.session_id.clone(),
             wa_id: new.wa_id.clone(),
             chat_id: new.chat_id.clone(),
-            kind: new.kind.clone(),
+            kind: new.kind,
             payload: new.payload.clone(),
-            lane: new.lane.clone(),
-            status: "queued".into(),
+            lane: new.lane,
+            status: QueueStatus::Queued,
             attempts: 0,
             not_before: new.not_before,
             batch_id: new.batch_id.clone(),
@@ -115,7 +115,7 @@ pub enum Enqueued {
 /// Queued messages of one lane of a session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LaneBacklog {
-    pub lane: String,
+    pub lane: Lane,
     pub count: i64,
     /// The earliest `not_before` among them.
     pub earliest: i64,
@@ -127,8 +127,7 @@ pub struct BatchRecord {
     pub session_id: String,
     pub id: String,
     pub tenant_id: String,
-    /// `processing`, `completed`, `cancelled`.
-    pub status: String,
+    pub status: BatchStatus,
     pub total: i64,
     /// The request's options, as JSON.
     pub options: String,
@@ -225,7 +224,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(LaneBacklog {
-                    lane: r.try_get("lane")?,
+                    lane: wire(r, "lane")?,
                     count: r.try_get("n")?,
                     earliest: r.try_get("earliest")?,
                 })
@@ -249,7 +248,7 @@ impl Store {
     pub async fn next_due(
         &self,
         session_id: &str,
-        lane: &str,
+        lane: Lane,
         now: i64,
     ) -> Result<Option<QueuedRecord>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
@@ -258,7 +257,7 @@ impl Store {
              ORDER BY created_at, batch_seq, id LIMIT 1"
         )))
         .bind(session_id)
-        .bind(lane)
+        .bind(lane.as_str())
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
@@ -457,7 +456,7 @@ impl Store {
         .bind(&batch.session_id)
         .bind(&batch.id)
         .bind(&batch.tenant_id)
-        .bind(&batch.status)
+        .bind(batch.status.as_str())
         .bind(batch.total)
         .bind(&batch.options)
         .bind(&batch.idempotency_key)
@@ -551,16 +550,15 @@ impl Store {
         .await?;
         let mut p = BatchProgress::default();
         for r in &rows {
-            let status: String = r.try_get("status")?;
+            let status: QueueStatus = wire(r, "status")?;
             let n: i64 = r.try_get("n")?;
             p.total += n;
-            match status.as_str() {
-                "queued" => p.queued = n,
-                "sending" => p.sending = n,
-                "sent" => p.sent = n,
-                "failed" => p.failed = n,
-                "cancelled" => p.cancelled = n,
-                _ => {}
+            match status {
+                QueueStatus::Queued => p.queued = n,
+                QueueStatus::Sending => p.sending = n,
+                QueueStatus::Sent => p.sent = n,
+                QueueStatus::Failed => p.failed = n,
+                QueueStatus::Cancelled => p.cancelled = n,
             }
         }
         Ok(p)
@@ -613,7 +611,7 @@ impl Store {
         &self,
         session_id: &str,
         batch_id: &str,
-        status: &str,
+        status: BatchStatus,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE send_batches SET status = $3, completed_at = $4
@@ -621,7 +619,7 @@ impl Store {
         )
         .bind(session_id)
         .bind(batch_id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(wagate_core::now_ms())
         .execute(&self.pool)
         .await?;
@@ -696,9 +694,9 @@ where
     .bind(&new.session_id)
     .bind(&new.wa_id)
     .bind(&new.chat_id)
-    .bind(&new.kind)
+    .bind(new.kind.as_str())
     .bind(&new.payload)
-    .bind(&new.lane)
+    .bind(new.lane.as_str())
     .bind(new.not_before)
     .bind(&new.batch_id)
     .bind(new.batch_seq)
@@ -717,10 +715,10 @@ fn queued_from_row(r: &sqlx::any::AnyRow) -> Result<QueuedRecord, sqlx::Error> {
         session_id: r.try_get("session_id")?,
         wa_id: r.try_get("wa_id")?,
         chat_id: r.try_get("chat_id")?,
-        kind: r.try_get("kind")?,
+        kind: wire(r, "kind")?,
         payload: r.try_get("payload")?,
-        lane: r.try_get("lane")?,
-        status: r.try_get("status")?,
+        lane: wire(r, "lane")?,
+        status: wire(r, "status")?,
         attempts: r.try_get("attempts")?,
         not_before: r.try_get("not_before")?,
         batch_id: r.try_get("batch_id")?,
@@ -740,7 +738,7 @@ fn batch_from_row(r: &sqlx::any::AnyRow) -> Result<BatchRecord, sqlx::Error> {
         session_id: r.try_get("session_id")?,
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
-        status: r.try_get("status")?,
+        status: wire(r, "status")?,
         total: r.try_get("total")?,
         options: r.try_get("options")?,
         idempotency_key: r.try_get("idempotency_key")?,

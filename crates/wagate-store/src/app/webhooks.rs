@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use wagate_core::DeliveryOutcome;
 
 use crate::app::EventRecord;
 use crate::{Store, StoreError};
@@ -107,8 +108,7 @@ pub struct DeliveryRecord {
     pub idempotency_key: String,
     /// 0 for the first attempt.
     pub attempt: i64,
-    /// `delivered`, `retrying` or `failed`.
-    pub outcome: String,
+    pub outcome: DeliveryOutcome,
     pub status_code: Option<i64>,
     pub latency_ms: i64,
     pub error: Option<String>,
@@ -148,7 +148,7 @@ fn delivery_from_row(r: &AnyRow) -> Result<DeliveryRecord, sqlx::Error> {
         event: r.try_get("event")?,
         idempotency_key: r.try_get("idempotency_key")?,
         attempt: r.try_get("attempt")?,
-        outcome: r.try_get("outcome")?,
+        outcome: super::wire(r, "outcome")?,
         status_code: r.try_get("status_code")?,
         latency_ms: r.try_get("latency_ms")?,
         error: r.try_get("error")?,
@@ -485,7 +485,7 @@ impl Store {
         .bind(&d.event)
         .bind(&d.idempotency_key)
         .bind(d.attempt)
-        .bind(&d.outcome)
+        .bind(d.outcome.as_str())
         .bind(d.status_code)
         .bind(d.latency_ms)
         .bind(&d.error)

@@ -131,7 +131,19 @@ impl Gateway {
         sandbox: &Sandbox,
         env: &[(&str, String)],
     ) -> Gateway {
-        Self::spawn(data_dir, database_url, sandbox, env, true)
+        Self::spawn(data_dir, database_url, sandbox, env, true, None)
+    }
+
+    /// Like [`Gateway::start_with_env`], with the process's log (stderr)
+    /// written to `log` instead of the test's output, for tests that read it.
+    pub fn start_logging_to(
+        data_dir: &Path,
+        database_url: &str,
+        sandbox: &Sandbox,
+        env: &[(&str, String)],
+        log: &Path,
+    ) -> Gateway {
+        Self::spawn(data_dir, database_url, sandbox, env, true, Some(log))
     }
 
     /// A gateway started without `OUTBOUND_ALLOW_PRIVATE`, as in production:
@@ -142,7 +154,7 @@ impl Gateway {
         sandbox: &Sandbox,
         env: &[(&str, String)],
     ) -> Gateway {
-        Self::spawn(data_dir, database_url, sandbox, env, false)
+        Self::spawn(data_dir, database_url, sandbox, env, false, None)
     }
 
     fn spawn(
@@ -151,6 +163,7 @@ impl Gateway {
         sandbox: &Sandbox,
         env: &[(&str, String)],
         allow_private: bool,
+        log: Option<&Path>,
     ) -> Gateway {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wagate"));
         if allow_private {
@@ -170,7 +183,10 @@ impl Gateway {
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
             )
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(match log {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+                None => Stdio::inherit(),
+            });
         for (k, v) in env {
             cmd.env(k, v);
         }
