@@ -388,6 +388,223 @@ async fn a_failed_webhook_delivery_shows_in_the_log_and_redeliver_succeeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_session_page_lists_what_waits_in_the_queue_and_cancels_it() {
+    let w = world(&[]).await;
+    let api = w.gw.api(ADMIN_KEY);
+    let alice = create_phone(&w.sandbox, "628777000031", "Alice").await;
+    let bob = create_phone(&w.sandbox, "628777000032", "Bob").await;
+    let sid = create_and_pair(&api, "queued", &alice).await;
+
+    // Step 1: quiet hours all day hold the drip lane; two async sends wait.
+    let http = reqwest::Client::new();
+    let put = http
+        .put(format!("{}/api/sessions/{sid}/pacing", w.gw.base))
+        .header("X-API-Key", ADMIN_KEY)
+        .json(&json!({ "quietHours": { "start": "00:00", "end": "23:59" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 200);
+    let mut queued = Vec::new();
+    for text in ["first held", "second held"] {
+        let (status, body) = api
+            .post(
+                &format!("/api/sessions/{sid}/messages/send-text?async=true"),
+                json!({ "chatId": bob.number, "text": text }),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        queued.push(body["data"]["queueId"].as_str().unwrap().to_string());
+    }
+
+    // Step 2: the session page lists both, oldest first, with a Cancel.
+    let b = Browser::start("queue-items", 1280, 900).await;
+    b.login(&w.gw.base, OPERATOR, PASSWORD).await;
+    b.goto(&format!("{}/dashboard#/session/{sid}", w.gw.base))
+        .await;
+    b.wait_until(
+        "both queued messages listed",
+        "return document.querySelectorAll('#queue-items tr.queued-item[data-status=\"queued\"] button.cancel-queued').length === 2",
+    )
+    .await;
+    let ids = b
+        .exec(
+            "return [...document.querySelectorAll('#queue-items tr.queued-item')].map(r => r.dataset.id)",
+            json!([]),
+        )
+        .await;
+    assert_eq!(ids, json!(queued));
+    b.screenshot("01-queue-items").await;
+
+    // Step 3: cancel the first after confirming; the API says cancelled and
+    // the list keeps only the second.
+    b.exec(
+        "document.querySelector(`#queue-items tr.queued-item[data-id=\"${arguments[0]}\"] button.cancel-queued`).click(); return 1;",
+        json!([queued[0]]),
+    )
+    .await;
+    b.wait_for("#confirm-ok").await;
+    b.click("#confirm-ok").await;
+    b.wait_until(
+        "one row left",
+        "return document.querySelectorAll('#queue-items tr.queued-item').length === 1",
+    )
+    .await;
+    let (_, first) = api
+        .get(&format!("/api/sessions/{sid}/queue/{}", queued[0]))
+        .await;
+    assert_eq!(first["data"]["status"], "cancelled", "{first}");
+    let (_, second) = api
+        .get(&format!("/api/sessions/{sid}/queue/{}", queued[1]))
+        .await;
+    assert_eq!(second["data"]["status"], "queued", "{second}");
+    b.screenshot("02-cancelled").await;
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_warming_room_is_built_reordered_previewed_and_run_from_the_dashboard() {
+    let w = world(&[
+        ("WARMING_WORKER_ENABLED", "true".to_string()),
+        ("WARMING_WORKER_INTERVAL_SECONDS", "1".to_string()),
+        ("TYPING_DELAY_MIN", "0".to_string()),
+        ("TYPING_DELAY_MAX", "0".to_string()),
+    ])
+    .await;
+    let api = w.gw.api(ADMIN_KEY);
+    let alice = create_phone(&w.sandbox, "628777000041", "Alice").await;
+    let bob = create_phone(&w.sandbox, "628777000042", "Bob").await;
+    let a = create_and_pair(&api, "alice", &alice).await;
+    let bb = create_and_pair(&api, "bob", &bob).await;
+    let b = Browser::start("warming-room", 1280, 900).await;
+    b.login(&w.gw.base, OPERATOR, PASSWORD).await;
+
+    // Step 1: a room of alice and bob, one second between lines.
+    b.goto(&format!("{}/dashboard#/warming", w.gw.base)).await;
+    b.wait_for("#room-form").await;
+    b.fill("#room-name", "first week").await;
+    b.exec(
+        "document.querySelector('#room-a').value = arguments[0]; document.querySelector('#room-b').value = arguments[1]; document.querySelector('#room-min').value = 1; document.querySelector('#room-max').value = 1; return 1;",
+        json!([a, bb]),
+    )
+    .await;
+    b.click("#room-create").await;
+    b.wait_for("#line-list").await;
+    let (_, rooms) = api.get("/api/warming/rooms").await;
+    let room = rooms["data"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(rooms["data"][0]["status"], "DRAFT");
+
+    // Step 2: three lines, then the first moved down one place.
+    for (actor, text) in [
+        ("A", "one from alice"),
+        ("B", "two from bob"),
+        ("A", "three from alice"),
+    ] {
+        b.exec(
+            "document.querySelector('#new-line-actor').value = arguments[0]; return 1;",
+            json!([actor]),
+        )
+        .await;
+        b.fill("#new-line-text", text).await;
+        let before = b
+            .exec(
+                "return document.querySelectorAll('#line-list li.line').length",
+                json!([]),
+            )
+            .await
+            .as_i64()
+            .unwrap();
+        b.click("#new-line-add").await;
+        b.wait_until(
+            "the line is listed",
+            &format!(
+                "return document.querySelectorAll('#line-list li.line').length === {}",
+                before + 1
+            ),
+        )
+        .await;
+    }
+    b.exec(
+        "document.querySelector('#line-list li.line button.line-down').click(); return 1;",
+        json!([]),
+    )
+    .await;
+    b.wait_until(
+        "the new order",
+        "return document.querySelector('#line-list li.line .line-text')?.value === 'two from bob'",
+    )
+    .await;
+    let (_, lines) = api.get(&format!("/api/warming/rooms/{room}/lines")).await;
+    let texts: Vec<&str> = lines["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["two from bob", "one from alice", "three from alice"]
+    );
+
+    // Step 3: a ramp-up plan, saved on the room.
+    b.fill("#ramp-start", "10").await;
+    b.fill("#ramp-step", "5").await;
+    b.fill("#ramp-max", "80").await;
+    b.click("#ramp-save").await;
+    eventually("the plan is saved", Duration::from_secs(20), || async {
+        let (_, r) = api.get(&format!("/api/warming/rooms/{room}")).await;
+        (r["data"]["settings"]["rampUp"] == json!({ "start": 10, "step": 5, "max": 80 }))
+            .then_some(())
+    })
+    .await;
+
+    // Step 4: the dry-run preview shows the conversation in its new order,
+    // and nothing reaches the sandbox.
+    b.click("#room-preview-run").await;
+    b.wait_until(
+        "the preview",
+        "return document.querySelectorAll('#preview-list li').length === 3",
+    )
+    .await;
+    let preview = b.text("#preview-list").await;
+    assert!(
+        preview.find("two from bob").unwrap() < preview.find("one from alice").unwrap(),
+        "{preview}"
+    );
+    b.screenshot("01-room-built").await;
+
+    // Step 5: start it; the live feed fills and the room finishes.
+    b.wait_for("#room-start:not([disabled])").await;
+    b.click("#room-start").await;
+    b.wait_until(
+        "three lines sent",
+        "return document.querySelectorAll('#room-feed-table tr.feed-row[data-status=\"SUCCESS\"]').length === 3",
+    )
+    .await;
+    b.wait_until(
+        "the room finished",
+        "return document.querySelector('#room-head .badge.status')?.dataset.status === 'FINISHED'",
+    )
+    .await;
+    b.screenshot("02-room-finished").await;
+    let (_, got) = api
+        .get(&format!(
+            "/api/sessions/{a}/chats/{}/messages?limit=10",
+            bob.number
+        ))
+        .await;
+    assert!(
+        got["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "two from bob" && m["fromMe"] == false),
+        "{got}"
+    );
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_tenant_logged_in_with_its_key_sees_only_its_own_sessions() {
     let w = world(&[]).await;
     let admin = w.gw.api(ADMIN_KEY);
@@ -683,6 +900,25 @@ async fn every_screen_renders_at_desktop_and_phone_width() {
     )
     .await;
     api.post("/api/tenants", json!({ "name": "acme" })).await;
+    let (status, body) = api
+        .post(
+            "/api/warming/rooms",
+            json!({
+                "name": "new numbers",
+                "actors": [
+                    { "id": "A", "name": "Alice", "sessionId": a },
+                    { "id": "B", "name": "Bob", "sessionId": bb },
+                ],
+                "settings": { "rampUp": { "start": 10, "step": 5, "max": 80 } },
+                "lines": [
+                    { "actor": "A", "text": "{Hi|Hello} {OTHER_NAME}, {TIME_GREETING}!" },
+                    { "actor": "B", "text": "{Hey|Yo} {OTHER_NAME}, happy {DAY_NAME}" },
+                ],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let room = body["data"]["id"].as_str().unwrap().to_string();
     let b = Browser::start("screens", 1280, 800).await;
     b.login(&w.gw.base, OPERATOR, PASSWORD).await;
 
@@ -736,6 +972,16 @@ async fn every_screen_renders_at_desktop_and_phone_width() {
             "events",
             "#/events".into(),
             "return document.querySelector('#ev-state')?.textContent === 'live'",
+        ),
+        (
+            "warming",
+            "#/warming".into(),
+            "return document.querySelector('#rooms-table tr.room-row')",
+        ),
+        (
+            "warming-room",
+            format!("#/warming/{room}"),
+            "return document.querySelectorAll('#line-list li.line').length === 2 && document.querySelector('#ramp-save')",
         ),
     ];
     for (width, height, suffix) in [(1280, 800, "desktop"), (390, 844, "phone")] {

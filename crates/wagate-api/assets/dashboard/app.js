@@ -5,6 +5,8 @@
 // follows /api/events (SSE) for live updates. Every string that comes from
 // the API is put in the page with textContent (through `el`), never as HTML.
 
+import { viewWarming } from './warming.js';
+
 // ---------------------------------------------------------------- helpers
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -251,6 +253,7 @@ const SCREENS = [
   ['groups', 'Groups'],
   ['checker', 'Number checker'],
   ['bulk', 'Bulk'],
+  ['warming', 'Warming'],
   ['outbox', 'Outbox workers', true],
   ['tenants', 'Tenants & keys', true],
   ['events', 'Event monitor'],
@@ -589,16 +592,27 @@ async function viewSession(main, [id]) {
       el('button', { onclick: async () => { await attempt(() => DEL(`${base}/pacing`), 'Pacing reset to defaults'); loadPacing().catch(() => {}); } }, 'Reset to defaults')));
   };
   const loadQueue = async () => {
-    const q = await GET(`${base}/queue`);
+    const [q, items] = await Promise.all([GET(`${base}/queue`), GET(`${base}/queue/items?limit=100`)]);
+    const rows = el('tbody');
+    if (!items.length) rows.append(el('tr', {}, el('td', { colspan: 8, class: 'muted' }, 'Nothing waits.')));
+    for (const m of items) {
+      rows.append(el('tr', { class: 'queued-item', dataset: { id: m.queueId, status: m.status } },
+        el('td', {}, fmtTime(m.createdAt)), el('td', {}, m.type), el('td', {}, m.chatId), el('td', {}, m.lane),
+        el('td', { class: 'status' }, m.status), el('td', {}, m.attempts),
+        el('td', {}, m.notBefore ? fmtTime(m.notBefore) : '—'),
+        el('td', {}, m.status === 'queued' ? el('button', { class: 'small danger cancel-queued', onclick: async () => {
+          if (await confirmDialog(`Cancel the queued ${m.type} to ${m.chatId}?`)) {
+            await attempt(() => DEL(`${base}/queue/${enc(m.queueId)}`), 'Cancelled');
+            loadQueue().catch(() => {});
+          }
+        } }, 'Cancel') : '')));
+    }
     clear(queue).append(el('h2', {}, 'Send queue'), el('div', { class: 'cards' },
       ...[['Direct', q.depth.direct], ['Bulk', q.depth.bulk], ['Drip', q.depth.drip], ['Sending', q.sending],
         ['Sent last hour', q.sentLastHour]].map(([k, v]) => el('div', { class: 'card' }, el('div', { class: 'label' }, k), el('div', { class: 'value' }, v)))),
     el('p', {}, 'Next send: ', q.nextSendAt ? fmtTime(q.nextSendAt) : 'nothing waits'),
-    el('div', { class: 'form-row' }, el('input', { id: 'queue-cancel-id', placeholder: 'queue id (q_…)' }),
-      el('button', { onclick: async () => {
-        const qid = $('#queue-cancel-id').value.trim();
-        if (qid && await confirmDialog(`Cancel queued message ${qid}?`)) { await attempt(() => DEL(`${base}/queue/${enc(qid)}`), 'Cancelled'); loadQueue().catch(() => {}); }
-      } }, 'Cancel a queued message')));
+    el('div', { class: 'table-wrap' }, el('table', { id: 'queue-items' },
+      el('thead', {}, el('tr', {}, ...['Queued', 'Type', 'Chat', 'Lane', 'Status', 'Tries', 'Not before', ''].map((x) => el('th', {}, x)))), rows)));
   };
   const loadHooks = async () => {
     const list = await GET(`${base}/webhooks`);
@@ -1041,6 +1055,9 @@ const VIEWS = {
   outbox: viewOutbox,
   tenants: viewTenants,
   events: viewEvents,
+  warming: (main, args) => viewWarming(main, args, {
+    el, clear, GET, POST, PUT, DEL, attempt, toast, onLive, every, statusBadge, confirmDialog, fmtTime, enc, allSessions,
+  }),
 };
 
 boot();

@@ -2,7 +2,8 @@
 //! there).
 //!
 //! Everything it needs is embedded at compile time (`assets/dashboard/`:
-//! one HTML shell, one plain ES module, one stylesheet): no CDN, no fonts,
+//! one HTML shell, plain ES modules (`app.js`, and `warming.js` for the
+//! Warming screen), one stylesheet): no CDN, no fonts,
 //! no build step. The page is a client of the public API: it logs in
 //! through `POST /api/auth/login` (see [`crate::login`]), then calls `/api`
 //! with the session cookie and follows `/api/events` (SSE) for live
@@ -24,6 +25,7 @@ use crate::state::AppState;
 const INDEX: &str = include_str!("../../assets/dashboard/index.html");
 const DISABLED: &str = include_str!("../../assets/dashboard/disabled.html");
 const APP_JS: &str = include_str!("../../assets/dashboard/app.js");
+const WARMING_JS: &str = include_str!("../../assets/dashboard/warming.js");
 const APP_CSS: &str = include_str!("../../assets/dashboard/app.css");
 const ICON: &str = include_str!("../../assets/dashboard/icon.svg");
 
@@ -41,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/dashboard/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/dashboard/warming.js",
+            get(|| async { asset("text/javascript; charset=utf-8", WARMING_JS) }),
         )
         .route(
             "/dashboard/app.css",

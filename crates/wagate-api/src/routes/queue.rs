@@ -41,6 +41,7 @@ pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sessions/{id}/queue", get(queue_status))
+        .route("/sessions/{id}/queue/items", get(list_queued))
         .route(
             "/sessions/{id}/queue/{queue_id}",
             get(get_queued).delete(cancel_queued),
@@ -349,6 +350,60 @@ pub async fn queue_status(
         sent_last_day: s.sent_last_day,
         pacing: serde_json::to_value(&s.pacing).unwrap_or_default(),
     }))
+}
+
+/// Longest page of queue items.
+const QUEUE_ITEMS_MAX: i64 = 500;
+
+/// `?status=queued,sending&limit=50`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueItemsQuery {
+    /// Comma list of `queued`, `sending`, `sent`, `failed`, `cancelled`
+    /// (default `queued,sending`: what still waits).
+    pub status: Option<String>,
+    /// 1 to 500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// A session's queued messages in the order they will go (oldest first):
+/// by default what still waits, with their lane, attempts and `notBefore`.
+#[utoipa::path(get, path = "/api/sessions/{id}/queue/items", tag = "queue",
+    params(("id" = String, Path), QueueItemsQuery), security(("api_key" = [])),
+    responses((status = 200, description = "The messages", body = Vec<QueuedDto>),
+              (status = 400, description = "VALIDATION_ERROR (status, limit)"),
+              (status = 404, description = "SESSION_NOT_FOUND")))]
+pub async fn list_queued(
+    State(state): State<AppState>,
+    OwnedSession { session, .. }: OwnedSession,
+    Query(q): Query<QueueItemsQuery>,
+) -> Result<Envelope<Vec<QueuedDto>>, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=QUEUE_ITEMS_MAX).contains(&limit) {
+        return Err(ApiError::validation(format!(
+            "limit must be 1 to {QUEUE_ITEMS_MAX}"
+        )));
+    }
+    let statuses = match q.status.as_deref() {
+        None => vec![QueueStatus::Queued, QueueStatus::Sending],
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                QueueStatus::parse(s).ok_or_else(|| {
+                    ApiError::validation(format!(
+                        "status '{s}' is not one of queued, sending, sent, failed, cancelled"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let items = state
+        .store
+        .queue_items(&session.id, &statuses, limit)
+        .await?;
+    Ok(envelope::ok(items.iter().map(QueuedDto::from).collect()))
 }
 
 /// One queued message (what `statusUrl` points to).

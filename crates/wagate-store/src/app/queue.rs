@@ -517,6 +517,34 @@ impl Store {
         Ok(row.map(|r| batch_from_row(&r)).transpose()?)
     }
 
+    /// A session's messages with one of `statuses`, in the order they go
+    /// (oldest first), at most `limit`.
+    pub async fn queue_items(
+        &self,
+        session_id: &str,
+        statuses: &[QueueStatus],
+        limit: i64,
+    ) -> Result<Vec<QueuedRecord>, StoreError> {
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> =
+            (0..statuses.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM send_queue WHERE session_id = $1 AND status IN ({})
+             ORDER BY created_at, batch_seq, id LIMIT $2",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(session_id).bind(limit);
+        for s in statuses {
+            q = q.bind(s.as_str());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| queued_from_row(r).map_err(Into::into))
+            .collect()
+    }
+
     /// A batch's messages in order.
     pub async fn batch_items(
         &self,
