@@ -20,6 +20,7 @@ use wagate_engine::GatewayEvent;
 use wagate_store::app::EventQuery;
 use wagate_store::{Store, StoreError};
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Events read from the log at once.
@@ -152,4 +153,26 @@ pub async fn read_range(
             upto: Some(upto),
         })
         .await
+}
+
+/// A resume point within the log: not negative, not past its last event
+/// (a feed resumed there would stay silent).
+pub async fn checked_resume(
+    state: &AppState,
+    field: &str,
+    after: Option<i64>,
+) -> Result<Option<i64>, ApiError> {
+    let Some(n) = after else { return Ok(None) };
+    if n < 0 {
+        return Err(ApiError::validation(format!(
+            "{field} must not be negative"
+        )));
+    }
+    let last = state.store.last_event_seq().await?;
+    if n > last {
+        return Err(ApiError::validation(format!(
+            "{field} {n} is past the last event ({last})"
+        )));
+    }
+    Ok(Some(n))
 }

@@ -10,7 +10,9 @@
 //!   the store) and the caller's [`wagate_store::app::Principal`];
 //! - [`extract`]: JSON, path and query extractors whose rejections answer in
 //!   the contract's envelope instead of axum's plain text;
-//! - [`routes`]: one module per resource;
+//! - [`routes`]: one module per resource; they share [`send`] (what every
+//!   send route does), [`history`] (a stored message as shown) and
+//!   [`webhook_config`] (what a webhook endpoint may be), never each other;
 //! - [`owned`]: the session a `/api/sessions/{id}/…` route acts on, checked
 //!   for the caller before the handler reads the body;
 //! - [`login`]: dashboard login (operator password or tenant key → JWT);
@@ -27,6 +29,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod feed;
+pub mod history;
 pub mod login;
 pub mod openapi;
 pub mod owned;
@@ -34,8 +37,10 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod request_log;
 pub mod routes;
+pub mod send;
 pub mod state;
 pub mod streams;
+pub mod webhook_config;
 
 pub use error::ApiError;
 pub use state::{ApiConfig, AppState};

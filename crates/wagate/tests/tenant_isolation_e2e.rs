@@ -185,6 +185,24 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
     .await;
     assert_eq!(status, 200);
 
+    let (status, room) = a
+        .post(
+            "/api/warming/rooms",
+            json!({
+                "name": "a-room",
+                "actors": [
+                    { "id": "A", "name": "One", "sessionId": a1 },
+                    { "id": "B", "name": "Two", "sessionId": a2 },
+                ],
+                "lines": [{ "actor": "A", "text": "secret line" }],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{room}");
+    let room_id = room["data"]["id"].as_str().unwrap().to_string();
+    let (_, lines) = a.get(&format!("/api/warming/rooms/{room_id}/lines")).await;
+    let line_id = lines["data"][0]["id"].as_str().unwrap().to_string();
+
     // What must never show up in an answer to B.
     let secrets = [
         a1.as_str(),
@@ -198,6 +216,9 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
         file_id.as_str(),
         "a-worker",
         "alpha",
+        "a-room",
+        room_id.as_str(),
+        line_id.as_str(),
     ];
     let refused = |what: &str, status: u16, body: &Value, asked: &str| {
         // Ownership is checked before a body is read: never a 400 that
@@ -237,6 +258,8 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
         ("phone", A2_PHONE.to_string()),
         ("name", "alpha".to_string()),
         ("key_id", "key_x".to_string()),
+        ("room_id", room_id.clone()),
+        ("line_id", line_id.clone()),
     ]
     .into();
     let body = valid_body();
@@ -245,7 +268,7 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
         if !template.contains('{') {
             continue;
         }
-        let ids: Vec<String> = if template.starts_with("/api/sessions/{id}") {
+        let ids: Vec<String> = if template.contains("/sessions/{id}") {
             vec![a1.clone(), A1_PHONE.to_string(), format!("+{A1_PHONE}")]
         } else if template.starts_with("/api/outbox/workers/{id}") {
             vec![worker_id.clone()]

@@ -9,14 +9,14 @@ use utoipa::ToSchema;
 use wagate_core::limits::{CONTACT_NAME_MAX_CHARS, TEXT_MAX_CHARS};
 use wagate_core::{ErrorCode, MessageType, QueueStatus, iso_ms};
 
-use super::messages::{SendResultDto, parse_chat_id, wa_id_of};
-use super::owned_session;
-use super::queue::{self, IdempotencyKey, SendMode};
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::owned::OwnedSession;
+use crate::owned::owned_session;
+use crate::send::{self, IdempotencyKey, SendMode};
+use crate::send::{SendResultDto, parse_chat_id, wa_id_of};
 use crate::state::AppState;
 use wagate_engine::queue::SendJob;
 
@@ -171,7 +171,7 @@ pub async fn send_location(
             .as_deref()
             .map(|q| wa_id_of(q).to_string()),
     };
-    queue::submit(&state, &session, chat, job, &mode, key).await
+    send::submit(&state, &session, chat, job, &mode, key).await
 }
 
 /// Send a contact card (vCard).
@@ -213,7 +213,7 @@ pub async fn send_contact(
             .as_deref()
             .map(|q| wa_id_of(q).to_string()),
     };
-    queue::submit(&state, &session, chat, job, &mode, key).await
+    send::submit(&state, &session, chat, job, &mode, key).await
 }
 
 /// React to a message in this session's history (an empty emoji removes it).

@@ -24,15 +24,15 @@ use wagate_engine::media::{MediaKind, OutgoingMedia};
 use wagate_engine::queue::{BatchOptions, BatchSubmit, BatchSubmitted, SendJob};
 use wagate_store::app::{BatchProgress, BatchRecord};
 
-use super::media::decode_base64;
-use super::messages::{check_text, parse_chat_id};
-use super::owned_session;
-use super::queue::{self, IdempotencyKey, SendMode, SendResultDto};
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::owned::OwnedSession;
+use crate::owned::owned_session;
+use crate::send::decode_base64;
+use crate::send::{self, IdempotencyKey, SendMode, SendResultDto};
+use crate::send::{check_text, parse_chat_id};
 use crate::state::AppState;
 
 /// Most messages in one bulk request (the contract's limit).
@@ -160,7 +160,7 @@ pub struct BatchResultDto {
     pub queue_id: String,
     pub sent_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<queue::ErrorDto>,
+    pub error: Option<send::ErrorDto>,
 }
 
 /// Send up to 100 messages as a paced batch.
@@ -541,7 +541,7 @@ fn batch_dto(
                 },
                 queue_id: r.id.clone(),
                 sent_at: r.sent_at.map(iso_ms),
-                error: queue::ErrorDto::of(r),
+                error: send::ErrorDto::of(r),
             })
             .collect(),
         started_at: batch.started_at.map(iso_ms),
@@ -597,7 +597,7 @@ pub async fn send_otp(
         mentions: vec![],
         simulate_typing: false,
     };
-    queue::submit(&state, &session, chat, job, &mode, key).await
+    send::submit(&state, &session, chat, job, &mode, key).await
 }
 
 /// The OTP message: the template with the code in place of `{code}` or

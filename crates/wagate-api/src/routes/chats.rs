@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wagate_core::ChatId;
 
-use super::messages::MessageDto;
-use super::owned_session;
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Query;
+use crate::history::MessageDto;
+use crate::owned::owned_session;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -13,12 +13,12 @@ use utoipa::ToSchema;
 use wagate_core::{ChatId, ErrorCode};
 use wagate_engine::contacts::{MAX_BATCH, NumberCheck, phone_digits};
 
-use super::owned_session;
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::owned::OwnedSession;
+use crate::owned::owned_session;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -10,13 +10,13 @@ use wagate_core::limits::{GROUP_DESCRIPTION_MAX_CHARS, GROUP_NAME_MAX_CHARS};
 use wagate_core::{ChatId, ErrorCode, iso_ms};
 use wagate_engine::groups::{GroupInfo, ParticipantAction};
 
-use super::messages::parse_chat_id;
-use super::owned_session;
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::owned::OwnedSession;
+use crate::owned::owned_session;
+use crate::send::parse_chat_id;
 use crate::state::AppState;
 
 /// Most participants in one request.

@@ -14,19 +14,20 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, Sta
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine as _;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use wagate_core::limits::CAPTION_MAX_CHARS;
 use wagate_core::{ChatId, ErrorCode};
 use wagate_engine::media::{MediaKind, OutgoingMedia, fetch_url};
 
-use super::messages::{SendOptionsDto, SendResultDto, parse_chat_id, wa_id_of};
-use super::owned_session;
-use super::queue::{self, IdempotencyKey, SendMode};
 use crate::auth::Auth;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
+use crate::owned::owned_session;
+use crate::send::{self, IdempotencyKey, SendMode};
+use crate::send::{
+    SendOptionsDto, SendResultDto, decode_base64, parse_chat_id, too_large, wa_id_of,
+};
 use crate::state::AppState;
 use wagate_engine::queue::SendJob;
 
@@ -270,15 +271,7 @@ async fn send(
         mentions: mentions.iter().map(ChatId::jid).collect(),
         simulate_typing: body.options.simulate_typing,
     };
-    queue::submit(&state, &session, chat, job, &mode, key).await
-}
-
-fn too_large(kind: MediaKind, limit: u64) -> ApiError {
-    ApiError::new(
-        ErrorCode::MessageMediaTooLarge,
-        format!("the {} exceeds the limit of {limit} bytes", kind.name()),
-    )
-    .with_details(serde_json::json!({ "limit": limit }))
+    send::submit(&state, &session, chat, job, &mode, key).await
 }
 
 async fn read_json(
@@ -316,32 +309,6 @@ async fn read_json(
         (None, None) => return Err(missing()),
     };
     Ok((body, source, src.mimetype))
-}
-
-/// A data URL (`data:<type>;base64,<data>`) or bare base64 → bytes.
-pub(crate) fn decode_base64(s: &str, kind: MediaKind, limit: u64) -> Result<Vec<u8>, ApiError> {
-    let data = match s.strip_prefix("data:") {
-        Some(rest) => match rest.split_once(',') {
-            Some((meta, data)) if meta.ends_with(";base64") => data,
-            _ => {
-                return Err(ApiError::validation(
-                    "a data URL must look like data:<type>;base64,<data>",
-                ));
-            }
-        },
-        None => s,
-    };
-    let cleaned: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    if (cleaned.len() as u64) / 4 * 3 > limit.saturating_add(3) {
-        return Err(too_large(kind, limit));
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(cleaned.as_bytes())
-        .map_err(|e| ApiError::validation(format!("invalid base64: {e}")))?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large(kind, limit));
-    }
-    Ok(bytes)
 }
 
 async fn read_multipart(

@@ -20,13 +20,8 @@ pub mod warming;
 pub mod webhooks;
 pub mod ws;
 
-use axum::Router;
-use std::sync::Arc;
-use wagate_engine::Session;
-use wagate_store::app::{Principal, SessionRecord};
-
-use crate::error::ApiError;
 use crate::state::AppState;
+use axum::Router;
 
 /// Everything under `/api`.
 pub fn api_router() -> Router<AppState> {
@@ -50,32 +45,4 @@ pub fn api_router() -> Router<AppState> {
         .merge(warming::router())
         .merge(sse::router())
         .merge(ws::router())
-}
-
-/// The session `id` as `principal` may see it: another tenant's session is
-/// indistinguishable from a missing one (404). An `id` of 7–15 digits
-/// (optionally with `+`) is the phone number the session is linked to.
-pub async fn owned_session(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-) -> Result<(SessionRecord, Arc<Session>), ApiError> {
-    let record = match phone_address(id) {
-        Some(phone) => {
-            let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
-            state.store.get_session_by_phone(tenant, &phone).await?
-        }
-        None => state.store.get_session(id).await?,
-    }
-    .filter(|r| principal.can_access(&r.tenant_id))
-    .ok_or_else(|| ApiError::session_not_found(id))?;
-    let session = state.manager.attach(&record).await;
-    Ok((record, session))
-}
-
-/// `id` as a phone number: 7–15 ASCII digits, optionally after a `+`.
-fn phone_address(id: &str) -> Option<String> {
-    let digits = id.strip_prefix('+').unwrap_or(id);
-    ((7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.to_string())
 }

@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wagate_engine::presence::ChatState;
 
-use super::messages::parse_chat_id;
-use super::owned_session;
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::owned::OwnedSession;
+use crate::owned::owned_session;
+use crate::send::parse_chat_id;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

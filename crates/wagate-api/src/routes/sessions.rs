@@ -11,12 +11,12 @@ use wagate_core::limits::SESSION_NAME_MAX_CHARS;
 use wagate_core::{ErrorCode, SessionStatus, StatusReason, iso_ms};
 use wagate_store::app::{Principal, SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};
 
-use super::owned_session;
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope, Pagination};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::owned::OwnedSession;
+use crate::owned::owned_session;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -48,7 +48,7 @@ pub struct CreateSession {
     #[schema(example = "my-bot")]
     pub name: String,
     /// A webhook to register on the new session.
-    pub webhook: Option<super::webhooks::CreateWebhook>,
+    pub webhook: Option<crate::webhook_config::CreateWebhook>,
     /// Availability flag for external apps (default false).
     #[serde(default)]
     pub used: bool,
@@ -239,7 +239,7 @@ pub async fn create_session(
         )));
     }
     if let Some(webhook) = &body.webhook {
-        super::webhooks::validate(&state, webhook).await?;
+        crate::webhook_config::validate(&state, webhook).await?;
     }
     let meta = SessionMeta {
         used: body.used,
@@ -281,7 +281,8 @@ pub async fn create_session(
         Err(e) => return Err(e.into()),
     };
     if let Some(webhook) = body.webhook {
-        super::webhooks::create_for_session(&state, &record, webhook, Some(webhook_start)).await?;
+        crate::webhook_config::create_for_session(&state, &record, webhook, Some(webhook_start))
+            .await?;
     }
     let live = session.live();
     Ok(envelope::created(SessionDto::from_record(

@@ -24,11 +24,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use wagate_store::app::webhooks::event_matches;
 
-use super::owned_session;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::feed::Feed;
+use crate::owned::owned_session;
 use crate::state::AppState;
 use crate::streams::{KEY_RECHECK, KeyCheck, StreamKey, StreamSlot, admit, check_filter};
 
@@ -65,28 +65,6 @@ fn resume_point(headers: &HeaderMap, q: &SseQuery) -> Result<Option<i64>, ApiErr
         }
         None => Ok(q.last_event_id),
     }
-}
-
-/// A resume point within the log: not negative, not past its last event
-/// (a feed resumed there would stay silent).
-pub(crate) async fn checked_resume(
-    state: &AppState,
-    field: &str,
-    after: Option<i64>,
-) -> Result<Option<i64>, ApiError> {
-    let Some(n) = after else { return Ok(None) };
-    if n < 0 {
-        return Err(ApiError::validation(format!(
-            "{field} must not be negative"
-        )));
-    }
-    let last = state.store.last_event_seq().await?;
-    if n > last {
-        return Err(ApiError::validation(format!(
-            "{field} {n} is past the last event ({last})"
-        )));
-    }
-    Ok(Some(n))
 }
 
 fn filter(q: &SseQuery) -> Result<Vec<String>, ApiError> {
@@ -159,7 +137,8 @@ pub async fn session_events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let (record, _) = owned_session(&state, &principal, &id).await?;
-    let after = checked_resume(&state, RESUME_FIELD, resume_point(&headers, &q)?).await?;
+    let after =
+        crate::feed::checked_resume(&state, RESUME_FIELD, resume_point(&headers, &q)?).await?;
     let events = filter(&q)?;
     let (slot, key) = admit(&state, &principal.tenant_id, key)?;
     // The record's id: `id` may be the phone number the session is linked to.
@@ -179,7 +158,8 @@ pub async fn tenant_events(
     StreamKey(key): StreamKey,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let after = checked_resume(&state, RESUME_FIELD, resume_point(&headers, &q)?).await?;
+    let after =
+        crate::feed::checked_resume(&state, RESUME_FIELD, resume_point(&headers, &q)?).await?;
     let events = filter(&q)?;
     let (slot, key) = admit(&state, &principal.tenant_id, key)?;
     let tenant = (!principal.is_admin).then(|| principal.tenant_id.clone());

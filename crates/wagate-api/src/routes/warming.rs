@@ -16,11 +16,11 @@ use wagate_core::{ErrorCode, iso_ms, now_ms};
 use wagate_engine::warming::{Actor, Room, RoomSettings};
 use wagate_store::app::{Principal, WarmingRoom};
 
-use super::owned_session;
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
+use crate::owned::owned_session;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

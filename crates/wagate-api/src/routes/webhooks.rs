@@ -11,21 +11,23 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wagate_core::{ErrorCode, iso_ms};
-use wagate_store::StoreError;
-use wagate_store::app::webhooks::{DeliveryRecord, NewWebhook, WebhookPatch, WebhookRecord};
-use wagate_store::app::{Principal, SessionRecord};
+use wagate_store::app::Principal;
+use wagate_store::app::webhooks::{DeliveryRecord, WebhookPatch, WebhookRecord};
 
-use super::owned_session;
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope, Pagination};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::owned::owned_session;
 use crate::state::AppState;
+use crate::webhook_config::{
+    CreateWebhook, conflict_as_duplicate, create_for_session, events_ok, headers_ok, secret_ok,
+    url_ok,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,30 +50,6 @@ pub fn router() -> Router<AppState> {
             post(redeliver),
         )
         .route("/sessions/{id}/webhooks/{webhook_id}/replay", post(replay))
-}
-
-/// Longest URL accepted.
-const MAX_URL_CHARS: usize = 2048;
-/// Most custom headers per webhook.
-const MAX_HEADERS: usize = 20;
-/// Longest secret accepted.
-const MAX_SECRET_CHARS: usize = 512;
-/// Most event names in a filter.
-const MAX_EVENTS: usize = 64;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateWebhook {
-    /// Where events are POSTed: an http:// or https:// URL.
-    #[schema(example = "https://your-server.com/webhook")]
-    pub url: String,
-    /// Event names to deliver; `*` (the default) is every event, `message.*` every message event.
-    #[schema(example = json!(["message.received", "message.ack", "session.status"]))]
-    pub events: Option<Vec<String>>,
-    /// Signs each delivery (`X-OpenWA-Signature`, `webhook-signature`). Write-only.
-    pub secret: Option<String>,
-    /// Extra headers sent with every delivery.
-    pub headers: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -176,172 +154,6 @@ pub struct ReplayRequest {
     /// Deliver again every event from this sequence number on.
     #[schema(example = 1)]
     pub from_seq: i64,
-}
-
-/// An http(s) URL with a host that the outbound policy lets the gateway
-/// reach: an internal address (loopback, private, link-local, …, or a name
-/// resolving only to such) is refused now with `reason: forbidden_address`;
-/// delivery checks again at every connect.
-async fn url_ok(state: &AppState, url: &str) -> Result<String, ApiError> {
-    let url = url.trim();
-    let valid = url.chars().count() <= MAX_URL_CHARS
-        && url::Url::parse(url)
-            .map(|u| {
-                matches!(u.scheme(), "http" | "https")
-                    && u.host_str().is_some_and(|h| !h.is_empty())
-            })
-            .unwrap_or(false);
-    if !valid {
-        return Err(ApiError::new(
-            ErrorCode::WebhookUrlInvalid,
-            "url must be an http:// or https:// URL with a host",
-        )
-        .with_details(serde_json::json!({ "reason": "invalid_url" })));
-    }
-    let policy = state.manager.config().outbound.policy();
-    if let Err(e) = policy.check_url_resolving(url).await {
-        return Err(
-            ApiError::new(ErrorCode::WebhookUrlInvalid, e.message.clone())
-                .with_details(serde_json::json!({ "reason": e.reason.as_str() })),
-        );
-    }
-    Ok(url.to_string())
-}
-
-fn events_ok(events: Option<Vec<String>>) -> Result<Option<Vec<String>>, ApiError> {
-    let Some(events) = events else {
-        return Ok(None);
-    };
-    let events: Vec<String> = events.into_iter().map(|e| e.trim().to_string()).collect();
-    if events.is_empty() || events.len() > MAX_EVENTS {
-        return Err(ApiError::validation(format!(
-            "events must list 1 to {MAX_EVENTS} event names (or [\"*\"] for all)"
-        )));
-    }
-    if let Some(bad) = events.iter().find(|e| {
-        e.is_empty()
-            || e.len() > 64
-            || !e
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._*-".contains(c))
-    }) {
-        return Err(ApiError::validation(format!(
-            "'{bad}' is not an event name"
-        )));
-    }
-    wagate_core::event::validate_filter(&events)
-        .map_err(|e| ApiError::validation(e.to_string()))?;
-    Ok(Some(events))
-}
-
-fn headers_ok(
-    headers: Option<BTreeMap<String, String>>,
-) -> Result<Option<BTreeMap<String, String>>, ApiError> {
-    let Some(headers) = headers else {
-        return Ok(None);
-    };
-    if headers.len() > MAX_HEADERS {
-        return Err(ApiError::validation(format!(
-            "at most {MAX_HEADERS} custom headers"
-        )));
-    }
-    for (name, value) in &headers {
-        let lower = name.to_ascii_lowercase();
-        let reserved = matches!(
-            lower.as_str(),
-            "content-type"
-                | "content-length"
-                | "host"
-                | "transfer-encoding"
-                | "connection"
-                | "user-agent"
-        ) || lower.starts_with("x-openwa-")
-            || lower.starts_with("webhook-");
-        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err()
-        {
-            return Err(ApiError::validation(format!(
-                "header '{name}' is not a valid HTTP header"
-            )));
-        }
-        if reserved {
-            return Err(ApiError::validation(format!(
-                "header '{name}' is set by the gateway and cannot be overridden"
-            )));
-        }
-    }
-    Ok(Some(headers))
-}
-
-fn secret_ok(secret: Option<String>) -> Result<Option<String>, ApiError> {
-    match secret {
-        Some(s) if s.chars().count() > MAX_SECRET_CHARS => Err(ApiError::validation(format!(
-            "secret must be at most {MAX_SECRET_CHARS} characters"
-        ))),
-        Some(s) if s.is_empty() => Ok(None),
-        other => Ok(other),
-    }
-}
-
-fn conflict_as_duplicate(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Conflict(m) => ApiError::new(ErrorCode::WebhookDuplicate, m),
-        other => other.into(),
-    }
-}
-
-/// The contract's checks on a new webhook, without creating it.
-pub async fn validate(state: &AppState, body: &CreateWebhook) -> Result<(), ApiError> {
-    url_ok(state, &body.url).await?;
-    events_ok(body.events.clone())?;
-    headers_ok(body.headers.clone())?;
-    secret_ok(body.secret.clone())?;
-    Ok(())
-}
-
-fn webhook_id() -> String {
-    let raw = uuid::Uuid::new_v4().simple().to_string();
-    format!("wh_{}", &raw[..16])
-}
-
-/// Creates a webhook on a session the caller owns, after the checks of the
-/// contract (URL, duplicate, limit). `start_after` is where delivery starts
-/// (events with a greater sequence number); session create passes the log's
-/// end from before the session existed, so the webhook hears its first QR.
-pub async fn create_for_session(
-    state: &AppState,
-    session: &SessionRecord,
-    body: CreateWebhook,
-    start_after: Option<i64>,
-) -> Result<WebhookRecord, ApiError> {
-    let url = url_ok(state, &body.url).await?;
-    let events = events_ok(body.events)?.unwrap_or_else(|| vec!["*".to_string()]);
-    let headers = headers_ok(body.headers)?.unwrap_or_default();
-    let secret = secret_ok(body.secret)?;
-    let limit = state.config.webhook_max_per_session;
-    if state.store.count_webhooks(&session.id).await? as usize >= limit {
-        return Err(ApiError::new(
-            ErrorCode::WebhookLimitReached,
-            format!("a session may have at most {limit} webhooks"),
-        ));
-    }
-    let last_seq = match start_after {
-        Some(n) => n,
-        None => state.store.last_event_seq().await?,
-    };
-    state
-        .store
-        .insert_webhook(&NewWebhook {
-            id: webhook_id(),
-            session_id: Some(session.id.clone()),
-            tenant_id: session.tenant_id.clone(),
-            url,
-            events,
-            secret,
-            headers,
-            last_seq,
-        })
-        .await
-        .map_err(conflict_as_duplicate)
 }
 
 async fn owned_webhook(

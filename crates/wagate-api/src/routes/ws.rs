@@ -29,11 +29,11 @@ use wagate_core::EventKind;
 use wagate_store::app::Principal;
 use wagate_store::app::webhooks::event_matches;
 
-use super::owned_session;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::feed::{Feed, FeedEvent, read_range};
+use crate::owned::owned_session;
 use crate::state::AppState;
 use crate::streams::{KEY_RECHECK, KeyCheck, StreamKey, WS_MAX_SUBSCRIPTIONS, admit, check_filter};
 
@@ -72,7 +72,7 @@ pub async fn ws(
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade.map_err(|_| upgrade_required())?;
-    let last_seq = super::sse::checked_resume(&state, "lastSeq", q.last_seq).await?;
+    let last_seq = crate::feed::checked_resume(&state, "lastSeq", q.last_seq).await?;
     let (slot, key) = admit(&state, &principal.tenant_id, key)?;
     Ok(upgrade.on_upgrade(move |socket| async move {
         run_ws(state, principal, socket, last_seq, key).await;

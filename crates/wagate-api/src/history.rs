@@ -1,0 +1,86 @@
+//! A stored message as the API shows it: history pages, chat previews.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+use wagate_core::{ChatId, iso_ms};
+use wagate_store::app::MessageRecord;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDto {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub body: Option<String>,
+    /// `chat`, `image`, `video`, `audio`, `ptt`, `document`, `sticker`, `location`, `vcard`, `reaction`.
+    #[serde(rename = "type")]
+    pub msg_type: String,
+    pub wa_timestamp: i64,
+    pub timestamp: String,
+    pub from_me: bool,
+    pub has_media: bool,
+    /// `sent`, `delivered`, `read`, `played` for outgoing; `received` for incoming.
+    pub status: String,
+    pub quoted_message_id: Option<String>,
+    pub push_name: Option<String>,
+    /// The file the message carries, when it was stored.
+    pub media: Option<MediaDto>,
+    /// A location's `{latitude, longitude, name, address, url, isLive}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub location: Option<serde_json::Value>,
+    /// A contact card's `{displayName, vcard}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub vcard: Option<serde_json::Value>,
+    /// Several contact cards, `[{displayName, vcard}]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub vcards: Option<serde_json::Value>,
+}
+
+/// A message's stored file; `url` is the files endpoint that serves it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaDto {
+    #[schema(example = "image/jpeg")]
+    pub mimetype: String,
+    pub filename: Option<String>,
+    pub size: i64,
+    #[schema(example = "/api/sessions/sess_abc123/files/f0123456789abcdef0123456789abcdef")]
+    pub url: String,
+}
+
+impl From<&MessageRecord> for MessageDto {
+    fn from(m: &MessageRecord) -> Self {
+        let chat_api = ChatId::api_from_jid(&m.chat_id);
+        MessageDto {
+            id: wagate_core::ids::message_id(m.from_me, &chat_api, &m.wa_id),
+            from: ChatId::api_from_jid(&m.sender),
+            to: ChatId::api_from_jid(&m.recipient),
+            body: m.body.clone(),
+            msg_type: m.msg_type.to_string(),
+            wa_timestamp: m.wa_timestamp,
+            timestamp: iso_ms(m.wa_timestamp * 1000),
+            from_me: m.from_me,
+            has_media: m.msg_type.is_media(),
+            status: m.status.to_string(),
+            quoted_message_id: m.quoted_id.clone(),
+            push_name: m.push_name.clone(),
+            media: m.media.as_ref().map(|f| MediaDto {
+                mimetype: f.mimetype.clone(),
+                filename: f.filename.clone(),
+                size: f.size,
+                url: format!("/api/sessions/{}/files/{}", m.session_id, f.file_id),
+            }),
+            location: extra(m, "location"), // not vocabulary: an extras key
+            vcard: extra(m, "vcard"),       // not vocabulary: an extras key
+            vcards: extra(m, "vcards"),
+        }
+    }
+}
+
+/// One key of a message's stored extras (a location or contact card).
+fn extra(m: &MessageRecord, key: &str) -> Option<serde_json::Value> {
+    m.extras.as_ref().and_then(|x| x.get(key)).cloned()
+}
