@@ -88,99 +88,32 @@ impl From<StoreError> for ApiError {
 }
 
 impl From<EngineError> for ApiError {
+    /// The engine's own code and message ([`EngineError::code`] is the one
+    /// table); internal failures are logged and hidden, and a media error
+    /// says what class of failure it was in `details`.
     fn from(e: EngineError) -> Self {
-        use ErrorCode as C;
+        use wagate_engine::media::MediaError as M;
         match e {
-            EngineError::SessionNotFound => ApiError::new(C::SessionNotFound, "session not found"),
-            EngineError::NotReady(status) => ApiError::new(
-                C::SessionNotReady,
-                format!(
-                    "session is not connected (status {status}); pair it and wait for CONNECTED"
-                ),
-            ),
-            EngineError::Initializing => ApiError::new(
-                C::SessionInitializing,
-                "session is still initializing; try again shortly",
-            ),
-            EngineError::NoQr(m) => ApiError::new(C::SessionQrExpired, m),
-            EngineError::Banned => {
-                ApiError::new(C::SessionBanned, "this number is banned by WhatsApp")
-            }
-            EngineError::InvalidChatId(m) => ApiError::new(C::MessageInvalidChatId, m),
-            EngineError::QuotedNotFound => ApiError::new(
-                C::MessageQuotedNotFound,
-                "the quoted message is not in this session's history",
-            ),
-            EngineError::SendFailed(m) => {
-                error!("send failed: {m}");
-                ApiError::new(C::MessageSendFailed, "WhatsApp did not accept the message")
-            }
-            EngineError::Pairing(m) => ApiError::new(C::SessionAuthFailed, m),
             EngineError::Engine(m) => ApiError::internal("engine", m),
             EngineError::Store(s) => s.into(),
-            EngineError::MessageNotFound => ApiError::new(
-                C::MessageNotFound,
-                "the message is not in this session's history",
-            ),
-            EngineError::Forbidden(m) => ApiError::new(C::Forbidden, m),
-            EngineError::GroupNotFound => ApiError::new(
-                C::GroupNotFound,
-                "group not found (or this session is not in it)",
-            ),
-            EngineError::GroupInviteInvalid => ApiError::new(
-                C::GroupInviteInvalid,
-                "the invite link is invalid, expired or revoked",
-            ),
-            EngineError::GroupNotAdmin => ApiError::new(
-                C::GroupNotAdmin,
-                "this session is not an admin of the group",
-            ),
-            e @ EngineError::GroupParticipantExists(_) => {
-                ApiError::new(C::GroupParticipantExists, e.to_string())
+            EngineError::SendFailed(m) => {
+                error!("send failed: {m}");
+                ApiError::new(
+                    ErrorCode::MessageSendFailed,
+                    "WhatsApp did not accept the message",
+                )
             }
-            e @ EngineError::GroupParticipantNotFound(_) => {
-                ApiError::new(C::GroupParticipantNotFound, e.to_string())
+            EngineError::Media(M::TooLarge { limit, .. }) => ApiError::new(e.code(), e.to_string())
+                .with_details(json!({ "limit": limit, "reason": "too_large" })),
+            EngineError::Media(M::DownloadFailed(ref d)) => {
+                let details = match d.status {
+                    Some(status) => json!({ "reason": d.reason.as_str(), "status": status }),
+                    None => json!({ "reason": d.reason.as_str() }),
+                };
+                ApiError::new(e.code(), e.to_string()).with_details(details)
             }
-            EngineError::NotOnWhatsapp(chat) => ApiError::new(
-                C::MessageNumberNotOnWhatsapp,
-                format!("{chat} is not registered on WhatsApp"),
-            ),
             EngineError::Invalid(m) => ApiError::validation(m),
-            EngineError::NotFound(m) => ApiError::new(C::NotFound, m),
-            EngineError::Conflict(m) => ApiError::new(C::Conflict, m),
-            e @ EngineError::IdempotencyKeyReused => {
-                ApiError::new(C::IdempotencyKeyReused, e.to_string())
-            }
-            e @ EngineError::ContactNotFound(_) => ApiError::new(C::ContactNotFound, e.to_string()),
-            e @ EngineError::ContactBlocked(_) => ApiError::new(C::ContactBlocked, e.to_string()),
-            e @ EngineError::ContactNotBlocked(_) => {
-                ApiError::new(C::ContactNotBlocked, e.to_string())
-            }
-            e @ EngineError::BlockedContact(_) => {
-                ApiError::new(C::MessageBlockedContact, e.to_string())
-            }
-            EngineError::Media(m) => {
-                use wagate_engine::media::MediaError as M;
-                match m {
-                    M::TooLarge { limit, .. } => {
-                        ApiError::new(C::MessageMediaTooLarge, m.to_string())
-                            .with_details(json!({ "limit": limit, "reason": "too_large" }))
-                    }
-                    M::InvalidFormat(_) => {
-                        ApiError::new(C::MessageMediaInvalidFormat, m.to_string())
-                    }
-                    M::DownloadFailed(ref e) => {
-                        let details = match e.status {
-                            Some(status) => {
-                                json!({ "reason": e.reason.as_str(), "status": status })
-                            }
-                            None => json!({ "reason": e.reason.as_str() }),
-                        };
-                        ApiError::new(C::MessageMediaDownloadFailed, m.to_string())
-                            .with_details(details)
-                    }
-                }
-            }
+            other => ApiError::new(other.code(), other.to_string()),
         }
     }
 }

@@ -20,7 +20,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wagate_core::limits::TEXT_MAX_CHARS;
-use wagate_core::{ChatId, ErrorCode, QueueStatus, SessionStatus, StatusReason, iso_ms};
+use wagate_core::{ChatId, ErrorCode, QueueStatus, iso_ms};
 use wagate_engine::Session;
 use wagate_engine::media::MediaKind;
 use wagate_engine::queue::{Lane, SendJob, Submit, Submitted};
@@ -125,36 +125,6 @@ pub async fn submit(
     key: IdempotencyKey,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
     let queue = state.manager.queue();
-    // A banned number will never send again.
-    if session.live().reason == Some(StatusReason::Banned) {
-        queue.discard(&job);
-        return Err(ApiError::new(
-            ErrorCode::SessionBanned,
-            "this number is banned by WhatsApp",
-        ));
-    }
-    // A send the client waits for needs a connected session, unless this is
-    // the retry of one already queued.
-    if !mode.run_async && session.status() != SessionStatus::Ready {
-        let known = match &key.0 {
-            Some(k) => state
-                .store
-                .queued_by_key(&session.tenant_id, k)
-                .await?
-                .is_some(),
-            None => false,
-        };
-        if !known {
-            queue.discard(&job);
-            return Err(ApiError::new(
-                ErrorCode::SessionNotReady,
-                format!(
-                    "session is not connected (status {}); pair it and wait for CONNECTED, or send with ?async=true to queue it",
-                    session.status().api()
-                ),
-            ));
-        }
-    }
     let submitted = queue
         .submit(
             session,
@@ -163,6 +133,7 @@ pub async fn submit(
                 job,
                 lane: mode.lane(),
                 idempotency_key: key.0,
+                waited_for: !mode.run_async,
             },
         )
         .await?;

@@ -1,5 +1,7 @@
-//! The engine layer's error type; the API maps each variant to one of the
-//! contract's error codes.
+//! The engine layer's error type. [`EngineError::code`] is the one table
+//! from a variant to the contract's error code, and each variant's message
+//! is what a client is told (the API adds only details, and hides the
+//! internal ones).
 
 use wagate_store::StoreError;
 
@@ -7,21 +9,25 @@ use wagate_store::StoreError;
 pub enum EngineError {
     #[error("session not found")]
     SessionNotFound,
-    #[error("session is not connected (status {0})")]
+    #[error("session is not connected (status {0}); pair it and wait for CONNECTED")]
     NotReady(&'static str),
-    #[error("session is still initializing")]
+    #[error(
+        "session is not connected (status {0}); pair it and wait for CONNECTED, or send with ?async=true to queue it"
+    )]
+    NotReadyToSend(&'static str),
+    #[error("session is still initializing; try again shortly")]
     Initializing,
-    #[error("no QR code: {0}")]
+    #[error("{0}")]
     NoQr(String),
-    #[error("the number is banned by WhatsApp")]
+    #[error("this number is banned by WhatsApp")]
     Banned,
-    #[error("invalid chat id: {0}")]
+    #[error("{0}")]
     InvalidChatId(String),
-    #[error("quoted message not found")]
+    #[error("the quoted message is not in this session's history")]
     QuotedNotFound,
     #[error("send failed: {0}")]
     SendFailed(String),
-    #[error("pairing failed: {0}")]
+    #[error("{0}")]
     Pairing(String),
     #[error("engine error: {0}")]
     Engine(String),
@@ -29,15 +35,15 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
-    #[error("message not found")]
+    #[error("the message is not in this session's history")]
     MessageNotFound,
-    #[error("{0} is not on WhatsApp")]
+    #[error("{0} is not registered on WhatsApp")]
     NotOnWhatsapp(String),
-    #[error("group not found")]
+    #[error("group not found (or this session is not in it)")]
     GroupNotFound,
-    #[error("not a group admin")]
+    #[error("this session is not an admin of the group")]
     GroupNotAdmin,
-    #[error("invalid invite link")]
+    #[error("the invite link is invalid, expired or revoked")]
     GroupInviteInvalid,
     #[error("{0} is already in the group")]
     GroupParticipantExists(String),
@@ -71,7 +77,7 @@ impl EngineError {
         use wagate_core::ErrorCode as C;
         match self {
             EngineError::SessionNotFound => C::SessionNotFound,
-            EngineError::NotReady(_) => C::SessionNotReady,
+            EngineError::NotReady(_) | EngineError::NotReadyToSend(_) => C::SessionNotReady,
             EngineError::Initializing => C::SessionInitializing,
             EngineError::NoQr(_) => C::SessionQrExpired,
             EngineError::Banned => C::SessionBanned,
@@ -117,6 +123,9 @@ impl EngineError {
 
     /// Whether the session was not connected, so nothing was tried.
     pub fn is_not_connected(&self) -> bool {
-        matches!(self, EngineError::NotReady(_) | EngineError::Initializing)
+        matches!(
+            self,
+            EngineError::NotReady(_) | EngineError::NotReadyToSend(_) | EngineError::Initializing
+        )
     }
 }

@@ -26,7 +26,9 @@ use serde_json::json;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
-use wagate_core::{BatchStatus, ChatId, QueueStatus, RetrySchedule, now_ms};
+use wagate_core::{
+    BatchStatus, ChatId, QueueStatus, RetrySchedule, SessionStatus, StatusReason, now_ms,
+};
 use wagate_store::Store;
 use wagate_store::app::{
     BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,
@@ -166,6 +168,10 @@ pub struct Submit {
     pub job: SendJob,
     pub lane: Lane,
     pub idempotency_key: Option<String>,
+    /// Someone waits for this send (a sync API call): a session that is not
+    /// connected refuses it at once ([`EngineError::NotReadyToSend`]) unless
+    /// it is the retry of a message already queued under the same key.
+    pub waited_for: bool,
 }
 
 /// What [`SendQueue::submit`] did.
@@ -322,6 +328,10 @@ impl SendQueue {
         session: &Arc<Session>,
         submit: Submit,
     ) -> Result<Submitted, EngineError> {
+        if let Err(e) = self.admit(session, &submit).await {
+            self.discard(&submit.job);
+            return Err(e);
+        }
         let fingerprint = submit.job.fingerprint(&session.id, &submit.chat);
         let row = NewQueued {
             id: new_queue_id(),
@@ -355,6 +365,33 @@ impl SendQueue {
                 self.discard(&submit.job);
                 Err(e.into())
             }
+        }
+    }
+
+    /// Whether `session` takes `submit` now: a banned number never sends
+    /// again, and a send someone waits for needs a connected session (or
+    /// an idempotent retry of one already queued, which answers from the
+    /// queue).
+    async fn admit(&self, session: &Session, submit: &Submit) -> Result<(), EngineError> {
+        if session.live().reason == Some(StatusReason::Banned) {
+            return Err(EngineError::Banned);
+        }
+        if !submit.waited_for || session.status() == SessionStatus::Ready {
+            return Ok(());
+        }
+        let known = match &submit.idempotency_key {
+            Some(k) => self
+                .inner
+                .store
+                .queued_by_key(&session.tenant_id, k)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if known {
+            Ok(())
+        } else {
+            Err(EngineError::NotReadyToSend(session.status().api()))
         }
     }
 

@@ -370,6 +370,7 @@ impl Warming {
             .submit(
                 &session,
                 Submit {
+                    waited_for: false,
                     chat: to_chat,
                     job: SendJob::Text {
                         text: row.text.clone(),
