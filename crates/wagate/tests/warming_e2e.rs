@@ -770,3 +770,108 @@ async fn bad_rooms_are_refused() {
     assert_eq!(status, 404);
     let _ = sandbox;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_circle_makes_a_mesh_room_that_talks_in_a_ring() {
+    let sandbox = start_sandbox().await;
+    let data = tempfile::tempdir().unwrap();
+    let db = Db::sqlite();
+    let gw = Gateway::start_with_env(
+        data.path(),
+        &db.url(data.path()),
+        &sandbox,
+        &warming_env(&[]),
+    );
+    let api = gw.api(ADMIN_KEY);
+
+    // Step 1: three sessions in the circle "warm", one outside it.
+    let mut ids = Vec::new();
+    for (name, circle) in [
+        ("ana", "warm"),
+        ("ben", "warm"),
+        ("out", "sales"),
+        ("cy", "warm"),
+    ] {
+        let (status, body) = api
+            .post("/api/sessions", json!({ "name": name, "circle": circle }))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        if circle == "warm" {
+            ids.push(body["data"]["id"].as_str().unwrap().to_string());
+        }
+    }
+
+    // Step 2: a room of the circle: actors A, B, C in creation order.
+    let (status, body) = api
+        .post(
+            "/api/warming/rooms",
+            json!({
+                "name": "mesh",
+                "circle": "warm",
+                "lines": [
+                    { "actor": "A", "text": "hi {OTHER_NAME}" },
+                    { "actor": "B", "text": "hello {OTHER_NAME}" },
+                    { "actor": "C", "text": "hey {OTHER_NAME}" },
+                ],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let actors = body["data"]["actors"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = actors
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap(), a["sessionId"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("A", ids[0].as_str()),
+            ("B", ids[1].as_str()),
+            ("C", ids[2].as_str())
+        ]
+    );
+    let room = body["data"]["id"].as_str().unwrap().to_string();
+
+    // Step 3: each talks to the next, the last to the first.
+    let (status, preview) = api
+        .post(&format!("/api/warming/rooms/{room}/preview"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    let ring: Vec<(String, String, String)> = preview["data"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["from"].as_str().unwrap().to_string(),
+                m["to"].as_str().unwrap().to_string(),
+                m["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ring,
+        vec![
+            ("ana".into(), "ben".into(), "hi ben".into()),
+            ("ben".into(), "cy".into(), "hello cy".into()),
+            ("cy".into(), "ana".into(), "hey ana".into()),
+        ]
+    );
+
+    // Step 4: actors and a circle together are refused; an empty circle too.
+    let (status, body) = api
+        .post(
+            "/api/warming/rooms",
+            json!({ "name": "both", "circle": "warm", "actors": [
+                { "id": "A", "sessionId": ids[0] }, { "id": "B", "sessionId": ids[1] } ] }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = api
+        .post(
+            "/api/warming/rooms",
+            json!({ "name": "none", "circle": "nobody" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}

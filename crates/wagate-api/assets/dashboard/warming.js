@@ -89,7 +89,7 @@ async function viewRoom(main, roomId, ui) {
       el('table', {}, el('tbody', {}, ...room.actors.map((a) => el('tr', {},
         el('th', {}, `${a.id}: ${a.name || ''}`),
         el('td', {}, a.sessionId ? `session ${a.sessionId}` : `person +${a.phone || ''}`),
-        el('td', {}, a.health ? `${a.health.daysWarmed} days warmed, ${a.health.messagesSent} sent, ${a.health.messagesReceived} received` : ''))))));
+        el('td', {}, a.health ? `${a.health.daysWarmed} day${a.health.daysWarmed === 1 ? '' : 's'} warmed, ${a.health.messagesSent} sent, ${a.health.messagesReceived} received` : ''))))));
     renderRamp();
   };
 

@@ -62,9 +62,15 @@ pub struct CreateRoom {
     #[serde(default)]
     pub mode: Option<String>,
     /// Two or more of the tenant's sessions, or one session and a person
-    /// (`{"id": "B", "phone": "628…"}`).
+    /// (`{"id": "B", "phone": "628…"}`). Leave out to use `circle`.
+    #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub actors: Vec<Actor>,
+    /// A mesh of every session in this circle (actors `A`, `B`, … in
+    /// creation order, named by session; each talks to the next, the last
+    /// to the first). Instead of `actors`.
+    #[serde(default)]
+    pub circle: Option<String>,
     /// `intervalMinSecs`, `intervalMaxSecs`, `loop`, `timezone`,
     /// `activeHours`, `autoResume`, `dryRun`, `rampUp`, `maxMessages`, `ai`.
     #[serde(default)]
@@ -135,12 +141,19 @@ pub async fn create_room(
     };
     let settings = body.settings.unwrap_or_default();
     settings.validate().map_err(ApiError::validation)?;
-    let tenant = check_actors(&state, &principal, &body.actors).await?;
+    let actors = match (&body.circle, body.actors.is_empty()) {
+        (Some(circle), true) => circle_actors(&state, &principal, circle).await?,
+        (None, _) => body.actors,
+        (Some(_), false) => {
+            return Err(ApiError::validation("give actors or circle, not both"));
+        }
+    };
+    let tenant = check_actors(&state, &principal, &actors).await?;
     if body.lines.len() > MAX_LINES {
         return Err(ApiError::validation(format!("at most {MAX_LINES} lines")));
     }
     for l in &body.lines {
-        check_line(&body.actors, l)?;
+        check_line(&actors, l)?;
     }
     let now = now_ms();
     let record = WarmingRoom {
@@ -151,7 +164,7 @@ pub async fn create_room(
         status: RoomStatus::Draft.as_str().into(),
         pause_reason: None,
         pause_auto: false,
-        actors: to_json(&body.actors)?,
+        actors: to_json(&actors)?,
         settings: to_json(&settings)?,
         round: 0,
         position: 0,
@@ -550,6 +563,49 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ApiError> {
 /// Checks a room's actors: ids unique, each a session of the caller's
 /// tenant or a person's number, two or more with at most one person.
 /// Returns the sessions' tenant (for an admin creating a room).
+/// The sessions of the caller's `circle`, oldest first, as actors `A`, `B`,
+/// … (at most the room limit).
+async fn circle_actors(
+    state: &AppState,
+    principal: &Principal,
+    circle: &str,
+) -> Result<Vec<Actor>, ApiError> {
+    let filter = wagate_store::app::SessionFilter {
+        tenant_id: Some(principal.tenant_id.clone()),
+        circle: Some(circle.to_string()),
+        page: 1,
+        limit: MAX_ACTORS as u32 + 1,
+        ..Default::default()
+    };
+    let (mut sessions, _) = state.store.list_sessions(&filter).await?;
+    sessions.sort_by_key(|s| s.created_at);
+    if sessions.len() > MAX_ACTORS {
+        return Err(ApiError::validation(format!(
+            "circle '{circle}' has more than {MAX_ACTORS} sessions: name the actors instead"
+        )));
+    }
+    Ok(sessions
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| Actor {
+            id: actor_id(i),
+            name: Some(s.name),
+            session_id: Some(s.id),
+            phone: None,
+            persona: None,
+        })
+        .collect())
+}
+
+/// `A`, `B`, … `Z`, then `A2`, `B2`, ….
+fn actor_id(i: usize) -> String {
+    let letter = char::from(b'A' + (i % 26) as u8);
+    match i / 26 {
+        0 => letter.to_string(),
+        n => format!("{letter}{}", n + 1),
+    }
+}
+
 async fn check_actors(
     state: &AppState,
     principal: &Principal,

@@ -1,0 +1,287 @@
+//! One live session: a linked WhatsApp device driven by a whatsapp-rust bot.
+//!
+//! A [`Session`] owns its bot (at most one at a time), its status machine and
+//! its current QR or pairing code. Engine events arrive on the bot's ordered
+//! event mailbox and are turned into status changes, stored messages and
+//! [`GatewayEvent`]s. Every bot run has a *generation*: stopping a session
+//! moves the generation on first, so late events from a bot being torn down
+//! can never overwrite the status the stop decided.
+//!
+//! Here: the session's state and status machine. Beside it, one room each:
+//! [`lifecycle`] (start, stop, log out, QR and pairing code), [`send`] (a
+//! text, recorded once) and [`inbound`] (engine events, incoming messages
+//! stored with their event before the ack, receipts). What else a session
+//! can do lives in the engine's feature modules (`media`, `actions`,
+//! `groups`, `presence`, …), each an `impl Session` of its own.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::{Mutex, broadcast, watch};
+use tracing::{debug, info, warn};
+use wagate_core::{ChatId, MessageStatus, MessageType, SessionStatus, StatusReason, now_ms};
+use wagate_store::Store;
+use wagate_store::app::NewMessage;
+use whatsapp_rust::InboundDurabilityHook;
+use whatsapp_rust::bot::{Bot, BotHandle, EventDelivery};
+use whatsapp_rust::client::Client;
+use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::send::SendOptions;
+use whatsapp_rust::store::traits::Backend;
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+use whatsapp_rust::types::events::Event;
+use whatsapp_rust::wacore::proto_helpers::MessageBuilderExt;
+use whatsapp_rust::waproto::whatsapp as wa;
+use whatsapp_rust::{Jid, buffa};
+
+use crate::config::EngineConfig;
+use crate::convert;
+use crate::error::EngineError;
+use crate::events::{EventKind, GatewayEvent};
+use crate::http::GatewayHttpClient;
+
+mod inbound;
+mod lifecycle;
+mod send;
+
+use inbound::Durability;
+pub use inbound::message_event_data;
+
+/// How long a caller of [`Session::wait_for_qr`] counts as "waiting": while
+/// someone waits, running out of QR codes restarts pairing by itself.
+const QR_INTEREST: Duration = Duration::from_secs(90);
+/// How long a graceful bot shutdown may take before it is aborted.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The ordered event mailbox of each bot. Events are handled quickly (a few
+/// database writes), so this only absorbs bursts.
+const EVENT_MAILBOX: usize = 4096;
+
+/// What every session of a process shares.
+pub(crate) struct Shared {
+    pub store: Store,
+    pub config: EngineConfig,
+    pub http: GatewayHttpClient,
+    pub events: broadcast::Sender<GatewayEvent>,
+    /// Numbers known to be on WhatsApp (recipient validation).
+    pub recipients: crate::contacts::RecipientCache,
+    /// Wakes the received-media download pool ([`crate::incoming`]).
+    pub incoming_wake: Arc<tokio::sync::Notify>,
+}
+
+/// The in-memory part of a session's state (the rest is in the store).
+#[derive(Clone, Debug)]
+pub struct LiveState {
+    pub status: SessionStatus,
+    pub reason: Option<StatusReason>,
+    pub qr: Option<String>,
+    pub qr_expires_at_ms: i64,
+    pub pair_code: Option<String>,
+    pub qr_wanted_until_ms: i64,
+    pub phone: Option<String>,
+    pub push_name: Option<String>,
+}
+
+struct Running {
+    handle: BotHandle,
+    client: Arc<Client>,
+}
+
+/// A message the session sent.
+#[derive(Clone, Debug)]
+pub struct SentMessage {
+    pub wa_id: String,
+    pub chat: ChatId,
+    pub timestamp_ms: i64,
+}
+
+pub struct Session {
+    pub id: String,
+    pub tenant_id: String,
+    pub(crate) shared: Arc<Shared>,
+    state: std::sync::Mutex<LiveState>,
+    run: Mutex<Option<Running>>,
+    generation: AtomicU64,
+    heartbeat_generation: AtomicU64,
+    changed: watch::Sender<u64>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        record: &wagate_store::app::SessionRecord,
+    ) -> Arc<Session> {
+        Arc::new(Session {
+            id: record.id.clone(),
+            tenant_id: record.tenant_id.clone(),
+            shared,
+            state: std::sync::Mutex::new(LiveState {
+                status: initial_status(record),
+                reason: record.status_reason,
+                qr: None,
+                qr_expires_at_ms: 0,
+                pair_code: None,
+                qr_wanted_until_ms: 0,
+                phone: record.phone.clone(),
+                push_name: record.push_name.clone(),
+            }),
+            run: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            heartbeat_generation: AtomicU64::new(0),
+            changed: watch::channel(0).0,
+        })
+    }
+
+    /// Whether `generation` is the bot run that is current.
+    pub(crate) fn is_generation(&self, generation: u64) -> bool {
+        self.generation.load(Ordering::SeqCst) == generation
+    }
+
+    /// Starts the presence heartbeat of a bot run, once per run.
+    fn start_heartbeat(self: &Arc<Self>, generation: u64) {
+        let Some(every) = self.shared.config.presence_heartbeat else {
+            return;
+        };
+        if self.heartbeat_generation.swap(generation, Ordering::SeqCst) == generation {
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move { me.run_presence_heartbeat(generation, every).await });
+    }
+
+    pub fn live(&self) -> LiveState {
+        self.state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Ticks whenever the live state changes (status, QR, identity).
+    pub(crate) fn watch_changes(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    pub fn status(&self) -> SessionStatus {
+        self.live().status
+    }
+
+    pub async fn is_running(&self) -> bool {
+        self.run.lock().await.is_some()
+    }
+
+    /// The engine client while a bot runs (for operations the gateway does
+    /// not wrap yet).
+    pub async fn client(&self) -> Option<Arc<Client>> {
+        self.run.lock().await.as_ref().map(|r| r.client.clone())
+    }
+
+    // ── helpers ────────────────────────────────────────────────────────
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, LiveState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn set_status(&self, status: SessionStatus, reason: Option<StatusReason>) {
+        let (changed, phone) = {
+            let mut s = self.lock_state();
+            let changed = s.status != status || s.reason != reason;
+            s.status = status;
+            s.reason = reason;
+            (changed, s.phone.clone())
+        };
+        self.changed.send_modify(|n| *n += 1);
+        if !changed {
+            return;
+        }
+        if let Err(e) = self
+            .shared
+            .store
+            .set_session_status(&self.id, status, reason)
+            .await
+        {
+            warn!(session = %self.id, "could not store status: {e}");
+        }
+        let mut data = json!({ "status": status.api(), "phoneNumber": phone });
+        if let Some(reason) = reason {
+            data["reason"] = json!(reason.as_str());
+        }
+        self.emit(EventKind::SessionStatus, data).await;
+    }
+
+    /// Appends an event to the durable log on its own; live listeners hear
+    /// of it after the commit. A failure is only logged: use a
+    /// [`wagate_store::app::SpineTx`] where the event belongs to a change
+    /// (a message, an ack) so both commit or neither does.
+    pub(crate) async fn emit(&self, event: EventKind, data: serde_json::Value) {
+        if let Err(e) = self.try_emit(event, data).await {
+            warn!(session = %self.id, event = %event, "could not append event: {e}");
+        }
+    }
+
+    /// Appends an event to the durable log on its own.
+    pub(crate) async fn try_emit(
+        &self,
+        event: EventKind,
+        data: serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.shared.store.begin().await?;
+        tx.append(&self.id, &self.tenant_id, event, &data).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a message this session sent and appends its `message.sent`,
+    /// together; a resend under the same id (after a crash) is stored and
+    /// told once. `extras` (a location, a contact card) go in too.
+    pub(crate) async fn record_outgoing(
+        &self,
+        record: &NewMessage,
+        extras: Option<&serde_json::Value>,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.shared.store.begin().await?;
+        if !tx.insert_message(record).await? {
+            return Ok(());
+        }
+        let mut data = message_event_data(record);
+        if let Some(x) = extras {
+            tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
+                .await?;
+            convert::merge_extras(&mut data, x);
+        }
+        tx.append(&self.id, &self.tenant_id, EventKind::MessageSent, &data)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// What a session that is not running in this process yet is: a live state
+/// left in the store by an earlier process is stale (nothing is connected
+/// before its bot starts).
+fn initial_status(record: &wagate_store::app::SessionRecord) -> SessionStatus {
+    match record.status {
+        SessionStatus::Ready
+        | SessionStatus::Connecting
+        | SessionStatus::QrReady
+        | SessionStatus::Initializing => {
+            if record.desired_running {
+                SessionStatus::Initializing
+            } else {
+                SessionStatus::Disconnected
+            }
+        }
+        other => other,
+    }
+}
+
+async fn shutdown_bot(running: Running) {
+    let Running { handle, client } = running;
+    if tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown())
+        .await
+        .is_err()
+    {
+        warn!("bot did not stop in time; aborting it");
+        client.disconnect().await;
+    }
+}
