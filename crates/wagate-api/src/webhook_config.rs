@@ -46,6 +46,12 @@ pub struct CreateWebhook {
 /// resolving only to such) is refused now with `reason: forbidden_address`;
 /// delivery checks again at every connect.
 pub async fn url_ok(state: &AppState, url: &str) -> Result<String, ApiError> {
+    checked_url(state, "url", url).await
+}
+
+/// [`url_ok`] for a URL the client sent in field `field` (an outbox
+/// worker's `webhookUrl`, say).
+pub async fn checked_url(state: &AppState, field: &str, url: &str) -> Result<String, ApiError> {
     let url = url.trim();
     let valid = url.chars().count() <= MAX_URL_CHARS
         && url::Url::parse(url)
@@ -57,7 +63,7 @@ pub async fn url_ok(state: &AppState, url: &str) -> Result<String, ApiError> {
     if !valid {
         return Err(ApiError::new(
             ErrorCode::WebhookUrlInvalid,
-            "url must be an http:// or https:// URL with a host",
+            format!("{field} must be an http:// or https:// URL with a host"),
         )
         .with_details(serde_json::json!({ "reason": "invalid_url" })));
     }

@@ -34,7 +34,7 @@ pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Media(#[from] crate::media::MediaError),
+    Media(#[from] MediaError),
     #[error("the message is not in this session's history")]
     MessageNotFound,
     #[error("{0} is not registered on WhatsApp")]
@@ -73,7 +73,7 @@ impl EngineError {
     /// The contract's code for this error (what a failed queued message
     /// records and `message.failed` reports).
     pub fn code(&self) -> wagate_core::ErrorCode {
-        use crate::media::MediaError as M;
+        use MediaError as M;
         use wagate_core::ErrorCode as C;
         match self {
             EngineError::SessionNotFound => C::SessionNotFound,
@@ -117,7 +117,7 @@ impl EngineError {
             EngineError::SendFailed(_) | EngineError::Engine(_) | EngineError::Store(_)
         ) || matches!(
             self,
-            EngineError::Media(crate::media::MediaError::DownloadFailed(e)) if e.reason.is_transient()
+            EngineError::Media(MediaError::DownloadFailed(e)) if e.reason.is_transient()
         )
     }
 
@@ -128,4 +128,21 @@ impl EngineError {
             EngineError::NotReady(_) | EngineError::NotReadyToSend(_) | EngineError::Initializing
         )
     }
+}
+
+/// What went wrong with a file a client gave.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("the {kind} is {size} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        kind: &'static str,
+        size: u64,
+        limit: u64,
+    },
+    #[error("{0}")]
+    InvalidFormat(String),
+    /// The URL could not be fetched; the class (`forbidden_address`,
+    /// `timeout`, `http_status`, …) is what the client is told.
+    #[error("could not download the media ({reason}): {0}", reason = .0.reason)]
+    DownloadFailed(wagate_outbound::OutboundError),
 }

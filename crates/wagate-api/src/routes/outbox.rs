@@ -46,7 +46,6 @@ pub fn router() -> Router<AppState> {
 const NAME_MAX_CHARS: usize = 100;
 const CIRCLE_MAX_CHARS: usize = 100;
 const APPLICATION_MAX_CHARS: usize = 1000;
-const URL_MAX_CHARS: usize = 2048;
 const SECRET_MAX_CHARS: usize = 512;
 /// Longest pause between two rows: a day.
 const INTERVAL_MAX: i64 = 86_400;
@@ -208,33 +207,12 @@ fn application_ok(application: &str) -> Result<String, ApiError> {
 /// An http(s) URL the outbound policy lets a worker reach (an internal
 /// address is refused with `reason: forbidden_address`).
 async fn url_ok(state: &AppState, url: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(url) = url else { return Ok(None) };
-    let url = url.trim();
-    if url.is_empty() {
-        return Ok(None);
+    match url.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(url) => crate::webhook_config::checked_url(state, "webhookUrl", url)
+            .await
+            .map(Some),
     }
-    let valid = url.chars().count() <= URL_MAX_CHARS
-        && url::Url::parse(url)
-            .map(|u| {
-                matches!(u.scheme(), "http" | "https")
-                    && u.host_str().is_some_and(|h| !h.is_empty())
-            })
-            .unwrap_or(false);
-    if !valid {
-        return Err(ApiError::new(
-            ErrorCode::WebhookUrlInvalid,
-            "webhookUrl must be an http:// or https:// URL with a host",
-        )
-        .with_details(serde_json::json!({ "reason": "invalid_url" })));
-    }
-    let policy = state.manager.config().outbound.policy();
-    if let Err(e) = policy.check_url_resolving(url).await {
-        return Err(
-            ApiError::new(ErrorCode::WebhookUrlInvalid, e.message.clone())
-                .with_details(serde_json::json!({ "reason": e.reason.as_str() })),
-        );
-    }
-    Ok(Some(url.to_string()))
 }
 
 fn secret_ok(secret: Option<String>) -> Result<Option<String>, ApiError> {

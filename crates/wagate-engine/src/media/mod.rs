@@ -35,7 +35,7 @@ use whatsapp_rust::upload::UploadResponse;
 use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::{Jid, UploadOptions, buffa};
 
-use wagate_outbound::{Outbound, OutboundError, Reason};
+use wagate_outbound::{Outbound, Reason};
 
 use crate::error::EngineError;
 use crate::media_store::{MediaStore, S3Settings};
@@ -192,22 +192,7 @@ impl MediaConfig {
     }
 }
 
-/// What went wrong with a file a client gave.
-#[derive(Debug, thiserror::Error)]
-pub enum MediaError {
-    #[error("the {kind} is {size} bytes; the limit is {limit} bytes")]
-    TooLarge {
-        kind: &'static str,
-        size: u64,
-        limit: u64,
-    },
-    #[error("{0}")]
-    InvalidFormat(String),
-    /// The URL could not be fetched; the class (`forbidden_address`,
-    /// `timeout`, `http_status`, …) is what the client is told.
-    #[error("could not download the media ({reason}): {0}", reason = .0.reason)]
-    DownloadFailed(OutboundError),
-}
+pub use crate::error::MediaError;
 
 /// The contract's `media` object of a message.
 pub fn media_json(session_id: &str, file: &MediaFile) -> serde_json::Value {
