@@ -1,0 +1,389 @@
+//! The validation-heavy routes, in process: the real router over a real
+//! SQLite store, driven with `tower::ServiceExt::oneshot` (no listener, no
+//! WhatsApp). Each case is a bad request a client could send, and the
+//! contract's status and code it must get back — with ownership checked
+//! before any body is read.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use wagate_api::{ApiConfig, AppState};
+use wagate_engine::{EngineConfig, SessionManager};
+use wagate_store::Store;
+use wagate_store::app::{NewSession, SessionMeta};
+
+const ADMIN_KEY: &str = "handler-tests-admin-key-0123456789";
+
+/// A router over a fresh SQLite store with one tenant, its key and one
+/// session that is not running (so nothing talks to WhatsApp).
+struct World {
+    router: Router,
+    key: String,
+    session: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/wagate.db", dir.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    let (tenant, _, key) = store.create_tenant("acme").await.unwrap();
+    let session = store
+        .insert_session(&NewSession {
+            id: "sess_handlers1".into(),
+            tenant_id: tenant.id.clone(),
+            name: "alpha".into(),
+            meta: SessionMeta::default(),
+        })
+        .await
+        .unwrap()
+        .id;
+    let manager = SessionManager::new(store, EngineConfig::default());
+    let mut rate_limit = wagate_api::rate_limit::RateLimitConfig::default();
+    rate_limit.enabled = false;
+    let state = AppState::new(
+        manager,
+        ApiConfig {
+            admin_key: ADMIN_KEY.into(),
+            max_body_bytes: 16 * 1024 * 1024,
+            qr_wait: std::time::Duration::from_secs(1),
+            webhook_max_per_session: 10,
+            rate_limit,
+            streams_max_per_tenant: 10,
+            max_sessions_per_tenant: None,
+            dashboard: None,
+        },
+    );
+    World {
+        router: wagate_api::router(state),
+        key,
+        session,
+        _dir: dir,
+    }
+}
+
+impl World {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>, key: &str) -> (u16, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("X-API-Key", key);
+        let body = match body {
+            Some(b) => {
+                req = req.header("Content-Type", "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(
+            "POST",
+            &path.replace("{id}", &self.session),
+            Some(body),
+            &self.key,
+        )
+        .await
+    }
+}
+
+/// Asserts the contract's error envelope with `status` and `code`.
+fn refused(answer: (u16, Value), status: StatusCode, code: &str) {
+    let (s, body) = answer;
+    assert_eq!(s, status.as_u16(), "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+}
+
+#[tokio::test]
+async fn send_text_checks_its_fields_then_needs_a_connected_session() {
+    let w = world().await;
+    let send = "/api/sessions/{id}/messages/send-text";
+    refused(
+        w.post(send, json!({})).await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.post(send, json!({ "chatId": "not a number", "text": "hi" }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "MESSAGE_INVALID_CHAT_ID",
+    );
+    refused(
+        w.post(send, json!({ "chatId": "628123456789", "text": "   " }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.post(
+            send,
+            json!({ "chatId": "628123456789", "text": "x".repeat(wagate_core::limits::TEXT_MAX_CHARS + 1) }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "MESSAGE_TEXT_TOO_LONG",
+    );
+    // A good request to a session that is not connected: refused at once
+    // by the send queue's policy, nothing queued.
+    refused(
+        w.post(send, json!({ "chatId": "628123456789", "text": "hello" }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "SESSION_NOT_READY",
+    );
+    let (status, queue) = w
+        .call(
+            "GET",
+            &format!(
+                "/api/sessions/{}/queue/items?status=queued,failed",
+                w.session
+            ),
+            None,
+            &w.key,
+        )
+        .await;
+    assert_eq!(status, 200, "{queue}");
+    assert_eq!(queue["data"], json!([]));
+    // Asynchronously, it waits in the queue for the session.
+    let (status, queued) = w
+        .post(
+            "/api/sessions/{id}/messages/send-text?async=true",
+            json!({ "chatId": "628123456789", "text": "later" }),
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["data"]["status"], "queued");
+}
+
+#[tokio::test]
+async fn another_tenant_gets_404_before_its_body_is_read() {
+    let w = world().await;
+    let (status, other) = w
+        .call(
+            "POST",
+            "/api/tenants",
+            Some(json!({ "name": "other" })),
+            ADMIN_KEY,
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let other_key = other["data"]["apiKey"].as_str().unwrap().to_string();
+    for (path, body) in [
+        ("/api/sessions/{id}/messages/send-text", json!({})),
+        (
+            "/api/sessions/{id}/messages/send-bulk",
+            json!({ "messages": "nope" }),
+        ),
+        ("/api/sessions/{id}/webhooks", json!({ "url": 7 })),
+    ] {
+        let path = path.replace("{id}", &w.session);
+        refused(
+            w.call("POST", &path, Some(body), &other_key).await,
+            StatusCode::NOT_FOUND,
+            "SESSION_NOT_FOUND",
+        );
+    }
+    refused(
+        w.call(
+            "GET",
+            "/api/sessions/sess_handlers1/queue",
+            None,
+            "wrong-key",
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    );
+}
+
+#[tokio::test]
+async fn media_sends_refuse_ambiguous_and_broken_files() {
+    let w = world().await;
+    let image = "/api/sessions/{id}/messages/send-image";
+    refused(
+        w.post(image, json!({ "chatId": "628123456789", "image": {} }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.post(
+            image,
+            json!({ "chatId": "628123456789",
+            "image": { "url": "https://example.com/a.jpg", "base64": "AAAA" } }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.post(
+            image,
+            json!({ "chatId": "628123456789", "image": { "base64": "%%%not base64" } }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.post(
+            image,
+            json!({ "chatId": "628123456789",
+            "image": { "base64": "data:image/png,not-base64-marked" } }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+}
+
+#[tokio::test]
+async fn bulk_items_are_checked_before_anything_is_queued() {
+    let w = world().await;
+    let bulk = "/api/sessions/{id}/messages/send-bulk";
+    refused(
+        w.post(bulk, json!({ "messages": [] })).await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.post(
+            bulk,
+            json!({ "messages": [
+            { "chatId": "628123456789", "type": "hologram", "content": { "text": "x" } } ] }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.post(bulk, json!({ "messages": [
+            { "chatId": "628123456789", "type": "text",
+              "content": { "text": "{x}".repeat(100) }, "variables": { "x": "y".repeat(4096) } } ] }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "MESSAGE_TEXT_TOO_LONG",
+    );
+    refused(
+        w.post(
+            bulk,
+            json!({ "messages": [
+            { "chatId": "628123456789", "type": "text", "content": { "text": "x" } } ],
+            "options": { "delayBetweenMessages": -1 } }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+}
+
+#[tokio::test]
+async fn webhooks_refuse_bad_urls_events_and_headers() {
+    let w = world().await;
+    let hooks = "/api/sessions/{id}/webhooks";
+    refused(
+        w.post(hooks, json!({ "url": "ftp://example.com/x" })).await,
+        StatusCode::BAD_REQUEST,
+        "WEBHOOK_URL_INVALID",
+    );
+    let (status, body) = w
+        .post(hooks, json!({ "url": "http://127.0.0.1:9/hook" }))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "WEBHOOK_URL_INVALID");
+    assert_eq!(body["error"]["details"]["reason"], "forbidden_address");
+    refused(
+        w.post(
+            hooks,
+            json!({ "url": "https://example.com/h", "events": ["message.exploded"] }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.post(
+            hooks,
+            json!({ "url": "https://example.com/h", "headers": { "Host": "evil" } }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+}
+
+#[tokio::test]
+async fn pacing_names_the_field_that_is_out_of_range() {
+    let w = world().await;
+    let path = format!("/api/sessions/{}/pacing", w.session);
+    for (body, field) in [
+        (json!({ "minIntervalMs": -5 }), "minIntervalMs"),
+        (json!({ "maxPerMinute": 1e12 }), "maxPerMinute"),
+        (json!({ "jitterMs": 999_999_999_u64 }), "jitterMs"),
+    ] {
+        let (status, answer) = w.call("PUT", &path, Some(body), &w.key).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["code"], "VALIDATION_ERROR");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(field),
+            "{field}: {answer}"
+        );
+    }
+    refused(
+        w.call("PUT", &path, Some(json!({ "turbo": true })), &w.key)
+            .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+}
+
+#[tokio::test]
+async fn sessions_refuse_bad_names_and_unknown_ids() {
+    let w = world().await;
+    refused(
+        w.call("POST", "/api/sessions", Some(json!({ "name": "" })), &w.key)
+            .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.call(
+            "POST",
+            "/api/sessions",
+            Some(json!({ "name": "x".repeat(500) })),
+            &w.key,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.call("GET", "/api/sessions/sess_nope", None, &w.key).await,
+        StatusCode::NOT_FOUND,
+        "SESSION_NOT_FOUND",
+    );
+    let (status, mine) = w
+        .call("GET", &format!("/api/sessions/{}", w.session), None, &w.key)
+        .await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(mine["data"]["name"], "alpha");
+}
