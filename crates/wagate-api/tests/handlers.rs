@@ -41,8 +41,10 @@ async fn world() -> World {
         .unwrap()
         .id;
     let manager = SessionManager::new(store, EngineConfig::default());
-    let mut rate_limit = wagate_api::rate_limit::RateLimitConfig::default();
-    rate_limit.enabled = false;
+    let rate_limit = wagate_api::rate_limit::RateLimitConfig {
+        enabled: false,
+        ..Default::default()
+    };
     let state = AppState::new(
         manager,
         ApiConfig {
