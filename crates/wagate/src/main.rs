@@ -7,6 +7,7 @@
 //! [`config`]).
 
 mod config;
+mod environment;
 mod http;
 mod serve;
 
@@ -26,6 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API gateway.
+    #[command(after_help = environment::SERVE_ENVIRONMENT)]
     Serve(config::ServeArgs),
     /// Run the sandbox: a WhatsApp Web server on loopback with an admin API.
     Sandbox(config::SandboxArgs),

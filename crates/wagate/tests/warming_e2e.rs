@@ -875,3 +875,76 @@ async fn a_circle_makes_a_mesh_room_that_talks_in_a_ring() {
         .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spent_ramp_up_budget_holds_the_room_until_the_next_day() {
+    let sandbox = start_sandbox().await;
+    let data = tempfile::tempdir().unwrap();
+    let db = Db::sqlite();
+    let gw = Gateway::start_with_env(
+        data.path(),
+        &db.url(data.path()),
+        &sandbox,
+        &warming_env(&[]),
+    );
+    let api = gw.api(ADMIN_KEY);
+    let p = two_sessions(&sandbox, &api, "62855500040").await;
+
+    // Step 1: one message a day per number, and a four-line script.
+    let (status, body) = api
+        .post(
+            "/api/warming/rooms",
+            script_room(
+                &p,
+                json!({ "intervalMinSecs": 1, "intervalMaxSecs": 1, "timezone": "UTC",
+                        "rampUp": { "start": 1, "step": 0, "max": 1 } }),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let room = body["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        body["data"]["settings"]["rampUp"],
+        json!({ "start": 1, "step": 0, "max": 1 })
+    );
+    let (status, body) = api
+        .post(&format!("/api/warming/rooms/{room}/start"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Step 2: A says line 0 and B line 1; line 2 is A's again, and A's
+    // budget for today is spent: the room waits for tomorrow (00:00 UTC).
+    const DAY_MS: i64 = 86_400_000;
+    let tomorrow = wagate_core::iso_ms((wagate_core::now_ms() / DAY_MS + 1) * DAY_MS);
+    // ISO 8601 UTC with milliseconds compares as text.
+    let held = eventually(
+        "the room held until tomorrow",
+        Duration::from_secs(90),
+        || async {
+            let r = room_status(&api, &room).await;
+            let position = r["progress"]["position"].as_i64().unwrap_or_default();
+            assert!(position <= 2, "a line over the budget went out: {r}");
+            let next = r["nextAt"].as_str().unwrap_or_default().to_string();
+            (position == 2 && r["status"] == "RUNNING" && next >= tomorrow).then_some(next)
+        },
+    )
+    .await;
+    assert!(
+        held >= tomorrow,
+        "held until {held}, tomorrow starts {tomorrow}"
+    );
+
+    // Step 3: exactly the two lines within budget reached the other side.
+    let texts = |from: String, to: String| {
+        let sandbox = &sandbox;
+        async move {
+            relayed(sandbox, &from, &to)
+                .await
+                .into_iter()
+                .filter(|r| r["type"] == "text")
+                .count()
+        }
+    };
+    assert_eq!(texts(p.a_phone.clone(), p.b_phone.clone()).await, 1);
+    assert_eq!(texts(p.b_phone.clone(), p.a_phone.clone()).await, 1);
+}
