@@ -15,6 +15,7 @@ pub mod queue;
 pub mod sessions;
 pub mod sse;
 pub mod stats;
+pub mod tenant_rate_limits;
 pub mod tenants;
 pub mod warming;
 pub mod webhooks;
@@ -39,7 +40,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(bulk::router())
         .merge(tenants::router())
         .merge(crate::login::router())
-        .merge(crate::rate_limit::router())
+        .merge(tenant_rate_limits::router())
         .merge(webhooks::router())
         .merge(outbox::router())
         .merge(warming::router())

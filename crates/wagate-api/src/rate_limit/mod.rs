@@ -36,34 +36,37 @@
 //! tenant's own limits per category (`null` keeps the server default, `0`
 //! turns the category off for that tenant). They are cached here for a
 //! minute and dropped from the cache when changed through the API.
+//!
+//! Here: the limiter itself ([`classify`], [`RateLimiter`]), pure and
+//! testable without HTTP; [`middleware`] applies it to requests; the
+//! per-tenant routes are `routes::tenant_rate_limits`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 use wagate_core::ErrorCode;
 use wagate_store::app::TenantRateLimits;
 
-use crate::auth::Admin;
-use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
-use crate::extract::Json;
 use crate::state::AppState;
+
+mod middleware;
+
+pub use middleware::middleware;
 
 /// One window, in milliseconds.
 const WINDOW_MS: u64 = 60_000;
 /// How long a tenant's overrides are trusted before being read again.
 const OVERRIDES_TTL_MS: u64 = 60_000;
 /// Largest limit accepted per category.
-const MAX_PER_MIN: u32 = 1_000_000;
+pub(crate) const MAX_PER_MIN: u32 = 1_000_000;
 
 /// The contract's endpoint categories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -361,196 +364,8 @@ impl RateLimiter {
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     u64::try_from(wagate_core::now_ms()).unwrap_or(0)
-}
-
-fn set_headers(headers: &mut HeaderMap, d: &Decision) {
-    headers.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(d.reset));
-}
-
-/// The middleware (on the whole router; it only acts on `/api/…`).
-pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limiter = state.rate_limiter.clone();
-    if !limiter.config.enabled {
-        return next.run(request).await;
-    }
-    let Some(category) = classify(request.method(), request.uri().path()) else {
-        return next.run(request).await;
-    };
-    let (mut parts, body) = request.into_parts();
-    // The key decides the admin's exemption, also while it acts as a
-    // tenant (`X-Act-As-Tenant`: the outbox worker sends that way).
-    let caller = match crate::auth::authenticate_request(&state, &parts).await {
-        Ok(p) => p,
-        // Not counted; the handler answers 401 (or 500) itself.
-        Err(_) => return next.run(Request::from_parts(parts, body)).await,
-    };
-    let key_is_admin = caller.is_admin;
-    let principal = match crate::auth::acting_as(&state, &parts, caller).await {
-        Ok(p) => p,
-        Err(_) => return next.run(Request::from_parts(parts, body)).await,
-    };
-    parts.extensions.insert(principal.clone());
-    let request = Request::from_parts(parts, body);
-    if key_is_admin && !limiter.config.limit_admin {
-        return next.run(request).await;
-    }
-    let now = now_ms();
-    let limit = limiter
-        .limits_for(&state, &principal.tenant_id, now)
-        .await
-        .get(category);
-    if limit == 0 {
-        return next.run(request).await;
-    }
-    let decision = limiter.hit(&principal.tenant_id, category, limit, now);
-    let mut response = if decision.allowed {
-        next.run(request).await
-    } else {
-        let mut r = ApiError::new(
-            ErrorCode::RateLimited,
-            format!(
-                "too many {} requests: the limit is {limit} per minute; retry in {} s",
-                category.name(),
-                decision.retry_after
-            ),
-        )
-        .with_details(json!({
-            "category": category.name(),
-            "limit": limit,
-            "retryAfter": decision.retry_after,
-        }))
-        .into_response();
-        r.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            HeaderValue::from(decision.retry_after),
-        );
-        debug_assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-        r
-    };
-    set_headers(response.headers_mut(), &decision);
-    response
-}
-
-/// `GET/PUT /api/tenants/{id}/rate-limits`.
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/tenants/{id}/rate-limits",
-        get(get_tenant_rate_limits).put(put_tenant_rate_limits),
-    )
-}
-
-/// A tenant's own limits, requests per minute; `null` keeps the server's
-/// default, `0` turns the category off for the tenant.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimitOverrides {
-    #[schema(example = 10)]
-    pub session: Option<u32>,
-    #[schema(example = 60)]
-    pub send: Option<u32>,
-    #[schema(example = 120)]
-    pub read: Option<u32>,
-    #[schema(example = 10)]
-    pub webhook: Option<u32>,
-}
-
-impl From<TenantRateLimits> for RateLimitOverrides {
-    fn from(t: TenantRateLimits) -> Self {
-        RateLimitOverrides {
-            session: t.session,
-            send: t.send,
-            read: t.read,
-            webhook: t.webhook,
-        }
-    }
-}
-
-impl From<RateLimitOverrides> for TenantRateLimits {
-    fn from(o: RateLimitOverrides) -> Self {
-        TenantRateLimits {
-            session: o.session,
-            send: o.send,
-            read: o.read,
-            webhook: o.webhook,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TenantRateLimitsDto {
-    pub tenant_id: String,
-    /// What the tenant sets itself apart with.
-    pub overrides: RateLimitOverrides,
-    /// What applies: the overrides over the server's defaults (`0` = off).
-    pub effective: Limits,
-    /// Whether rate limiting is on at all (`RATE_LIMIT_ENABLED`).
-    pub enabled: bool,
-}
-
-async fn tenant_limits_dto(state: &AppState, id: &str) -> Result<TenantRateLimitsDto, ApiError> {
-    let o = state
-        .store
-        .tenant_rate_limits(id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("tenant {id} not found")))?;
-    let config = &state.rate_limiter.config;
-    Ok(TenantRateLimitsDto {
-        tenant_id: id.to_string(),
-        overrides: o.into(),
-        effective: config.limits.with(&o),
-        enabled: config.enabled,
-    })
-}
-
-/// A tenant's API rate limits.
-#[utoipa::path(get, path = "/api/tenants/{id}/rate-limits", tag = "tenants",
-    params(("id" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = TenantRateLimitsDto), (status = 404)))]
-pub async fn get_tenant_rate_limits(
-    State(state): State<AppState>,
-    Admin(_admin): Admin,
-    Path(id): Path<String>,
-) -> Result<Envelope<TenantRateLimitsDto>, ApiError> {
-    Ok(envelope::ok(tenant_limits_dto(&state, &id).await?))
-}
-
-/// Set a tenant's API rate limits (all four; a missing or `null` category
-/// keeps the server default).
-#[utoipa::path(put, path = "/api/tenants/{id}/rate-limits", tag = "tenants",
-    params(("id" = String, Path)), request_body = RateLimitOverrides, security(("api_key" = [])),
-    responses((status = 200, body = TenantRateLimitsDto), (status = 400), (status = 404)))]
-pub async fn put_tenant_rate_limits(
-    State(state): State<AppState>,
-    Admin(_admin): Admin,
-    Path(id): Path<String>,
-    Json(body): Json<RateLimitOverrides>,
-) -> Result<Envelope<TenantRateLimitsDto>, ApiError> {
-    if [body.session, body.send, body.read, body.webhook]
-        .into_iter()
-        .flatten()
-        .any(|n| n > MAX_PER_MIN)
-    {
-        return Err(ApiError::validation(format!(
-            "a limit is at most {MAX_PER_MIN} requests per minute"
-        )));
-    }
-    if !state
-        .store
-        .set_tenant_rate_limits(&id, &body.into())
-        .await?
-    {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("tenant {id} not found"),
-        ));
-    }
-    state.rate_limiter.forget_tenant(&id);
-    Ok(envelope::ok(tenant_limits_dto(&state, &id).await?))
 }
 
 #[cfg(test)]
