@@ -14,15 +14,6 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-async fn history(api: &Api, session: &str, chat: &str) -> Vec<Value> {
-    let (_, h) = api
-        .get(&format!(
-            "/api/sessions/{session}/chats/{chat}/messages?limit=100"
-        ))
-        .await;
-    h["data"].as_array().cloned().unwrap_or_default()
-}
-
 async fn find(api: &Api, session: &str, chat: &str, pick: impl Fn(&Value) -> bool) -> Value {
     eventually("a message in the history", WAIT, || async {
         history(api, session, chat)

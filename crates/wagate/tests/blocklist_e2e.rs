@@ -26,14 +26,6 @@ async fn send_text(api: &Api, session: &str, to: &str, text: &str) -> String {
         .to_string()
 }
 
-async fn history(api: &Api, session: &str, chat: &str) -> Vec<Value> {
-    let (status, h) = api
-        .get(&format!("/api/sessions/{session}/chats/{chat}/messages"))
-        .await;
-    assert_eq!(status, 200, "{h}");
-    h["data"].as_array().cloned().unwrap_or_default()
-}
-
 async fn received(api: &Api, session: &str, chat: &str, text: &str) {
     eventually(
         &format!("{text:?} in the history"),

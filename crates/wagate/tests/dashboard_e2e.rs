@@ -4,17 +4,15 @@
 //! delivery log, a tenant's own view, and the login token on the API.
 //! Screenshots of each story land under `$TMPDIR/wagate-dashboard-e2e/`.
 
-#[path = "common/browser.rs"]
-mod browser;
 mod common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use browser::Browser;
 use common::*;
 use serde_json::{Value, json};
+use wagate_testkit::browser::Browser;
 
 const OPERATOR: &str = "operator";
 const PASSWORD: &str = "correct horse battery staple";

@@ -190,19 +190,6 @@ fn fast_retries() -> String {
     s.join(",")
 }
 
-async fn patch(api: &Api, path: &str, body: Value) -> (u16, Value) {
-    let resp = api
-        .http
-        .patch(format!("{}{}", api.base, path))
-        .header("X-API-Key", api.key.as_deref().unwrap())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 async fn send_text(api: &Api, from: &str, to: &str, text: &str) {
     let (status, body) = api
         .post(
@@ -687,22 +674,22 @@ async fn webhook_retries_disabling_and_api() {
     );
 
     // Re-enable through PATCH; the secret stays write-only.
-    let (status, body) = patch(
-        &api,
-        &format!("/api/sessions/{s}/webhooks/{gone_id}"),
-        json!({ "active": true, "secret": "new" }),
-    )
-    .await;
+    let (status, body) = api
+        .patch(
+            &format!("/api/sessions/{s}/webhooks/{gone_id}"),
+            json!({ "active": true, "secret": "new" }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["active"], true);
     assert_eq!(body["data"]["hasSecret"], true);
     assert!(!body.to_string().contains("\"new\""));
-    let (status, body) = patch(
-        &api,
-        &format!("/api/sessions/{s}/webhooks/{gone_id}"),
-        json!({ "url": "nope" }),
-    )
-    .await;
+    let (status, body) = api
+        .patch(
+            &format!("/api/sessions/{s}/webhooks/{gone_id}"),
+            json!({ "url": "nope" }),
+        )
+        .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (400, Some("WEBHOOK_URL_INVALID"))

@@ -20,14 +20,6 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn jpeg(len: usize, seed: u32) -> Vec<u8> {
-    let mut b = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
-    ];
-    b.extend((0..len as u32).map(|i| ((i * 31 + seed) % 251) as u8));
-    b
-}
-
 /// A tiny file server: `/photo.jpg`, `/big.jpg` (over the 1 MB image limit
 /// the gateway runs with), `/text.txt`, and 404 for anything else.
 async fn file_server(photo: Vec<u8>) -> String {

@@ -115,14 +115,6 @@ fn bucket(endpoint: &str, key_id: &str, secret: &str) -> object_store::aws::Amaz
         .unwrap()
 }
 
-fn jpeg(len: usize, seed: u32) -> Vec<u8> {
-    let mut b = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
-    ];
-    b.extend((0..len as u32).map(|i| ((i * 31 + seed) % 251) as u8));
-    b
-}
-
 async fn download(api: &Api, url: &str) -> (u16, String, Vec<u8>) {
     let resp = api
         .http

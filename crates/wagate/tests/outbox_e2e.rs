@@ -215,19 +215,6 @@ fn migrate(env: &[(&str, String)]) {
     assert!(w.wait_exit().success());
 }
 
-async fn patch(api: &Api, path: &str, body: Value) -> (u16, Value) {
-    let resp = api
-        .http
-        .patch(format!("{}{}", api.base, path))
-        .header("X-API-Key", api.key.as_deref().unwrap())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 async fn count(db: &OutboxDb, where_: &str) -> i64 {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) AS n FROM outbox WHERE {where_}"
@@ -706,12 +693,12 @@ async fn config_reload_and_status_webhook_on_sqlite() {
 
     // Disabled through the API: the loop stops within the reload interval,
     // and new rows stay pending.
-    let (status, body) = patch(
-        &api,
-        &format!("/api/outbox/workers/{id}"),
-        json!({ "enabled": false }),
-    )
-    .await;
+    let (status, body) = api
+        .patch(
+            &format!("/api/outbox/workers/{id}"),
+            json!({ "enabled": false }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     worker.wait_line("the loop to stop", |l| {
         l == format!("outbox loop stopped: config {id}")
@@ -726,12 +713,12 @@ async fn config_reload_and_status_webhook_on_sqlite() {
 
     // Enabled again (and narrowed to App3): only App3 rows go.
     add("fourth", "App3", 3).await;
-    let (status, body) = patch(
-        &api,
-        &format!("/api/outbox/workers/{id}"),
-        json!({ "enabled": true, "application": "App3" }),
-    )
-    .await;
+    let (status, body) = api
+        .patch(
+            &format!("/api/outbox/workers/{id}"),
+            json!({ "enabled": true, "application": "App3" }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     worker.wait_line("the loop to start again", |l| {
         l == format!("outbox loop started: config {id} (reload)")

@@ -11,39 +11,6 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// The sandbox's relay log of direct messages `from` → `to`.
-async fn relayed(sandbox: &wagate_sandbox::Sandbox, from: &str, to: &str) -> Vec<Value> {
-    let resp = reqwest::Client::new()
-        .get(format!(
-            "{}/admin/messages?from={from}&to={to}&limit=10000",
-            sandbox.http_url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    resp.json().await.unwrap()
-}
-
-/// Texts of the messages a session's chat holds, oldest first.
-async fn received_texts(api: &Api, session: &str, chat: &str) -> Vec<String> {
-    let (status, body) = api
-        .get(&format!(
-            "/api/sessions/{session}/chats/{chat}/messages?limit=500"
-        ))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let mut out: Vec<String> = body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["fromMe"] == false)
-        .filter_map(|m| m["body"].as_str().map(str::to_owned))
-        .collect();
-    out.reverse();
-    out
-}
-
 async fn sigkill_with_200_queued(db: Db) {
     let sandbox = start_sandbox().await;
     let alice = create_phone(&sandbox, "628444000001", "Alice").await;
@@ -80,7 +47,9 @@ async fn sigkill_with_200_queued(db: Db) {
     eventually(
         "some messages went out",
         Duration::from_secs(60),
-        || async { (relayed(&sandbox, &alice.number, &bob.number).await.len() >= 3).then_some(()) },
+        || async {
+            (relay_log(&sandbox, &alice.number, &bob.number).await.len() >= 3).then_some(())
+        },
     )
     .await;
     let (_, q) = api.get(&format!("/api/sessions/{a}/queue")).await;
@@ -121,7 +90,7 @@ async fn sigkill_with_200_queued(db: Db) {
         assert_eq!(counts.get(format!("m-{i}").as_str()), Some(&1), "m-{i}");
     }
     assert_eq!(texts.len(), 200);
-    let relayed_ids: Vec<Value> = relayed(&sandbox, &alice.number, &bob.number)
+    let relayed_ids: Vec<Value> = relay_log(&sandbox, &alice.number, &bob.number)
         .await
         .into_iter()
         .filter(|r| r["kind"] == "message")
@@ -206,7 +175,7 @@ async fn an_idempotency_key_sends_once() {
         received_texts(&api, &b, &alice.number).await,
         vec!["your order shipped", "second note"]
     );
-    let relays = relayed(&sandbox, &alice.number, &bob.number).await;
+    let relays = relay_log(&sandbox, &alice.number, &bob.number).await;
     assert_eq!(relays.len(), 2, "{relays:?}");
     gw.stop();
 }
@@ -269,7 +238,7 @@ async fn a_bulk_keeps_its_delays_and_cancel_stops_it() {
     })
     .await;
     assert_eq!(texts, wanted);
-    let times: Vec<i64> = relayed(&sandbox, &alice.number, &bob.number)
+    let times: Vec<i64> = relay_log(&sandbox, &alice.number, &bob.number)
         .await
         .iter()
         .map(|r| r["timestamp"].as_i64().unwrap())
@@ -333,7 +302,9 @@ async fn a_bulk_keeps_its_delays_and_cancel_stops_it() {
     // Nothing more reaches carol than what the batch says it sent.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
-        relayed(&sandbox, &alice.number, &carol.number).await.len() as i64,
+        relay_log(&sandbox, &alice.number, &carol.number)
+            .await
+            .len() as i64,
         sent
     );
     let progress = event_where(&gw.base, |e| {
@@ -662,7 +633,7 @@ async fn a_send_interrupted_after_it_left_is_not_received_twice() {
         (q["data"]["status"] == "sent").then_some(())
     })
     .await;
-    let log = relayed(&sandbox, &alice.number, &bob.number).await;
+    let log = relay_log(&sandbox, &alice.number, &bob.number).await;
     let kinds: Vec<&str> = log.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, vec!["message", "duplicate"], "{log:?}");
     assert_eq!(log[0]["id"], log[1]["id"]);

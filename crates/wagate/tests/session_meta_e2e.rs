@@ -19,19 +19,6 @@ async fn session_meta_on_postgres() {
     story(Db::postgres().await).await;
 }
 
-async fn patch(api: &Api, path: &str, body: Value) -> (u16, Value) {
-    let resp = api
-        .http
-        .patch(format!("{}{}", api.base, path))
-        .header("X-API-Key", api.key.as_deref().unwrap())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 async fn sandbox_platforms(sandbox: &wagate_sandbox::Sandbox, phone: &str) -> Vec<String> {
     let phones: Value = reqwest::get(format!("{}/admin/phones", sandbox.http_url()))
         .await
@@ -125,35 +112,37 @@ async fn story(db: Db) {
     assert_eq!(body["error"]["code"], "SESSION_NOT_FOUND");
 
     // PATCH metadata (by id and by number); an empty string clears.
-    let (status, body) = patch(
-        &api,
-        &format!("/api/sessions/{b}"),
-        json!({ "used": true, "circle": "sales", "notes": "backup" }),
-    )
-    .await;
+    let (status, body) = api
+        .patch(
+            &format!("/api/sessions/{b}"),
+            json!({ "used": true, "circle": "sales", "notes": "backup" }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["used"], true);
     assert_eq!(body["data"]["circle"], "sales");
     assert_eq!(body["data"]["notes"], "backup");
-    let (status, body) = patch(
-        &api,
-        "/api/sessions/628222000001",
-        json!({ "used": false, "notes": "" }),
-    )
-    .await;
+    let (status, body) = api
+        .patch(
+            "/api/sessions/628222000001",
+            json!({ "used": false, "notes": "" }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["used"], false);
     assert!(body["data"]["notes"].is_null());
     assert_eq!(body["data"]["circle"], "sales");
-    let (status, body) = patch(
-        &api,
-        &format!("/api/sessions/{b}"),
-        json!({ "notes": "x".repeat(1001) }),
-    )
-    .await;
+    let (status, body) = api
+        .patch(
+            &format!("/api/sessions/{b}"),
+            json!({ "notes": "x".repeat(1001) }),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
-    let (status, body) = patch(&api, "/api/sessions/sess_nope", json!({ "used": true })).await;
+    let (status, body) = api
+        .patch("/api/sessions/sess_nope", json!({ "used": true }))
+        .await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "SESSION_NOT_FOUND");
 

@@ -16,44 +16,6 @@ use std::time::Duration;
 use common::*;
 use serde_json::{Value, json};
 
-/// The sandbox's relay log of direct messages `from` → `to`.
-async fn relayed(sandbox: &wagate_sandbox::Sandbox, from: &str, to: &str) -> Vec<Value> {
-    let resp = reqwest::Client::new()
-        .get(format!(
-            "{}/admin/messages?from={from}&to={to}&limit=10000",
-            sandbox.http_url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    // One row per message: the log has a row per receiving device, and
-    // rows of other kinds (redelivered, duplicate, blocked).
-    let rows: Vec<Value> = resp.json().await.unwrap();
-    let mut seen = std::collections::HashSet::new();
-    rows.into_iter()
-        .filter(|r| r["kind"] == "message" && seen.insert(r["id"].to_string()))
-        .collect()
-}
-
-/// Texts a session received in its chat with `chat`, oldest first.
-async fn received(api: &Api, session: &str, chat: &str) -> Vec<String> {
-    let (status, body) = api
-        .get(&format!(
-            "/api/sessions/{session}/chats/{chat}/messages?limit=500"
-        ))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let mut out: Vec<String> = body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["fromMe"] == false)
-        .filter_map(|m| m["body"].as_str().map(str::to_owned))
-        .collect();
-    out.reverse();
-    out
-}
-
 fn warming_env(extra: &[(&str, String)]) -> Vec<(&'static str, String)> {
     let mut env: Vec<(&'static str, String)> = vec![
         ("WARMING_WORKER_ENABLED", "true".into()),
@@ -199,8 +161,8 @@ async fn a_script_room_talks_in_order_and_finishes() {
     assert_eq!(done["progress"]["position"], 4, "{done}");
 
     // Step 3: B got A's lines and A got B's, in order, each rendered.
-    let to_b = received(&api, &p.b, &p.a_phone).await;
-    let to_a = received(&api, &p.a, &p.b_phone).await;
+    let to_b = received_texts(&api, &p.b, &p.a_phone).await;
+    let to_a = received_texts(&api, &p.a, &p.b_phone).await;
     assert_eq!(to_b.len(), 2, "{to_b:?}");
     assert_eq!(to_a.len(), 2, "{to_a:?}");
     assert!(matches_line(&to_b[0], 0), "{}", to_b[0]);
@@ -209,10 +171,14 @@ async fn a_script_room_talks_in_order_and_finishes() {
     assert!(matches_line(&to_a[1], 3), "{}", to_a[1]);
 
     // Step 4: at the relay, lines are at least intervalMinSecs apart.
-    let mut times: Vec<i64> = relayed(&sandbox, &p.a_phone, &p.b_phone)
+    let mut times: Vec<i64> = relayed_messages(&sandbox, &p.a_phone, &p.b_phone)
         .await
         .iter()
-        .chain(relayed(&sandbox, &p.b_phone, &p.a_phone).await.iter())
+        .chain(
+            relayed_messages(&sandbox, &p.b_phone, &p.a_phone)
+                .await
+                .iter(),
+        )
         .filter(|r| r["type"] == "text")
         .map(|r| r["timestamp"].as_i64().unwrap())
         .collect();
@@ -312,8 +278,16 @@ async fn reordered_lines_arrive_in_the_new_order_and_a_dry_run_sends_nothing() {
             .iter()
             .all(|m| m["status"] == "SIMULATED")
     );
-    assert!(relayed(&sandbox, &p.a_phone, &p.b_phone).await.is_empty());
-    assert!(relayed(&sandbox, &p.b_phone, &p.a_phone).await.is_empty());
+    assert!(
+        relayed_messages(&sandbox, &p.a_phone, &p.b_phone)
+            .await
+            .is_empty()
+    );
+    assert!(
+        relayed_messages(&sandbox, &p.b_phone, &p.a_phone)
+            .await
+            .is_empty()
+    );
 
     // Step 2: a real room, its lines reversed before it runs.
     let (_, body) = api
@@ -355,8 +329,8 @@ async fn reordered_lines_arrive_in_the_new_order_and_a_dry_run_sends_nothing() {
         .await;
     wait_room(&api, &room, "FINISHED", 120).await;
     // Reversed: B's line 3, A's line 2, B's line 1, A's line 0.
-    let to_a = received(&api, &p.a, &p.b_phone).await;
-    let to_b = received(&api, &p.b, &p.a_phone).await;
+    let to_a = received_texts(&api, &p.a, &p.b_phone).await;
+    let to_b = received_texts(&api, &p.b, &p.a_phone).await;
     assert_eq!(to_a.len(), 2, "{to_a:?}");
     assert!(
         matches_line(&to_a[0], 3) && matches_line(&to_a[1], 1),
@@ -366,12 +340,12 @@ async fn reordered_lines_arrive_in_the_new_order_and_a_dry_run_sends_nothing() {
         matches_line(&to_b[0], 2) && matches_line(&to_b[1], 0),
         "{to_b:?}"
     );
-    let mut all: Vec<(i64, String)> = relayed(&sandbox, &p.a_phone, &p.b_phone)
+    let mut all: Vec<(i64, String)> = relayed_messages(&sandbox, &p.a_phone, &p.b_phone)
         .await
         .iter()
         .map(|r| (r["timestamp"].as_i64().unwrap(), "A".to_string()))
         .chain(
-            relayed(&sandbox, &p.b_phone, &p.a_phone)
+            relayed_messages(&sandbox, &p.b_phone, &p.a_phone)
                 .await
                 .iter()
                 .map(|r| (r["timestamp"].as_i64().unwrap(), "B".to_string())),
@@ -412,8 +386,12 @@ async fn a_sigkill_mid_room_repeats_and_skips_nothing() {
 
     // Step 1: kill the gateway once three lines went out.
     eventually("three lines relayed", Duration::from_secs(90), || async {
-        let n = relayed(&sandbox, &p.a_phone, &p.b_phone).await.len()
-            + relayed(&sandbox, &p.b_phone, &p.a_phone).await.len();
+        let n = relayed_messages(&sandbox, &p.a_phone, &p.b_phone)
+            .await
+            .len()
+            + relayed_messages(&sandbox, &p.b_phone, &p.a_phone)
+                .await
+                .len();
         (n >= 3).then_some(())
     })
     .await;
@@ -423,8 +401,8 @@ async fn a_sigkill_mid_room_repeats_and_skips_nothing() {
     let gw = Gateway::start_with_env(data.path(), &url, &sandbox, &warming_env(&[]));
     let api = gw.api(ADMIN_KEY);
     wait_room(&api, &room, "FINISHED", 180).await;
-    let to_b = received(&api, &p.b, &p.a_phone).await;
-    let to_a = received(&api, &p.a, &p.b_phone).await;
+    let to_b = received_texts(&api, &p.b, &p.a_phone).await;
+    let to_a = received_texts(&api, &p.a, &p.b_phone).await;
     let prefix = |v: &[String]| {
         v.iter()
             .map(|t| t.split(' ').next().unwrap().to_string())
@@ -488,7 +466,7 @@ async fn a_member_logged_out_pauses_the_room_and_it_resumes_when_back() {
     api.post(&format!("/api/warming/rooms/{room}/start"), json!({}))
         .await;
     eventually("a line relayed", Duration::from_secs(60), || async {
-        (!relayed(&sandbox, &alice.number, &bob.number)
+        (!relayed_messages(&sandbox, &alice.number, &bob.number)
             .await
             .is_empty())
         .then_some(())
@@ -613,8 +591,8 @@ async fn ai_room_runs(kind: &'static str, base: &str) {
     wait_room(&api, &room, "FINISHED", 120).await;
 
     // Step 2: the answers are what was sent.
-    let to_b = received(&api, &p.b, &p.a_phone).await;
-    let to_a = received(&api, &p.a, &p.b_phone).await;
+    let to_b = received_texts(&api, &p.b, &p.a_phone).await;
+    let to_a = received_texts(&api, &p.a, &p.b_phone).await;
     assert_eq!(to_b, [format!("ai-{kind}-1"), format!("ai-{kind}-3")]);
     assert_eq!(to_a, [format!("ai-{kind}-2"), format!("ai-{kind}-4")]);
 
@@ -710,7 +688,7 @@ async fn a_person_writing_to_a_human_room_gets_one_answer_per_cooldown() {
         .await;
     // The bot opens.
     eventually("the opener", Duration::from_secs(60), || async {
-        (received(&api, &p.b, &p.a_phone).await.len() == 1).then_some(())
+        (received_texts(&api, &p.b, &p.a_phone).await.len() == 1).then_some(())
     })
     .await;
 
@@ -723,7 +701,7 @@ async fn a_person_writing_to_a_human_room_gets_one_answer_per_cooldown() {
         .await;
     assert_eq!(s, 200);
     eventually("the answer", Duration::from_secs(60), || async {
-        (received(&api, &p.b, &p.a_phone).await.len() == 2).then_some(())
+        (received_texts(&api, &p.b, &p.a_phone).await.len() == 2).then_some(())
     })
     .await;
     let reqs = fake.requests.lock().unwrap().clone();
@@ -740,7 +718,7 @@ async fn a_person_writing_to_a_human_room_gets_one_answer_per_cooldown() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(received(&api, &p.b, &p.a_phone).await.len(), 2);
+    assert_eq!(received_texts(&api, &p.b, &p.a_phone).await.len(), 2);
     assert_eq!(fake.requests.lock().unwrap().len(), 2);
 }
 
@@ -938,7 +916,7 @@ async fn a_spent_ramp_up_budget_holds_the_room_until_the_next_day() {
     let texts = |from: String, to: String| {
         let sandbox = &sandbox;
         async move {
-            relayed(sandbox, &from, &to)
+            relayed_messages(sandbox, &from, &to)
                 .await
                 .into_iter()
                 .filter(|r| r["type"] == "text")

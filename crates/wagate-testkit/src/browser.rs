@@ -6,8 +6,6 @@
 //! profile directory, and saves screenshots under a per-test directory
 //! (printed, and kept after the test for a person to look at).
 
-#![allow(dead_code)]
-
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,120 @@
+//! What wagate's tests stand on, in one place:
+//!
+//! - [`start_sandbox`]: the sandbox (WhatsApp's server on loopback), in
+//!   process; [`create_phone`], [`pair`], [`create_and_pair`]: its phones,
+//!   and linking them to gateway sessions;
+//! - [`Gateway`]: the real `wagate` binary as a child process (SIGKILL and
+//!   SIGTERM included), and [`Api`], a client with every verb;
+//! - [`Db`]: a fresh SQLite file or PostgreSQL database per test;
+//! - [`eventually`] (a guard against hangs, never a speed assertion) and
+//!   [`event_where`] (the durable event stream, from its start);
+//! - history helpers ([`received_texts`]) and [`browser`], a real chromium
+//!   for the dashboard.
+//!
+//! Dev-only: the e2e tests of the `wagate` crate use it through their
+//! `tests/common` module.
+
+pub mod browser;
+mod db;
+mod gateway;
+mod phones;
+mod traces;
+
+pub use db::Db;
+pub use gateway::{Api, Gateway};
+pub use phones::{Phone, create_and_pair, create_phone, pair};
+pub use traces::{history, jpeg, received_texts, relay_log, relayed_messages};
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wagate_sandbox::{Sandbox, SandboxConfig};
+
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+
+/// The `wagate` binary under test: cargo-nextest names it at run time
+/// (`NEXTEST_BIN_EXE_wagate`); under `cargo test` it sits beside the test
+/// executable's `deps/` folder.
+pub fn wagate_binary() -> PathBuf {
+    for var in ["NEXTEST_BIN_EXE_wagate", "CARGO_BIN_EXE_wagate"] {
+        if let Ok(p) = std::env::var(var) {
+            return PathBuf::from(p);
+        }
+    }
+    let exe = std::env::current_exe().expect("the test executable");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    profile_dir.join("wagate")
+}
+
+/// Polls `f` until it returns `Some`, failing after `timeout` (a guard
+/// against hangs, not a speed assertion).
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn start_sandbox() -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: None,
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox starts")
+}
+
+/// The first event on the tenant-wide SSE stream, replayed from the start
+/// of the log, for which `done` holds (a minute at most: a hang guard).
+pub async fn event_where(base: &str, done: impl Fn(&Value) -> bool) -> Value {
+    use futures::StreamExt;
+    let resp = reqwest::Client::new()
+        .get(format!("{base}/api/events"))
+        .header("X-API-Key", ADMIN_KEY)
+        .header("Last-Event-ID", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let mut stream = resp.bytes_stream();
+    let mut buf = String::new();
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if let Ok(v) = serde_json::from_str::<Value>(&data)
+                    && done(&v)
+                {
+                    return v;
+                }
+            }
+        }
+        panic!("the event stream ended");
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the event arrives")
+}
