@@ -489,10 +489,9 @@ impl Output {
               (status = 404, description = "NOT_FOUND, SESSION_NOT_FOUND")))]
 pub async fn get_batch(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, batch_id)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, batch_id)): Path<(String, String)>,
 ) -> Result<Envelope<BatchDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let (batch, progress, items) = state.manager.queue().batch(&session, &batch_id).await?;
     Ok(envelope::ok(batch_dto(&batch, &progress, &items)))
 }
@@ -504,10 +503,9 @@ pub async fn get_batch(
               (status = 404, description = "NOT_FOUND, SESSION_NOT_FOUND")))]
 pub async fn cancel_batch(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, batch_id)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, batch_id)): Path<(String, String)>,
 ) -> Result<Envelope<BatchDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let queue = state.manager.queue();
     queue.cancel_batch(&session, &batch_id).await?;
     let (batch, progress, items) = queue.batch(&session, &batch_id).await?;

@@ -2,18 +2,17 @@
 //! message and a display name (what the dashboard's message room lists).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wagate_core::ChatId;
 
-use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::history::MessageDto;
-use crate::owned::owned_session;
+use crate::owned::OwnedSession;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -45,15 +44,14 @@ pub struct ChatDto {
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn list_chats(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { record, .. }: OwnedSession,
     Query(q): Query<ChatsQuery>,
 ) -> Result<Envelope<Vec<ChatDto>>, ApiError> {
+    let id = record.id;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::validation("limit is 1 to 500"));
     }
-    let id = owned_session(&state, &principal, &id).await?.0.id;
     let chats = state.store.list_chats(&id, limit).await?;
     Ok(envelope::ok(
         chats

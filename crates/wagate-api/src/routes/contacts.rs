@@ -85,12 +85,10 @@ fn digits(raw: &str) -> Result<String, ApiError> {
               (status = 400, description = "VALIDATION_ERROR, SESSION_NOT_READY"),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn check_one(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, phone)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, phone)): Path<(String, String)>,
 ) -> Result<Envelope<CheckDto>, ApiError> {
     let phone = digits(&phone)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let answer = session.check_numbers(std::slice::from_ref(&phone)).await?;
     let a = answer.into_iter().next().unwrap_or(NumberCheck {
         phone,
@@ -299,12 +297,10 @@ pub struct PictureDto {
               (status = 400, description = "MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY"),
               (status = 404, description = "SESSION_NOT_FOUND, CONTACT_NOT_FOUND")))]
 pub async fn profile_picture(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, contact)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, contact)): Path<(String, String)>,
 ) -> Result<Envelope<PictureDto>, ApiError> {
     let chat = contact_id(&contact)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let url = session.profile_picture_url(&chat).await?;
     Ok(envelope::ok(PictureDto { url }))
 }

@@ -243,12 +243,10 @@ pub async fn create_group(
     responses((status = 200, description = "The group", body = GroupDto),
               (status = 404, description = "GROUP_NOT_FOUND")))]
 pub async fn get_group(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, gid)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, gid)): Path<(String, String)>,
 ) -> Result<Envelope<GroupDto>, ApiError> {
     let group = group_id(&gid)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     Ok(envelope::ok(GroupDto::from(
         session.group_info(&group).await?,
     )))
@@ -307,14 +305,12 @@ pub async fn change_participants(
               (status = 403, description = "GROUP_NOT_ADMIN"),
               (status = 404, description = "GROUP_NOT_FOUND")))]
 pub async fn set_subject(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, gid)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, gid)): Path<(String, String)>,
     Json(body): Json<SetSubject>,
 ) -> Result<Envelope<DoneDto>, ApiError> {
     check_name(&body.subject)?;
     let group = group_id(&gid)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session
         .set_group_subject(&group, body.subject.trim())
         .await?;
@@ -331,9 +327,8 @@ pub async fn set_subject(
               (status = 403, description = "GROUP_NOT_ADMIN"),
               (status = 404, description = "GROUP_NOT_FOUND")))]
 pub async fn set_description(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, gid)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, gid)): Path<(String, String)>,
     Json(body): Json<SetDescription>,
 ) -> Result<Envelope<DoneDto>, ApiError> {
     let description = body.description.filter(|d| !d.trim().is_empty());
@@ -345,7 +340,6 @@ pub async fn set_description(
         )));
     }
     let group = group_id(&gid)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session
         .set_group_description(&group, description.as_deref())
         .await?;
@@ -369,12 +363,10 @@ fn invite(link: String) -> InviteLinkDto {
               (status = 403, description = "GROUP_NOT_ADMIN"),
               (status = 404, description = "GROUP_NOT_FOUND")))]
 pub async fn invite_link(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, gid)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, gid)): Path<(String, String)>,
 ) -> Result<Envelope<InviteLinkDto>, ApiError> {
     let group = group_id(&gid)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     Ok(envelope::ok(invite(
         session.group_invite_link(&group, false).await?,
     )))
@@ -387,12 +379,10 @@ pub async fn invite_link(
               (status = 403, description = "GROUP_NOT_ADMIN"),
               (status = 404, description = "GROUP_NOT_FOUND")))]
 pub async fn revoke_invite_link(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, gid)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, gid)): Path<(String, String)>,
 ) -> Result<Envelope<InviteLinkDto>, ApiError> {
     let group = group_id(&gid)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     Ok(envelope::ok(invite(
         session.group_invite_link(&group, true).await?,
     )))
@@ -447,12 +437,10 @@ pub async fn join_group(
     responses((status = 200, description = "Left", body = DoneDto),
               (status = 404, description = "GROUP_NOT_FOUND")))]
 pub async fn leave_group(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, gid)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, gid)): Path<(String, String)>,
 ) -> Result<Envelope<DoneDto>, ApiError> {
     let group = group_id(&gid)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session.leave_group(&group).await?;
     Ok(envelope::ok(DoneDto {
         message: "Left the group".into(),

@@ -23,6 +23,7 @@ use wagate_engine::media::{MediaKind, OutgoingMedia, fetch_url};
 use crate::auth::Auth;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
+use crate::owned::OwnedSession;
 use crate::owned::owned_session;
 use crate::send::{self, IdempotencyKey, SendMode};
 use crate::send::{
@@ -401,10 +402,10 @@ async fn read_multipart(
               (status = 404, description = "SESSION_NOT_FOUND, NOT_FOUND")))]
 pub async fn get_file(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, file_id)): Path<(String, String)>,
+    OwnedSession { record, .. }: OwnedSession,
+    Path((_id, file_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let id = owned_session(&state, &principal, &id).await?.0.id;
+    let id = record.id;
     let not_found = || ApiError::new(ErrorCode::NotFound, format!("file {file_id} not found"));
     let file = state
         .store

@@ -6,13 +6,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::history::MessageDto;
 use crate::owned::OwnedSession;
-use crate::owned::owned_session;
 use crate::send::{
     self, IdempotencyKey, SendMode, SendOptionsDto, SendResultDto, check_text, parse_chat_id,
     wa_id_of,
@@ -96,16 +94,16 @@ pub async fn send_text(
     responses((status = 200, description = "Messages", body = [MessageDto])))]
 pub async fn list_messages(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, chat_id)): Path<(String, String)>,
+    OwnedSession { record, .. }: OwnedSession,
+    Path((_id, chat_id)): Path<(String, String)>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Envelope<Vec<MessageDto>>, ApiError> {
+    let id = record.id;
     let chat = parse_chat_id(&chat_id)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::validation("limit is 1 to 500"));
     }
-    let id = owned_session(&state, &principal, &id).await?.0.id;
     let before = q.before.as_deref().map(wa_id_of);
     let records = state
         .store

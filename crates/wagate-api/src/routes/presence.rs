@@ -3,18 +3,16 @@
 //! do arrives as `presence.update` and `chat.state` events.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wagate_engine::presence::ChatState;
 
-use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::owned::OwnedSession;
-use crate::owned::owned_session;
 use crate::send::parse_chat_id;
 use crate::state::AppState;
 
@@ -46,9 +44,8 @@ pub struct MarkedDto {
     responses((status = 200, description = "Marked", body = MarkedDto),
               (status = 400, description = "MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY")))]
 pub async fn mark_read(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, chat_id)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, chat_id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Envelope<MarkedDto>, ApiError> {
     let chat = parse_chat_id(&chat_id)?;
@@ -64,7 +61,6 @@ pub async fn mark_read(
             .map(|m| wagate_core::ids::parse_message_id(m).2.to_string())
             .collect()
     });
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let marked = session.mark_read(&chat, ids.as_deref()).await?;
     Ok(envelope::ok(MarkedDto { marked }))
 }
@@ -155,9 +151,8 @@ pub async fn subscribe(
     responses((status = 200, description = "Sent", body = PresenceDoneDto),
               (status = 400, description = "VALIDATION_ERROR, MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY")))]
 pub async fn chat_state(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, chat_id)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, chat_id)): Path<(String, String)>,
     Json(body): Json<SetChatState>,
 ) -> Result<Envelope<PresenceDoneDto>, ApiError> {
     let chat = parse_chat_id(&chat_id)?;
@@ -167,7 +162,6 @@ pub async fn chat_state(
             body.state
         ))
     })?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session.send_chat_state(&chat, chat_state).await?;
     Ok(envelope::ok(PresenceDoneDto {
         message: format!("Chat state {} sent", chat_state.name()),

@@ -217,10 +217,9 @@ pub async fn get_queued(
               (status = 404, description = "NOT_FOUND, SESSION_NOT_FOUND")))]
 pub async fn cancel_queued(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, queue_id)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, queue_id)): Path<(String, String)>,
 ) -> Result<Envelope<QueuedDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let r = state.manager.queue().cancel(&session, &queue_id).await?;
     Ok(envelope::ok(QueuedDto::from(&r)))
 }

@@ -538,10 +538,9 @@ pub async fn delete_circle(
     responses((status = 200, description = "Deleted"), (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn delete_session(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { record, .. }: OwnedSession,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    let id = owned_session(&state, &principal, &id).await?.0.id;
+    let id = record.id;
     state.manager.delete(&id).await?;
     Ok(envelope::message("Session deleted successfully"))
 }

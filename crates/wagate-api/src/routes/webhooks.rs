@@ -22,6 +22,7 @@ use crate::auth::Auth;
 use crate::envelope::{self, Envelope, Pagination};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::owned::OwnedSession;
 use crate::owned::owned_session;
 use crate::state::AppState;
 use crate::webhook_config::{
@@ -204,10 +205,9 @@ pub async fn create_webhook(
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn list_webhooks(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { record, .. }: OwnedSession,
 ) -> Result<Envelope<Vec<WebhookDto>>, ApiError> {
-    let id = owned_session(&state, &principal, &id).await?.0.id;
+    let id = record.id;
     let hooks = state.store.list_webhooks(&id).await?;
     Ok(envelope::ok(hooks.iter().map(WebhookDto::from).collect()))
 }
