@@ -29,24 +29,6 @@ async fn new_tenant(api: &Api, name: &str) -> (String, String) {
     )
 }
 
-async fn call(api: &Api, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut r = api
-        .http
-        .request(m, format!("{}{path}", api.base))
-        .header("X-API-Key", api.key.clone().unwrap());
-    if let Some(b) = body {
-        r = r.json(b);
-    }
-    let resp = r.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 /// A body that passes the validation of every route, so that only the
 /// ownership check can refuse it.
 fn valid_body() -> Value {
@@ -143,13 +125,13 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
         .await;
     assert_eq!(status, 201, "{hook}");
     let webhook_id = hook["data"]["id"].as_str().unwrap().to_string();
-    let (status, pacing) = call(
-        &a,
-        "PUT",
-        &format!("/api/sessions/{a1}/pacing"),
-        Some(&json!({ "quietHours": { "start": "00:00", "end": "23:59" } })),
-    )
-    .await;
+    let (status, pacing) = a
+        .call(
+            "PUT",
+            &format!("/api/sessions/{a1}/pacing"),
+            Some(&json!({ "quietHours": { "start": "00:00", "end": "23:59" } })),
+        )
+        .await;
     assert_eq!(status, 200, "{pacing}");
     let (status, queued) = a
         .post(
@@ -176,13 +158,13 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
     assert_eq!(status, 201, "{worker}");
     let worker_id = worker["data"]["id"].as_i64().unwrap().to_string();
     assert_eq!(worker["data"]["tenantId"], a_tenant.as_str());
-    let (status, _) = call(
-        &a,
-        "PATCH",
-        &format!("/api/sessions/{a1}"),
-        Some(&json!({ "circle": "alpha" })),
-    )
-    .await;
+    let (status, _) = a
+        .call(
+            "PATCH",
+            &format!("/api/sessions/{a1}"),
+            Some(&json!({ "circle": "alpha" })),
+        )
+        .await;
     assert_eq!(status, 200);
 
     let (status, room) = a
@@ -285,7 +267,7 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
             for method in ops.as_object().unwrap().keys() {
                 let m = method.to_uppercase();
                 let with_body = matches!(m.as_str(), "POST" | "PUT" | "PATCH");
-                let (status, answer) = call(&b, &m, &path, with_body.then_some(&body)).await;
+                let (status, answer) = b.call(&m, &path, with_body.then_some(&body)).await;
                 refused(&format!("{m} {path}"), status, &answer, &path);
                 tried += 1;
             }
@@ -326,13 +308,13 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
         ),
     ] {
         let with_body = matches!(m, "POST" | "PUT" | "PATCH");
-        let (status, answer) = call(
-            &b,
-            m,
-            &path,
-            with_body.then_some(&json!({ "fromSeq": 1, "url": "https://example.com/x" })),
-        )
-        .await;
+        let (status, answer) = b
+            .call(
+                m,
+                &path,
+                with_body.then_some(&json!({ "fromSeq": 1, "url": "https://example.com/x" })),
+            )
+            .await;
         if path.ends_with("/messages") {
             // B's own chat history: allowed, and empty of A's messages.
             assert_eq!(status, 200, "{answer}");
@@ -356,24 +338,24 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
     let (_, health) = admin.get("/health/detailed").await;
     assert_eq!(health["checks"]["sessions"]["total"], 3, "{health}");
     // Circles are per tenant for the admin too.
-    let (status, answer) = call(
-        &admin,
-        "PUT",
-        "/api/circles/alpha",
-        Some(&json!({ "name": "beta" })),
-    )
-    .await;
+    let (status, answer) = admin
+        .call(
+            "PUT",
+            "/api/circles/alpha",
+            Some(&json!({ "name": "beta" })),
+        )
+        .await;
     assert_eq!(
         status, 404,
         "the admin's own tenant has no circle alpha: {answer}"
     );
-    let (status, answer) = call(
-        &admin,
-        "PUT",
-        &format!("/api/circles/alpha?tenantId={a_tenant}"),
-        Some(&json!({ "name": "alpha" })),
-    )
-    .await;
+    let (status, answer) = admin
+        .call(
+            "PUT",
+            &format!("/api/circles/alpha?tenantId={a_tenant}"),
+            Some(&json!({ "name": "alpha" })),
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     // B naming A with the admin's act-as header changes nothing.
     let (_, list) = send_with(&b, "/api/sessions", ("X-Act-As-Tenant", &a_tenant)).await;
