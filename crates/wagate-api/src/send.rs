@@ -277,3 +277,37 @@ pub fn decode_base64(s: &str, kind: MediaKind, limit: u64) -> Result<Vec<u8>, Ap
     }
     Ok(bytes)
 }
+
+/// A media caption within the contract's limit (single and bulk sends).
+pub fn check_caption(caption: Option<&str>) -> Result<(), ApiError> {
+    use wagate_core::limits::CAPTION_MAX_CHARS;
+    match caption {
+        Some(c) if c.chars().count() > CAPTION_MAX_CHARS => Err(ApiError::new(
+            ErrorCode::MessageTextTooLong,
+            format!("caption exceeds {CAPTION_MAX_CHARS} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A document's file name: 1 to `FILENAME_MAX_CHARS` printable characters
+/// (single and bulk sends).
+pub fn check_filename(filename: Option<&str>) -> Result<(), ApiError> {
+    use wagate_core::limits::FILENAME_MAX_CHARS;
+    let Some(name) = filename else {
+        return Ok(());
+    };
+    let n = name.chars().count();
+    if n == 0 || n > FILENAME_MAX_CHARS || name.chars().any(char::is_control) {
+        return Err(invalid_filename());
+    }
+    Ok(())
+}
+
+/// What [`check_filename`] answers for a bad name.
+pub fn invalid_filename() -> ApiError {
+    ApiError::validation(format!(
+        "filename must be 1 to {} printable characters",
+        wagate_core::limits::FILENAME_MAX_CHARS
+    ))
+}

@@ -299,6 +299,44 @@ async fn bulk_items_are_checked_before_anything_is_queued() {
 }
 
 #[tokio::test]
+async fn bulk_media_follows_the_single_send_rules_for_names_and_captions() {
+    let w = world().await;
+    let bulk = "/api/sessions/{id}/messages/send-bulk";
+    let document = |filename: String| {
+        json!({ "messages": [{ "chatId": "628123456789", "type": "document", "content": {
+            "document": { "url": "https://example.com/a.pdf" }, "filename": filename } }] })
+    };
+    for bad in ["a\u{0}b.pdf".to_string(), "x".repeat(101)] {
+        refused(
+            w.post(bulk, document(bad)).await,
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+        );
+    }
+    refused(
+        w.post(
+            "/api/sessions/{id}/messages/send-document",
+            json!({ "chatId": "628123456789", "document": { "url": "https://example.com/a.pdf" },
+                    "filename": "x".repeat(101) }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.post(
+            bulk,
+            json!({ "messages": [{ "chatId": "628123456789", "type": "image", "content": {
+            "image": { "url": "https://example.com/a.jpg" },
+            "caption": "c".repeat(wagate_core::limits::CAPTION_MAX_CHARS + 1) } }] }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "MESSAGE_TEXT_TOO_LONG",
+    );
+}
+
+#[tokio::test]
 async fn webhooks_refuse_bad_urls_events_and_headers() {
     let w = world().await;
     let hooks = "/api/sessions/{id}/webhooks";

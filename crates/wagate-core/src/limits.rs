@@ -2,6 +2,8 @@
 
 pub const TEXT_MAX_CHARS: usize = 65_536;
 pub const CAPTION_MAX_CHARS: usize = 1_024;
+/// A document's file name (the contract: at most 100 characters).
+pub const FILENAME_MAX_CHARS: usize = 100;
 pub const GROUP_NAME_MAX_CHARS: usize = 100;
 pub const GROUP_DESCRIPTION_MAX_CHARS: usize = 2_048;
 pub const CONTACT_NAME_MAX_CHARS: usize = 100;

@@ -32,8 +32,9 @@ use crate::owned::OwnedSession;
 use crate::owned::owned_session;
 use crate::send::decode_base64;
 use crate::send::{self, IdempotencyKey, SendMode, SendResultDto};
-use crate::send::{check_text, parse_chat_id};
+use crate::send::{check_caption, check_filename, check_text, invalid_filename, parse_chat_id};
 use crate::state::AppState;
+use wagate_core::limits::FILENAME_MAX_CHARS;
 
 /// Most messages in one bulk request (the contract's limit).
 pub const BULK_MAX_MESSAGES: usize = 100;
@@ -41,8 +42,6 @@ pub const BULK_MAX_MESSAGES: usize = 100;
 pub const BULK_MIN_DELAY_MS: u64 = 1_000;
 /// The longest delay between two messages of a batch, in ms (a day).
 pub const BULK_MAX_DELAY_MS: u64 = 86_400_000;
-/// Longest file name of a bulk media message.
-const FILENAME_MAX_CHARS: usize = 255;
 /// Longest batch id a client may choose.
 const BATCH_ID_MAX: usize = 64;
 /// OTP codes: 4 to 10 letters or digits.
@@ -301,6 +300,10 @@ fn bulk_item(m: &BulkMessage, media: &wagate_engine::media::MediaConfig) -> Resu
         match content.get(name) {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(serde_json::Value::String(s)) => fill(s, vars, max).map(Some).map_err(|TooLong| {
+                // A name too long is what a single send calls it too.
+                if name == "filename" {
+                    return invalid_filename();
+                }
                 ApiError::new(
                     ErrorCode::MessageTextTooLong,
                     format!("content.{name} is longer than {max} characters with its variables filled in"),
@@ -340,17 +343,11 @@ fn bulk_item(m: &BulkMessage, media: &wagate_engine::media::MediaConfig) -> Resu
             )));
         }
     };
+    // The same rules as a single send's.
     let caption = text_field("caption")?;
-    if caption
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > wagate_core::limits::CAPTION_MAX_CHARS)
-    {
-        return Err(ApiError::new(
-            ErrorCode::MessageTextTooLong,
-            "caption is too long",
-        ));
-    }
+    check_caption(caption.as_deref())?;
     let filename = text_field("filename")?;
+    check_filename(filename.as_deref())?;
     let ptt = content
         .get("ptt")
         .and_then(|v| v.as_bool())

@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use wagate_core::limits::CAPTION_MAX_CHARS;
 use wagate_core::{ChatId, ErrorCode};
 use wagate_engine::media::{MediaKind, OutgoingMedia, fetch_url};
 
@@ -27,13 +26,12 @@ use crate::owned::OwnedSession;
 use crate::owned::owned_session;
 use crate::send::{self, IdempotencyKey, SendMode};
 use crate::send::{
-    SendOptionsDto, SendResultDto, decode_base64, parse_chat_id, too_large, wa_id_of,
+    SendOptionsDto, SendResultDto, check_caption, check_filename, decode_base64, parse_chat_id,
+    too_large, wa_id_of,
 };
 use crate::state::AppState;
 use wagate_engine::queue::SendJob;
 
-/// Longest document file name (the contract's "Max 100 karakter").
-const FILENAME_MAX_CHARS: usize = 100;
 /// Largest non-file multipart field.
 const FIELD_MAX_BYTES: usize = 64 * 1024;
 /// Most multipart fields in one request.
@@ -216,22 +214,8 @@ async fn send(
     };
 
     let chat = parse_chat_id(&body.chat_id)?;
-    if let Some(caption) = &body.caption
-        && caption.chars().count() > CAPTION_MAX_CHARS
-    {
-        return Err(ApiError::new(
-            ErrorCode::MessageTextTooLong,
-            format!("caption exceeds {CAPTION_MAX_CHARS} characters"),
-        ));
-    }
-    if let Some(name) = &body.filename {
-        let n = name.chars().count();
-        if n == 0 || n > FILENAME_MAX_CHARS || name.chars().any(char::is_control) {
-            return Err(ApiError::validation(format!(
-                "filename must be 1 to {FILENAME_MAX_CHARS} printable characters"
-            )));
-        }
-    }
+    check_caption(body.caption.as_deref())?;
+    check_filename(body.filename.as_deref())?;
     let mentions = body
         .options
         .mentioned_ids
