@@ -4,6 +4,7 @@
 //!   (with `meta.timestamp`, `meta.requestId`, `meta.version`) and the one
 //!   error type every handler returns;
 //! - [`request_id`]: the `X-Request-ID` echo;
+//! - [`cors`]: browser origins allowed to call the API (off by default);
 //! - [`request_log`]: the access log, with `?apiKey=` and other secret
 //!   query values redacted;
 //! - [`auth`]: API keys (the admin key from the environment, tenant keys from
@@ -24,6 +25,7 @@
 //!   closing streams whose key was deleted.
 
 pub mod auth;
+pub mod cors;
 pub mod dashboard;
 pub mod envelope;
 pub mod error;
@@ -51,7 +53,8 @@ use axum::extract::DefaultBodyLimit;
 /// The whole HTTP surface: `/health`, `/api/…`, `/api/docs`.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
-    Router::new()
+    let cors = state.config.cors.layer();
+    let router = Router::new()
         .merge(routes::health::router())
         .merge(routes::ws::root_router())
         .merge(dashboard::router())
@@ -68,6 +71,10 @@ pub fn router(state: AppState) -> Router {
             rate_limit::middleware,
         ))
         .layer(axum::middleware::from_fn(request_log::middleware))
-        .layer(axum::middleware::from_fn(request_id::middleware))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(request_id::middleware));
+    // Outermost: a preflight is answered before authentication.
+    match cors {
+        Some(layer) => router.layer(layer).with_state(state),
+        None => router.with_state(state),
+    }
 }

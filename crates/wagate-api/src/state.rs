@@ -26,6 +26,8 @@ pub struct ApiConfig {
     pub max_sessions_per_tenant: Option<u64>,
     /// Dashboard login (`DASHBOARD_*`, `JWT_*`); `None`: not enabled.
     pub dashboard: Option<crate::login::DashboardConfig>,
+    /// Browser origins allowed to call the API (`CORS_ALLOW_ORIGINS`).
+    pub cors: crate::cors::CorsOrigins,
 }
 
 #[derive(Clone)]

@@ -26,6 +26,10 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(wagate_api::cors::CorsOrigins::default()).await
+}
+
+async fn world_with(cors: wagate_api::cors::CorsOrigins) -> World {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/wagate.db", dir.path().display());
     let store = Store::connect(&url).await.unwrap();
@@ -56,6 +60,7 @@ async fn world() -> World {
             streams_max_per_tenant: 10,
             max_sessions_per_tenant: None,
             dashboard: None,
+            cors,
         },
     );
     World {
@@ -426,4 +431,67 @@ async fn sessions_refuse_bad_names_and_unknown_ids() {
         .await;
     assert_eq!(status, 200, "{mine}");
     assert_eq!(mine["data"]["name"], "alpha");
+}
+
+/// A preflight (or a request) from `origin`: the CORS headers it got.
+async fn from_origin(
+    w: &World,
+    method: &str,
+    origin: &str,
+) -> (u16, Option<String>, Option<String>) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri("/api/sessions")
+        .header("Origin", origin);
+    if method == "OPTIONS" {
+        req = req
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "x-api-key, content-type");
+    } else {
+        req = req.header("X-API-Key", &w.key);
+    }
+    let resp = w
+        .router
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let h = |name: &str| {
+        resp.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    (
+        resp.status().as_u16(),
+        h("access-control-allow-origin"),
+        h("access-control-allow-credentials"),
+    )
+}
+
+#[tokio::test]
+async fn cors_lets_only_the_configured_origins_in() {
+    // Off by default: no CORS header at all.
+    let w = world().await;
+    let (_, allow, _) = from_origin(&w, "GET", "https://app.example").await;
+    assert_eq!(allow, None);
+
+    // A list: those origins, with credentials; the preflight needs no key.
+    let list =
+        wagate_api::cors::CorsOrigins::parse("https://app.example, http://localhost:5173").unwrap();
+    let w = world_with(list).await;
+    let (status, allow, creds) = from_origin(&w, "OPTIONS", "https://app.example").await;
+    assert!(status < 300, "the preflight passes: {status}");
+    assert_eq!(allow.as_deref(), Some("https://app.example"));
+    assert_eq!(creds.as_deref(), Some("true"));
+    let (status, allow, _) = from_origin(&w, "GET", "http://localhost:5173").await;
+    assert_eq!(status, 200);
+    assert_eq!(allow.as_deref(), Some("http://localhost:5173"));
+    let (_, allow, _) = from_origin(&w, "OPTIONS", "https://evil.example").await;
+    assert_eq!(allow, None, "another origin's preflight fails");
+
+    // `*`: any origin, never with credentials.
+    let w = world_with(wagate_api::cors::CorsOrigins::Any).await;
+    let (_, allow, creds) = from_origin(&w, "OPTIONS", "https://anyone.example").await;
+    assert_eq!(allow.as_deref(), Some("*"));
+    assert_eq!(creds, None);
 }

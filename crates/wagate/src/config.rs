@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// that sends `X-Forwarded-Proto: https`).
     #[arg(long, env = "DASHBOARD_COOKIE_SECURE", default_value_t = false)]
     pub dashboard_cookie_secure: bool,
+    /// Browser origins allowed to call the API: `*`, or a comma list of
+    /// origins (which may send credentials); unset: no CORS.
+    #[arg(long, env = "CORS_ALLOW_ORIGINS", default_value = "")]
+    pub cors_allow_origins: String,
 }
 
 #[derive(Args, Debug)]
@@ -111,6 +115,8 @@ pub struct ServeConfig {
     pub max_sessions_per_tenant: Option<u64>,
     /// `DASHBOARD_*` and `JWT_*`; `None` when no operator login is configured.
     pub dashboard: Option<wagate_api::login::DashboardConfig>,
+    /// `CORS_ALLOW_ORIGINS`.
+    pub cors: wagate_api::cors::CorsOrigins,
 }
 
 const MIN_API_KEY_LEN: usize = 16;
@@ -216,6 +222,7 @@ impl ServeArgs {
             streams_max_per_tenant: self.streams_max_per_tenant,
             max_sessions_per_tenant: self.max_sessions_per_tenant,
             dashboard,
+            cors: wagate_api::cors::CorsOrigins::parse(&self.cors_allow_origins)?,
         })
     }
 

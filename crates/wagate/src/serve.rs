@@ -54,6 +54,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             streams_max_per_tenant: config.streams_max_per_tenant,
             max_sessions_per_tenant: config.max_sessions_per_tenant,
             dashboard: config.dashboard,
+            cors: config.cors,
         },
     )
     .with_warming(warming.clone());
