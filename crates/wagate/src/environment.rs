@@ -51,6 +51,8 @@ pub const SERVE_ENVIRONMENT: &str = r#"Also read from the environment (or .env);
       Comma list of host names (hooks.internal, *.corp.example), IPs and CIDRs (10.1.0.0/16) tenant-chosen URLs m…
   RUST_LOG [default: info]
       Log filter (tracing syntax)
+  LOG_FORMAT [default: text]
+      text, or json: one JSON object a line, with the request's span
   WEBHOOK_EVENTS [default: *]
       Comma list of events for the global webhook (message.* works)
   WEBHOOK_RETRY_SCHEDULE [default: 5s,30s,2m,10m,30m,1h,2h,4h]

@@ -67,12 +67,27 @@ fn main() {
     }
 }
 
+/// Logs go to stderr, filtered by `RUST_LOG`, as text or, with
+/// `LOG_FORMAT=json`, one JSON object a line (with the request's span:
+/// method, redacted target, request id; and the session where known).
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,whatsapp_rust=warn,wacore=warn,sqlx=warn"));
-    tracing_subscriber::fmt()
+    let format = std::env::var("LOG_FORMAT").unwrap_or_default();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format.trim().to_ascii_lowercase().as_str() {
+        "" | "text" => builder.init(),
+        "json" => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        other => {
+            eprintln!("wagate: LOG_FORMAT must be text or json, not '{other}'");
+            std::process::exit(2);
+        }
+    }
 }

@@ -79,3 +79,52 @@ async fn query_string_keys_never_reach_the_log() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_a_line_with_the_request_and_no_secret() {
+    // Step 1: a gateway logging JSON, its log in a file.
+    let sandbox = start_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/wagate.db", dir.path().display());
+    let log = dir.path().join("gateway.log");
+    let gw = Gateway::start_logging_to(
+        dir.path(),
+        &url,
+        &sandbox,
+        &[("LOG_FORMAT", "json".into()), ("RUST_LOG", "debug".into())],
+        &log,
+    );
+    let admin = gw.api(ADMIN_KEY);
+    let (status, t) = admin.post("/api/tenants", json!({ "name": "acme" })).await;
+    assert_eq!(status, 201, "{t}");
+    let key = t["data"]["apiKey"].as_str().unwrap().to_string();
+
+    // Step 2: a request with the key in the query and a request id.
+    let resp = reqwest::Client::new()
+        .get(format!("{}/api/sessions?apiKey={key}", gw.base))
+        .header("X-Request-ID", "req-json-log-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    gw.stop();
+
+    // Step 3: every line is a JSON object; the access line carries the
+    // request's id and redacted target; no secret anywhere.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!lines.is_empty());
+    let access = lines
+        .iter()
+        .find(|l| l["span"]["request_id"] == "req-json-log-1" && l["fields"]["status"] == 200)
+        .unwrap_or_else(|| panic!("the access line: {text}"));
+    assert_eq!(access["span"]["target"], "/api/sessions?apiKey=[redacted]");
+    assert_eq!(access["level"], "INFO");
+    for secret in [key.as_str(), ADMIN_KEY] {
+        assert!(!text.contains(secret), "a secret reached the JSON log");
+    }
+}
