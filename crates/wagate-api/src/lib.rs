@@ -5,6 +5,7 @@
 //!   error type every handler returns;
 //! - [`request_id`]: the `X-Request-ID` echo;
 //! - [`cors`]: browser origins allowed to call the API (off by default);
+//! - [`metrics`]: Prometheus metrics at `/metrics`;
 //! - [`request_log`]: the access log, with `?apiKey=` and other secret
 //!   query values redacted;
 //! - [`auth`]: API keys (the admin key from the environment, tenant keys from
@@ -33,6 +34,7 @@ pub mod extract;
 pub mod feed;
 pub mod history;
 pub mod login;
+pub mod metrics;
 pub mod openapi;
 pub mod owned;
 pub mod rate_limit;
@@ -57,6 +59,7 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .merge(routes::health::router())
         .merge(routes::ws::root_router())
+        .merge(metrics::router())
         .merge(dashboard::router())
         .nest("/api", routes::api_router())
         .merge(openapi::router())
@@ -70,7 +73,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             rate_limit::middleware,
         ))
-        .layer(axum::middleware::from_fn(request_log::middleware))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_log::middleware,
+        ))
         .layer(axum::middleware::from_fn(request_id::middleware));
     // Outermost: a preflight is answered before authentication.
     match cors {

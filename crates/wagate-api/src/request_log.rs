@@ -10,11 +10,13 @@
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::Uri;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
+
+use crate::state::AppState;
 
 /// Query parameters whose values are never logged (compared without case).
 const SECRET_PARAMS: &[&str] = &[
@@ -30,7 +32,7 @@ const SECRET_PARAMS: &[&str] = &[
 
 const REDACTED: &str = "[redacted]";
 
-pub async fn middleware(request: Request, next: Next) -> Response {
+pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let target = redacted_target(request.uri());
     let request_id = crate::request_id::current();
@@ -38,7 +40,9 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    let ms = started.elapsed().as_millis() as u64;
+    let elapsed = started.elapsed();
+    state.metrics.request(method.as_str(), status, elapsed);
+    let ms = elapsed.as_millis() as u64;
     span.in_scope(|| tracing::info!(target: "wagate::access", status, ms, "served"));
     response
 }

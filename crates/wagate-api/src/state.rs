@@ -28,6 +28,9 @@ pub struct ApiConfig {
     pub dashboard: Option<crate::login::DashboardConfig>,
     /// Browser origins allowed to call the API (`CORS_ALLOW_ORIGINS`).
     pub cors: crate::cors::CorsOrigins,
+    /// A bearer token that may read `/metrics` besides the admin key
+    /// (`METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Clone)]
@@ -44,11 +47,15 @@ pub struct AppState {
     pub login_guard: Arc<crate::login::LoginGuard>,
     /// Warming rooms' service (the worker runs only where enabled).
     pub warming: Arc<wagate_engine::warming::Warming>,
+    /// Prometheus metrics (see [`crate::metrics`]).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
+    /// The state, and the metrics' follower of the live events (so call
+    /// it inside the runtime).
     pub fn new(manager: Arc<SessionManager>, config: ApiConfig) -> Self {
-        AppState {
+        let state = AppState {
             store: manager.store().clone(),
             warming: wagate_engine::warming::Warming::new(
                 manager.clone(),
@@ -62,7 +69,10 @@ impl AppState {
             login_guard: Arc::default(),
             config: Arc::new(config),
             started_at: Instant::now(),
-        }
+            metrics: Arc::new(crate::metrics::Metrics::new()),
+        };
+        state.metrics.follow(&state);
+        state
     }
 
     /// The warming service to use (with the deployment's settings).

@@ -63,6 +63,15 @@ impl Streams {
         })
     }
 
+    /// Streams open now, every tenant's.
+    pub fn total(&self) -> usize {
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .sum()
+    }
+
     /// Streams `tenant` holds open now.
     pub fn count(&self, tenant: &str) -> usize {
         self.open

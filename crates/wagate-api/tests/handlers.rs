@@ -61,6 +61,7 @@ async fn world_with(cors: wagate_api::cors::CorsOrigins) -> World {
             max_sessions_per_tenant: None,
             dashboard: None,
             cors,
+            metrics_token: Some("metrics-token-for-tests".into()),
         },
     );
     World {

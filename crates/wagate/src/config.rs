@@ -79,6 +79,9 @@ pub struct ServeArgs {
     /// origins (which may send credentials); unset: no CORS.
     #[arg(long, env = "CORS_ALLOW_ORIGINS", default_value = "")]
     pub cors_allow_origins: String,
+    /// A bearer token that may read `/metrics` (besides the admin key).
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -117,6 +120,8 @@ pub struct ServeConfig {
     pub dashboard: Option<wagate_api::login::DashboardConfig>,
     /// `CORS_ALLOW_ORIGINS`.
     pub cors: wagate_api::cors::CorsOrigins,
+    /// `METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
 }
 
 const MIN_API_KEY_LEN: usize = 16;
@@ -223,6 +228,7 @@ impl ServeArgs {
             max_sessions_per_tenant: self.max_sessions_per_tenant,
             dashboard,
             cors: wagate_api::cors::CorsOrigins::parse(&self.cors_allow_origins)?,
+            metrics_token: self.metrics_token.filter(|t| !t.trim().is_empty()),
         })
     }
 

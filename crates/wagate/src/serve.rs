@@ -55,6 +55,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_sessions_per_tenant: config.max_sessions_per_tenant,
             dashboard: config.dashboard,
             cors: config.cors,
+            metrics_token: config.metrics_token,
         },
     )
     .with_warming(warming.clone());

@@ -49,6 +49,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     let mut response = if decision.allowed {
         next.run(request).await
     } else {
+        state.metrics.rate_limited(category.name());
         let mut r = ApiError::new(
             ErrorCode::RateLimited,
             format!(

@@ -12,6 +12,7 @@
 
 pub mod contacts;
 pub mod events;
+pub mod gauges;
 pub mod incoming_media;
 pub mod messages;
 pub mod outbox_workers;

@@ -1,0 +1,412 @@
+//! Prometheus metrics at `GET /metrics` (text format 0.0.4), for the
+//! operator: the admin key (`X-API-Key`), or `Authorization: Bearer
+//! <METRICS_TOKEN>` when one is set, so a scraper need not hold the admin key.
+//!
+//! Three sources, each named for what it is:
+//! - **counted as it happens**: HTTP requests and their duration (the access
+//!   log's middleware), rate-limit rejections (the limiter), and the events
+//!   the gateway emits, from its live broadcast: every event by kind,
+//!   messages sent and received by type, send failures by code;
+//! - **read at scrape time** from the database and the process: sessions by
+//!   status, the send queue's depth and oldest message per lane, the event
+//!   log's head, each enabled webhook's lag behind it, delivery attempts by
+//!   outcome, open streams, the database pool, resident memory and open
+//!   file descriptors.
+//!
+//! The live counters start at zero with the process, as Prometheus expects
+//! of counters; a subscriber that falls behind a burst larger than the
+//! broadcast buffer misses those events' increments (said in the metric's
+//! help), while the durable figures above are exact.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+use tokio::sync::broadcast::error::RecvError;
+use wagate_core::{DeliveryOutcome, EventKind, Lane, SessionStatus};
+
+use crate::auth::same_secret;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MessageLabels {
+    direction: String,
+    msg_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LaneLabels {
+    lane: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    webhook: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    class: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CategoryLabels {
+    category: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: String,
+}
+
+/// Every metric, registered once.
+pub struct Metrics {
+    registry: Registry,
+    events: Family<EventLabels, Counter>,
+    messages: Family<MessageLabels, Counter>,
+    failures: Family<CodeLabels, Counter>,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: Histogram,
+    rate_limited: Family<CategoryLabels, Counter>,
+    sessions: Family<StatusLabels, Gauge>,
+    queue_depth: Family<LaneLabels, Gauge>,
+    queue_oldest: Family<LaneLabels, Gauge>,
+    log_head: Gauge,
+    webhook_lag: Family<WebhookLabels, Gauge>,
+    deliveries: Family<OutcomeLabels, Gauge>,
+    streams: Gauge,
+    pool: Family<PoolLabels, Gauge>,
+    rss: Gauge,
+    fds: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("wagate");
+        let m = Metrics {
+            events: Family::default(),
+            messages: Family::default(),
+            failures: Family::default(),
+            http_requests: Family::default(),
+            http_duration: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            rate_limited: Family::default(),
+            sessions: Family::default(),
+            queue_depth: Family::default(),
+            queue_oldest: Family::default(),
+            log_head: Gauge::default(),
+            webhook_lag: Family::default(),
+            deliveries: Family::default(),
+            streams: Gauge::default(),
+            pool: Family::default(),
+            rss: Gauge::default(),
+            fds: Gauge::default(),
+            registry: Registry::default(),
+        };
+        let r = &mut registry;
+        r.register(
+            "events",
+            "Events emitted, by kind (from the live broadcast)",
+            m.events.clone(),
+        );
+        r.register(
+            "messages",
+            "Messages sent and received, by direction and contract type (from the live broadcast)",
+            m.messages.clone(),
+        );
+        r.register(
+            "message_failures",
+            "Sends that failed for good, by error code (from the live broadcast)",
+            m.failures.clone(),
+        );
+        r.register(
+            "http_requests",
+            "HTTP requests answered, by method and status class",
+            m.http_requests.clone(),
+        );
+        r.register_with_unit(
+            "http_request_duration",
+            "Time to answer an HTTP request (a stream counts until its headers)",
+            Unit::Seconds,
+            m.http_duration.clone(),
+        );
+        r.register(
+            "rate_limited_requests",
+            "Requests refused with 429 RATE_LIMITED, by category",
+            m.rate_limited.clone(),
+        );
+        r.register(
+            "sessions",
+            "Sessions by status (the API's names)",
+            m.sessions.clone(),
+        );
+        r.register(
+            "send_queue_depth",
+            "Messages waiting in the send queue, by lane",
+            m.queue_depth.clone(),
+        );
+        r.register_with_unit(
+            "send_queue_oldest_age",
+            "Age of the oldest message waiting in each lane",
+            Unit::Seconds,
+            m.queue_oldest.clone(),
+        );
+        r.register(
+            "event_log_head",
+            "Sequence number of the newest event in the durable log (appends so far)",
+            m.log_head.clone(),
+        );
+        r.register(
+            "webhook_lag_events",
+            "Events an enabled webhook has yet to be given (log head minus its cursor)",
+            m.webhook_lag.clone(),
+        );
+        r.register(
+            "webhook_delivery_attempts",
+            "Delivery attempts kept in the delivery log, by outcome",
+            m.deliveries.clone(),
+        );
+        r.register(
+            "streams_open",
+            "Open WebSocket and SSE streams",
+            m.streams.clone(),
+        );
+        r.register(
+            "db_pool_connections",
+            "Database pool connections, in use or idle",
+            m.pool.clone(),
+        );
+        r.register_with_unit(
+            "process_resident_memory",
+            "Resident memory of the process",
+            Unit::Bytes,
+            m.rss.clone(),
+        );
+        r.register(
+            "process_open_fds",
+            "Open file descriptors of the process",
+            m.fds.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// Counts the gateway's live events until the broadcast closes.
+    pub fn follow(self: &Arc<Self>, state: &AppState) {
+        let mut rx = state.manager.subscribe();
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(e) => me.count_event(&e),
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+
+    fn count_event(&self, e: &wagate_core::Event) {
+        self.events
+            .get_or_create(&EventLabels {
+                event: e.event.as_str().to_string(),
+            })
+            .inc();
+        let direction = match e.event {
+            EventKind::MessageSent => "sent",
+            EventKind::MessageReceived => "received",
+            EventKind::MessageFailed => {
+                let code = e.data["error"]["code"].as_str().unwrap_or("UNKNOWN");
+                self.failures
+                    .get_or_create(&CodeLabels {
+                        code: code.to_string(),
+                    })
+                    .inc();
+                return;
+            }
+            _ => return,
+        };
+        let msg_type = e.data["type"].as_str().unwrap_or("unknown").to_string();
+        self.messages
+            .get_or_create(&MessageLabels {
+                direction: direction.to_string(),
+                msg_type,
+            })
+            .inc();
+    }
+
+    /// One answered request (the access log calls this).
+    pub fn request(&self, method: &str, status: u16, elapsed: Duration) {
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                method: method.to_string(),
+                class: format!("{}xx", status / 100),
+            })
+            .inc();
+        self.http_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// One request refused by the rate limiter.
+    pub fn rate_limited(&self, category: &str) {
+        self.rate_limited
+            .get_or_create(&CategoryLabels {
+                category: category.to_string(),
+            })
+            .inc();
+    }
+
+    /// Reads the scrape-time figures, then the whole registry as text.
+    async fn render(&self, state: &AppState) -> Result<String, ApiError> {
+        let store = &state.store;
+        for s in SessionStatus::ALL {
+            self.sessions
+                .get_or_create(&StatusLabels {
+                    status: s.api().to_string(),
+                })
+                .set(0);
+        }
+        for (status, n) in store.count_sessions_by_status(None).await? {
+            self.sessions
+                .get_or_create(&StatusLabels {
+                    status: status.api().to_string(),
+                })
+                .set(n as i64);
+        }
+        let now = wagate_core::now_ms();
+        for &lane in Lane::ALL {
+            let l = LaneLabels {
+                lane: lane.to_string(),
+            };
+            self.queue_depth.get_or_create(&l).set(0);
+            self.queue_oldest.get_or_create(&l).set(0);
+        }
+        for d in store.queue_depth_by_lane().await? {
+            let l = LaneLabels {
+                lane: d.lane.to_string(),
+            };
+            self.queue_depth.get_or_create(&l).set(d.queued);
+            self.queue_oldest
+                .get_or_create(&l)
+                .set((now - d.oldest_at).max(0) / 1000);
+        }
+        let head = store.last_event_seq().await?;
+        self.log_head.set(head);
+        self.webhook_lag.clear();
+        for w in store.list_enabled_webhooks().await? {
+            self.webhook_lag
+                .get_or_create(&WebhookLabels { webhook: w.id })
+                .set((head - w.last_seq).max(0));
+        }
+        for o in DeliveryOutcome::ALL {
+            self.deliveries
+                .get_or_create(&OutcomeLabels {
+                    outcome: o.to_string(),
+                })
+                .set(0);
+        }
+        for (o, n) in store.delivery_outcomes().await? {
+            self.deliveries
+                .get_or_create(&OutcomeLabels {
+                    outcome: o.to_string(),
+                })
+                .set(n);
+        }
+        self.streams.set(state.streams.total() as i64);
+        let pool = store.pool();
+        let idle = pool.num_idle() as i64;
+        let size = i64::from(pool.size());
+        self.pool
+            .get_or_create(&PoolLabels {
+                state: "idle".into(),
+            })
+            .set(idle);
+        self.pool
+            .get_or_create(&PoolLabels {
+                state: "in_use".into(),
+            })
+            .set((size - idle).max(0));
+        if let Some(rss) = resident_bytes() {
+            self.rss.set(rss);
+        }
+        if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+            self.fds.set(dir.count() as i64);
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .map_err(|e| ApiError::internal("metrics", e))?;
+        Ok(out)
+    }
+}
+
+/// The process's resident memory, from `/proc/self/statm` (Linux).
+fn resident_bytes() -> Option<i64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: i64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(scrape))
+}
+
+/// `GET /metrics`: the admin key, or the metrics token.
+async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if !may_scrape(&state, &headers) {
+        return Err(ApiError::unauthorized());
+    }
+    let text = state.metrics.render(&state).await?;
+    let mut r = text.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(r)
+}
+
+fn may_scrape(state: &AppState, headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("x-api-key").is_some_and(|k| same_secret(k, &state.config.admin_key)) {
+        return true;
+    }
+    let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
+    match (&state.config.metrics_token, bearer) {
+        (Some(token), Some(given)) => same_secret(given.trim(), token),
+        _ => false,
+    }
+}
