@@ -14,6 +14,8 @@
 //! again under the same id: the history and events of both sides store a
 //! message once per id, so the recipient sees it once.
 
+mod batch;
+mod config;
 pub mod dispatcher;
 pub mod job;
 pub mod pacing;
@@ -38,129 +40,10 @@ use whatsapp_rust::Jid;
 use crate::error::EngineError;
 use crate::media::MediaConfig;
 use crate::session::Session;
+pub use batch::{BatchOptions, BatchSubmit, BatchSubmitted};
+pub use config::QueueConfig;
 pub use job::SendJob;
 pub use pacing::{Lane, Pacing, PacingOverrides, QuietHours};
-
-/// The queue's settings (`SEND_*`, `IDEMPOTENCY_TTL_HOURS`).
-#[derive(Clone, Debug)]
-pub struct QueueConfig {
-    /// The deployment's pacing; sessions may override any part.
-    pub pacing: Pacing,
-    /// Waits before each retry of a send that failed for a transient reason;
-    /// a message is tried `retry_schedule.retries() + 1` times in all.
-    pub retry_schedule: RetrySchedule,
-    /// How long a send the client waits for may take before the API answers
-    /// `202` with the message still queued.
-    pub sync_timeout: Duration,
-    /// How long an idempotency key is remembered.
-    pub idempotency_ttl: Duration,
-    /// How long finished queue rows are kept (at least a day: the daily cap
-    /// counts them).
-    pub retention: Duration,
-}
-
-impl Default for QueueConfig {
-    fn default() -> Self {
-        QueueConfig {
-            pacing: Pacing::default(),
-            retry_schedule: RetrySchedule::new(vec![
-                Duration::from_secs(2),
-                Duration::from_secs(10),
-                Duration::from_secs(60),
-            ]),
-            sync_timeout: Duration::from_secs(60),
-            idempotency_ttl: Duration::from_secs(24 * 3600),
-            retention: Duration::from_secs(7 * 24 * 3600),
-        }
-    }
-}
-
-impl QueueConfig {
-    pub fn from_env() -> Result<QueueConfig, String> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<QueueConfig, String> {
-        let mut c = QueueConfig::default();
-        let get = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, String> {
-            v.parse()
-                .map_err(|_| format!("{k} must be a non-negative whole number (got '{v}')"))
-        }
-        let p = &mut c.pacing;
-        if let Some(v) = get("SEND_MIN_INTERVAL_MS") {
-            p.min_interval_ms = num("SEND_MIN_INTERVAL_MS", &v)?;
-        }
-        if let Some(v) = get("SEND_JITTER_MS") {
-            p.jitter_ms = num("SEND_JITTER_MS", &v)?;
-        }
-        if let Some(v) = get("SEND_MAX_PER_MINUTE") {
-            p.max_per_minute = num("SEND_MAX_PER_MINUTE", &v)?;
-        }
-        if let Some(v) = get("SEND_MAX_PER_HOUR") {
-            p.max_per_hour = num("SEND_MAX_PER_HOUR", &v)?;
-        }
-        if let Some(v) = get("SEND_MAX_PER_DAY") {
-            p.max_per_day = num("SEND_MAX_PER_DAY", &v)?;
-        }
-        if let Some(v) = get("SEND_DRIP_PER_MINUTE") {
-            p.drip_per_minute = num("SEND_DRIP_PER_MINUTE", &v)?;
-        }
-        if let Some(v) = get("SEND_QUIET_HOURS") {
-            let bad = || format!("SEND_QUIET_HOURS must look like 22:00-07:00 (got '{v}')");
-            let (start, end) = v.split_once('-').ok_or_else(bad)?;
-            let offset = match get("SEND_QUIET_HOURS_UTC_OFFSET") {
-                Some(o) => parse_offset(&o).ok_or_else(|| {
-                    format!("SEND_QUIET_HOURS_UTC_OFFSET must look like +07:00 (got '{o}')")
-                })?,
-                None => 0,
-            };
-            p.quiet_hours = Some(QuietHours {
-                start: pacing::HourMinute::parse(start).ok_or_else(bad)?,
-                end: pacing::HourMinute::parse(end).ok_or_else(bad)?,
-                utc_offset_minutes: offset,
-            });
-        }
-        if let Some(v) = get("SEND_RETRY_SCHEDULE") {
-            c.retry_schedule =
-                RetrySchedule::parse(&v).map_err(|e| format!("SEND_RETRY_SCHEDULE: {e}"))?;
-        }
-        if let Some(v) = get("SEND_SYNC_TIMEOUT_SECS") {
-            c.sync_timeout = Duration::from_secs(num("SEND_SYNC_TIMEOUT_SECS", &v)?);
-        }
-        if let Some(v) = get("IDEMPOTENCY_TTL_HOURS") {
-            let h: u64 = num("IDEMPOTENCY_TTL_HOURS", &v)?;
-            if h < 24 {
-                return Err("IDEMPOTENCY_TTL_HOURS must be at least 24".into());
-            }
-            c.idempotency_ttl = Duration::from_secs(h * 3600);
-        }
-        if let Some(v) = get("SEND_QUEUE_RETENTION_DAYS") {
-            let d: u64 = num("SEND_QUEUE_RETENTION_DAYS", &v)?;
-            c.retention = Duration::from_secs(d.max(1) * 24 * 3600);
-        }
-        Ok(c)
-    }
-}
-
-/// `+07:00`, `-03:30`, `420` (minutes) → minutes east of UTC.
-fn parse_offset(s: &str) -> Option<i32> {
-    if let Ok(m) = s.parse::<i32>() {
-        return (-14 * 60..=14 * 60).contains(&m).then_some(m);
-    }
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => (1, s),
-    };
-    let (h, m) = rest.split_once(':')?;
-    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
-    (h <= 14 && m < 60).then_some(sign * (h * 60 + m))
-}
 
 /// A send to queue.
 pub struct Submit {
@@ -190,44 +73,6 @@ impl Submitted {
             Submitted::New(r) | Submitted::Existing(r) => r,
         }
     }
-}
-
-/// A bulk request: its messages and how to space them.
-pub struct BatchSubmit {
-    pub batch_id: Option<String>,
-    pub items: Vec<(ChatId, SendJob)>,
-    pub options: BatchOptions,
-    pub idempotency_key: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchOptions {
-    /// Delay between two messages, in ms (at least 1000).
-    pub delay_between_messages: u64,
-    /// Add a random 0–2 s to each delay.
-    pub randomize_delay: bool,
-    /// Cancel the rest after the first message that fails.
-    pub stop_on_error: bool,
-}
-
-impl BatchOptions {
-    /// The wait after one of the batch's messages.
-    pub fn next_delay_ms(&self) -> i64 {
-        let extra = if self.randomize_delay {
-            rand::random_range(0..=2_000)
-        } else {
-            0
-        };
-        (self.delay_between_messages + extra) as i64
-    }
-}
-
-/// What [`SendQueue::submit_batch`] did.
-#[derive(Debug)]
-pub enum BatchSubmitted {
-    New(BatchRecord),
-    Existing(BatchRecord),
 }
 
 /// A session's queue at a glance.
@@ -467,114 +312,6 @@ impl SendQueue {
         self.get(id).await
     }
 
-    /// Queues a bulk batch (its messages spaced by its delay).
-    pub async fn submit_batch(
-        &self,
-        session: &Arc<Session>,
-        submit: BatchSubmit,
-    ) -> Result<BatchSubmitted, EngineError> {
-        let fingerprint = batch_fingerprint(&session.id, &submit);
-        let now = now_ms();
-        let batch = BatchRecord {
-            session_id: session.id.clone(),
-            id: submit.batch_id.clone().unwrap_or_else(new_batch_id),
-            tenant_id: session.tenant_id.clone(),
-            status: BatchStatus::Processing,
-            total: submit.items.len() as i64,
-            options: serde_json::to_string(&submit.options)
-                .map_err(|e| EngineError::Engine(e.to_string()))?,
-            idempotency_key: submit.idempotency_key.clone(),
-            request_hash: Some(fingerprint.clone()),
-            created_at: now,
-            started_at: None,
-            completed_at: None,
-        };
-        let mut rows = Vec::with_capacity(submit.items.len());
-        for (seq, (chat, job)) in submit.items.iter().enumerate() {
-            rows.push(NewQueued {
-                id: new_queue_id(),
-                tenant_id: session.tenant_id.clone(),
-                session_id: session.id.clone(),
-                wa_id: new_wa_id(session),
-                chat_id: chat.jid(),
-                kind: job.kind(),
-                payload: serde_json::to_string(job)
-                    .map_err(|e| EngineError::Engine(e.to_string()))?,
-                lane: Lane::Bulk,
-                not_before: 0,
-                batch_id: Some(batch.id.clone()),
-                batch_seq: Some(seq as i64),
-                idempotency_key: None,
-                request_hash: None,
-            });
-        }
-        match self.inner.store.create_batch(&batch, &rows).await {
-            Ok(BatchCreated::New) => {}
-            Ok(BatchCreated::Existing(existing)) => {
-                self.discard_all(&submit.items);
-                return same_request(existing.request_hash.as_deref(), &fingerprint)
-                    .map(|()| BatchSubmitted::Existing(*existing));
-            }
-            Ok(BatchCreated::IdTaken) => {
-                self.discard_all(&submit.items);
-                return Err(EngineError::Conflict(format!(
-                    "this session already has a batch '{}'",
-                    batch.id
-                )));
-            }
-            Err(e) => {
-                self.discard_all(&submit.items);
-                return Err(e.into());
-            }
-        }
-        self.wake(session);
-        Ok(BatchSubmitted::New(batch))
-    }
-
-    pub async fn batch(
-        &self,
-        session: &Session,
-        batch_id: &str,
-    ) -> Result<(BatchRecord, BatchProgress, Vec<QueuedRecord>), EngineError> {
-        let batch = self
-            .inner
-            .store
-            .get_batch(&session.id, batch_id)
-            .await?
-            .ok_or_else(|| EngineError::NotFound(format!("no batch '{batch_id}'")))?;
-        let progress = self
-            .inner
-            .store
-            .batch_progress(&session.id, batch_id)
-            .await?;
-        let items = self.inner.store.batch_items(&session.id, batch_id).await?;
-        Ok((batch, progress, items))
-    }
-
-    /// Cancels what a batch has not sent yet.
-    pub async fn cancel_batch(
-        &self,
-        session: &Session,
-        batch_id: &str,
-    ) -> Result<(BatchRecord, BatchProgress), EngineError> {
-        let (batch, _, items) = self.batch(session, batch_id).await?;
-        if batch.status == BatchStatus::Processing {
-            self.inner
-                .store
-                .cancel_batch_items(&session.id, batch_id, None)
-                .await?;
-            for item in items.iter().filter(|i| i.status == QueueStatus::Queued) {
-                if let Ok(job) = serde_json::from_str::<SendJob>(&item.payload) {
-                    self.discard(&job);
-                }
-                self.finished(&item.id);
-            }
-            dispatcher::settle_batch(&self.inner, session, batch_id).await;
-        }
-        let (batch, progress, _) = self.batch(session, batch_id).await?;
-        Ok((batch, progress))
-    }
-
     /// The session's queue depth, next send time and pacing.
     pub async fn status(&self, session: &Session) -> Result<QueueOverview, EngineError> {
         let (pacing, overrides) = self.pacing(&session.id).await?;
@@ -728,25 +465,8 @@ fn same_request(first: Option<&str>, fingerprint: &str) -> Result<(), EngineErro
     }
 }
 
-fn batch_fingerprint(session_id: &str, submit: &BatchSubmit) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(submit.batch_id.as_deref().unwrap_or_default().as_bytes());
-    h.update([0]);
-    h.update(json!(submit.options).to_string().as_bytes());
-    for (chat, job) in &submit.items {
-        h.update([0]);
-        h.update(job.fingerprint(session_id, chat).as_bytes());
-    }
-    hex::encode(h.finalize())
-}
-
 fn new_queue_id() -> String {
     format!("q_{}", uuid::Uuid::now_v7().simple())
-}
-
-fn new_batch_id() -> String {
-    format!("batch_{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
 }
 
 /// A WhatsApp message id as the engine makes them (`3EB0…`), chosen now so
