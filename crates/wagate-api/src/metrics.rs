@@ -33,7 +33,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use tokio::sync::broadcast::error::RecvError;
-use wagate_core::{DeliveryOutcome, EventKind, Lane, SessionStatus};
+use wagate_core::{DeliveryOutcome, EventKind, Lane, MessageStatus, SessionStatus};
 
 use crate::auth::same_secret;
 use crate::error::ApiError;
@@ -249,8 +249,8 @@ impl Metrics {
             })
             .inc();
         let direction = match e.event {
-            EventKind::MessageSent => "sent",
-            EventKind::MessageReceived => "received",
+            EventKind::MessageSent => MessageStatus::Sent.as_str(),
+            EventKind::MessageReceived => MessageStatus::Received.as_str(),
             EventKind::MessageFailed => {
                 let code = e.data["error"]["code"].as_str().unwrap_or("UNKNOWN");
                 self.failures

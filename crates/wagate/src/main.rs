@@ -79,7 +79,7 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format.trim().to_ascii_lowercase().as_str() {
-        "" | "text" => builder.init(),
+        "" | "text" => builder.init(), // not vocabulary: a log format
         "json" => builder
             .json()
             .with_current_span(true)
