@@ -23,7 +23,7 @@ mod traces;
 pub use db::Db;
 pub use gateway::{Api, Gateway};
 pub use phones::{Phone, create_and_pair, create_phone, pair};
-pub use traces::{history, jpeg, received_texts, relay_log, relayed_messages};
+pub use traces::{history, jpeg, received_at_least, received_texts, relay_log, relayed_messages};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -61,3 +61,18 @@ pub fn jpeg(len: usize, seed: u32) -> Vec<u8> {
     b.extend((0..len as u32).map(|i| ((i * 31 + seed) % 251) as u8));
     b
 }
+
+/// [`received_texts`] once at least `n` have arrived: a sender's side is
+/// done when the server took the message, a relay before the receiver
+/// stores it.
+pub async fn received_at_least(api: &Api, session: &str, chat: &str, n: usize) -> Vec<String> {
+    eventually(
+        &format!("{n} messages in {session}'s chat with {chat}"),
+        Duration::from_secs(30),
+        || async {
+            let texts = received_texts(api, session, chat).await;
+            (texts.len() >= n).then_some(texts)
+        },
+    )
+    .await
+}

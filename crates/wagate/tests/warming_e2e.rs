@@ -161,8 +161,8 @@ async fn a_script_room_talks_in_order_and_finishes() {
     assert_eq!(done["progress"]["position"], 4, "{done}");
 
     // Step 3: B got A's lines and A got B's, in order, each rendered.
-    let to_b = received_texts(&api, &p.b, &p.a_phone).await;
-    let to_a = received_texts(&api, &p.a, &p.b_phone).await;
+    let to_b = received_at_least(&api, &p.b, &p.a_phone, 2).await;
+    let to_a = received_at_least(&api, &p.a, &p.b_phone, 2).await;
     assert_eq!(to_b.len(), 2, "{to_b:?}");
     assert_eq!(to_a.len(), 2, "{to_a:?}");
     assert!(matches_line(&to_b[0], 0), "{}", to_b[0]);
@@ -329,8 +329,8 @@ async fn reordered_lines_arrive_in_the_new_order_and_a_dry_run_sends_nothing() {
         .await;
     wait_room(&api, &room, "FINISHED", 120).await;
     // Reversed: B's line 3, A's line 2, B's line 1, A's line 0.
-    let to_a = received_texts(&api, &p.a, &p.b_phone).await;
-    let to_b = received_texts(&api, &p.b, &p.a_phone).await;
+    let to_a = received_at_least(&api, &p.a, &p.b_phone, 2).await;
+    let to_b = received_at_least(&api, &p.b, &p.a_phone, 2).await;
     assert_eq!(to_a.len(), 2, "{to_a:?}");
     assert!(
         matches_line(&to_a[0], 3) && matches_line(&to_a[1], 1),
@@ -401,8 +401,8 @@ async fn a_sigkill_mid_room_repeats_and_skips_nothing() {
     let gw = Gateway::start_with_env(data.path(), &url, &sandbox, &warming_env(&[]));
     let api = gw.api(ADMIN_KEY);
     wait_room(&api, &room, "FINISHED", 180).await;
-    let to_b = received_texts(&api, &p.b, &p.a_phone).await;
-    let to_a = received_texts(&api, &p.a, &p.b_phone).await;
+    let to_b = received_at_least(&api, &p.b, &p.a_phone, 2).await;
+    let to_a = received_at_least(&api, &p.a, &p.b_phone, 2).await;
     let prefix = |v: &[String]| {
         v.iter()
             .map(|t| t.split(' ').next().unwrap().to_string())
@@ -591,8 +591,8 @@ async fn ai_room_runs(kind: &'static str, base: &str) {
     wait_room(&api, &room, "FINISHED", 120).await;
 
     // Step 2: the answers are what was sent.
-    let to_b = received_texts(&api, &p.b, &p.a_phone).await;
-    let to_a = received_texts(&api, &p.a, &p.b_phone).await;
+    let to_b = received_at_least(&api, &p.b, &p.a_phone, 2).await;
+    let to_a = received_at_least(&api, &p.a, &p.b_phone, 2).await;
     assert_eq!(to_b, [format!("ai-{kind}-1"), format!("ai-{kind}-3")]);
     assert_eq!(to_a, [format!("ai-{kind}-2"), format!("ai-{kind}-4")]);
 
