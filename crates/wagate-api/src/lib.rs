@@ -6,6 +6,7 @@
 //! - [`request_id`]: the `X-Request-ID` echo;
 //! - [`cors`]: browser origins allowed to call the API (off by default);
 //! - [`metrics`]: Prometheus metrics at `/metrics`;
+//! - [`template`]: bulk templates' `{name}` filling, linear and capped;
 //! - [`request_log`]: the access log, with `?apiKey=` and other secret
 //!   query values redacted;
 //! - [`auth`]: API keys (the admin key from the environment, tenant keys from
@@ -44,6 +45,7 @@ pub mod routes;
 pub mod send;
 pub mod state;
 pub mod streams;
+pub mod template;
 pub mod webhook_config;
 
 pub use error::ApiError;

@@ -28,7 +28,7 @@ use answers::Answers;
         sessions::delete_circle,
         messages::send_text, messages::list_messages, crate::routes::chats::list_chats, crate::routes::stats::stats,
         crate::routes::bulk::send_bulk, crate::routes::bulk::get_batch,
-        crate::routes::bulk::cancel_batch, crate::routes::bulk::send_otp,
+        crate::routes::bulk::cancel_batch, crate::routes::otp::send_otp,
         crate::routes::queue::queue_status, crate::routes::queue::list_queued,
         crate::routes::queue::get_queued,
         crate::routes::queue::cancel_queued, crate::routes::queue::get_pacing,

@@ -27,13 +27,14 @@ use wagate_store::app::{BatchProgress, BatchRecord};
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
-use crate::extract::{Json, Query};
+use crate::extract::Json;
 use crate::owned::OwnedSession;
 use crate::owned::owned_session;
 use crate::send::decode_base64;
-use crate::send::{self, IdempotencyKey, SendMode, SendResultDto};
+use crate::send::{self, IdempotencyKey};
 use crate::send::{check_caption, check_filename, check_text, invalid_filename, parse_chat_id};
 use crate::state::AppState;
+use crate::template::{TooLong, fill};
 use wagate_core::limits::FILENAME_MAX_CHARS;
 
 /// Most messages in one bulk request (the contract's limit).
@@ -44,12 +45,6 @@ pub const BULK_MIN_DELAY_MS: u64 = 1_000;
 pub const BULK_MAX_DELAY_MS: u64 = 86_400_000;
 /// Longest batch id a client may choose.
 const BATCH_ID_MAX: usize = 64;
-/// OTP codes: 4 to 10 letters or digits.
-const OTP_CODE_CHARS: std::ops::RangeInclusive<usize> = 4..=10;
-/// The template `send-otp` uses when none is given.
-pub const DEFAULT_OTP_TEMPLATE: &str =
-    "Your verification code is {code}. Do not share it with anyone.";
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sessions/{id}/messages/send-bulk", post(send_bulk))
@@ -58,7 +53,6 @@ pub fn router() -> Router<AppState> {
             "/sessions/{id}/messages/batch/{batch_id}/cancel",
             post(cancel_batch),
         )
-        .route("/sessions/{id}/messages/send-otp", post(send_otp))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -404,81 +398,6 @@ fn bulk_item(m: &BulkMessage, media: &wagate_engine::media::MediaConfig) -> Resu
     }
 }
 
-/// The filled text would be longer than its limit.
-#[derive(Debug, PartialEq, Eq)]
-pub struct TooLong;
-
-/// Fills `{name}` placeholders from `vars`; unknown ones stay as written.
-///
-/// One pass over the template, never re-reading what it wrote, and it stops
-/// as soon as the output passes `max_chars`: a template of many
-/// placeholders each filled with a large variable costs at most the limit.
-pub fn fill(
-    template: &str,
-    vars: &HashMap<String, serde_json::Value>,
-    max_chars: usize,
-) -> Result<String, TooLong> {
-    let mut out = Output {
-        text: String::with_capacity(template.len().min(max_chars)),
-        chars: 0,
-        max_chars,
-    };
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push(&rest[..open])?;
-        let after = &rest[open + 1..];
-        // A name is letters, digits and '_' right up to a '}'.
-        let name_len = after
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-            .count();
-        if name_len == 0 || after.as_bytes().get(name_len) != Some(&b'}') {
-            out.push("{")?;
-            rest = after;
-            continue;
-        }
-        let name = &after[..name_len];
-        match vars.get(name) {
-            Some(serde_json::Value::String(s)) => out.push(s)?,
-            Some(serde_json::Value::Null) | None => {
-                out.push("{")?;
-                out.push(name)?;
-                out.push("}")?;
-            }
-            Some(other) => out.push(&other.to_string())?,
-        }
-        rest = &after[name_len + 1..];
-    }
-    out.push(rest)?;
-    Ok(out.text)
-}
-
-/// Text being filled, with its length in characters kept as it grows.
-struct Output {
-    text: String,
-    chars: usize,
-    max_chars: usize,
-}
-
-impl Output {
-    fn push(&mut self, s: &str) -> Result<(), TooLong> {
-        // A piece longer in bytes than what is left is checked in chars
-        // (never more than the limit's worth of it).
-        let left = self.max_chars - self.chars;
-        let n = if s.len() <= left {
-            s.chars().count()
-        } else {
-            s.chars().take(left + 1).count()
-        };
-        if n > left {
-            return Err(TooLong);
-        }
-        self.chars += n;
-        self.text.push_str(s);
-        Ok(())
-    }
-}
-
 /// A batch's status and every message's outcome.
 #[utoipa::path(get, path = "/api/sessions/{id}/messages/batch/{batchId}", tag = "messages",
     params(("id" = String, Path), ("batchId" = String, Path)), security(("api_key" = [])),
@@ -541,141 +460,5 @@ fn batch_dto(
             .collect(),
         started_at: batch.started_at.map(iso_ms),
         completed_at: batch.completed_at.map(iso_ms),
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SendOtp {
-    /// The recipient: digits with the country code, or a chat id.
-    #[schema(example = "628123456789")]
-    pub to: String,
-    /// The one-time code: 4 to 10 letters or digits.
-    #[schema(example = "654321")]
-    pub code: String,
-    /// Where the code goes: `{code}` or `%s` (seed 002's form). Default:
-    /// "Your verification code is {code}. Do not share it with anyone."
-    #[schema(example = "[MyApp] OTP: %s (5 minutes)")]
-    pub template: Option<String>,
-}
-
-/// Send a one-time code. It skips the drip pace (a code is urgent) but not
-/// the session's hard limits; the code never reaches the logs.
-#[utoipa::path(post, path = "/api/sessions/{id}/messages/send-otp", tag = "messages",
-    params(("id" = String, Path), SendMode,
-           ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
-    request_body = SendOtp, security(("api_key" = [])),
-    responses((status = 200, description = "Sent", body = SendResultDto),
-              (status = 202, description = "Queued (?async=true)", body = SendResultDto),
-              (status = 400, description = "VALIDATION_ERROR, MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY")))]
-pub async fn send_otp(
-    State(state): State<AppState>,
-    OwnedSession { session, .. }: OwnedSession,
-    Query(mut mode): Query<SendMode>,
-    key: IdempotencyKey,
-    Json(body): Json<SendOtp>,
-) -> Result<Envelope<SendResultDto>, ApiError> {
-    let chat = parse_chat_id(&body.to)?;
-    let code = body.code.trim();
-    if !OTP_CODE_CHARS.contains(&code.chars().count())
-        || !code.chars().all(|c| c.is_ascii_alphanumeric())
-    {
-        return Err(ApiError::validation(
-            "code must be 4 to 10 letters or digits",
-        ));
-    }
-    let text = otp_text(body.template.as_deref(), code)?;
-    mode.urgent = true;
-    let job = SendJob::Text {
-        text,
-        quoted: None,
-        mentions: vec![],
-        simulate_typing: false,
-    };
-    send::submit(&state, &session, chat, job, &mode, key).await
-}
-
-/// The OTP message: the template with the code in place of `{code}` or
-/// `%s`.
-fn otp_text(template: Option<&str>, code: &str) -> Result<String, ApiError> {
-    let template = template
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .unwrap_or(DEFAULT_OTP_TEMPLATE);
-    // The code is at most 10 characters: a template within the limit fills
-    // in bounded time, and the result is checked again below.
-    if template.len() > TEXT_MAX_CHARS * 4 {
-        return Err(ApiError::new(
-            ErrorCode::MessageTextTooLong,
-            "template is too long",
-        ));
-    }
-    let text = if template.contains("{code}") {
-        template.replace("{code}", code)
-    } else if template.contains("%s") {
-        template.replacen("%s", code, 1)
-    } else {
-        return Err(ApiError::validation(
-            "template must contain {code} (or %s) where the code goes",
-        ));
-    };
-    if text.chars().count() > TEXT_MAX_CHARS {
-        return Err(ApiError::new(
-            ErrorCode::MessageTextTooLong,
-            "template is too long",
-        ));
-    }
-    Ok(text)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_fill_known_variables_and_keep_the_rest() {
-        let vars: HashMap<String, serde_json::Value> = [
-            ("name".to_string(), serde_json::json!("John")),
-            ("n".to_string(), serde_json::json!(3)),
-        ]
-        .into();
-        let fill = |t: &str| fill(t, &vars, TEXT_MAX_CHARS).unwrap();
-        assert_eq!(fill("Hello {name}!"), "Hello John!");
-        assert_eq!(fill("{n} items for {name}"), "3 items for John");
-        assert_eq!(fill("{unknown} {name}"), "{unknown} John");
-        assert_eq!(fill("braces { stay } {"), "braces { stay } {");
-        assert_eq!(fill("{}{name}"), "{}John");
-        assert_eq!(fill("{{name}}"), "{John}");
-        assert_eq!(fill("{na-me} {name"), "{na-me} {name");
-    }
-
-    #[test]
-    fn filling_stops_at_the_limit() {
-        let vars: HashMap<String, serde_json::Value> =
-            [("x".to_string(), serde_json::json!("é".repeat(4096)))].into();
-        let template = "{x}".repeat(100);
-        assert_eq!(fill(&template, &vars, TEXT_MAX_CHARS), Err(TooLong));
-        assert_eq!(
-            fill("{x}{x}", &vars, 8192).map(|t| t.chars().count()),
-            Ok(8192)
-        );
-        assert_eq!(fill("{x}{x}!", &vars, 8192), Err(TooLong));
-        // Unclosed braces are read once, not once per brace.
-        let braces = "{".repeat(200_000);
-        assert_eq!(fill(&braces, &vars, 200_000).map(|t| t.len()), Ok(200_000));
-    }
-
-    #[test]
-    fn otp_templates_take_the_code() {
-        assert_eq!(
-            otp_text(Some("[MyApp] OTP: %s (5 menit)"), "654321").unwrap(),
-            "[MyApp] OTP: 654321 (5 menit)"
-        );
-        assert_eq!(
-            otp_text(Some("Code {code}, again {code}"), "1234").unwrap(),
-            "Code 1234, again 1234"
-        );
-        assert!(otp_text(None, "1234").unwrap().contains("1234"));
-        assert!(otp_text(Some("no placeholder"), "1234").is_err());
     }
 }

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod health;
 pub mod media;
 pub mod messages;
+pub mod otp;
 pub mod outbox;
 pub mod presence;
 pub mod queue;
@@ -38,6 +39,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(presence::router())
         .merge(queue::router())
         .merge(bulk::router())
+        .merge(otp::router())
         .merge(tenants::router())
         .merge(crate::login::router())
         .merge(tenant_rate_limits::router())
