@@ -120,8 +120,8 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("wagate");
-        let m = Metrics {
+        let mut m = Metrics {
+            registry: Registry::with_prefix("wagate"),
             events: Family::default(),
             messages: Family::default(),
             failures: Family::default(),
@@ -138,9 +138,8 @@ impl Metrics {
             pool: Family::default(),
             rss: Gauge::default(),
             fds: Gauge::default(),
-            registry: Registry::default(),
         };
-        let r = &mut registry;
+        let r = &mut m.registry;
         r.register(
             "events",
             "Events emitted, by kind (from the live broadcast)",
@@ -224,7 +223,7 @@ impl Metrics {
             "Open file descriptors of the process",
             m.fds.clone(),
         );
-        Metrics { registry, ..m }
+        m
     }
 
     /// Counts the gateway's live events until the broadcast closes.

@@ -84,6 +84,18 @@ pub async fn start_sandbox() -> Sandbox {
 /// The first event on the tenant-wide SSE stream, replayed from the start
 /// of the log, for which `done` holds (a minute at most: a hang guard).
 pub async fn event_where(base: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let mut events = events_until(base, Duration::from_secs(60), done).await;
+    events.pop().expect("the matching event")
+}
+
+/// Every event on the tenant-wide SSE stream, replayed from the start of
+/// the log, up to and including the first for which `done` holds (within
+/// `timeout`: a hang guard).
+pub async fn events_until(
+    base: &str,
+    timeout: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
     use futures::StreamExt;
     let resp = reqwest::Client::new()
         .get(format!("{base}/api/events"))
@@ -95,6 +107,7 @@ pub async fn event_where(base: &str, done: impl Fn(&Value) -> bool) -> Value {
     assert_eq!(resp.status().as_u16(), 200);
     let mut stream = resp.bytes_stream();
     let mut buf = String::new();
+    let mut out = Vec::new();
     let read = async {
         while let Some(chunk) = stream.next().await {
             buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
@@ -105,16 +118,19 @@ pub async fn event_where(base: &str, done: impl Fn(&Value) -> bool) -> Value {
                     .filter_map(|l| l.strip_prefix("data:"))
                     .map(str::trim_start)
                     .collect();
-                if let Ok(v) = serde_json::from_str::<Value>(&data)
-                    && done(&v)
-                {
-                    return v;
+                if let Ok(v) = serde_json::from_str::<Value>(&data) {
+                    let last = done(&v);
+                    out.push(v);
+                    if last {
+                        return;
+                    }
                 }
             }
         }
         panic!("the event stream ended");
     };
-    tokio::time::timeout(Duration::from_secs(60), read)
+    tokio::time::timeout(timeout, read)
         .await
-        .expect("the event arrives")
+        .expect("the event arrives");
+    out
 }

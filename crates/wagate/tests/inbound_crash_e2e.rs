@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use futures::StreamExt;
 use serde_json::{Value, json};
 use wagate_sandbox::Sandbox;
 
@@ -99,63 +98,6 @@ async fn kept_for(sandbox: &Sandbox, phone: &str) -> usize {
 }
 
 // ── what Bob's gateway has ─────────────────────────────────────────────
-
-/// Bodies of the incoming messages in Bob's chat with `chat`.
-async fn history(api: &Api, session: &str, chat: &str) -> Vec<String> {
-    let (status, body) = api
-        .get(&format!(
-            "/api/sessions/{session}/chats/{chat}/messages?limit=500"
-        ))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["fromMe"] == false)
-        .filter_map(|m| m["body"].as_str().map(str::to_owned))
-        .collect()
-}
-
-/// The tenant's event log from the start, up to the first event of session
-/// `until_session` (SSE replay).
-async fn event_log(base: &str, until_session: &str) -> Vec<Value> {
-    let resp = reqwest::Client::new()
-        .get(format!("{base}/api/events"))
-        .header("X-API-Key", ADMIN_KEY)
-        .header("Last-Event-ID", "0")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let mut stream = resp.bytes_stream();
-    let mut buf = String::new();
-    let mut out = Vec::new();
-    let read = async {
-        while let Some(chunk) = stream.next().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                let data: String = block
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim_start)
-                    .collect();
-                if let Ok(v) = serde_json::from_str::<Value>(&data) {
-                    let last = v["sessionId"] == until_session;
-                    out.push(v);
-                    if last {
-                        return;
-                    }
-                }
-            }
-        }
-    };
-    tokio::time::timeout(LONG, read)
-        .await
-        .expect("the event log replays");
-    out
-}
 
 fn bob_env() -> Vec<(&'static str, String)> {
     vec![(
@@ -246,7 +188,7 @@ async fn crash_story(alice_db: Db, bob_db: Db) {
     let api_b = gw_b.api(ADMIN_KEY);
     api_b.wait_status(&b, "CONNECTED").await;
     eventually("bob has every text", LONG, || async {
-        let got: HashSet<String> = history(&api_b, &b, &alice.number)
+        let got: HashSet<String> = received_texts(&api_b, &b, &alice.number)
             .await
             .into_iter()
             .collect();
@@ -258,7 +200,7 @@ async fn crash_story(alice_db: Db, bob_db: Db) {
     })
     .await;
     let mut in_history: BTreeMap<String, usize> = BTreeMap::new();
-    for t in history(&api_b, &b, &alice.number).await {
+    for t in received_texts(&api_b, &b, &alice.number).await {
         *in_history.entry(t).or_default() += 1;
     }
     for t in &sent {
@@ -285,7 +227,7 @@ async fn crash_story(alice_db: Db, bob_db: Db) {
         .await;
     assert_eq!(status, 201, "{marker}");
     let marker = marker["data"]["id"].as_str().unwrap().to_string();
-    let log = event_log(&gw_b.base, &marker).await;
+    let log = events_until(&gw_b.base, LONG, |e| e["sessionId"] == marker.as_str()).await;
     let received: Vec<&Value> = log
         .iter()
         .filter(|v| v["sessionId"] == b.as_str() && v["event"] == "message.received")

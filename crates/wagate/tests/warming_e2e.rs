@@ -190,19 +190,16 @@ async fn a_script_room_talks_in_order_and_finishes() {
 
     // Step 5: the events: four SUCCESS messages, then finished (the event
     // stream replays from the start of the log, in commit order).
-    let messages = Mutex::new(Vec::new());
-    let finished = event_where(&gw.base, |e| {
-        if e["data"]["roomId"] != room.as_str() {
-            return false;
-        }
-        if e["event"] == "warming.message" {
-            messages.lock().unwrap().push(e.clone());
-        }
-        e["event"] == "warming.finished"
+    let log = events_until(&gw.base, Duration::from_secs(60), |e| {
+        e["event"] == "warming.finished" && e["data"]["roomId"] == room.as_str()
     })
     .await;
+    let finished = log.last().unwrap();
     assert_eq!(finished["data"]["roomId"], room.as_str());
-    let messages = messages.into_inner().unwrap();
+    let messages: Vec<&Value> = log
+        .iter()
+        .filter(|e| e["event"] == "warming.message" && e["data"]["roomId"] == room.as_str())
+        .collect();
     assert_eq!(messages.len(), 4, "{messages:?}");
     assert!(
         messages.iter().all(|e| e["data"]["status"] == "SUCCESS"),

@@ -24,12 +24,10 @@ use wagate_engine::media::{MediaKind, OutgoingMedia};
 use wagate_engine::queue::{BatchOptions, BatchSubmit, BatchSubmitted, SendJob};
 use wagate_store::app::{BatchProgress, BatchRecord};
 
-use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::owned::OwnedSession;
-use crate::owned::owned_session;
 use crate::send::decode_base64;
 use crate::send::{self, IdempotencyKey};
 use crate::send::{check_caption, check_filename, check_text, invalid_filename, parse_chat_id};
@@ -167,8 +165,7 @@ pub struct BatchResultDto {
               (status = 422, description = "IDEMPOTENCY_KEY_REUSED")))]
 pub async fn send_bulk(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     key: IdempotencyKey,
     Json(body): Json<SendBulk>,
 ) -> Result<Envelope<BatchAcceptedDto>, ApiError> {
@@ -199,7 +196,6 @@ pub async fn send_bulk(
         randomize_delay: body.options.randomize_delay.unwrap_or(true),
         stop_on_error: body.options.stop_on_error,
     };
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let media = &state.manager.config().media;
     let mut items = Vec::with_capacity(body.messages.len());
     for (i, m) in body.messages.into_iter().enumerate() {

@@ -19,11 +19,9 @@ use utoipa::ToSchema;
 use wagate_core::{ChatId, ErrorCode};
 use wagate_engine::media::{MediaKind, OutgoingMedia, fetch_url};
 
-use crate::auth::Auth;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::owned::OwnedSession;
-use crate::owned::owned_session;
 use crate::send::{self, IdempotencyKey, SendMode};
 use crate::send::{
     SendOptionsDto, SendResultDto, check_caption, check_filename, decode_base64, parse_chat_id,
@@ -115,11 +113,10 @@ impl SendMedia {
               (status = 413, description = "MESSAGE_MEDIA_TOO_LARGE")))]
 pub async fn send_image(
     state: State<AppState>,
-    auth: Auth,
-    id: Path<String>,
+    owned: OwnedSession,
     req: Request,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
-    send(state, auth, id, req, MediaKind::Image).await
+    send(state, owned, req, MediaKind::Image).await
 }
 
 /// Send a video (MP4, 3GP, AVI, MKV); `gifPlayback` to loop it as a GIF.
@@ -131,11 +128,10 @@ pub async fn send_image(
               (status = 413, description = "MESSAGE_MEDIA_TOO_LARGE")))]
 pub async fn send_video(
     state: State<AppState>,
-    auth: Auth,
-    id: Path<String>,
+    owned: OwnedSession,
     req: Request,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
-    send(state, auth, id, req, MediaKind::Video).await
+    send(state, owned, req, MediaKind::Video).await
 }
 
 /// Send audio (MP3, OGG, M4A, AMR, WAV); `ptt: true` sends a voice note.
@@ -147,11 +143,10 @@ pub async fn send_video(
               (status = 413, description = "MESSAGE_MEDIA_TOO_LARGE")))]
 pub async fn send_audio(
     state: State<AppState>,
-    auth: Auth,
-    id: Path<String>,
+    owned: OwnedSession,
     req: Request,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
-    send(state, auth, id, req, MediaKind::Audio).await
+    send(state, owned, req, MediaKind::Audio).await
 }
 
 /// Send a document of any type, with `filename` and an optional caption.
@@ -163,11 +158,10 @@ pub async fn send_audio(
               (status = 413, description = "MESSAGE_MEDIA_TOO_LARGE")))]
 pub async fn send_document(
     state: State<AppState>,
-    auth: Auth,
-    id: Path<String>,
+    owned: OwnedSession,
     req: Request,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
-    send(state, auth, id, req, MediaKind::Document).await
+    send(state, owned, req, MediaKind::Document).await
 }
 
 /// Send a sticker (WebP, at most 500 KB).
@@ -179,11 +173,10 @@ pub async fn send_document(
               (status = 413, description = "MESSAGE_MEDIA_TOO_LARGE")))]
 pub async fn send_sticker(
     state: State<AppState>,
-    auth: Auth,
-    id: Path<String>,
+    owned: OwnedSession,
     req: Request,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
-    send(state, auth, id, req, MediaKind::Sticker).await
+    send(state, owned, req, MediaKind::Sticker).await
 }
 
 /// Where the file of a request is once the body is read.
@@ -194,8 +187,7 @@ enum Source {
 
 async fn send(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     req: Request,
     kind: MediaKind,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
@@ -222,7 +214,6 @@ async fn send(
         .iter()
         .map(|m| parse_chat_id(m))
         .collect::<Result<Vec<_>, _>>()?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
 
     let bytes = match source {
         Source::Bytes(b) => b,

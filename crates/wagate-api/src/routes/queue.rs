@@ -13,12 +13,10 @@ use wagate_engine::Session;
 use wagate_engine::queue::{Lane, PacingOverrides};
 use wagate_store::app::QueuedRecord;
 
-use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::owned::OwnedSession;
-use crate::owned::owned_session;
 use crate::send::{ErrorDto, SendMode};
 use crate::state::AppState;
 
@@ -195,10 +193,9 @@ pub async fn list_queued(
               (status = 404, description = "NOT_FOUND, SESSION_NOT_FOUND")))]
 pub async fn get_queued(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, queue_id)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, queue_id)): Path<(String, String)>,
 ) -> Result<Envelope<QueuedDto>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let r = state.manager.queue().get(&queue_id).await?;
     if r.session_id != session.id {
         return Err(ApiError::new(
