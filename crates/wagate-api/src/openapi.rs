@@ -56,6 +56,9 @@ use answers::Answers;
         crate::routes::outbox::create_outbox_worker, crate::routes::outbox::list_outbox_workers,
         crate::routes::outbox::get_outbox_worker, crate::routes::outbox::update_outbox_worker,
         crate::routes::outbox::delete_outbox_worker,
+        crate::routes::outputs::create_output, crate::routes::outputs::list_outputs,
+        crate::routes::outputs::get_output, crate::routes::outputs::update_output,
+        crate::routes::outputs::delete_output,
         crate::login::login, crate::login::logout, crate::login::me,
         crate::routes::warming::create_room, crate::routes::warming::list_rooms,
         crate::routes::warming::get_room, crate::routes::warming::update_room,
@@ -70,7 +73,7 @@ use answers::Answers;
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
     )
 )]
 pub struct ApiDoc;

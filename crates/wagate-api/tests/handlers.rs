@@ -496,3 +496,76 @@ async fn cors_lets_only_the_configured_origins_in() {
     assert_eq!(allow.as_deref(), Some("*"));
     assert_eq!(creds, None);
 }
+
+#[tokio::test]
+async fn outputs_check_broker_urls_and_never_show_a_password() {
+    let w = world().await;
+    // Step 1: a broker the gateway does not publish to, a URL of the wrong
+    // broker, a name that is not a stream, a filter that is not events.
+    for body in [
+        json!({ "type": "kafka", "url": "nats://nats.example.com" }),
+        json!({ "type": "nats", "url": "amqp://rabbit.example.com" }),
+        json!({ "type": "rabbitmq", "url": "not a url" }),
+        json!({ "type": "nats", "url": "nats://nats.example.com", "stream": "a.b" }),
+        json!({ "type": "nats", "url": "nats://nats.example.com", "exchange": "x" }),
+        json!({ "type": "rabbitmq", "url": "amqp://rabbit.example.com", "exchange": "amq.topic" }),
+        json!({ "type": "nats", "url": "nats://nats.example.com", "events": [] }),
+    ] {
+        refused(
+            w.post("/api/outputs", body.clone()).await,
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+        );
+    }
+    // Step 2: a tenant's broker on an internal address is refused, and says
+    // why without saying what listens there.
+    let (status, body) = w
+        .post(
+            "/api/outputs",
+            json!({ "type": "rabbitmq", "url": "amqp://guest:guest@127.0.0.1:5672/%2f" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["details"]["reason"], "forbidden_address");
+    // Step 3: the admin (the operator) may use it; the password never shows.
+    let (status, body) = w
+        .call(
+            "POST",
+            "/api/outputs",
+            Some(json!({ "type": "rabbitmq", "url": "amqp://guest:s3cret@127.0.0.1:5672/%2f" })),
+            ADMIN_KEY,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["url"], "amqp://guest:***@127.0.0.1:5672/%2f");
+    assert_eq!(body["data"]["exchange"], "wagate");
+    assert!(!body.to_string().contains("s3cret"));
+    let id = body["data"]["id"].as_str().unwrap().to_string();
+    // Step 4: the tenant neither sees nor touches the admin's output.
+    let (_, list) = w.call("GET", "/api/outputs", None, &w.key).await;
+    assert_eq!(list["data"], json!([]));
+    refused(
+        w.call("GET", &format!("/api/outputs/{id}"), None, &w.key)
+            .await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+    );
+    refused(
+        w.call("DELETE", &format!("/api/outputs/{id}"), None, &w.key)
+            .await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+    );
+    // Step 5: the admin pauses it; the answer still hides the password.
+    let (status, body) = w
+        .call(
+            "PATCH",
+            &format!("/api/outputs/{id}"),
+            Some(json!({ "active": false })),
+            ADMIN_KEY,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["active"], false);
+    assert!(!body.to_string().contains("s3cret"));
+}

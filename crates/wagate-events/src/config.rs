@@ -3,7 +3,9 @@
 //! The names are a contract (documented in the README): `WEBHOOK_URL`,
 //! `WEBHOOK_SECRET`, `WEBHOOK_EVENTS` (the global webhook),
 //! `WEBHOOK_RETRY_SCHEDULE`, `WEBHOOK_DISABLE_AFTER_SECS`,
-//! `WEBHOOK_TIMEOUT_SECS`, `WEBHOOK_MAX_PER_SESSION`, `EVENT_RETENTION_DAYS`.
+//! `WEBHOOK_TIMEOUT_SECS`, `WEBHOOK_MAX_PER_SESSION`, `EVENT_RETENTION_DAYS`,
+//! and the operator's event-bus outputs: `NATS_URL`, `NATS_STREAM`,
+//! `NATS_EVENTS`, `RABBITMQ_URL`, `RABBITMQ_EXCHANGE`, `RABBITMQ_EVENTS`.
 //! Every check fails with one line that says what to do; the secret is never
 //! shown, not even in `Debug`.
 
@@ -29,9 +31,39 @@ impl std::fmt::Debug for GlobalWebhook {
     }
 }
 
+/// An operator's event-bus output from the environment: every tenant's
+/// events go to it.
+#[derive(Clone)]
+pub struct GlobalOutput {
+    pub kind: wagate_core::OutputKind,
+    /// With credentials; `Debug` shows it redacted.
+    pub url: String,
+    /// The JetStream stream or the RabbitMQ exchange.
+    pub target: String,
+    pub events: Vec<String>,
+}
+
+impl std::fmt::Debug for GlobalOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalOutput")
+            .field("kind", &self.kind)
+            .field("url", &wagate_store::app::outputs::redact_url(&self.url))
+            .field("target", &self.target)
+            .field("events", &self.events)
+            .finish()
+    }
+}
+
+/// The stream a NATS output writes to unless told otherwise.
+pub const DEFAULT_NATS_STREAM: &str = "WAGATE";
+/// The exchange a RabbitMQ output publishes to unless told otherwise.
+pub const DEFAULT_RABBITMQ_EXCHANGE: &str = "wagate";
+
 #[derive(Clone, Debug)]
 pub struct EventsConfig {
     pub global: Option<GlobalWebhook>,
+    /// `NATS_URL` and `RABBITMQ_URL`, when set.
+    pub global_outputs: Vec<GlobalOutput>,
     pub retry_schedule: RetrySchedule,
     /// An endpoint failing continuously this long is disabled.
     pub disable_after: Duration,
@@ -50,6 +82,7 @@ impl Default for EventsConfig {
     fn default() -> Self {
         EventsConfig {
             global: None,
+            global_outputs: Vec::new(),
             retry_schedule: default_schedule(),
             disable_after: Duration::from_secs(24 * 3600),
             timeout: Duration::from_secs(10),
@@ -76,6 +109,56 @@ fn number(name: &str, default: u64) -> Result<u64, String> {
     }
 }
 
+/// A comma list of event names, checked; `*` when empty.
+fn event_list(name: &str) -> Result<Vec<String>, String> {
+    let events: Vec<String> = var(name)
+        .unwrap_or_else(|| "*".to_string())
+        .split(',')
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    wagate_core::event::validate_filter(&events).map_err(|e| format!("{name}: {e}"))?;
+    Ok(if events.is_empty() {
+        vec!["*".to_string()]
+    } else {
+        events
+    })
+}
+
+/// `NATS_URL` / `RABBITMQ_URL` and their companions.
+fn global_outputs() -> Result<Vec<GlobalOutput>, String> {
+    use wagate_core::OutputKind;
+    let mut outputs = Vec::new();
+    if let Some(url) = var("NATS_URL") {
+        crate::outputs::check_broker_url(OutputKind::Nats, &url)
+            .map_err(|e| format!("NATS_URL: {e}"))?;
+        let target = var("NATS_STREAM").unwrap_or_else(|| DEFAULT_NATS_STREAM.to_string());
+        crate::outputs::check_target(OutputKind::Nats, &target)
+            .map_err(|e| format!("NATS_STREAM: {e}"))?;
+        outputs.push(GlobalOutput {
+            kind: OutputKind::Nats,
+            url,
+            target,
+            events: event_list("NATS_EVENTS")?,
+        });
+    }
+    if let Some(url) = var("RABBITMQ_URL") {
+        crate::outputs::check_broker_url(OutputKind::Rabbitmq, &url)
+            .map_err(|e| format!("RABBITMQ_URL: {e}"))?;
+        let target =
+            var("RABBITMQ_EXCHANGE").unwrap_or_else(|| DEFAULT_RABBITMQ_EXCHANGE.to_string());
+        crate::outputs::check_target(OutputKind::Rabbitmq, &target)
+            .map_err(|e| format!("RABBITMQ_EXCHANGE: {e}"))?;
+        outputs.push(GlobalOutput {
+            kind: OutputKind::Rabbitmq,
+            url,
+            target,
+            events: event_list("RABBITMQ_EVENTS")?,
+        });
+    }
+    Ok(outputs)
+}
+
 /// Whether `url` is an http(s) URL with a host.
 pub fn valid_webhook_url(url: &str) -> bool {
     url::Url::parse(url)
@@ -94,22 +177,10 @@ impl EventsConfig {
                 if !valid_webhook_url(&url) {
                     return Err("WEBHOOK_URL must be an http:// or https:// URL".to_string());
                 }
-                let events: Vec<String> = var("WEBHOOK_EVENTS")
-                    .unwrap_or_else(|| "*".to_string())
-                    .split(',')
-                    .map(|e| e.trim().to_string())
-                    .filter(|e| !e.is_empty())
-                    .collect();
-                wagate_core::event::validate_filter(&events)
-                    .map_err(|e| format!("WEBHOOK_EVENTS: {e}"))?;
                 Some(GlobalWebhook {
                     url,
                     secret: var("WEBHOOK_SECRET"),
-                    events: if events.is_empty() {
-                        vec!["*".to_string()]
-                    } else {
-                        events
-                    },
+                    events: event_list("WEBHOOK_EVENTS")?,
                 })
             }
         };
@@ -127,6 +198,7 @@ impl EventsConfig {
         }
         Ok(EventsConfig {
             global,
+            global_outputs: global_outputs()?,
             retry_schedule,
             disable_after,
             timeout,

@@ -1,13 +1,17 @@
-//! Events that are never lost: webhook delivery from the durable event log.
+//! Events that are never lost: webhook delivery and event-bus outputs from
+//! the durable event log.
 //!
 //! Every event is in the log (`wagate-store`'s `events` table) before anyone
-//! hears of it. This crate turns the log into HTTP deliveries:
+//! hears of it. This crate turns the log into HTTP deliveries and broker
+//! messages:
 //! - [`deliver`]: one task per enabled endpoint, reading the log after the
 //!   endpoint's durable cursor, delivering strictly in order with retries,
 //!   and moving the cursor only once an event is settled, so a restart (even
 //!   a SIGKILL) resumes exactly where it stood;
 //! - [`signing`]: the two signature schemes (OpenWA and Standard Webhooks);
 //! - [`schedule`]: the retry schedule as data, and what each answer means;
+//! - [`outputs`]: one task per NATS JetStream or RabbitMQ output, with the
+//!   same durable cursor, publishing in acked batches;
 //! - [`config`]: the environment variables;
 //! - this module: the dispatcher, which keeps one worker per enabled
 //!   endpoint, wakes workers from the live broadcast (they still read the
@@ -20,6 +24,7 @@
 
 pub mod config;
 pub mod deliver;
+pub mod outputs;
 pub mod schedule;
 pub mod signing;
 
@@ -33,7 +38,7 @@ use tracing::{info, warn};
 use wagate_engine::SessionManager;
 use wagate_store::app::ADMIN_TENANT_ID;
 
-pub use config::{EventsConfig, GlobalWebhook};
+pub use config::{EventsConfig, GlobalOutput, GlobalWebhook};
 use deliver::Shared;
 
 /// The id of the global webhook from the environment.
@@ -55,6 +60,7 @@ type Workers = Arc<Mutex<HashMap<String, Worker>>>;
 pub struct Dispatcher {
     tasks: Vec<JoinHandle<()>>,
     workers: Workers,
+    outputs: outputs::Workers,
 }
 
 impl Dispatcher {
@@ -85,6 +91,7 @@ impl Dispatcher {
                     .map_err(|e| format!("cannot remove the global webhook: {e}"))?;
             }
         }
+        outputs::install_global(&store, &config.global_outputs).await?;
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
@@ -100,14 +107,23 @@ impl Dispatcher {
             config,
         });
         let workers: Workers = Arc::new(Mutex::new(HashMap::new()));
+        let output_workers = outputs::Workers::default();
         // Subscribe before the first reconcile so no wake-up is missed.
         let live = manager.subscribe();
         let tasks = vec![
             tokio::spawn(reconcile_loop(shared.clone(), workers.clone())),
-            tokio::spawn(wake_loop(live, workers.clone())),
+            tokio::spawn(outputs::reconcile_loop(
+                shared.clone(),
+                output_workers.clone(),
+            )),
+            tokio::spawn(wake_loop(live, workers.clone(), output_workers.clone())),
             tokio::spawn(retention_loop(shared.clone())),
         ];
-        Ok(Dispatcher { tasks, workers })
+        Ok(Dispatcher {
+            tasks,
+            workers,
+            outputs: output_workers,
+        })
     }
 
     /// Stops every task (delivery resumes from the cursors at next start).
@@ -119,6 +135,7 @@ impl Dispatcher {
         for (_, w) in workers.drain() {
             w.handle.abort();
         }
+        self.outputs.abort_all();
     }
 }
 
@@ -170,11 +187,17 @@ async fn reconcile_loop(shared: Arc<Shared>, workers: Workers) {
     }
 }
 
-/// Wakes the workers an event concerns. Only a wake-up: workers read the
-/// log, so a lagging broadcast loses nothing.
-async fn wake_loop(mut live: broadcast::Receiver<wagate_engine::GatewayEvent>, workers: Workers) {
+/// Wakes the workers an event concerns, and every output task. Only a
+/// wake-up: workers read the log, so a lagging broadcast loses nothing.
+async fn wake_loop(
+    mut live: broadcast::Receiver<wagate_engine::GatewayEvent>,
+    workers: Workers,
+    outputs: outputs::Workers,
+) {
     loop {
-        let session = match live.recv().await {
+        let received = live.recv().await;
+        outputs.wake_all();
+        let session = match received {
             Ok(event) => Some(event.session_id),
             Err(broadcast::error::RecvError::Lagged(_)) => None,
             Err(broadcast::error::RecvError::Closed) => return,
@@ -192,8 +215,8 @@ async fn wake_loop(mut live: broadcast::Receiver<wagate_engine::GatewayEvent>, w
     }
 }
 
-/// Hourly: prunes events past retention (never one an enabled webhook has
-/// not been given) and the webhooks of deleted sessions.
+/// Hourly: prunes events past retention (never one an enabled webhook or
+/// output has not been given) and the webhooks of deleted sessions.
 async fn retention_loop(shared: Arc<Shared>) {
     loop {
         if let Err(e) = shared.store.delete_orphan_webhooks().await {

@@ -8,12 +8,14 @@
 //! - [`Db`]: a fresh SQLite file or PostgreSQL database per test;
 //! - [`eventually`] (a guard against hangs, never a speed assertion) and
 //!   [`event_where`] (the durable event stream, from its start);
-//! - history helpers ([`received_texts`]) and [`browser`], a real chromium
-//!   for the dashboard.
+//! - history helpers ([`received_texts`]), [`browser`], a real chromium
+//!   for the dashboard, and [`brokers`], NATS and RabbitMQ for the
+//!   event-bus outputs.
 //!
 //! Dev-only: the e2e tests of the `wagate` crate use it through their
 //! `tests/common` module.
 
+pub mod brokers;
 pub mod browser;
 mod db;
 mod gateway;

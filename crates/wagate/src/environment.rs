@@ -116,4 +116,8 @@ pub const SERVE_ENVIRONMENT: &str = r#"Also read from the environment (or .env);
   GEMINI_DEFAULT_MODEL / GEMINI_BASE_URL [default: gemini-1.5-flash / https://generativelanguage.googleapis.com]
       Gemini model and endpoint (the URL is for tests and proxies)
   EVENT_RETENTION_DAYS [default: 7]
-      Events older than this are pruned hourly, never one an enabled webhook has not been given (0 keeps all)"#;
+      Events older than this are pruned hourly, never one an enabled webhook or output has not been given (0 keeps all)
+  NATS_URL / NATS_STREAM / NATS_EVENTS [default: (none) / WAGATE / *]
+      Publish every tenant's events to NATS JetStream: subject wagate.<tenant>.<session>.<event>, Nats-Msg-Id = idempotency key
+  RABBITMQ_URL / RABBITMQ_EXCHANGE / RABBITMQ_EVENTS [default: (none) / wagate / *]
+      Publish every tenant's events to a RabbitMQ topic exchange: routing key <tenant>.<session>.<event>, persistent, confirmed"#;

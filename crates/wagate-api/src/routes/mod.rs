@@ -11,6 +11,7 @@ pub mod media;
 pub mod messages;
 pub mod otp;
 pub mod outbox;
+pub mod outputs;
 pub mod presence;
 pub mod queue;
 pub mod sessions;
@@ -45,6 +46,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(tenant_rate_limits::router())
         .merge(webhooks::router())
         .merge(outbox::router())
+        .merge(outputs::router())
         .merge(warming::router())
         .merge(sse::router())
         .merge(ws::router())

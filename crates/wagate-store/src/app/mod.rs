@@ -5,7 +5,9 @@
 //! - [`sessions`]: one row per WhatsApp session, its status and identity;
 //! - [`messages`]: message history, incoming and outgoing;
 //! - [`events`]: the durable event log every consumer reads by cursor;
-//! - [`queue`]: the durable send queue and bulk batches.
+//! - [`queue`]: the durable send queue and bulk batches;
+//! - [`webhooks`] and [`outputs`]: the log's HTTP and broker consumers and
+//!   their durable cursors.
 //!
 //! All SQL here is written once for both databases (`$N` placeholders,
 //! `ON CONFLICT`), and timestamps are epoch milliseconds.
@@ -16,6 +18,7 @@ pub mod gauges;
 pub mod incoming_media;
 pub mod messages;
 pub mod outbox_workers;
+pub mod outputs;
 pub mod queue;
 pub mod sessions;
 pub mod tenant_limits;

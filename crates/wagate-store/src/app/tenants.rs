@@ -102,10 +102,15 @@ impl Store {
         Ok(rows.iter().map(tenant_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Deletes a tenant and its keys. Its sessions must be deleted first
-    /// (the caller stops them); returns false when there was no such tenant.
+    /// Deletes a tenant, its keys and its event-bus outputs. Its sessions
+    /// must be deleted first (the caller stops them); returns false when
+    /// there was no such tenant.
     pub async fn delete_tenant(&self, id: &str) -> Result<bool, StoreError> {
         sqlx::query("DELETE FROM api_keys WHERE tenant_id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM outputs WHERE tenant_id = $1 AND global = 0")
             .bind(id)
             .execute(&self.pool)
             .await?;

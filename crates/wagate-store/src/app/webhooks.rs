@@ -609,7 +609,13 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        let keep_after: Option<i64> = row.try_get("m")?;
+        let webhooks_need: Option<i64> = row.try_get("m")?;
+        // Event-bus outputs hold the log back the same way.
+        let outputs_need = self.lowest_output_cursor().await?;
+        let keep_after = match (webhooks_need, outputs_need) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let done = sqlx::query("DELETE FROM events WHERE created_at < $1 AND seq <= $2")
             .bind(cutoff_ms)
             .bind(keep_after.unwrap_or(i64::MAX))
@@ -622,8 +628,15 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Deletes the webhooks of sessions that no longer exist.
+    /// Deletes the webhooks (and event-bus outputs) of sessions that no
+    /// longer exist.
     pub async fn delete_orphan_webhooks(&self) -> Result<u64, StoreError> {
+        sqlx::query(
+            "DELETE FROM outputs WHERE session_id IS NOT NULL
+               AND session_id NOT IN (SELECT id FROM sessions)",
+        )
+        .execute(&self.pool)
+        .await?;
         let rows = sqlx::query(
             "SELECT id FROM webhooks WHERE session_id IS NOT NULL
                AND session_id NOT IN (SELECT id FROM sessions)",
