@@ -113,6 +113,15 @@ impl From<EngineError> for ApiError {
                 ApiError::new(e.code(), e.to_string()).with_details(details)
             }
             EngineError::Invalid(m) => ApiError::validation(m),
+            EngineError::CannotConnect {
+                reason,
+                ref error,
+                next_retry_at_ms,
+            } => ApiError::new(e.code(), e.to_string()).with_details(json!({
+                "reason": reason.as_str(),
+                "lastError": error,
+                "nextRetryAt": next_retry_at_ms.map(wagate_core::iso_ms),
+            })),
             other => ApiError::new(other.code(), other.to_string()),
         }
     }

@@ -77,6 +77,24 @@ pub enum StatusReason {
     QrExpired,
     /// The engine failed in a way retrying will not fix.
     Fatal,
+    // Why a session cannot reach WhatsApp (it keeps trying; the session
+    // says when next, see `nextRetryAt`):
+    /// The server's name does not resolve.
+    DnsFailed,
+    /// Nothing listens at the server's address.
+    ConnectionRefused,
+    /// No route, a reset, or another network failure.
+    NetworkUnreachable,
+    /// The TLS handshake with the server failed (a certificate, a proxy
+    /// that intercepts TLS).
+    TlsFailed,
+    /// The server did not answer in time.
+    ConnectTimeout,
+    /// The current WhatsApp Web version could not be fetched
+    /// (`WA_VERSION` pins it and skips the fetch).
+    VersionFetchFailed,
+    /// The server answered but WhatsApp's own handshake failed.
+    HandshakeFailed,
 }
 
 impl StatusReason {
@@ -87,19 +105,66 @@ impl StatusReason {
             Self::Banned => "banned",
             Self::QrExpired => "qr_expired",
             Self::Fatal => "fatal",
+            Self::DnsFailed => "dns_failed",
+            Self::ConnectionRefused => "connection_refused",
+            Self::NetworkUnreachable => "network_unreachable",
+            Self::TlsFailed => "tls_failed",
+            Self::ConnectTimeout => "connect_timeout",
+            Self::VersionFetchFailed => "version_fetch_failed",
+            Self::HandshakeFailed => "handshake_failed",
         }
     }
 
+    pub const ALL: [StatusReason; 12] = [
+        Self::Stopped,
+        Self::LoggedOut,
+        Self::Banned,
+        Self::QrExpired,
+        Self::Fatal,
+        Self::DnsFailed,
+        Self::ConnectionRefused,
+        Self::NetworkUnreachable,
+        Self::TlsFailed,
+        Self::ConnectTimeout,
+        Self::VersionFetchFailed,
+        Self::HandshakeFailed,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Stopped,
-            Self::LoggedOut,
-            Self::Banned,
-            Self::QrExpired,
-            Self::Fatal,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether this says why WhatsApp cannot be reached (the session keeps
+    /// trying by itself).
+    pub fn is_connection_problem(self) -> bool {
+        matches!(
+            self,
+            Self::DnsFailed
+                | Self::ConnectionRefused
+                | Self::NetworkUnreachable
+                | Self::TlsFailed
+                | Self::ConnectTimeout
+                | Self::VersionFetchFailed
+                | Self::HandshakeFailed
+        )
+    }
+
+    /// What an operator can do about a connection problem.
+    pub fn hint(self) -> Option<&'static str> {
+        Some(match self {
+            Self::DnsFailed => "check the machine's DNS and WA_SERVER_URL",
+            Self::ConnectionRefused => "check WA_SERVER_URL: nothing listens there",
+            Self::NetworkUnreachable => "check the machine's network and firewall",
+            Self::TlsFailed => "check for a proxy or firewall that intercepts TLS",
+            Self::ConnectTimeout => "check the machine's network and firewall",
+            Self::VersionFetchFailed => {
+                "web.whatsapp.com could not be reached for the current version; setting WA_VERSION (e.g. 2.3000.1023456789) avoids this fetch"
+            }
+            Self::HandshakeFailed => {
+                "the server answered but refused the connection; it is retried"
+            }
+            _ => return None,
+        })
     }
 }
 

@@ -17,6 +17,13 @@ pub enum EngineError {
     NotReadyToSend(&'static str),
     #[error("session is still initializing; try again shortly")]
     Initializing,
+    /// Still initializing because WhatsApp cannot be reached; says why.
+    #[error("session is still initializing: {error} ({})", reason.hint().unwrap_or("it keeps trying"))]
+    CannotConnect {
+        reason: wagate_core::StatusReason,
+        error: String,
+        next_retry_at_ms: Option<i64>,
+    },
     #[error("{0}")]
     NoQr(String),
     #[error("this number is banned by WhatsApp")]
@@ -78,7 +85,7 @@ impl EngineError {
         match self {
             EngineError::SessionNotFound => C::SessionNotFound,
             EngineError::NotReady(_) | EngineError::NotReadyToSend(_) => C::SessionNotReady,
-            EngineError::Initializing => C::SessionInitializing,
+            EngineError::Initializing | EngineError::CannotConnect { .. } => C::SessionInitializing,
             EngineError::NoQr(_) => C::SessionQrExpired,
             EngineError::Banned => C::SessionBanned,
             EngineError::InvalidChatId(_) => C::MessageInvalidChatId,
@@ -125,7 +132,10 @@ impl EngineError {
     pub fn is_not_connected(&self) -> bool {
         matches!(
             self,
-            EngineError::NotReady(_) | EngineError::NotReadyToSend(_) | EngineError::Initializing
+            EngineError::NotReady(_)
+                | EngineError::NotReadyToSend(_)
+                | EngineError::Initializing
+                | EngineError::CannotConnect { .. }
         )
     }
 }

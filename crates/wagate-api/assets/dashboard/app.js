@@ -331,6 +331,13 @@ function confirmDialog(text) {
 // -------------------------------------------------------- session helpers
 
 function statusBadge(status) { return el('span', { class: 'badge status', dataset: { status } }, status); }
+// Why a session is not connected (a ban, a logout, or WhatsApp that cannot
+// be reached), with the engine's last error and next try as a tooltip.
+function whyLine(s) {
+  if (!s.statusReason) return null;
+  const next = s.nextRetryAt ? ` · next try ${fmtTime(s.nextRetryAt)}` : '';
+  return el('div', { class: 'muted why', title: s.lastError || '' }, s.statusReason.replace(/_/g, ' ') + next);
+}
 
 async function sessionPicker(id, onChange, preferred) {
   const sessions = await allSessions();
@@ -437,7 +444,7 @@ function sessionRow(s, reload) {
   return el('tr', { dataset: { id: s.id, name: s.name } },
     el('td', { class: 'name' }, el('a', { href: `#/session/${enc(s.id)}` }, s.name), el('div', { class: 'muted' }, s.pushName || '')),
     el('td', { class: 'phone' }, s.phoneNumber ? '+' + s.phoneNumber : '—'),
-    el('td', { class: 'status' }, statusBadge(s.status)),
+    el('td', { class: 'status' }, statusBadge(s.status), whyLine(s)),
     el('td', { class: 'circle' }, s.circle || ''),
     el('td', { class: 'used' }, s.used ? 'yes' : 'no'),
     el('td', { class: 'notes' }, s.notes || ''),
@@ -516,7 +523,7 @@ function qrModal(id, reload) {
     busy = true;
     try {
       const s = await GET(`/api/sessions/${enc(id)}`);
-      status.textContent = `Status: ${s.status}`;
+      status.textContent = `Status: ${s.status}` + (s.statusReason ? ` (${s.statusReason.replace(/_/g, ' ')}${s.lastError ? ': ' + s.lastError : ''})` : '');
       if (s.status === 'CONNECTED') {
         toast(`Session ${s.name} connected${s.phoneNumber ? ' as +' + s.phoneNumber : ''}`);
         closeModal();
@@ -565,7 +572,7 @@ async function viewSession(main, [id]) {
   const identity = el('div', { class: 'panel', id: 'identity' });
   const renderIdentity = (s) => {
     clear(identity).append(el('h2', {}, 'Identity'), el('table', {}, el('tbody', {},
-      ...[['Id', s.id], ['Status', statusBadge(s.status)], ['Phone', s.phoneNumber ? '+' + s.phoneNumber : '—'],
+      ...[['Id', s.id], ['Status', statusBadge(s.status)], ['Why', s.statusReason ? [s.statusReason, s.lastError, s.nextRetryAt && `next try ${fmtTime(s.nextRetryAt)}`].filter(Boolean).join(' · ') : '—'], ['Phone', s.phoneNumber ? '+' + s.phoneNumber : '—'],
         ['Push name', s.pushName || '—'], ['Platform', s.platform || '—'], ['Connected at', fmtTime(s.connectedAt) || '—'],
         ['Circle', s.circle || '—'], ['Used', s.used ? 'yes' : 'no'], ['Notes', s.notes || '—'], ['Device', s.deviceName || '—']]
         .map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v))))));

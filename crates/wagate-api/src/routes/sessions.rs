@@ -133,8 +133,12 @@ pub struct SessionDto {
     /// INITIALIZING, SCAN_QR, CONNECTING, CONNECTED, DISCONNECTED or FAILED.
     #[schema(example = "CONNECTED")]
     pub status: &'static str,
-    /// Why a session is DISCONNECTED or FAILED: stopped, logged_out, banned, qr_expired, fatal.
+    /// Why a session is DISCONNECTED or FAILED (stopped, logged_out, banned, qr_expired, fatal), or why a CONNECTING one cannot reach WhatsApp (dns_failed, connection_refused, network_unreachable, tls_failed, connect_timeout, version_fetch_failed, handshake_failed).
     pub status_reason: Option<&'static str>,
+    /// With a connection problem: the latest attempt's error, one line.
+    pub last_error: Option<String>,
+    /// With a connection problem: when the next attempt is due (about: ±10 %).
+    pub next_retry_at: Option<String>,
     pub phone_number: Option<String>,
     pub push_name: Option<String>,
     pub platform: Option<String>,
@@ -162,6 +166,8 @@ impl SessionDto {
             name: r.name.clone(),
             status: status.api(),
             status_reason: reason.map(StatusReason::as_str),
+            last_error: live.and_then(|l| l.last_error.clone()),
+            next_retry_at: live.and_then(|l| l.next_retry_at_ms).map(iso_ms),
             phone_number: r.phone.clone(),
             push_name: r.push_name.clone(),
             platform: r.platform.clone(),

@@ -15,6 +15,15 @@ impl Session {
         if self.generation.load(Ordering::SeqCst) != generation {
             return;
         }
+        if matches!(
+            event,
+            Event::PairingQrCode(_)
+                | Event::PairingCode(_)
+                | Event::PairSuccess(_)
+                | Event::Connected(_)
+        ) {
+            self.connect_progressed();
+        }
         match event {
             Event::PairingQrCode(qr) => {
                 {

@@ -46,11 +46,22 @@ impl Session {
             Some(url) => TokioWebSocketTransportFactory::new().with_url(url.clone()),
             None => TokioWebSocketTransportFactory::new(),
         };
+        // Both report failed connect attempts to the session (say why).
+        let transport = connection::WatchedTransport {
+            inner: transport,
+            session: Arc::downgrade(&self),
+            generation,
+        };
+        let http = connection::WatchedHttp {
+            inner: self.shared.http.clone(),
+            session: Arc::downgrade(&self),
+            generation,
+        };
         let weak = Arc::downgrade(&self);
         let mut builder = Bot::builder()
             .with_backend_arc(backend)
             .with_transport_factory(transport)
-            .with_http_client(self.shared.http.clone())
+            .with_http_client(http)
             .with_event_delivery(EventDelivery::Ordered {
                 capacity: EVENT_MAILBOX,
             })
@@ -183,6 +194,13 @@ impl Session {
                 return Some(Err(EngineError::NoQr(
                     "the session is already connected".into(),
                 )));
+            }
+            if let Some(reason) = live.reason.filter(|r| r.is_connection_problem()) {
+                return Some(Err(EngineError::CannotConnect {
+                    reason,
+                    error: live.last_error.clone().unwrap_or_default(),
+                    next_retry_at_ms: live.next_retry_at_ms,
+                }));
             }
             if live.status == SessionStatus::Connecting && live.phone.is_some() {
                 return Some(Err(EngineError::NoQr("the session is connecting".into())));

@@ -42,6 +42,7 @@ use crate::error::EngineError;
 use crate::events::{EventKind, GatewayEvent};
 use crate::http::GatewayHttpClient;
 
+mod connection;
 mod inbound;
 mod lifecycle;
 mod send;
@@ -81,6 +82,11 @@ pub struct LiveState {
     pub qr_wanted_until_ms: i64,
     pub phone: Option<String>,
     pub push_name: Option<String>,
+    /// Why the latest connect attempt failed (with a connection-problem
+    /// `reason`), one line.
+    pub last_error: Option<String>,
+    /// When the engine tries again (epoch ms, about: it adds ±10 %).
+    pub next_retry_at_ms: Option<i64>,
 }
 
 struct Running {
@@ -101,6 +107,7 @@ pub struct Session {
     pub tenant_id: String,
     pub(crate) shared: Arc<Shared>,
     state: std::sync::Mutex<LiveState>,
+    attempts: std::sync::Mutex<connection::Attempts>,
     run: Mutex<Option<Running>>,
     generation: AtomicU64,
     heartbeat_generation: AtomicU64,
@@ -125,7 +132,10 @@ impl Session {
                 qr_wanted_until_ms: 0,
                 phone: record.phone.clone(),
                 push_name: record.push_name.clone(),
+                last_error: None,
+                next_retry_at_ms: None,
             }),
+            attempts: std::sync::Mutex::new(connection::Attempts::default()),
             run: Mutex::new(None),
             generation: AtomicU64::new(0),
             heartbeat_generation: AtomicU64::new(0),
@@ -183,12 +193,21 @@ impl Session {
     }
 
     async fn set_status(&self, status: SessionStatus, reason: Option<StatusReason>) {
-        let (changed, phone) = {
+        let (changed, phone, last_error, next_retry_at) = {
             let mut s = self.lock_state();
             let changed = s.status != status || s.reason != reason;
             s.status = status;
             s.reason = reason;
-            (changed, s.phone.clone())
+            if !reason.is_some_and(StatusReason::is_connection_problem) {
+                s.last_error = None;
+                s.next_retry_at_ms = None;
+            }
+            (
+                changed,
+                s.phone.clone(),
+                s.last_error.clone(),
+                s.next_retry_at_ms,
+            )
         };
         self.changed.send_modify(|n| *n += 1);
         if !changed {
@@ -205,6 +224,12 @@ impl Session {
         let mut data = json!({ "status": status.api(), "phoneNumber": phone });
         if let Some(reason) = reason {
             data["reason"] = json!(reason.as_str());
+        }
+        if let Some(error) = last_error {
+            data["lastError"] = json!(error);
+        }
+        if let Some(at) = next_retry_at {
+            data["nextRetryAt"] = json!(wagate_core::iso_ms(at));
         }
         self.emit(EventKind::SessionStatus, data).await;
     }
