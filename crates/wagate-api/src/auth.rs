@@ -155,6 +155,7 @@ impl FromRequestParts<AppState> for Auth {
             return Ok(Auth(p.clone()));
         }
         let principal = principal_of(state, parts).await?;
+        state.api_calls.count(&principal.tenant_id);
         parts.extensions.insert(principal.clone());
         Ok(Auth(principal))
     }

@@ -80,6 +80,13 @@ pub fn paginated<T: Serialize>(data: T, pagination: Pagination) -> Envelope<T> {
     }
 }
 
+impl<T> Envelope<T> {
+    /// The data alone (a compatibility route answers in another shape).
+    pub fn into_data(self) -> T {
+        self.data
+    }
+}
+
 /// `{"message": "…"}`, the data of actions that return nothing else.
 pub fn message(text: &str) -> Envelope<Value> {
     ok(json!({ "message": text }))

@@ -9,6 +9,10 @@ use wagate_store::app::MessageRecord;
 #[serde(rename_all = "camelCase")]
 pub struct MessageDto {
     pub id: String,
+    /// The session that sent or received it.
+    pub session_id: String,
+    /// Its place in the tenant-wide feed (`GET /api/messages?after=`).
+    pub seq: i64,
     pub from: String,
     pub to: String,
     pub body: Option<String>,
@@ -56,6 +60,8 @@ impl From<&MessageRecord> for MessageDto {
         let chat_api = ChatId::api_from_jid(&m.chat_id);
         MessageDto {
             id: wagate_core::ids::message_id(m.from_me, &chat_api, &m.wa_id),
+            session_id: m.session_id.clone(),
+            seq: m.seq,
             from: ChatId::api_from_jid(&m.sender),
             to: ChatId::api_from_jid(&m.recipient),
             body: m.body.clone(),

@@ -26,6 +26,7 @@
 //! - [`streams`]: caps on open WebSocket/SSE streams and their filters, and
 //!   closing streams whose key was deleted.
 
+pub mod api_calls;
 pub mod auth;
 pub mod cors;
 pub mod dashboard;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(dashboard::router())
         .nest("/api", routes::api_router())
+        .merge(routes::compat::router())
         .merge(openapi::router())
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn_with_state(

@@ -23,10 +23,10 @@ use answers::Answers;
         health::health, health::detailed,
         sessions::create_session, sessions::list_sessions, sessions::get_session,
         sessions::delete_session, sessions::start_session, sessions::stop_session,
-        sessions::restart_session, sessions::logout_session, sessions::get_qr, sessions::pair_code,
+        sessions::restart_session, sessions::logout_session, sessions::get_qr, sessions::regenerate_qr, sessions::pair_code,
         sessions::update_session, sessions::list_circles, sessions::rename_circle,
         sessions::delete_circle,
-        messages::send_text, messages::list_messages, crate::routes::chats::list_chats, crate::routes::stats::stats,
+        messages::send_text, messages::list_messages, messages::message_feed, crate::routes::chats::list_chats, crate::routes::stats::stats, crate::routes::stats::tenant_stats,
         crate::routes::bulk::send_bulk, crate::routes::bulk::get_batch,
         crate::routes::bulk::cancel_batch, crate::routes::otp::send_otp,
         crate::routes::queue::queue_status, crate::routes::queue::list_queued,
@@ -59,6 +59,8 @@ use answers::Answers;
         crate::routes::outputs::create_output, crate::routes::outputs::list_outputs,
         crate::routes::outputs::get_output, crate::routes::outputs::update_output,
         crate::routes::outputs::delete_output,
+        crate::routes::compat::wago::send_text, crate::routes::compat::wago::send_otp,
+        crate::routes::compat::wago::messages, crate::routes::compat::wago::health,
         crate::login::login, crate::login::logout, crate::login::me,
         crate::routes::warming::create_room, crate::routes::warming::list_rooms,
         crate::routes::warming::get_room, crate::routes::warming::update_room,
@@ -73,7 +75,7 @@ use answers::Answers;
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
     )
 )]
 pub struct ApiDoc;

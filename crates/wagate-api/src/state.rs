@@ -31,6 +31,9 @@ pub struct ApiConfig {
     /// A bearer token that may read `/metrics` besides the admin key
     /// (`METRICS_TOKEN`).
     pub metrics_token: Option<String>,
+    /// The session of the single-number drop-in routes (`COMPAT_SESSION`):
+    /// an id or a name; `None`: the caller's only session.
+    pub compat_session: Option<String>,
 }
 
 #[derive(Clone)]
@@ -49,6 +52,8 @@ pub struct AppState {
     pub warming: Arc<wagate_engine::warming::Warming>,
     /// Prometheus metrics (see [`crate::metrics`]).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// API calls per tenant and day (tenant statistics).
+    pub api_calls: Arc<crate::api_calls::ApiCalls>,
 }
 
 impl AppState {
@@ -70,8 +75,10 @@ impl AppState {
             config: Arc::new(config),
             started_at: Instant::now(),
             metrics: Arc::new(crate::metrics::Metrics::new()),
+            api_calls: Arc::default(),
         };
         state.metrics.follow(&state);
+        state.api_calls.start_flushing(state.store.clone());
         state
     }
 

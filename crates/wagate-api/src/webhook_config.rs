@@ -39,6 +39,9 @@ pub struct CreateWebhook {
     pub secret: Option<String>,
     /// Extra headers sent with every delivery.
     pub headers: Option<BTreeMap<String, String>>,
+    /// `openwa` (default: the contract's body and headers) or a drop-in
+    /// system's: `wago` (seed 002: incoming messages, `X-Wago-Signature`).
+    pub format: Option<String>,
 }
 
 /// An http(s) URL with a host that the outbound policy lets the gateway
@@ -141,6 +144,17 @@ pub fn headers_ok(
     Ok(Some(headers))
 }
 
+/// A webhook format's name.
+pub fn format_ok(format: &str) -> Result<wagate_core::WebhookFormat, ApiError> {
+    format.trim().parse().map_err(|_| {
+        let names: Vec<&str> = wagate_core::WebhookFormat::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .collect();
+        ApiError::validation(format!("format must be one of {}", names.join(", ")))
+    })
+}
+
 pub fn secret_ok(secret: Option<String>) -> Result<Option<String>, ApiError> {
     match secret {
         Some(s) if s.chars().count() > MAX_SECRET_CHARS => Err(ApiError::validation(format!(
@@ -164,6 +178,7 @@ pub async fn validate(state: &AppState, body: &CreateWebhook) -> Result<(), ApiE
     events_ok(body.events.clone())?;
     headers_ok(body.headers.clone())?;
     secret_ok(body.secret.clone())?;
+    body.format.as_deref().map(format_ok).transpose()?;
     Ok(())
 }
 
@@ -186,6 +201,12 @@ pub async fn create_for_session(
     let events = events_ok(body.events)?.unwrap_or_else(|| vec!["*".to_string()]);
     let headers = headers_ok(body.headers)?.unwrap_or_default();
     let secret = secret_ok(body.secret)?;
+    let format = body
+        .format
+        .as_deref()
+        .map(format_ok)
+        .transpose()?
+        .unwrap_or_default();
     let limit = state.config.webhook_max_per_session;
     if state.store.count_webhooks(&session.id).await? as usize >= limit {
         return Err(ApiError::new(
@@ -207,6 +228,7 @@ pub async fn create_for_session(
             events,
             secret,
             headers,
+            format,
             last_seq,
         })
         .await

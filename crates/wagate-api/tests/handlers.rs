@@ -20,6 +20,7 @@ const ADMIN_KEY: &str = "handler-tests-admin-key-0123456789";
 /// session that is not running (so nothing talks to WhatsApp).
 struct World {
     router: Router,
+    tenant: String,
     key: String,
     session: String,
     _dir: tempfile::TempDir,
@@ -62,10 +63,12 @@ async fn world_with(cors: wagate_api::cors::CorsOrigins) -> World {
             dashboard: None,
             cors,
             metrics_token: Some("metrics-token-for-tests".into()),
+            compat_session: None,
         },
     );
     World {
         router: wagate_api::router(state),
+        tenant: tenant.id.clone(),
         key,
         session,
         _dir: dir,
@@ -568,4 +571,58 @@ async fn outputs_check_broker_urls_and_never_show_a_password() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["active"], false);
     assert!(!body.to_string().contains("s3cret"));
+}
+
+#[tokio::test]
+async fn stats_count_api_calls_and_sessions_per_tenant() {
+    let w = world().await;
+    // Step 1: the tenant makes a few calls.
+    for _ in 0..3 {
+        let (status, _) = w.call("GET", "/api/sessions", None, &w.key).await;
+        assert_eq!(status, 200);
+    }
+    // Step 2: its statistics count them (and this call), today, durably.
+    let (status, body) = w
+        .call(
+            "GET",
+            &format!("/api/tenants/{}/stats?days=3", w.tenant),
+            None,
+            &w.key,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let d = &body["data"];
+    assert!(d["apiCalls"].as_i64().unwrap() >= 4, "{d}");
+    assert_eq!(d["daily"].as_array().unwrap().len(), 3);
+    assert_eq!(d["daily"][2]["apiCalls"], d["apiCalls"]);
+    let sessions: i64 = d["sessions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert_eq!(sessions, 1, "{d}");
+    let (_, mine) = w.call("GET", "/api/stats", None, &w.key).await;
+    assert_eq!(mine["data"]["daily"].as_array().unwrap().len(), 7);
+    // Step 3: bad ranges and other tenants are refused.
+    refused(
+        w.call("GET", "/api/stats?days=0", None, &w.key).await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    refused(
+        w.call("GET", "/api/tenants/tnt_someoneelse/stats", None, &w.key)
+            .await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+    );
+    let (status, _) = w
+        .call(
+            "GET",
+            &format!("/api/tenants/{}/stats", w.tenant),
+            None,
+            ADMIN_KEY,
+        )
+        .await;
+    assert_eq!(status, 200);
 }

@@ -216,3 +216,24 @@ mod tests {
         assert!(filter_matches(&["*".to_string()], "batch.progress"));
     }
 }
+
+wire_enum! {
+    /// The shape of a webhook's deliveries: the contract's, or that of a
+    /// system wagate replaces (its receivers keep working unchanged).
+    pub enum WebhookFormat {
+        /// The contract's body and `X-OpenWA-*` / Standard Webhooks headers.
+        Openwa => "openwa",
+        /// Seed 002 (WAGO): incoming messages only, a flat
+        /// `{chat_id, sender_id, text, kind, timestamp}` body, signed with
+        /// `X-Wago-Signature` (hex HMAC-SHA256 of the body).
+        Wago => "wago",
+    }
+}
+
+// `wire_enum!` derives a fixed list, without `Default`.
+#[allow(clippy::derivable_impls)]
+impl Default for WebhookFormat {
+    fn default() -> Self {
+        WebhookFormat::Openwa
+    }
+}

@@ -25,7 +25,7 @@ pub mod warming;
 
 pub use chat_id::{ChatId, ChatIdError};
 pub use error_code::ErrorCode;
-pub use event::{DeliveryOutcome, Event, EventKind, MediaStatus};
+pub use event::{DeliveryOutcome, Event, EventKind, MediaStatus, WebhookFormat};
 pub use message::{MessageStatus, MessageType};
 pub use output::OutputKind;
 pub use queue::{BatchStatus, Lane, MessageKind, QueueStatus};

@@ -27,6 +27,23 @@ wire_enum! {
 }
 
 impl MessageType {
+    /// WhatsApp's own name of the message's kind (`conversation`,
+    /// `imageMessage`, …), as seed 002's API and webhooks report it.
+    pub fn wa_kind(self) -> &'static str {
+        match self {
+            Self::Chat => "conversation",
+            Self::Image => "imageMessage",
+            Self::Video => "videoMessage",
+            Self::Audio | Self::Ptt => "audioMessage",
+            Self::Document => "documentMessage",
+            Self::Sticker => "stickerMessage",
+            Self::Location => "locationMessage",
+            Self::Vcard => "contactMessage",
+            Self::Reaction => "reactionMessage",
+            Self::Revoked => "protocolMessage",
+        }
+    }
+
     /// Messages of this type carry a file.
     pub fn is_media(self) -> bool {
         matches!(

@@ -22,7 +22,6 @@ use wagate_store::app::{EventQuery, EventRecord};
 
 use crate::config::EventsConfig;
 use crate::schedule::{Verdict, parse_retry_after, verdict};
-use crate::signing::{openwa_signature, standard_signature};
 
 /// Events read from the log at once.
 const BATCH: u32 = 100;
@@ -103,7 +102,10 @@ async fn step(shared: &Shared, hook: WebhookRecord) -> Result<Progress, wagate_s
     let store = &shared.store;
     if let Some((queue_id, seq)) = store.next_redelivery(&hook.id).await? {
         let settled = match store.get_event(seq).await? {
-            Some(event) => deliver(shared, hook, &event).await?,
+            Some(event) if crate::formats::carries(hook.format, &event) => {
+                deliver(shared, hook, &event).await?
+            }
+            Some(_) => Settled::Done,
             None => {
                 info!(webhook = %hook.id, seq, "redelivery skipped: the event was pruned from the log");
                 Settled::Done
@@ -145,7 +147,7 @@ async fn step(shared: &Shared, hook: WebhookRecord) -> Result<Progress, wagate_s
     let mut skip_to = cursor;
     let mut hook = hook;
     for event in &batch {
-        if hook.wants(event.event.as_str()) {
+        if hook.wants(event.event.as_str()) && crate::formats::carries(hook.format, event) {
             if skip_to > cursor {
                 if !store.advance_webhook_cursor(&id, cursor, skip_to).await? {
                     return Ok(Progress::Worked);
@@ -238,8 +240,19 @@ async fn deliver(
     let mut attempt: usize = 0;
     loop {
         let delivery_id = format!("dlv_{}", uuid::Uuid::new_v4().simple());
-        let payload = body(event, &delivery_id, &key);
         let now = chrono::Utc::now();
+        let rendered = crate::formats::render(
+            hook.format,
+            event,
+            &crate::formats::Attempt {
+                delivery_id: &delivery_id,
+                key: &key,
+                number: attempt,
+                secret: hook.secret.as_deref(),
+                now,
+            },
+        );
+        let payload = rendered.body;
         let started = Instant::now();
         // A tenant's URL goes through the outbound guard (checked again at
         // every connect, so a name that now resolves inward is refused);
@@ -264,20 +277,8 @@ async fn deliver(
         for (name, value) in &hook.headers {
             request = request.header(name.as_str(), value.as_str());
         }
-        request = request
-            .header("x-openwa-delivery-id", &delivery_id)
-            .header("x-openwa-idempotency-key", &key)
-            .header("x-openwa-retry-count", attempt.to_string())
-            .header("x-openwa-event", event.event.as_str())
-            .header("webhook-id", &key)
-            .header("webhook-timestamp", now.timestamp().to_string());
-        if let Some(secret) = &hook.secret {
-            request = request
-                .header("x-openwa-signature", openwa_signature(secret, &payload))
-                .header(
-                    "webhook-signature",
-                    standard_signature(secret, &key, now.timestamp(), &payload),
-                );
+        for (name, value) in rendered.headers {
+            request = request.header(name, value);
         }
         let result = match checked {
             Ok(()) => request

@@ -8,7 +8,9 @@
 //!   endpoint's durable cursor, delivering strictly in order with retries,
 //!   and moving the cursor only once an event is settled, so a restart (even
 //!   a SIGKILL) resumes exactly where it stood;
-//! - [`signing`]: the two signature schemes (OpenWA and Standard Webhooks);
+//! - [`formats`]: a delivery's body and headers by the endpoint's format
+//!   (the contract's, or a replaced system's: `wago`);
+//! - [`signing`]: the signature schemes (OpenWA, Standard Webhooks, hex);
 //! - [`schedule`]: the retry schedule as data, and what each answer means;
 //! - [`outputs`]: one task per NATS JetStream or RabbitMQ output, with the
 //!   same durable cursor, publishing in acked batches;
@@ -24,6 +26,7 @@
 
 pub mod config;
 pub mod deliver;
+pub mod formats;
 pub mod outputs;
 pub mod schedule;
 pub mod signing;

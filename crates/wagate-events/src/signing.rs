@@ -31,6 +31,11 @@ pub fn openwa_signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(hmac(secret.as_bytes(), &[body])))
 }
 
+/// Plain hex HMAC-SHA256 of the body (seed 002's `X-Wago-Signature`).
+pub fn hex_signature(secret: &str, body: &[u8]) -> String {
+    hex::encode(hmac(secret.as_bytes(), &[body]))
+}
+
 /// The key bytes for the Standard Webhooks scheme.
 pub fn standard_key(secret: &str) -> Vec<u8> {
     if let Some(encoded) = secret.strip_prefix("whsec_")

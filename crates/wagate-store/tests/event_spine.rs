@@ -269,6 +269,7 @@ async fn retention_follows_cursors(store: Store) {
             events: vec!["*".into()],
             secret: None,
             headers: Default::default(),
+            format: Default::default(),
             last_seq: 2,
         })
         .await

@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// A bearer token that may read `/metrics` (besides the admin key).
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// The session the drop-in routes of single-number systems use
+    /// (`/compat/wago/…`): an id or a name; unset: the caller's only session.
+    #[arg(long, env = "COMPAT_SESSION")]
+    pub compat_session: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -122,6 +126,8 @@ pub struct ServeConfig {
     pub cors: wagate_api::cors::CorsOrigins,
     /// `METRICS_TOKEN`.
     pub metrics_token: Option<String>,
+    /// `COMPAT_SESSION`.
+    pub compat_session: Option<String>,
 }
 
 const MIN_API_KEY_LEN: usize = 16;
@@ -229,6 +235,10 @@ impl ServeArgs {
             dashboard,
             cors: wagate_api::cors::CorsOrigins::parse(&self.cors_allow_origins)?,
             metrics_token: self.metrics_token.filter(|t| !t.trim().is_empty()),
+            compat_session: self
+                .compat_session
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
         })
     }
 

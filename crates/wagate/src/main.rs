@@ -2,13 +2,17 @@
 //!
 //! `wagate serve` runs the gateway; `wagate sandbox` runs a local WhatsApp
 //! server to try it against; `wagate worker` sends the rows of an outbox
-//! table through the gateway (see `wagate-outbox`). Configuration comes
+//! table through the gateway (see `wagate-outbox`); `wagate healthcheck`
+//! asks a running gateway whether it is up (container health checks);
+//! `wagate pair` links a number from the terminal. Configuration comes
 //! from flags, the environment, and an optional `.env` file (see
 //! [`config`]).
 
 mod config;
 mod environment;
+mod healthcheck;
 mod http;
+mod pair;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +37,10 @@ enum Command {
     Sandbox(config::SandboxArgs),
     /// Run an outbox worker: send the rows of an outbox table through the gateway.
     Worker(wagate_outbox::WorkerArgs),
+    /// Link a number from the terminal: print its QR (or pairing code) and wait until CONNECTED.
+    Pair(pair::PairArgs),
+    /// Ask the gateway on this machine whether it is up (exit 0) or not (exit 1).
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 fn main() {
@@ -43,6 +51,15 @@ fn main() {
         eprintln!("wagate: ignoring .env: {e}");
     }
     let cli = Cli::parse();
+    if let Command::Healthcheck(args) = &cli.command {
+        match healthcheck::run(args) {
+            Ok(()) => std::process::exit(0),
+            Err(e) => {
+                eprintln!("wagate: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -59,6 +76,8 @@ fn main() {
             Command::Serve(args) => serve::run(args).await,
             Command::Sandbox(args) => serve::run_sandbox(args).await,
             Command::Worker(args) => wagate_outbox::run(args).await,
+            Command::Pair(args) => pair::run(args).await,
+            Command::Healthcheck(_) => Ok(()),
         }
     });
     if let Err(e) = result {

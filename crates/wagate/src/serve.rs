@@ -56,6 +56,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             dashboard: config.dashboard,
             cors: config.cors,
             metrics_token: config.metrics_token,
+            compat_session: config.compat_session,
         },
     )
     .with_warming(warming.clone());

@@ -972,6 +972,7 @@ async fn store_story(db: Db) {
         events: vec!["message.*".into()],
         secret: Some("top-secret".into()),
         headers: BTreeMap::from([("X-A".to_string(), "1".to_string())]),
+        format: Default::default(),
         last_seq: 0,
     };
     let w = store.insert_webhook(&new).await.unwrap();

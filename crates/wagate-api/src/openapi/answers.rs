@@ -30,12 +30,15 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
 
 /// Routes that answer in their own shape, not the envelope: the health
-/// checks (the contract's `{status, …}`) and a stored file's bytes.
+/// checks (the contract's `{status, …}`) and a stored file's bytes; and
+/// every drop-in route (under [`COMPAT`]), which answers as the system it
+/// replaces did (its errors keep the envelope).
 const RAW: &[&str] = &[
     "/health",
     "/health/detailed",
     "/api/sessions/{id}/files/{file_id}",
 ];
+const COMPAT: &str = "/compat/";
 
 const JSON: &str = "application/json";
 
@@ -55,7 +58,7 @@ impl Modify for Answers {
             .insert("ErrorEnvelope".into(), RefOr::T(error_envelope_schema()));
         for (path, item) in openapi.paths.paths.iter_mut() {
             for (method, op) in operations(item) {
-                if !RAW.contains(&path.as_str()) {
+                if !RAW.contains(&path.as_str()) && !path.starts_with(COMPAT) {
                     wrap_successes(op);
                 }
                 declare_errors(&method, path, op);

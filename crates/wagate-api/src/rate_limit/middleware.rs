@@ -32,6 +32,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         Ok(p) => p,
         Err(_) => return next.run(Request::from_parts(parts, body)).await,
     };
+    state.api_calls.count(&principal.tenant_id);
     parts.extensions.insert(principal.clone());
     let request = Request::from_parts(parts, body);
     if key_is_admin && !limiter.config.limit_admin {

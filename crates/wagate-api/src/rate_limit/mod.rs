@@ -210,6 +210,9 @@ impl RateLimitConfig {
 /// The category of a request to `path` (the full path, `/api/…`), or `None`
 /// when it is not limited.
 pub fn classify(method: &Method, path: &str) -> Option<Category> {
+    if let Some(rest) = path.strip_prefix("/compat/") {
+        return classify_compat(method, rest);
+    }
     let rest = path.strip_prefix("/api/")?;
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let first = *segs.first()?;
@@ -239,6 +242,28 @@ pub fn classify(method: &Method, path: &str) -> Option<Category> {
             ..,
         ] => Category::Send,
         _ => Category::Session,
+    })
+}
+
+/// The drop-in routes (`/compat/<system>/…`) count like their native
+/// twins: reads as reads (not the health check or a live stream), sends as
+/// sends, webhook settings as webhook management, the rest as session
+/// management.
+fn classify_compat(method: &Method, rest: &str) -> Option<Category> {
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let last = *segs.last()?;
+    if *method == Method::OPTIONS {
+        return None;
+    }
+    if *method == Method::GET || *method == Method::HEAD {
+        return (!matches!(last, "health" | "stream")).then_some(Category::Read);
+    }
+    Some(if segs.iter().any(|s| s.starts_with("send")) {
+        Category::Send
+    } else if segs.iter().any(|s| s.starts_with("webhook")) {
+        Category::Webhook
+    } else {
+        Category::Session
     })
 }
 

@@ -1,4 +1,5 @@
-//! Messages: send text, read a chat's history.
+//! Messages: send text, read a chat's history, and the tenant-wide feed
+//! (every message of the caller's sessions after a cursor).
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -6,6 +7,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
@@ -25,6 +27,7 @@ pub fn router() -> Router<AppState> {
             "/sessions/{id}/chats/{chat_id}/messages",
             get(list_messages),
         )
+        .route("/messages", get(message_feed))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -108,6 +111,54 @@ pub async fn list_messages(
     let records = state
         .store
         .list_messages(&id, &chat.jid(), limit, before)
+        .await?;
+    Ok(envelope::ok(records.iter().map(MessageDto::from).collect()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedQuery {
+    /// Only messages after this `seq` (the last one a previous page had).
+    pub after: Option<i64>,
+    /// Only this session's messages.
+    pub session_id: Option<String>,
+    /// Only this chat's messages.
+    pub chat_id: Option<String>,
+    /// How many (1–500, default 100), oldest first.
+    pub limit: Option<u32>,
+}
+
+/// Every message of the caller's sessions (the admin key: of every
+/// session) after a cursor, oldest first: page with `after` = the last
+/// item's `seq`.
+#[utoipa::path(get, path = "/api/messages", tag = "messages",
+    params(FeedQuery), security(("api_key" = [])),
+    responses((status = 200, description = "Messages, oldest first", body = [MessageDto]),
+              (status = 404, description = "SESSION_NOT_FOUND")))]
+pub async fn message_feed(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(q): Query<FeedQuery>,
+) -> Result<Envelope<Vec<MessageDto>>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::validation("limit is 1 to 500"));
+    }
+    if let Some(id) = &q.session_id {
+        crate::owned::owned_session(&state, &principal, id).await?;
+    }
+    let chat = q.chat_id.as_deref().map(parse_chat_id).transpose()?;
+    let records = state
+        .store
+        .message_feed(&wagate_store::app::MessageFeed {
+            tenant_id: (!principal.is_admin).then(|| principal.tenant_id.clone()),
+            session_id: q.session_id,
+            chat_id: chat.map(|c| c.jid()),
+            incoming_only: false,
+            after: q.after.unwrap_or(0).max(0),
+            limit,
+        })
         .await?;
     Ok(envelope::ok(records.iter().map(MessageDto::from).collect()))
 }

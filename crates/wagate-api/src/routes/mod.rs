@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod bulk;
 pub mod chats;
+pub mod compat;
 pub mod contacts;
 pub mod groups;
 pub mod health;

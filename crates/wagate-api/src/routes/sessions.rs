@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/restart", post(restart_session))
         .route("/sessions/{id}/logout", post(logout_session))
         .route("/sessions/{id}/qr", get(get_qr))
+        .route("/sessions/{id}/qr/regenerate", post(regenerate_qr))
         .route("/sessions/{id}/pair-code", post(pair_code))
 }
 
@@ -619,6 +620,29 @@ pub async fn get_qr(
     State(state): State<AppState>,
     OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<QrDto>, ApiError> {
+    let code = session.wait_for_qr(state.config.qr_wait).await?;
+    let image = wagate_core::qr::png_data_url(&code);
+    Ok(envelope::ok(QrDto { code, image }))
+}
+
+/// A fresh QR code: the pairing flow starts over (the codes shown before
+/// stop working), for a code that was shown too long or scanned too late.
+#[utoipa::path(post, path = "/api/sessions/{id}/qr/regenerate", tag = "sessions",
+    params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, description = "A new QR code", body = QrDto),
+              (status = 400, description = "SESSION_QR_EXPIRED: the session is already connected; SESSION_INITIALIZING (with the cause when WhatsApp cannot be reached)"),
+              (status = 403, description = "SESSION_BANNED")))]
+pub async fn regenerate_qr(
+    State(state): State<AppState>,
+    OwnedSession { record, session }: OwnedSession,
+) -> Result<Envelope<QrDto>, ApiError> {
+    if session.status() == SessionStatus::Ready {
+        return Err(ApiError::new(
+            ErrorCode::SessionQrExpired,
+            "the session is already connected: log it out to pair it again",
+        ));
+    }
+    state.manager.stop(&record.id).await?;
     let code = session.wait_for_qr(state.config.qr_wait).await?;
     let image = wagate_core::qr::png_data_url(&code);
     Ok(envelope::ok(QrDto { code, image }))

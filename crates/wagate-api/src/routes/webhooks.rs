@@ -26,8 +26,8 @@ use crate::owned::OwnedSession;
 use crate::owned::owned_session;
 use crate::state::AppState;
 use crate::webhook_config::{
-    CreateWebhook, conflict_as_duplicate, create_for_session, events_ok, headers_ok, secret_ok,
-    url_ok,
+    CreateWebhook, conflict_as_duplicate, create_for_session, events_ok, format_ok, headers_ok,
+    secret_ok, url_ok,
 };
 
 pub fn router() -> Router<AppState> {
@@ -61,6 +61,8 @@ pub struct UpdateWebhook {
     /// A new secret; an empty string removes it.
     pub secret: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
+    /// `openwa` (the contract's deliveries) or a drop-in system's: `wago`.
+    pub format: Option<String>,
     /// `true` re-enables a disabled webhook; `false` pauses it.
     pub active: Option<bool>,
 }
@@ -74,6 +76,8 @@ pub struct WebhookDto {
     pub url: String,
     pub events: Vec<String>,
     pub headers: BTreeMap<String, String>,
+    /// The shape of its deliveries: `openwa` or `wago`.
+    pub format: String,
     /// Whether events are being delivered.
     pub active: bool,
     /// Why it was disabled (410 Gone, failing too long, by request).
@@ -94,6 +98,7 @@ impl From<&WebhookRecord> for WebhookDto {
             url: w.url.clone(),
             events: w.events.clone(),
             headers: w.headers.clone(),
+            format: w.format.to_string(),
             active: w.enabled,
             disabled_reason: w.disabled_reason.clone(),
             has_secret: w.secret.is_some(),
@@ -253,6 +258,7 @@ pub async fn update_webhook(
             Some(s) => Some(secret_ok(Some(s))?),
         },
         headers: headers_ok(body.headers)?,
+        format: body.format.as_deref().map(format_ok).transpose()?,
         enabled: body.active,
     };
     let hook = state

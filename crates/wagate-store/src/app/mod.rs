@@ -22,6 +22,7 @@ pub mod outputs;
 pub mod queue;
 pub mod sessions;
 pub mod tenant_limits;
+pub mod tenant_stats;
 pub mod tenants;
 pub mod warming;
 pub mod webhooks;
@@ -29,7 +30,7 @@ pub mod webhooks;
 pub use contacts::KnownContact;
 pub use events::{EventQuery, EventRecord, Publisher, SpineTx};
 pub use incoming_media::IncomingMediaJob;
-pub use messages::{MediaFile, MessageRecord, NewMessage};
+pub use messages::{MediaFile, MessageFeed, MessageRecord, NewMessage};
 pub use queue::{
     BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,
 };

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use wagate_core::DeliveryOutcome;
+use wagate_core::{DeliveryOutcome, WebhookFormat};
 
 use crate::app::EventRecord;
 use crate::{Store, StoreError};
@@ -31,6 +31,8 @@ pub struct WebhookRecord {
     pub events: Vec<String>,
     pub secret: Option<String>,
     pub headers: BTreeMap<String, String>,
+    /// The shape of its deliveries.
+    pub format: WebhookFormat,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     /// The last event sequence number handed to this endpoint.
@@ -52,6 +54,7 @@ impl std::fmt::Debug for WebhookRecord {
             .field("events", &self.events)
             .field("secret", &self.secret.as_ref().map(|_| "***"))
             .field("header_names", &self.headers.keys().collect::<Vec<_>>())
+            .field("format", &self.format)
             .field("enabled", &self.enabled)
             .field("last_seq", &self.last_seq)
             .finish()
@@ -81,6 +84,7 @@ pub struct NewWebhook {
     pub events: Vec<String>,
     pub secret: Option<String>,
     pub headers: BTreeMap<String, String>,
+    pub format: WebhookFormat,
     /// Where delivery starts: events after this sequence number.
     pub last_seq: i64,
 }
@@ -93,6 +97,7 @@ pub struct WebhookPatch {
     /// `Some(None)` removes the secret.
     pub secret: Option<Option<String>>,
     pub headers: Option<BTreeMap<String, String>>,
+    pub format: Option<WebhookFormat>,
     /// `Some(true)` re-enables a disabled endpoint (and forgets its failures).
     pub enabled: Option<bool>,
 }
@@ -115,7 +120,7 @@ pub struct DeliveryRecord {
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, session_id, tenant_id, url, events, secret, headers, enabled, disabled_reason, last_seq, replay_from, failing_since, created_at, updated_at";
+const COLUMNS: &str = "id, session_id, tenant_id, url, events, secret, headers, format, enabled, disabled_reason, last_seq, replay_from, failing_since, created_at, updated_at";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, seq, event, idempotency_key, attempt, outcome, status_code, latency_ms, error, created_at";
 
 fn webhook_from_row(r: &AnyRow) -> Result<WebhookRecord, sqlx::Error> {
@@ -130,6 +135,7 @@ fn webhook_from_row(r: &AnyRow) -> Result<WebhookRecord, sqlx::Error> {
         events: serde_json::from_str(&events).unwrap_or_else(|_| vec!["*".to_string()]),
         secret: r.try_get("secret")?,
         headers: serde_json::from_str(&headers).unwrap_or_default(),
+        format: super::wire(r, "format")?,
         enabled: enabled != 0,
         disabled_reason: r.try_get("disabled_reason")?,
         last_seq: r.try_get("last_seq")?,
@@ -171,8 +177,9 @@ impl Store {
         let now = wagate_core::now_ms();
         let result = sqlx::query(
             "INSERT INTO webhooks (id, session_id, tenant_id, url, events, secret, headers, enabled,
-                                   disabled_reason, last_seq, replay_from, failing_since, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, NULL, $8, NULL, NULL, $9, $9)",
+                                   disabled_reason, last_seq, replay_from, failing_since, created_at, updated_at,
+                                   format)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, NULL, $8, NULL, NULL, $9, $9, $10)",
         )
         .bind(&new.id)
         .bind(&new.session_id)
@@ -183,6 +190,7 @@ impl Store {
         .bind(json_map(&new.headers))
         .bind(new.last_seq)
         .bind(now)
+        .bind(new.format.as_str())
         .execute(&self.pool)
         .await;
         match result {
@@ -234,6 +242,7 @@ impl Store {
             events: events.to_vec(),
             secret: secret.map(str::to_owned),
             headers: BTreeMap::new(),
+            format: WebhookFormat::Openwa,
             last_seq,
         })
         .await
@@ -307,6 +316,9 @@ impl Store {
         if let Some(headers) = &patch.headers {
             w.headers = headers.clone();
         }
+        if let Some(format) = patch.format {
+            w.format = format;
+        }
         match patch.enabled {
             Some(true) if !w.enabled => {
                 w.enabled = true;
@@ -321,7 +333,7 @@ impl Store {
         }
         let result = sqlx::query(
             "UPDATE webhooks SET url = $2, events = $3, secret = $4, headers = $5, enabled = $6,
-                    disabled_reason = $7, failing_since = $8, updated_at = $9
+                    disabled_reason = $7, failing_since = $8, updated_at = $9, format = $10
              WHERE id = $1",
         )
         .bind(id)
@@ -333,6 +345,7 @@ impl Store {
         .bind(&w.disabled_reason)
         .bind(w.failing_since)
         .bind(wagate_core::now_ms())
+        .bind(w.format.as_str())
         .execute(&self.pool)
         .await;
         match result {

@@ -1,0 +1,78 @@
+//! Drop-in modes: the APIs of the systems wagate replaces, each under its
+//! own prefix, so an existing client changes only its base URL.
+//!
+//! - [`wago`]: seed 002's single-number OTP gateway, `/compat/wago/…`.
+//!
+//! Each mode is a thin translation onto the native pipeline (the same
+//! durable send queue, history and auth: any wagate key works, in the
+//! header each system used), with its own OpenAPI tag. Where a system had
+//! one WhatsApp number and no session in its paths, the session is
+//! [`compat_session`]'s choice.
+
+pub mod wago;
+
+use std::sync::Arc;
+
+use axum::Router;
+use wagate_core::ErrorCode;
+use wagate_engine::Session;
+use wagate_store::app::{Principal, SessionFilter, SessionRecord};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(wago::router())
+}
+
+/// The session a single-number client's request goes to: `COMPAT_SESSION`
+/// (a session id or name the caller may use) when set, else the caller's
+/// only session.
+pub async fn compat_session(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<(SessionRecord, Arc<Session>), ApiError> {
+    let tenant = (!principal.is_admin).then(|| principal.tenant_id.clone());
+    let (sessions, _) = state
+        .store
+        .list_sessions(&SessionFilter {
+            tenant_id: tenant,
+            page: 1,
+            limit: 1000,
+            ..Default::default()
+        })
+        .await?;
+    let chosen = match state.config.compat_session.as_deref() {
+        Some(wanted) => sessions
+            .into_iter()
+            .find(|s| s.id == wanted || s.name == wanted)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::SessionNotFound,
+                    format!("COMPAT_SESSION names '{wanted}', which is not a session of this key"),
+                )
+            })?,
+        None => {
+            let mut sessions = sessions;
+            match sessions.len() {
+                1 => sessions.remove(0),
+                0 => {
+                    return Err(ApiError::new(
+                        ErrorCode::SessionNotFound,
+                        "this key has no session yet: create one with POST /api/sessions and pair it",
+                    ));
+                }
+                n => {
+                    return Err(ApiError::new(
+                        ErrorCode::SessionNotFound,
+                        format!(
+                            "this key has {n} sessions: set COMPAT_SESSION to the one compatibility routes use"
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    let session = state.manager.attach(&chosen).await;
+    Ok((chosen, session))
+}
