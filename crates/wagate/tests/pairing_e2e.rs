@@ -104,3 +104,46 @@ async fn a_banned_number_stops_retrying_and_says_so() {
     assert_eq!(body["error"]["code"], "SESSION_BANNED");
     gw.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_regenerated_qr_replaces_the_old_one_and_pairs() {
+    // Step 1: a session shows a QR.
+    let sandbox = start_sandbox().await;
+    let phone = create_phone(&sandbox, "628561000001", "Fresh").await;
+    let data = tempfile::tempdir().unwrap();
+    let db = Db::sqlite();
+    let gw = Gateway::start(data.path(), &db.url(data.path()), &sandbox);
+    let api = gw.api(ADMIN_KEY);
+    let (status, created) = api.post("/api/sessions", json!({ "name": "fresh" })).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_string();
+    let first = eventually("a first QR", Duration::from_secs(60), || async {
+        let (status, body) = api.get(&format!("/api/sessions/{id}/qr")).await;
+        (status == 200).then(|| body["data"]["code"].as_str().unwrap().to_string())
+    })
+    .await;
+
+    // Step 2: regenerating starts the flow over with a new code.
+    let (status, again) = api
+        .post(&format!("/api/sessions/{id}/qr/regenerate"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{again}");
+    let second = again["data"]["code"].as_str().unwrap().to_string();
+    assert_ne!(first, second, "a new code");
+    assert!(
+        again["data"]["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+
+    // Step 3: the new code pairs; a connected session has none to regenerate.
+    phone.scan(&second).await;
+    api.wait_status(&id, "CONNECTED").await;
+    let (status, refused) = api
+        .post(&format!("/api/sessions/{id}/qr/regenerate"), json!({}))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["code"], "SESSION_QR_EXPIRED");
+    gw.stop();
+}
