@@ -76,6 +76,12 @@ struct WebhookLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutputLabels {
+    output: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     method: String,
     class: String,
@@ -105,6 +111,8 @@ pub struct Metrics {
     queue_oldest: Family<LaneLabels, Gauge>,
     log_head: Gauge,
     webhook_lag: Family<WebhookLabels, Gauge>,
+    output_lag: Family<OutputLabels, Gauge>,
+    output_published: Family<OutputLabels, Gauge>,
     deliveries: Family<OutcomeLabels, Gauge>,
     streams: Gauge,
     pool: Family<PoolLabels, Gauge>,
@@ -133,6 +141,8 @@ impl Metrics {
             queue_oldest: Family::default(),
             log_head: Gauge::default(),
             webhook_lag: Family::default(),
+            output_lag: Family::default(),
+            output_published: Family::default(),
             deliveries: Family::default(),
             streams: Gauge::default(),
             pool: Family::default(),
@@ -196,6 +206,16 @@ impl Metrics {
             "webhook_lag_events",
             "Events an enabled webhook has yet to be given (log head minus its cursor)",
             m.webhook_lag.clone(),
+        );
+        r.register(
+            "output_lag_events",
+            "Events an enabled event-bus output has yet to publish (log head minus its cursor)",
+            m.output_lag.clone(),
+        );
+        r.register(
+            "output_published_messages",
+            "Messages an event-bus output has published and the broker confirmed",
+            m.output_published.clone(),
         );
         r.register(
             "webhook_delivery_attempts",
@@ -331,6 +351,18 @@ impl Metrics {
             self.webhook_lag
                 .get_or_create(&WebhookLabels { webhook: w.id })
                 .set((head - w.last_seq).max(0));
+        }
+        self.output_lag.clear();
+        self.output_published.clear();
+        for o in store.list_enabled_outputs().await? {
+            let l = OutputLabels {
+                output: o.id,
+                kind: o.kind.to_string(),
+            };
+            self.output_lag
+                .get_or_create(&l)
+                .set((head - o.last_seq).max(0));
+            self.output_published.get_or_create(&l).set(o.published);
         }
         for o in DeliveryOutcome::ALL {
             self.deliveries

@@ -61,6 +61,7 @@ use answers::Answers;
         crate::routes::outputs::delete_output,
         crate::routes::compat::wago::send_text, crate::routes::compat::wago::send_otp,
         crate::routes::compat::wago::messages, crate::routes::compat::wago::health,
+        crate::routes::compat::sudevwa::webhook_setconfig,
         crate::login::login, crate::login::logout, crate::login::me,
         crate::routes::warming::create_room, crate::routes::warming::list_rooms,
         crate::routes::warming::get_room, crate::routes::warming::update_room,
@@ -75,7 +76,7 @@ use answers::Answers;
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
     )
 )]
 pub struct ApiDoc;

@@ -40,7 +40,8 @@ pub struct CreateWebhook {
     /// Extra headers sent with every delivery.
     pub headers: Option<BTreeMap<String, String>>,
     /// `openwa` (default: the contract's body and headers) or a drop-in
-    /// system's: `wago` (seed 002: incoming messages, `X-Wago-Signature`).
+    /// system's: `wago` (seed 002: incoming messages, `X-Wago-Signature`)
+    /// or `sudevwa` (seed 000: `incoming_message`, `X-SUDEVWA-Signature`).
     pub format: Option<String>,
 }
 

@@ -227,6 +227,11 @@ wire_enum! {
         /// `{chat_id, sender_id, text, kind, timestamp}` body, signed with
         /// `X-Wago-Signature` (hex HMAC-SHA256 of the body).
         Wago => "wago",
+        /// Seed 000 (SUDEVWA): incoming messages only, its
+        /// `{event: "incoming_message", timestamp, data: {instance_id, from,
+        /// from_me, message, timestamp, is_group, message_id, push_name}}`,
+        /// signed with `X-SUDEVWA-Signature` (hex HMAC-SHA256 of the body).
+        Sudevwa => "sudevwa",
     }
 }
 

@@ -1,5 +1,6 @@
 //! The shapes a webhook delivery takes, by the endpoint's `format`: the
-//! contract's (`openwa`), or that of a system wagate replaces, so its
+//! contract's (`openwa`), or that of a system wagate replaces (`wago`,
+//! seed 002; `sudevwa`, seed 000), so its
 //! receivers keep working unchanged. The log, the cursor, retries and
 //! redelivery are the same for every format; only the body, the headers
 //! and which events a format carries differ.
@@ -33,7 +34,7 @@ pub struct Attempt<'a> {
 pub fn carries(format: WebhookFormat, event: &EventRecord) -> bool {
     match format {
         WebhookFormat::Openwa => true,
-        WebhookFormat::Wago => event.event == EventKind::MessageReceived,
+        WebhookFormat::Wago | WebhookFormat::Sudevwa => event.event == EventKind::MessageReceived,
     }
 }
 
@@ -41,6 +42,7 @@ pub fn render(format: WebhookFormat, event: &EventRecord, a: &Attempt<'_>) -> Re
     match format {
         WebhookFormat::Openwa => openwa(event, a),
         WebhookFormat::Wago => wago(event, a),
+        WebhookFormat::Sudevwa => sudevwa(event, a),
     }
 }
 
@@ -105,6 +107,60 @@ fn wago(event: &EventRecord, a: &Attempt<'_>) -> Rendered {
     let mut headers = vec![("x-openwa-idempotency-key", a.key.to_string())];
     if let Some(secret) = a.secret {
         headers.push(("x-wago-signature", hex_signature(secret, &body)));
+    }
+    Rendered { body, headers }
+}
+
+/// Seed 000's `incoming_message`, field for field.
+#[derive(Serialize)]
+struct SudevwaPush<'a> {
+    event: &'static str,
+    timestamp: String,
+    data: SudevwaMessage<'a>,
+}
+
+#[derive(Serialize)]
+struct SudevwaMessage<'a> {
+    instance_id: &'a str,
+    from: String,
+    from_me: bool,
+    message: Option<&'a str>,
+    timestamp: i64,
+    is_group: bool,
+    message_id: &'a str,
+    push_name: Option<&'a str>,
+}
+
+/// `{event: "incoming_message", timestamp, data}`, signed
+/// `X-SUDEVWA-Signature: hex(HMAC-SHA256(raw body, secret))`.
+fn sudevwa(event: &EventRecord, a: &Attempt<'_>) -> Rendered {
+    let d = &event.data;
+    let text = |k: &str| d.get(k).and_then(Value::as_str);
+    let flag = |k: &str| d.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let message_id = text("messageId")
+        .map(|id| wagate_core::ids::parse_message_id(id).2)
+        .unwrap_or_default();
+    let push = SudevwaPush {
+        event: "incoming_message", // not vocabulary: seed 000's event name
+        timestamp: a.now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        data: SudevwaMessage {
+            instance_id: &event.session_id,
+            from: jid(text("chatId")),
+            from_me: flag("fromMe"),
+            message: text("body"),
+            timestamp: d.get("waTimestamp").and_then(Value::as_i64).unwrap_or(0),
+            is_group: flag("isGroup"),
+            message_id,
+            push_name: d
+                .get("contact")
+                .and_then(|c| c.get("pushName"))
+                .and_then(Value::as_str),
+        },
+    };
+    let body = serde_json::to_vec(&push).unwrap_or_default();
+    let mut headers = vec![("x-openwa-idempotency-key", a.key.to_string())];
+    if let Some(secret) = a.secret {
+        headers.push(("x-sudevwa-signature", hex_signature(secret, &body)));
     }
     Rendered { body, headers }
 }

@@ -211,6 +211,33 @@ async fn a_tenants_events_reach_jetstream_once_across_a_broker_crash_and_a_gatew
     assert_eq!(published, expected, "the stream and the log differ");
     let counted = output(&api, &out).await["published"].as_i64().unwrap() as usize;
     assert!(counted >= expected.len(), "published {counted}");
+
+    // Step 7: /metrics shows the output's lag and what it published.
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", gw.base))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let published_line = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("wagate_output_published_messages{")
+                && l.contains(&format!("output=\"{out}\""))
+        })
+        .unwrap_or_else(|| panic!("no published gauge in {metrics}"));
+    let n: f64 = published_line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n as usize >= expected.len(), "{published_line}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("wagate_output_lag_events{")
+                && l.contains(&format!("output=\"{out}\""))),
+        "no lag gauge"
+    );
     gw.stop();
 }
 

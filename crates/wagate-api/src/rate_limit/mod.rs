@@ -232,7 +232,9 @@ pub fn classify(method: &Method, path: &str) -> Option<Category> {
     }
     Some(match segs.as_slice() {
         ["tenants", ..] => Category::Session,
-        ["webhooks", ..] | ["sessions", _, "webhooks", ..] => Category::Webhook,
+        ["webhooks", ..]
+        | ["sessions", _, "webhooks", ..]
+        | ["instances", _, "webhook-setconfig"] => Category::Webhook,
         ["sessions", _, "messages", ..] => Category::Send,
         ["sessions", _, "contacts", "check", ..] => Category::Read,
         [

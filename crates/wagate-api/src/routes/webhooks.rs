@@ -61,7 +61,7 @@ pub struct UpdateWebhook {
     /// A new secret; an empty string removes it.
     pub secret: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
-    /// `openwa` (the contract's deliveries) or a drop-in system's: `wago`.
+    /// `openwa` (the contract's deliveries) or a drop-in system's: `wago`, `sudevwa`.
     pub format: Option<String>,
     /// `true` re-enables a disabled webhook; `false` pauses it.
     pub active: Option<bool>,
@@ -76,7 +76,7 @@ pub struct WebhookDto {
     pub url: String,
     pub events: Vec<String>,
     pub headers: BTreeMap<String, String>,
-    /// The shape of its deliveries: `openwa` or `wago`.
+    /// The shape of its deliveries: `openwa`, `wago` or `sudevwa`.
     pub format: String,
     /// Whether events are being delivered.
     pub active: bool,

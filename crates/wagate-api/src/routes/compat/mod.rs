@@ -1,7 +1,10 @@
 //! Drop-in modes: the APIs of the systems wagate replaces, each under its
 //! own prefix, so an existing client changes only its base URL.
 //!
-//! - [`wago`]: seed 002's single-number OTP gateway, `/compat/wago/…`.
+//! - [`wago`]: seed 002's single-number OTP gateway, `/compat/wago/…`;
+//! - [`sudevwa`]: seed 000's per-instance webhook setting,
+//!   `POST /api/instances/{id}/webhook-setconfig` (its own path, which its
+//!   clients call; nothing else of seed 000's API collides with ours).
 //!
 //! Each mode is a thin translation onto the native pipeline (the same
 //! durable send queue, history and auth: any wagate key works, in the
@@ -9,6 +12,7 @@
 //! one WhatsApp number and no session in its paths, the session is
 //! [`compat_session`]'s choice.
 
+pub mod sudevwa;
 pub mod wago;
 
 use std::sync::Arc;
@@ -22,7 +26,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(wago::router())
+    Router::new().merge(wago::router()).merge(sudevwa::router())
 }
 
 /// The session a single-number client's request goes to: `COMPAT_SESSION`
