@@ -62,6 +62,15 @@ use answers::Answers;
         crate::routes::compat::wago::send_text, crate::routes::compat::wago::send_otp,
         crate::routes::compat::wago::messages, crate::routes::compat::wago::health,
         crate::routes::compat::sudevwa::webhook_setconfig,
+        crate::routes::compat::microservice::health, crate::routes::compat::microservice::list_sessions,
+        crate::routes::compat::microservice::create_session, crate::routes::compat::microservice::delete_session,
+        crate::routes::compat::microservice::disconnect, crate::routes::compat::microservice::qr,
+        crate::routes::compat::microservice::regenerate_qr, crate::routes::compat::microservice::status,
+        crate::routes::compat::microservice::send, crate::routes::compat::microservice::send_image,
+        crate::routes::compat::microservice::send_video, crate::routes::compat::microservice::send_document,
+        crate::routes::compat::microservice::send_audio, crate::routes::compat::microservice::messages,
+        crate::routes::compat::microservice::tenant_messages, crate::routes::compat::microservice::tenant_stats,
+        crate::routes::compat::microservice::stream, crate::routes::compat::microservice::file,
         crate::login::login, crate::login::logout, crate::login::me,
         crate::routes::warming::create_room, crate::routes::warming::list_rooms,
         crate::routes::warming::get_room, crate::routes::warming::update_room,
@@ -76,7 +85,7 @@ use answers::Answers;
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-microservice", description = "Seed 003 (multi-tenant microservice) drop-in: change only the base URL to /compat/microservice"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
     )
 )]
 pub struct ApiDoc;

@@ -232,6 +232,12 @@ wire_enum! {
         /// from_me, message, timestamp, is_group, message_id, push_name}}`,
         /// signed with `X-SUDEVWA-Signature` (hex HMAC-SHA256 of the body).
         Sudevwa => "sudevwa",
+        /// Seed 003 (the multi-tenant microservice): `{type, session_id,
+        /// timestamp, data}` with its event names (`message.received|sent|failed`,
+        /// `session.connected|disconnected|qr_code`), headers
+        /// `X-Webhook-Source`, `X-Webhook-Event`, `X-Webhook-Attempt`, and
+        /// `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+        Microservice => "microservice",
     }
 }
 

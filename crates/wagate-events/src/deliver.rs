@@ -237,6 +237,13 @@ async fn deliver(
 ) -> Result<Settled, wagate_store::StoreError> {
     let store = &shared.store;
     let key = idempotency_key(event);
+    // The microservice format names the session as its client did.
+    let session_name = match hook.format {
+        wagate_core::WebhookFormat::Microservice => {
+            store.get_session(&event.session_id).await?.map(|s| s.name)
+        }
+        _ => None,
+    };
     let mut attempt: usize = 0;
     loop {
         let delivery_id = format!("dlv_{}", uuid::Uuid::new_v4().simple());
@@ -250,6 +257,7 @@ async fn deliver(
                 number: attempt,
                 secret: hook.secret.as_deref(),
                 now,
+                session_name: session_name.as_deref(),
             },
         );
         let payload = rendered.body;

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use wagate_core::{ChatId, EventKind, MessageType, WebhookFormat};
+use wagate_core::{ChatId, EventKind, MessageType, SessionStatus, WebhookFormat};
 use wagate_store::app::EventRecord;
 
 use crate::signing::{hex_signature, openwa_signature, standard_signature};
@@ -27,6 +27,9 @@ pub struct Attempt<'a> {
     pub number: usize,
     pub secret: Option<&'a str>,
     pub now: DateTime<Utc>,
+    /// The session's name (the `session_id` a seed 003 client chose), for
+    /// the `microservice` format.
+    pub session_name: Option<&'a str>,
 }
 
 /// Whether this format has a shape for the event (the others are stepped
@@ -35,6 +38,7 @@ pub fn carries(format: WebhookFormat, event: &EventRecord) -> bool {
     match format {
         WebhookFormat::Openwa => true,
         WebhookFormat::Wago | WebhookFormat::Sudevwa => event.event == EventKind::MessageReceived,
+        WebhookFormat::Microservice => microservice_type(event).is_some(),
     }
 }
 
@@ -43,6 +47,7 @@ pub fn render(format: WebhookFormat, event: &EventRecord, a: &Attempt<'_>) -> Re
         WebhookFormat::Openwa => openwa(event, a),
         WebhookFormat::Wago => wago(event, a),
         WebhookFormat::Sudevwa => sudevwa(event, a),
+        WebhookFormat::Microservice => microservice(event, a),
     }
 }
 
@@ -165,6 +170,79 @@ fn sudevwa(event: &EventRecord, a: &Attempt<'_>) -> Rendered {
     Rendered { body, headers }
 }
 
+/// Seed 003's name for an event, if it has one.
+fn microservice_type(event: &EventRecord) -> Option<&'static str> {
+    // not vocabulary: seed 003's own event names
+    Some(match event.event {
+        EventKind::MessageReceived => "message.received",
+        EventKind::MessageSent => "message.sent",
+        EventKind::MessageFailed => "message.failed",
+        EventKind::SessionQr => "session.qr_code",
+        EventKind::SessionStatus => match event
+            .data
+            .get("status")
+            .and_then(Value::as_str)
+            .and_then(SessionStatus::parse)
+        {
+            Some(SessionStatus::Ready) => "session.connected",
+            Some(SessionStatus::Disconnected | SessionStatus::Error) => "session.disconnected",
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// `{type, session_id, timestamp, data}` with seed 003's field names.
+fn microservice(event: &EventRecord, a: &Attempt<'_>) -> Rendered {
+    let kind = microservice_type(event).unwrap_or("unknown");
+    let d = &event.data;
+    let text = |k: &str| d.get(k).cloned().unwrap_or(Value::Null);
+    let data = match event.event {
+        EventKind::MessageReceived | EventKind::MessageSent | EventKind::MessageFailed => {
+            let id = d
+                .get("messageId")
+                .and_then(Value::as_str)
+                .map(|id| wagate_core::ids::parse_message_id(id).2.to_string());
+            serde_json::json!({
+                "message_id": id,
+                "from": text("from"),
+                "to": text("to"),
+                "message": text("body"),
+                "type": text("type"),
+                "from_me": text("fromMe"),
+                "timestamp": text("waTimestamp"),
+                "error": text("error"),
+            })
+        }
+        EventKind::SessionQr => {
+            serde_json::json!({ "qr": text("code"), "qr_image": text("image") })
+        }
+        _ => serde_json::json!({
+            "status": text("status"),
+            "phone_number": text("phoneNumber"),
+            "reason": text("reason"),
+        }),
+    };
+    let session_id = a.session_name.unwrap_or(&event.session_id);
+    let body = serde_json::to_vec(&serde_json::json!({
+        "type": kind,
+        "session_id": session_id,
+        "timestamp": wagate_core::iso_ms(event.created_at),
+        "data": data,
+    }))
+    .unwrap_or_default();
+    let mut headers = vec![
+        ("x-webhook-source", "wagate".to_string()),
+        ("x-webhook-event", kind.to_string()),
+        ("x-webhook-attempt", (a.number + 1).to_string()),
+        ("x-webhook-id", a.key.to_string()),
+    ];
+    if let Some(secret) = a.secret {
+        headers.push(("x-webhook-signature", openwa_signature(secret, &body)));
+    }
+    Rendered { body, headers }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +270,7 @@ mod tests {
             number: 0,
             secret: Some("whsec_123abc"),
             now: Utc::now(),
+            session_name: None,
         };
         let r = render(WebhookFormat::Wago, &received(), &a);
         assert_eq!(

@@ -74,7 +74,12 @@ fn days_ok(q: &StatsQuery) -> Result<u32, ApiError> {
     Ok(days)
 }
 
-async fn build(state: &AppState, tenant: Option<&str>, days: u32) -> Result<StatsDto, ApiError> {
+/// The statistics of `tenant` (every tenant for `None`) over `days` days.
+pub(crate) async fn build(
+    state: &AppState,
+    tenant: Option<&str>,
+    days: u32,
+) -> Result<StatsDto, ApiError> {
     // Counts waiting in memory are part of the answer.
     state.api_calls.flush(&state.store).await;
     let today = wagate_core::now_ms() / DAY_MS;

@@ -2,6 +2,8 @@
 //! own prefix, so an existing client changes only its base URL.
 //!
 //! - [`wago`]: seed 002's single-number OTP gateway, `/compat/wago/…`;
+//! - [`microservice`]: seed 003's multi-tenant microservice,
+//!   `/compat/microservice/…` (sessions by the client's own id);
 //! - [`sudevwa`]: seed 000's per-instance webhook setting,
 //!   `POST /api/instances/{id}/webhook-setconfig` (its own path, which its
 //!   clients call; nothing else of seed 000's API collides with ours).
@@ -12,6 +14,7 @@
 //! one WhatsApp number and no session in its paths, the session is
 //! [`compat_session`]'s choice.
 
+pub mod microservice;
 pub mod sudevwa;
 pub mod wago;
 
@@ -26,7 +29,10 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(wago::router()).merge(sudevwa::router())
+    Router::new()
+        .merge(wago::router())
+        .merge(microservice::router())
+        .merge(sudevwa::router())
 }
 
 /// The session a single-number client's request goes to: `COMPAT_SESSION`
