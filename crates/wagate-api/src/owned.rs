@@ -77,7 +77,11 @@ async fn check_room(parts: &mut Parts, state: &AppState) -> Result<(), ApiError>
 }
 
 /// The route's path parameter `name`.
-async fn path_param(parts: &mut Parts, state: &AppState, name: &str) -> Result<String, ApiError> {
+pub(crate) async fn path_param(
+    parts: &mut Parts,
+    state: &AppState,
+    name: &str,
+) -> Result<String, ApiError> {
     let params = RawPathParams::from_request_parts(parts, state)
         .await
         .map_err(|_| ApiError::validation(format!("this route needs {name}")))?;

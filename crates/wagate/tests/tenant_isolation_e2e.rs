@@ -250,15 +250,19 @@ async fn tenant_b_gets_nothing_of_tenant_a() {
         if !template.contains('{') {
             continue;
         }
-        let ids: Vec<String> = if template.contains("/sessions/{id}") {
-            vec![a1.clone(), A1_PHONE.to_string(), format!("+{A1_PHONE}")]
-        } else if template.starts_with("/api/outbox/workers/{id}") {
-            vec![worker_id.clone()]
-        } else if template.starts_with("/api/tenants/{id}") {
-            vec![a_tenant.clone()]
-        } else {
-            vec![String::new()]
-        };
+        let ids: Vec<String> =
+            if template.contains("/sessions/{id}") || template.starts_with("/api/instances/{id}") {
+                vec![a1.clone(), A1_PHONE.to_string(), format!("+{A1_PHONE}")]
+            } else if template.starts_with("/compat/microservice/") {
+                // The drop-in addresses a session by its name.
+                vec!["a1".to_string(), a1.clone()]
+            } else if template.starts_with("/api/outbox/workers/{id}") {
+                vec![worker_id.clone()]
+            } else if template.starts_with("/api/tenants/{id}") {
+                vec![a_tenant.clone()]
+            } else {
+                vec![String::new()]
+            };
         for id in &ids {
             let mut path = template.replace("{id}", id);
             for (k, v) in &params {

@@ -235,6 +235,23 @@ async fn by_client_id(
     Ok(OwnedSession { record, session })
 }
 
+/// The caller's session named by the path's `id` (the client's id),
+/// resolved before any body is read: another tenant's is 404, as missing.
+pub struct ClientSession(pub OwnedSession);
+
+impl axum::extract::FromRequestParts<AppState> for ClientSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Auth(principal) = Auth::from_request_parts(parts, state).await?;
+        let id = crate::owned::path_param(parts, state, "id").await?;
+        Ok(ClientSession(by_client_id(state, &principal, &id).await?))
+    }
+}
+
 // ── routes ─────────────────────────────────────────────────────────────
 
 /// Liveness (seed 003's `/health`).
@@ -302,10 +319,8 @@ pub async fn create_session(
     responses((status = 200, description = "`{success}`"), (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn delete_session(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    ClientSession(owned): ClientSession,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let owned = by_client_id(&state, &principal, &id).await?;
     state.manager.delete(&owned.record.id).await?;
     Ok(ok(json!({})))
 }
@@ -316,10 +331,8 @@ pub async fn delete_session(
     responses((status = 200, description = "`{success, status}`"), (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn disconnect(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    ClientSession(owned): ClientSession,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let owned = by_client_id(&state, &principal, &id).await?;
     state.manager.stop(&owned.record.id).await?;
     Ok(ok(json!({ "status": status_word(owned.session.status()) })))
 }
@@ -337,10 +350,8 @@ fn qr_answer(code: String) -> axum::Json<Value> {
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn qr(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    ClientSession(owned): ClientSession,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let owned = by_client_id(&state, &principal, &id).await?;
     let code = owned.session.wait_for_qr(state.config.qr_wait).await?;
     Ok(qr_answer(code))
 }
@@ -353,10 +364,8 @@ pub async fn qr(
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn regenerate_qr(
     state: State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    ClientSession(owned): ClientSession,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let owned = by_client_id(&state, &principal, &id).await?;
     let fresh = crate::routes::sessions::regenerate_qr(state, owned)
         .await?
         .into_data();
@@ -368,12 +377,7 @@ pub async fn regenerate_qr(
     params(("id" = String, Path, description = "The client's session id")), security(("api_key" = [])),
     responses((status = 200, description = "`{success, session_id, status, phone_number}`"),
               (status = 404, description = "SESSION_NOT_FOUND")))]
-pub async fn status(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let owned = by_client_id(&state, &principal, &id).await?;
+pub async fn status(ClientSession(owned): ClientSession) -> Result<axum::Json<Value>, ApiError> {
     let live = owned.session.live();
     Ok(ok(json!({
         "session_id": owned.record.name,
@@ -399,12 +403,10 @@ fn sent(result: crate::send::SendResultDto) -> axum::Json<Value> {
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn send(
     state: State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    ClientSession(owned): ClientSession,
     key: IdempotencyKey,
     Json(body): Json<MsSendText>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let owned = by_client_id(&state, &principal, &id).await?;
     let native: crate::routes::messages::SendText = serde_json::from_value(json!({
         "chatId": body.to.trim().trim_start_matches('+'),
         "text": body.message,
@@ -454,13 +456,11 @@ fn media_body(kind: MediaKind, body: MsSendMedia) -> Result<Value, ApiError> {
 
 async fn send_media(
     state: State<AppState>,
-    principal: Principal,
-    id: String,
+    owned: OwnedSession,
     headers: HeaderMap,
     body: MsSendMedia,
     kind: MediaKind,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let owned = by_client_id(&state, &principal, &id).await?;
     let native = media_body(kind, body)?;
     let mut request = Request::builder()
         .method("POST")
@@ -494,12 +494,11 @@ macro_rules! media_route {
                       (status = 413, description = "MESSAGE_MEDIA_TOO_LARGE")))]
         pub async fn $name(
             state: State<AppState>,
-            Auth(principal): Auth,
-            Path(id): Path<String>,
+            ClientSession(owned): ClientSession,
             headers: HeaderMap,
             Json(body): Json<MsSendMedia>,
         ) -> Result<axum::Json<Value>, ApiError> {
-            send_media(state, principal, id, headers, body, $kind).await
+            send_media(state, owned, headers, body, $kind).await
         }
     };
 }
@@ -549,12 +548,10 @@ fn page_answer(list: Vec<MsMessage>) -> axum::Json<Value> {
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn messages(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    ClientSession(owned): ClientSession,
     Query(page): Query<MsPage>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let limit = limit_of(&page)?;
-    let owned = by_client_id(&state, &principal, &id).await?;
     let feed = state
         .store
         .message_feed(&MessageFeed {
@@ -625,11 +622,10 @@ pub async fn tenant_stats(
 pub async fn stream(
     state: State<AppState>,
     Auth(principal): Auth,
-    Path(id): Path<String>,
+    ClientSession(owned): ClientSession,
     key: StreamKey,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let owned = by_client_id(&state, &principal, &id).await?;
     let sse = crate::routes::sse::session_events(
         state,
         Auth(principal),
@@ -652,10 +648,9 @@ pub async fn stream(
     responses((status = 200, description = "The file"), (status = 404, description = "SESSION_NOT_FOUND, NOT_FOUND")))]
 pub async fn file(
     state: State<AppState>,
-    Auth(principal): Auth,
-    Path((id, file_name)): Path<(String, String)>,
+    ClientSession(owned): ClientSession,
+    Path((_id, file_name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let owned = by_client_id(&state, &principal, &id).await?;
     let file_id = file_name.split('.').next().unwrap_or_default().to_string();
     let session_id = owned.record.id.clone();
     crate::routes::media::get_file(state, owned, Path((session_id, file_id))).await

@@ -9,17 +9,16 @@
 //! `/api/listen/{id}`, is native.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wagate_core::{EventKind, WebhookFormat};
 use wagate_store::app::webhooks::WebhookPatch;
 
-use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::owned::owned_session;
+use crate::owned::OwnedSession;
 use crate::state::AppState;
 use crate::webhook_config::{CreateWebhook, create_for_session, secret_ok, url_ok};
 
@@ -65,14 +64,13 @@ fn new_secret() -> String {
     responses((status = 200, description = "Set; the secret is shown this once", body = SetConfigAnswer),
               (status = 400, description = "WEBHOOK_URL_INVALID or VALIDATION_ERROR"),
               (status = 403, description = "WEBHOOK_LIMIT_REACHED"),
-              (status = 404, description = "SESSION_NOT_FOUND")))]
+              (status = 404, description = "SESSION_NOT_FOUND"),
+              (status = 409, description = "WEBHOOK_DUPLICATE: another webhook of the session has this URL")))]
 pub async fn webhook_setconfig(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { record, .. }: OwnedSession,
     Json(body): Json<SetConfig>,
 ) -> Result<axum::Json<SetConfigAnswer>, ApiError> {
-    let (record, _) = owned_session(&state, &principal, &id).await?;
     let url = url_ok(&state, &body.url).await?;
     let secret = match secret_ok(body.secret)? {
         Some(s) => s,
