@@ -65,6 +65,11 @@ struct LaneLabels {
     lane: String,
 }
 
+/// 5 ms to about 80 s, doubling.
+fn seconds_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 15))
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: String,
@@ -105,6 +110,8 @@ pub struct Metrics {
     failures: Family<CodeLabels, Counter>,
     http_requests: Family<HttpLabels, Counter>,
     http_duration: Histogram,
+    send_duration: Family<OutcomeLabels, Histogram, fn() -> Histogram>,
+    webhook_duration: Family<OutcomeLabels, Histogram, fn() -> Histogram>,
     rate_limited: Family<CategoryLabels, Counter>,
     sessions: Family<StatusLabels, Gauge>,
     queue_depth: Family<LaneLabels, Gauge>,
@@ -135,6 +142,8 @@ impl Metrics {
             failures: Family::default(),
             http_requests: Family::default(),
             http_duration: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            send_duration: Family::new_with_constructor(seconds_buckets),
+            webhook_duration: Family::new_with_constructor(seconds_buckets),
             rate_limited: Family::default(),
             sessions: Family::default(),
             queue_depth: Family::default(),
@@ -175,6 +184,18 @@ impl Metrics {
             "Time to answer an HTTP request (a stream counts until its headers)",
             Unit::Seconds,
             m.http_duration.clone(),
+        );
+        r.register_with_unit(
+            "send_duration",
+            "Time a waited-for send took, from the API call to WhatsApp's acceptance (pacing included), by final queue status",
+            Unit::Seconds,
+            m.send_duration.clone(),
+        );
+        r.register_with_unit(
+            "webhook_delivery_duration",
+            "Time of one webhook delivery attempt, by outcome",
+            Unit::Seconds,
+            m.webhook_duration.clone(),
         );
         r.register(
             "rate_limited_requests",
@@ -302,6 +323,24 @@ impl Metrics {
     }
 
     /// One request refused by the rate limiter.
+    /// A waited-for send ended (`sent`, `failed`, …) after `seconds`.
+    pub fn observe_send(&self, status: &str, seconds: f64) {
+        self.send_duration
+            .get_or_create(&OutcomeLabels {
+                outcome: status.to_string(),
+            })
+            .observe(seconds);
+    }
+
+    /// One webhook delivery attempt ended with `outcome` after `seconds`.
+    pub fn observe_webhook(&self, outcome: DeliveryOutcome, seconds: f64) {
+        self.webhook_duration
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_string(),
+            })
+            .observe(seconds);
+    }
+
     pub fn rate_limited(&self, category: &str) {
         self.rate_limited
             .get_or_create(&CategoryLabels {

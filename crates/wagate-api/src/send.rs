@@ -125,6 +125,7 @@ pub async fn submit(
     key: IdempotencyKey,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
     let queue = state.manager.queue();
+    let started = std::time::Instant::now();
     let submitted = queue
         .submit(
             session,
@@ -140,7 +141,11 @@ pub async fn submit(
     let record = match (&submitted, mode.run_async) {
         (_, true) => submitted.record().clone(),
         (Submitted::New(r) | Submitted::Existing(r), false) => {
-            queue.wait(&r.id, queue.config().sync_timeout).await?
+            let record = queue.wait(&r.id, queue.config().sync_timeout).await?;
+            state
+                .metrics
+                .observe_send(record.status.as_str(), started.elapsed().as_secs_f64());
+            record
         }
     };
     answer(&session.id, &record, mode.run_async)

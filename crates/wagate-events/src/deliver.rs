@@ -40,7 +40,12 @@ pub(crate) struct Shared {
     /// For every tenant's webhook: the outbound guard, no redirects.
     pub outbound: wagate_outbound::Outbound,
     pub config: EventsConfig,
+    /// Told of every attempt's outcome and duration (the metrics).
+    pub observer: Option<DeliveryObserver>,
 }
+
+/// What hears of each delivery attempt: its outcome and how long it took.
+pub type DeliveryObserver = Arc<dyn Fn(DeliveryOutcome, Duration) + Send + Sync>;
 
 /// How delivering one event ended.
 enum Settled {
@@ -296,7 +301,8 @@ async fn deliver(
                 .map_err(|e| wagate_outbound::classify(&e)),
             Err(e) => Err(e),
         };
-        let latency_ms = started.elapsed().as_millis() as i64;
+        let took = started.elapsed();
+        let latency_ms = took.as_millis() as i64;
         let (status, retry_after, error) = match result {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -324,6 +330,9 @@ async fn deliver(
             Verdict::Delivered => None,
             _ => status.map(|s| format!("endpoint answered HTTP {s}")),
         });
+        if let Some(observe) = &shared.observer {
+            observe(outcome, took);
+        }
         store
             .record_delivery(&DeliveryRecord {
                 id: delivery_id.clone(),

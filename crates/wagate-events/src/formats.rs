@@ -174,9 +174,9 @@ fn sudevwa(event: &EventRecord, a: &Attempt<'_>) -> Rendered {
 fn microservice_type(event: &EventRecord) -> Option<&'static str> {
     // not vocabulary: seed 003's own event names
     Some(match event.event {
-        EventKind::MessageReceived => "message.received",
-        EventKind::MessageSent => "message.sent",
-        EventKind::MessageFailed => "message.failed",
+        EventKind::MessageReceived | EventKind::MessageSent | EventKind::MessageFailed => {
+            event.event.as_str()
+        }
         EventKind::SessionQr => "session.qr_code",
         EventKind::SessionStatus => match event
             .data
@@ -185,7 +185,9 @@ fn microservice_type(event: &EventRecord) -> Option<&'static str> {
             .and_then(SessionStatus::parse)
         {
             Some(SessionStatus::Ready) => "session.connected",
-            Some(SessionStatus::Disconnected | SessionStatus::Error) => "session.disconnected",
+            Some(SessionStatus::Disconnected | SessionStatus::Error) => {
+                EventKind::SessionDisconnected.as_str()
+            }
             _ => return None,
         },
         _ => return None,
@@ -215,7 +217,8 @@ fn microservice(event: &EventRecord, a: &Attempt<'_>) -> Rendered {
             })
         }
         EventKind::SessionQr => {
-            serde_json::json!({ "qr": text("code"), "qr_image": text("image") })
+            let image = text("image"); // not vocabulary: the event's data key
+            serde_json::json!({ "qr": text("code"), "qr_image": image })
         }
         _ => serde_json::json!({
             "status": text("status"),

@@ -72,6 +72,15 @@ impl Dispatcher {
         manager: Arc<SessionManager>,
         config: EventsConfig,
     ) -> Result<Dispatcher, String> {
+        Self::start_observed(manager, config, None).await
+    }
+
+    /// [`Dispatcher::start`], telling `observer` of every delivery attempt.
+    pub async fn start_observed(
+        manager: Arc<SessionManager>,
+        config: EventsConfig,
+        observer: Option<deliver::DeliveryObserver>,
+    ) -> Result<Dispatcher, String> {
         let store = manager.store().clone();
         match &config.global {
             Some(g) => {
@@ -108,6 +117,7 @@ impl Dispatcher {
             manager: manager.clone(),
             http,
             config,
+            observer,
         });
         let workers: Workers = Arc::new(Mutex::new(HashMap::new()));
         let output_workers = outputs::Workers::default();

@@ -1,6 +1,7 @@
 //! Wiring: open the store, boot the sessions, serve HTTP until a signal,
 //! then stop every session gracefully.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::{info, warn};
@@ -60,9 +61,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     )
     .with_warming(warming.clone());
-    let dispatcher = wagate_events::Dispatcher::start(manager.clone(), events_config)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let metrics = state.metrics.clone();
+    let observer: wagate_events::deliver::DeliveryObserver =
+        Arc::new(move |outcome, took| metrics.observe_webhook(outcome, took.as_secs_f64()));
+    let dispatcher =
+        wagate_events::Dispatcher::start_observed(manager.clone(), events_config, Some(observer))
+            .await
+            .map_err(anyhow::Error::msg)?;
     let app = wagate_api::router(state);
 
     manager

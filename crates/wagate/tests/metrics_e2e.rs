@@ -2,7 +2,8 @@
 //! metrics token, parsed by a Prometheus text-format parser, and its
 //! figures move with traffic: two numbers write to each other (3 one way,
 //! 2 the other) and the message counters, the event log's head and the
-//! HTTP counters say so; sessions by status and the queue are there too.
+//! HTTP counters say so; sessions by status and the queue are there too,
+//! and the send and webhook-delivery duration histograms count each one.
 
 mod common;
 
@@ -37,6 +38,10 @@ async fn scrape(base: &str, auth: (&str, &str)) -> (u16, Vec<Sample>) {
                 prometheus_parse::Value::Counter(v)
                 | prometheus_parse::Value::Gauge(v)
                 | prometheus_parse::Value::Untyped(v) => v,
+                // A histogram's value here is its count (the +Inf bucket).
+                prometheus_parse::Value::Histogram(ref buckets) => {
+                    buckets.iter().map(|b| b.count).fold(0.0, f64::max)
+                }
                 _ => return None,
             };
             let mut labels: Vec<(String, String)> = s
@@ -92,6 +97,21 @@ async fn metrics_move_with_traffic() {
         value(&before, "wagate_sessions", &[("status", "CONNECTED")]),
         2.0
     );
+
+    // A webhook on bob's session hears what he receives.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::OK });
+        let _ = axum::serve(listener, app).await;
+    });
+    let (status, body) = api
+        .post(
+            &format!("/api/sessions/{b}/webhooks"),
+            json!({ "url": hook, "events": ["message.received"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
 
     // Step 3: alice sends 3, bob sends 2; each side stores what it got.
     for (from, to_phone, n) in [(&a, &bob.number, 3), (&b, &alice.number, 2)] {
@@ -165,5 +185,25 @@ async fn metrics_move_with_traffic() {
         0.0
     );
     assert!(value(&after, "wagate_process_resident_memory_bytes", &[]) > 0.0);
+    // Every waited-for send and every delivery attempt was timed.
+    let timed = |s: &[Sample], name: &str, outcome: &str| {
+        value(s, name, &[("outcome", outcome)]).max(value(
+            s,
+            &format!("{name}_count"),
+            &[("outcome", outcome)],
+        ))
+    };
+    assert_eq!(timed(&after, "wagate_send_duration_seconds", "sent"), 5.0);
+    let delivered = eventually(
+        "the deliveries to bob's webhook are timed",
+        std::time::Duration::from_secs(30),
+        || async {
+            let (_, s) = scrape(&gw.base, ("X-API-Key", ADMIN_KEY)).await;
+            let n = timed(&s, "wagate_webhook_delivery_duration_seconds", "delivered");
+            (n >= 3.0).then_some(n)
+        },
+    )
+    .await;
+    assert!(delivered >= 3.0);
     assert!(value(&after, "wagate_db_pool_connections", &[]) >= 1.0);
 }

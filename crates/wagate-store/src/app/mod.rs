@@ -16,6 +16,7 @@ pub mod contacts;
 pub mod events;
 pub mod gauges;
 pub mod incoming_media;
+pub mod message_feed;
 pub mod messages;
 pub mod outbox_workers;
 pub mod outputs;
@@ -30,7 +31,8 @@ pub mod webhooks;
 pub use contacts::KnownContact;
 pub use events::{EventQuery, EventRecord, Publisher, SpineTx};
 pub use incoming_media::IncomingMediaJob;
-pub use messages::{MediaFile, MessageFeed, MessageRecord, NewMessage};
+pub use message_feed::MessageFeed;
+pub use messages::{MediaFile, MessageRecord, NewMessage};
 pub use queue::{
     BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,
 };
