@@ -67,3 +67,19 @@ fn uuid_like() -> String {
         .as_nanos();
     format!("{}_{}", std::process::id(), nanos % 1_000_000_000)
 }
+
+/// One SQL statement through `psql` on a PostgreSQL URL; its unaligned
+/// output (for stories that look inside the database or change it).
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-qtA", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql failed on {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

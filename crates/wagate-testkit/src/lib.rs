@@ -5,7 +5,9 @@
 //!   and linking them to gateway sessions;
 //! - [`Gateway`]: the real `wagate` binary as a child process (SIGKILL and
 //!   SIGTERM included), and [`Api`], a client with every verb;
-//! - [`Db`]: a fresh SQLite file or PostgreSQL database per test;
+//! - [`Db`]: a fresh SQLite file or PostgreSQL database per test, and
+//!   [`psql`] to look inside one;
+//! - [`Receiver`]: a webhook receiver that keeps raw bodies and headers;
 //! - [`eventually`] (a guard against hangs, never a speed assertion) and
 //!   [`event_where`] (the durable event stream, from its start);
 //! - history helpers ([`received_texts`]), [`browser`], a real chromium
@@ -20,11 +22,13 @@ pub mod browser;
 mod db;
 mod gateway;
 mod phones;
+mod receiver;
 mod traces;
 
-pub use db::Db;
+pub use db::{Db, psql};
 pub use gateway::{Api, Gateway};
 pub use phones::{Phone, create_and_pair, create_phone, pair};
+pub use receiver::{Hit, Receiver};
 pub use traces::{history, jpeg, received_at_least, received_texts, relay_log, relayed_messages};
 
 use std::io::{BufRead, BufReader};

@@ -15,29 +15,6 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-/// Each delivery's raw body and headers.
-type Deliveries = Arc<Mutex<Vec<(Vec<u8>, axum::http::HeaderMap)>>>;
-
-async fn receiver() -> (String, Deliveries) {
-    let hits: Deliveries = Arc::default();
-    let seen = hits.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().fallback(
-        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let seen = seen.clone();
-            async move {
-                seen.lock().unwrap().push((body.to_vec(), headers));
-                axum::http::StatusCode::OK
-            }
-        },
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}/webhooks/whatsapp"), hits)
-}
-
 /// The microservice's client: `X-Api-Key`, its base URL.
 struct Client {
     base: String,
@@ -127,7 +104,8 @@ async fn a_seed_003_client_works_unchanged_against_compat_microservice() {
 
     // Step 3: its webhook receiver (the microservice format) and its SSE
     // stream listen.
-    let (hook_url, deliveries) = receiver().await;
+    let receiver = Receiver::start("/webhooks/whatsapp").await;
+    let hook_url = receiver.url.clone();
     let (_, listed) = gw.api(&key).get("/api/sessions").await;
     let native = listed["data"][0]["id"].as_str().unwrap().to_string();
     let secret = "ms-webhook-secret";
@@ -250,15 +228,11 @@ async fn a_seed_003_client_works_unchanged_against_compat_microservice() {
     assert_eq!(st["sessions"]["CONNECTED"], 1);
 
     // Step 7: the receiver got the microservice's events, signed.
-    let received = eventually("message.received", Duration::from_secs(30), || async {
-        deliveries
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(_, h)| h["x-webhook-event"] == "message.received")
-            .cloned()
-    })
-    .await;
+    let received = receiver
+        .first("message.received", |(_, h)| {
+            h["x-webhook-event"] == "message.received"
+        })
+        .await;
     let (body, headers) = received;
     assert_eq!(headers["x-webhook-source"], "wagate");
     assert_eq!(headers["x-webhook-attempt"], "1");
@@ -272,9 +246,8 @@ async fn a_seed_003_client_works_unchanged_against_compat_microservice() {
     assert_eq!(event["data"]["message"], "thanks!");
     assert_eq!(event["data"]["from"], "628563000002@c.us");
     assert!(
-        deliveries
-            .lock()
-            .unwrap()
+        receiver
+            .hits()
             .iter()
             .any(|(_, h)| h["x-webhook-event"] == "message.sent"),
         "message.sent delivered too"

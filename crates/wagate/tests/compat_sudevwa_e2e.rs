@@ -5,41 +5,10 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use common::*;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-
-/// Each push's raw body and `X-SUDEVWA-Signature`.
-type Pushes = Arc<Mutex<Vec<(Vec<u8>, String)>>>;
-
-async fn receiver() -> (String, Pushes) {
-    let pushes: Pushes = Arc::default();
-    let seen = pushes.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().fallback(
-        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let seen = seen.clone();
-            async move {
-                let sig = headers
-                    .get("x-sudevwa-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                seen.lock().unwrap().push((body.to_vec(), sig));
-                axum::http::StatusCode::OK
-            }
-        },
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}/wa-webhook"), pushes)
-}
 
 fn hmac_hex(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
@@ -62,7 +31,8 @@ async fn a_sudevwa_receiver_gets_signed_incoming_messages() {
 
     // Step 2: SUDEVWA's client sets the webhook with its Bearer token and no
     // secret: one is generated and shown.
-    let (url, pushes) = receiver().await;
+    let receiver = Receiver::start("/wa-webhook").await;
+    let url = receiver.url.clone();
     let http = reqwest::Client::new();
     let set = |body: Value| {
         let http = http.clone();
@@ -105,10 +75,9 @@ async fn a_sudevwa_receiver_gets_signed_incoming_messages() {
         )
         .await;
     assert_eq!(status, 200, "{sent}");
-    let (body, sig) = eventually("the push", Duration::from_secs(30), || async {
-        pushes.lock().unwrap().first().cloned()
-    })
-    .await;
+    let push = receiver.first("the push", |_| true).await;
+    let sig = Receiver::header(&push, "x-sudevwa-signature");
+    let body = push.0;
     assert_eq!(sig, hmac_hex(secret, &body), "signed with the secret");
     let push: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(push["event"], "incoming_message");

@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
@@ -32,35 +31,6 @@ const req = { headers: { "x-wago-signature": process.argv[3] }, body: JSON.parse
 process.exit(isValid(req, process.argv[4]) ? 0 : 1);
 "#;
 
-/// Each push's raw body and `X-Wago-Signature`.
-type Pushes = Arc<Mutex<Vec<(Vec<u8>, String)>>>;
-
-/// A webhook receiver that keeps each push's raw body and signature.
-async fn receiver() -> (String, Pushes) {
-    let pushes: Pushes = Arc::default();
-    let seen = pushes.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().fallback(
-        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let seen = seen.clone();
-            async move {
-                let sig = headers
-                    .get("x-wago-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                seen.lock().unwrap().push((body.to_vec(), sig));
-                axum::http::StatusCode::OK
-            }
-        },
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}/hook"), pushes)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_wago_client_and_receiver_work_unchanged_against_compat_wago() {
     // Step 1: the OTP number (a tenant's only session) and a customer.
@@ -79,7 +49,8 @@ async fn a_wago_client_and_receiver_work_unchanged_against_compat_wago() {
     let customer = create_and_pair(&admin, "customer", &customer_phone).await;
 
     // Step 2: the tenant's webhook speaks WAGO.
-    let (hook_url, pushes) = receiver().await;
+    let receiver = Receiver::start("/hook").await;
+    let hook_url = receiver.url.clone();
     let secret = "whsec_123abc";
     let (status, hook) = shop
         .post(
@@ -193,10 +164,9 @@ async fn a_wago_client_and_receiver_work_unchanged_against_compat_wago() {
     );
 
     // Step 5: the receiver got WAGO's push, and seed 002's snippet trusts it.
-    let (body, sig) = eventually("the wago push", Duration::from_secs(30), || async {
-        pushes.lock().unwrap().first().cloned()
-    })
-    .await;
+    let push = receiver.first("the wago push", |_| true).await;
+    let sig = Receiver::header(&push, "x-wago-signature");
+    let body = push.0;
     let push: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(push["text"], "halo");
     assert_eq!(push["chat_id"], "628559000002@s.whatsapp.net");
@@ -226,6 +196,6 @@ async fn a_wago_client_and_receiver_work_unchanged_against_compat_wago() {
         .unwrap();
     assert!(!forged.success());
     // Only incoming messages are pushed: the two sends were not.
-    assert_eq!(pushes.lock().unwrap().len(), 1);
+    assert_eq!(receiver.hits().len(), 1);
     gw.stop();
 }

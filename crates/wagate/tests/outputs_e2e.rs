@@ -13,7 +13,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::time::Duration;
 
 use common::brokers::{NatsServer, RABBITMQ_URL, RabbitMqOutage};
@@ -23,20 +22,6 @@ use serde_json::{Value, json};
 /// Messages per round (three rounds; each message makes about three events
 /// of the sender and the receiver).
 const ROUND: usize = 25;
-
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .arg(url)
-        .args(["-qtA", "-v", "ON_ERROR_STOP=1", "-c", sql])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql failed on {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// The log's sequence numbers in `(after, upto]` (one tenant's, or all).
 fn log_seqs(url: &str, tenant: Option<&str>, after: i64, upto: i64) -> BTreeSet<i64> {
