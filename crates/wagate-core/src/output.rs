@@ -49,6 +49,16 @@ pub fn check_broker_url(kind: OutputKind, url: &str) -> Result<url::Url, String>
     Ok(parsed)
 }
 
+/// The port a broker URL reaches: its own, or the broker's default
+/// (NATS 4222, AMQP 5672, AMQPS 5671).
+pub fn broker_port(kind: OutputKind, url: &url::Url) -> u16 {
+    url.port().unwrap_or(match kind {
+        OutputKind::Nats => 4222,
+        OutputKind::Rabbitmq if url.scheme() == "amqps" => 5671,
+        OutputKind::Rabbitmq => 5672,
+    })
+}
+
 /// Checks a JetStream stream name or a RabbitMQ exchange name.
 pub fn check_target(kind: OutputKind, target: &str) -> Result<(), String> {
     let ok_char = |c: char| match kind {

@@ -283,20 +283,60 @@ impl Policy {
     /// now is let through (delivery checks again at connect time).
     pub async fn check_url_resolving(&self, url: &str) -> Result<url::Url, OutboundError> {
         let parsed = self.check_url(url)?;
-        if let Some(url::Host::Domain(name)) = parsed.host()
-            && !self.host_allowed(name)
-        {
-            let port = parsed.port_or_known_default().unwrap_or(80);
-            let lookup = tokio::net::lookup_host((name.to_string(), port));
-            if let Ok(Ok(addrs)) = tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
-                let addrs: Vec<SocketAddr> = addrs.collect();
-                if !addrs.is_empty() && !addrs.iter().any(|a| self.permits(a.ip())) {
-                    return Err(OutboundError::forbidden());
-                }
-            }
-        }
+        let port = parsed.port_or_known_default().unwrap_or(80);
+        self.check_host_resolving(&parsed, port).await?;
         Ok(parsed)
     }
+
+    /// Where a URL of any scheme (a broker's `nats://`, `amqp://`) may be
+    /// reached on `port`: [`Reach::AsNamed`] for a host allowed by name,
+    /// [`Reach::Unresolved`] for a name that does not resolve now, else the
+    /// first permitted address (an IP literal is checked as it is); refused
+    /// when it names or resolves only to forbidden addresses.
+    pub async fn check_host_resolving(
+        &self,
+        url: &url::Url,
+        port: u16,
+    ) -> Result<Reach, OutboundError> {
+        let name = match url.host() {
+            None => return Err(OutboundError::invalid_url("the URL has no host")),
+            Some(url::Host::Ipv4(ip)) => return self.reach_ip(IpAddr::V4(ip), port),
+            Some(url::Host::Ipv6(ip)) => return self.reach_ip(IpAddr::V6(ip), port),
+            Some(url::Host::Domain(name)) => name,
+        };
+        if self.host_allowed(name) {
+            return Ok(Reach::AsNamed);
+        }
+        let lookup = tokio::net::lookup_host((name.to_string(), port));
+        let addrs: Vec<SocketAddr> = match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+            Ok(Ok(addrs)) => addrs.collect(),
+            _ => return Ok(Reach::Unresolved),
+        };
+        if addrs.is_empty() {
+            return Ok(Reach::Unresolved);
+        }
+        addrs
+            .into_iter()
+            .find(|a| self.permits(a.ip()))
+            .map(Reach::At)
+            .ok_or_else(OutboundError::forbidden)
+    }
+
+    fn reach_ip(&self, ip: IpAddr, port: u16) -> Result<Reach, OutboundError> {
+        self.check_ip(ip)?;
+        Ok(Reach::At(SocketAddr::new(ip, port)))
+    }
+}
+
+/// Where a checked host may be reached (see [`Policy::check_host_resolving`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Allowed by name (`OUTBOUND_ALLOW_HOSTS`): connect to it as named.
+    AsNamed,
+    /// The name does not resolve now.
+    Unresolved,
+    /// This permitted address (pin it, so a later answer cannot point inward).
+    At(SocketAddr),
 }
 
 /// The IPv4 address an IPv6 address stands for (mapped, compatible, NAT64

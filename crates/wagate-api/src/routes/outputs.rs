@@ -157,11 +157,11 @@ async fn url_ok(
     if principal.tenant_id == ADMIN_TENANT_ID {
         return Ok(url.to_string());
     }
-    // The policy checks http(s) URLs; the broker's host is checked as one.
-    let host = parsed.host_str().unwrap_or_default();
-    let as_http = format!("http://{host}/");
+    // A name that does not resolve now is let through, as for webhooks:
+    // the publisher checks again at every connect.
+    let port = wagate_core::output::broker_port(kind, &parsed);
     let policy = state.manager.config().outbound.policy();
-    if let Err(e) = policy.check_url_resolving(&as_http).await {
+    if let Err(e) = policy.check_host_resolving(&parsed, port).await {
         return Err(ApiError::validation(format!("url: {}", e.message))
             .with_details(serde_json::json!({ "reason": e.reason.as_str() })));
     }

@@ -21,7 +21,6 @@ pub(crate) mod publish;
 pub(crate) mod rabbitmq;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +29,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 use wagate_core::OutputKind;
 pub use wagate_core::output::{check_broker_url, check_target};
+use wagate_outbound::Reach;
 use wagate_store::app::ADMIN_TENANT_ID;
 use wagate_store::app::outputs::{NewOutput, OutputRecord};
 
@@ -61,27 +61,19 @@ pub(crate) async fn connect_url(shared: &Shared, output: &OutputRecord) -> Resul
     if is_operators(output) {
         return Ok(url.to_string());
     }
-    let policy = shared.outbound.policy();
-    let host = url.host_str().unwrap_or_default().to_string();
-    if policy.host_allowed(&host) {
-        return Ok(url.to_string());
+    let port = wagate_core::output::broker_port(output.kind, &url);
+    match shared.outbound.policy().check_host_resolving(&url, port).await {
+        Ok(Reach::AsNamed) => Ok(url.to_string()),
+        Ok(Reach::Unresolved) => {
+            Err("unreachable: the broker's host name does not resolve".to_string())
+        }
+        Ok(Reach::At(addr)) => {
+            url.set_ip_host(addr.ip())
+                .map_err(|_| "invalid_url: cannot pin the broker's address".to_string())?;
+            Ok(url.to_string())
+        }
+        Err(_) => Err("forbidden_address: the broker's address is not reachable for tenants (ask the operator to allow it with OUTBOUND_ALLOW_HOSTS)".to_string()),
     }
-    let port = url.port().unwrap_or(match output.kind {
-        OutputKind::Nats => 4222,
-        OutputKind::Rabbitmq if url.scheme() == "amqps" => 5671,
-        OutputKind::Rabbitmq => 5672,
-    });
-    let lookup = tokio::net::lookup_host((host.trim_matches(['[', ']']), port));
-    let addrs: Vec<SocketAddr> = match tokio::time::timeout(CONNECT_TIMEOUT, lookup).await {
-        Ok(Ok(a)) => a.collect(),
-        _ => return Err("unreachable: the broker's host name does not resolve".to_string()),
-    };
-    let Some(allowed) = addrs.iter().find(|a| policy.permits(a.ip())) else {
-        return Err("forbidden_address: the broker's address is not reachable for tenants (ask the operator to allow it with OUTBOUND_ALLOW_HOSTS)".to_string());
-    };
-    url.set_ip_host(allowed.ip())
-        .map_err(|_| "invalid_url: cannot pin the broker's address".to_string())?;
-    Ok(url.to_string())
 }
 
 /// A failure's text with the output's password taken out (a client
