@@ -17,24 +17,35 @@ use wagate_store::app::tenant_stats::DAY_MS;
 /// How often counts go to the store.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
 
+/// Calls not yet stored, by tenant, then by day.
+type Pending = HashMap<String, HashMap<i64, u64>>;
+
 #[derive(Default)]
 pub struct ApiCalls {
-    pending: Mutex<HashMap<(String, i64), u64>>,
+    pending: Mutex<Pending>,
 }
 
 impl ApiCalls {
-    /// One call by `tenant`, now.
+    /// One call by `tenant`, now (no allocation once the tenant was seen
+    /// since the last flush: this runs on every request).
     pub fn count(&self, tenant: &str) {
         let day = wagate_core::now_ms() / DAY_MS;
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        *pending.entry((tenant.to_string(), day)).or_default() += 1;
+        let days = match pending.get_mut(tenant) {
+            Some(days) => days,
+            None => pending.entry(tenant.to_string()).or_default(),
+        };
+        *days.entry(day).or_default() += 1;
     }
 
     /// Adds what was counted to the store (and keeps it on failure).
     pub async fn flush(&self, store: &Store) {
         let taken: Vec<(String, i64, u64)> = {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            pending.drain().map(|((t, d), n)| (t, d, n)).collect()
+            pending
+                .drain()
+                .flat_map(|(t, days)| days.into_iter().map(move |(d, n)| (t.clone(), d, n)))
+                .collect()
         };
         if taken.is_empty() {
             return;
@@ -43,7 +54,7 @@ impl ApiCalls {
             warn!("cannot store API call counts: {e}");
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             for (t, d, n) in taken {
-                *pending.entry((t, d)).or_default() += n;
+                *pending.entry(t).or_default().entry(d).or_default() += n;
             }
         }
     }

@@ -154,6 +154,22 @@ impl Store {
         Ok(row.map(|r| session_from_row(&r)).transpose()?)
     }
 
+    /// A tenant's session by its name (unique per tenant).
+    pub async fn get_session_by_name(
+        &self,
+        tenant_id: &str,
+        name: &str,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sessions WHERE tenant_id = $1 AND name = $2"
+        )))
+        .bind(tenant_id)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| session_from_row(&r)).transpose()?)
+    }
+
     /// One page of sessions and the total count under the filter.
     pub async fn list_sessions(
         &self,

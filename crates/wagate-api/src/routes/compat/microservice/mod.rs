@@ -234,10 +234,10 @@ async fn by_client_id(
     principal: &Principal,
     id: &str,
 ) -> Result<OwnedSession, ApiError> {
-    let record = tenant_sessions(state, principal)
+    let record = state
+        .store
+        .get_session_by_name(&principal.tenant_id, id)
         .await?
-        .into_iter()
-        .find(|s| s.name == id)
         .ok_or_else(|| ApiError::session_not_found(id))?;
     let session = state.manager.attach(&record).await;
     Ok(OwnedSession { record, session })
