@@ -18,9 +18,9 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use wagate_core::limits::TEXT_MAX_CHARS;
+use wagate_core::limits::{CAPTION_MAX_CHARS, FILENAME_MAX_CHARS, TEXT_MAX_CHARS};
 use wagate_core::{BatchStatus, ChatId, ErrorCode, MessageKind, QueueStatus, iso_ms, now_ms};
-use wagate_engine::media::{MediaKind, OutgoingMedia};
+use wagate_engine::media::MediaKind;
 use wagate_engine::queue::{BatchOptions, BatchSubmit, BatchSubmitted, SendJob};
 use wagate_store::app::{BatchProgress, BatchRecord};
 
@@ -28,12 +28,9 @@ use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::owned::OwnedSession;
-use crate::send::decode_base64;
-use crate::send::{self, IdempotencyKey};
-use crate::send::{check_caption, check_filename, check_text, invalid_filename, parse_chat_id};
+use crate::send::{self, IdempotencyKey, SendMedia, SendText, UrlFetch, invalid_filename};
 use crate::state::AppState;
 use crate::template::{TooLong, fill};
-use wagate_core::limits::FILENAME_MAX_CHARS;
 
 /// Most messages in one bulk request (the contract's limit).
 pub const BULK_MAX_MESSAGES: usize = 100;
@@ -196,35 +193,14 @@ pub async fn send_bulk(
         randomize_delay: body.options.randomize_delay.unwrap_or(true),
         stop_on_error: body.options.stop_on_error,
     };
-    let media = &state.manager.config().media;
+    // A bad item drops the ones before it, and their staged files go with
+    // them.
     let mut items = Vec::with_capacity(body.messages.len());
     for (i, m) in body.messages.into_iter().enumerate() {
-        let item = match bulk_item(&m, media) {
-            Ok(item) => item,
-            Err(e) => {
-                discard(&state, &items);
-                return Err(at_index(e, i));
-            }
-        };
-        let (chat, job) = match item {
-            Item::Ready(chat, job) => (chat, job),
-            Item::Bytes(chat, outgoing) => match media.stage(&session.id, outgoing).await {
-                Ok(staged) => (
-                    chat,
-                    SendJob::Media {
-                        media: staged,
-                        quoted: None,
-                        mentions: vec![],
-                        simulate_typing: false,
-                    },
-                ),
-                Err(e) => {
-                    discard(&state, &items);
-                    return Err(at_index(e.into(), i));
-                }
-            },
-        };
-        items.push((chat, job));
+        let item = bulk_item(&state, &session.id, m)
+            .await
+            .map_err(|e| at_index(e, i))?;
+        items.push(item);
     }
     let total = items.len() as i64;
     let submitted = state
@@ -255,11 +231,6 @@ pub async fn send_bulk(
     }))
 }
 
-enum Item {
-    Ready(ChatId, SendJob),
-    Bytes(ChatId, OutgoingMedia),
-}
-
 fn at_index(e: ApiError, i: usize) -> ApiError {
     ApiError {
         message: format!("messages[{i}]: {}", e.message),
@@ -267,60 +238,34 @@ fn at_index(e: ApiError, i: usize) -> ApiError {
     }
 }
 
-fn discard(state: &AppState, items: &[(ChatId, SendJob)]) {
-    for (_, job) in items {
-        state.manager.queue().discard(job);
-    }
-}
-
-/// One bulk message → its chat and job (or the bytes to stage).
-fn bulk_item(m: &BulkMessage, media: &wagate_engine::media::MediaConfig) -> Result<Item, ApiError> {
-    let chat = parse_chat_id(&m.chat_id)?;
-    let vars = &m.variables;
-    let content = m
-        .content
-        .as_object()
-        .ok_or_else(|| ApiError::validation("content must be an object"))?;
-    let text_field = |name: &str| -> Result<Option<String>, ApiError> {
-        let max = match name {
-            "text" => TEXT_MAX_CHARS, // not vocabulary: a content field
-            "caption" => wagate_core::limits::CAPTION_MAX_CHARS,
-            _ => FILENAME_MAX_CHARS,
-        };
-        match content.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => fill(s, vars, max).map(Some).map_err(|TooLong| {
-                // A name too long is what a single send calls it too.
-                if name == "filename" {
-                    return invalid_filename();
-                }
-                ApiError::new(
-                    ErrorCode::MessageTextTooLong,
-                    format!("content.{name} is longer than {max} characters with its variables filled in"),
-                )
-            }),
-            Some(_) => Err(ApiError::validation(format!(
-                "content.{name} must be a string"
-            ))),
-        }
+/// One bulk message → the single-send request it is (its variables filled
+/// in), checked and turned into a job by the same code as a single send.
+/// A file given by URL is downloaded when the message goes.
+async fn bulk_item(
+    state: &AppState,
+    session_id: &str,
+    m: BulkMessage,
+) -> Result<(ChatId, SendJob), ApiError> {
+    let serde_json::Value::Object(mut content) = m.content else {
+        return Err(ApiError::validation("content must be an object"));
     };
+    for (name, max) in [
+        ("text", TEXT_MAX_CHARS), // not vocabulary: a content field
+        ("caption", CAPTION_MAX_CHARS),
+        ("filename", FILENAME_MAX_CHARS),
+    ] {
+        fill_field(&mut content, name, max, &m.variables)?;
+    }
+    content.insert("chatId".into(), m.chat_id.into());
     let kind = match MessageKind::parse(&m.kind) {
         Some(MessageKind::Text) => {
-            let text =
-                text_field("text")? // not vocabulary: a content field
-                    .ok_or_else(|| {
-                        ApiError::validation("content.text is required for type text")
-                    })?;
-            check_text(&text)?;
-            return Ok(Item::Ready(
-                chat,
-                SendJob::Text {
-                    text,
-                    quoted: None,
-                    mentions: vec![],
-                    simulate_typing: false,
-                },
-            ));
+            if !content.contains_key("text") {
+                // not vocabulary: a content field
+                return Err(ApiError::validation(
+                    "content.text is required for type text",
+                ));
+            }
+            return typed::<SendText>(content)?.into_job();
         }
         Some(MessageKind::Image) => MediaKind::Image,
         Some(MessageKind::Video) => MediaKind::Video,
@@ -333,65 +278,52 @@ fn bulk_item(m: &BulkMessage, media: &wagate_engine::media::MediaConfig) -> Resu
             )));
         }
     };
-    // The same rules as a single send's.
-    let caption = text_field("caption")?;
-    check_caption(caption.as_deref())?;
-    let filename = text_field("filename")?;
-    check_filename(filename.as_deref())?;
-    let ptt = content
-        .get("ptt")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
-    let source = content
-        .get(kind.name())
-        .and_then(|v| v.as_object())
-        .ok_or_else(|| {
-            ApiError::validation(format!(
-                "content.{0} is required for type {0}: {{\"url\": …}} or {{\"base64\": …}}",
-                kind.name()
-            ))
-        })?;
-    match (
-        source.get("url").and_then(|v| v.as_str()),
-        source.get("base64").and_then(|v| v.as_str()),
-    ) {
-        (Some(url), None) => {
-            let parsed = url::Url::parse(url)
-                .map_err(|_| ApiError::validation(format!("'{url}' is not a URL")))?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(ApiError::validation("media URLs must be http or https"));
-            }
-            Ok(Item::Ready(
-                chat,
-                SendJob::MediaUrl {
-                    kind,
-                    url: url.to_string(),
-                    caption,
-                    filename,
-                    ptt,
-                },
-            ))
+    let mut request = typed::<SendMedia>(content)?;
+    let limit = state.manager.config().media.limit(kind);
+    let file = request.take_file(kind, limit)?;
+    request
+        .into_job(state, session_id, kind, file, UrlFetch::AtSend)
+        .await
+}
+
+/// Fills the `{name}` placeholders of the string field `name` of `content`,
+/// refusing a result longer than `max` characters.
+fn fill_field(
+    content: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    max: usize,
+    vars: &HashMap<String, serde_json::Value>,
+) -> Result<(), ApiError> {
+    let Some(value) = content.get_mut(name) else {
+        return Ok(());
+    };
+    match value {
+        serde_json::Value::Null => Ok(()),
+        serde_json::Value::String(s) => {
+            *s = fill(s, vars, max).map_err(|TooLong| {
+                // A name too long is what a single send calls it too.
+                if name == "filename" {
+                    return invalid_filename();
+                }
+                ApiError::new(
+                    ErrorCode::MessageTextTooLong,
+                    format!("content.{name} is longer than {max} characters with its variables filled in"),
+                )
+            })?;
+            Ok(())
         }
-        (None, Some(b64)) => Ok(Item::Bytes(
-            chat,
-            OutgoingMedia {
-                kind,
-                bytes: decode_base64(b64, kind, media.limit(kind))?,
-                declared_mimetype: source
-                    .get("mimetype")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
-                caption,
-                filename,
-                ptt,
-                gif_playback: false,
-            },
-        )),
         _ => Err(ApiError::validation(format!(
-            "content.{} needs exactly one of url or base64",
-            kind.name()
+            "content.{name} must be a string"
         ))),
     }
+}
+
+/// The content as the single-send request it must be.
+fn typed<T: serde::de::DeserializeOwned>(
+    content: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::Object(content))
+        .map_err(|e| ApiError::validation(format!("content: {e}")))
 }
 
 /// A batch's status and every message's outcome.

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
@@ -14,11 +14,9 @@ use crate::extract::{Json, Query};
 use crate::history::MessageDto;
 use crate::owned::OwnedSession;
 use crate::send::{
-    self, IdempotencyKey, SendMode, SendOptionsDto, SendResultDto, check_text, parse_chat_id,
-    wa_id_of,
+    self, IdempotencyKey, SendMode, SendResultDto, SendText, parse_chat_id, wa_id_of,
 };
 use crate::state::AppState;
-use wagate_engine::queue::SendJob;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,18 +26,6 @@ pub fn router() -> Router<AppState> {
             get(list_messages),
         )
         .route("/messages", get(message_feed))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SendText {
-    /// `628123456789@c.us`, `628123456789@s.whatsapp.net`, digits, or `<id>@g.us`.
-    #[schema(example = "628123456789@c.us")]
-    pub chat_id: String,
-    #[schema(example = "Hello, World!")]
-    pub text: String,
-    #[serde(default)]
-    pub options: SendOptionsDto,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -70,24 +56,7 @@ pub async fn send_text(
     key: IdempotencyKey,
     Json(body): Json<SendText>,
 ) -> Result<Envelope<SendResultDto>, ApiError> {
-    let chat = parse_chat_id(&body.chat_id)?;
-    check_text(&body.text)?;
-    let mentions = body
-        .options
-        .mentioned_ids
-        .iter()
-        .map(|m| parse_chat_id(m).map(|c| c.jid()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let job = SendJob::Text {
-        text: body.text,
-        quoted: body
-            .options
-            .quoted_message_id
-            .as_deref()
-            .map(|q| wa_id_of(q).to_string()),
-        mentions,
-        simulate_typing: body.options.simulate_typing,
-    };
+    let (chat, job) = body.into_job()?;
     send::submit(&state, &session, chat, job, &mode, key).await
 }
 

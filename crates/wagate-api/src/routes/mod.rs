@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod bulk;
 pub mod chats;
+pub mod circles;
 pub mod compat;
 pub mod contacts;
 pub mod groups;
@@ -31,6 +32,7 @@ use axum::Router;
 pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(sessions::router())
+        .merge(circles::router())
         .merge(messages::router())
         .merge(chats::router())
         .merge(stats::router())

@@ -1,5 +1,6 @@
-//! Sessions: create, list, get, delete; start, stop, restart, logout; QR and
-//! pairing codes.
+//! Sessions: create, list, get, update, delete; start, stop, restart,
+//! logout; QR and pairing codes. What a session looks like and how one is
+//! created live in [`crate::session_admin`], shared with the drop-in modes.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -7,9 +8,8 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wagate_core::chat_id::normalize_phone;
-use wagate_core::limits::SESSION_NAME_MAX_CHARS;
-use wagate_core::{ErrorCode, SessionStatus, StatusReason, iso_ms};
-use wagate_store::app::{Principal, SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};
+use wagate_core::{ErrorCode, SessionStatus};
+use wagate_store::app::{SessionFilter, SessionMetaPatch};
 
 use crate::auth::Auth;
 use crate::envelope::{self, Envelope, Pagination};
@@ -17,6 +17,10 @@ use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::owned::OwnedSession;
 use crate::owned::owned_session;
+use crate::session_admin::{
+    self, CIRCLE_MAX_CHARS, CreateSession, DEVICE_FIELD_MAX_CHARS, QrDto, SessionDto, checked_name,
+    checked_new_name, checked_notes,
+};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -28,11 +32,6 @@ pub fn router() -> Router<AppState> {
                 .patch(update_session)
                 .delete(delete_session),
         )
-        .route("/circles", get(list_circles))
-        .route(
-            "/circles/{name}",
-            axum::routing::put(rename_circle).delete(delete_circle),
-        )
         .route("/sessions/{id}/start", post(start_session))
         .route("/sessions/{id}/stop", post(stop_session))
         .route("/sessions/{id}/restart", post(restart_session))
@@ -40,30 +39,6 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/qr", get(get_qr))
         .route("/sessions/{id}/qr/regenerate", post(regenerate_qr))
         .route("/sessions/{id}/pair-code", post(pair_code))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateSession {
-    /// Unique per tenant, 1–100 characters.
-    #[schema(example = "my-bot")]
-    pub name: String,
-    /// A webhook to register on the new session.
-    pub webhook: Option<crate::webhook_config::CreateWebhook>,
-    /// Availability flag for external apps (default false).
-    #[serde(default)]
-    pub used: bool,
-    /// Free text, up to 1000 characters.
-    pub notes: Option<String>,
-    /// The circle (named group of sessions) to put it in.
-    #[schema(example = "sales")]
-    pub circle: Option<String>,
-    /// The name the phone shows under Linked Devices (default: the OS).
-    pub device_name: Option<String>,
-    /// The OS the linked device reports (default `DEVICE_OS`, else one of
-    /// Windows, macOS, Ubuntu, Linux, Fedora at random).
-    #[schema(example = "macOS")]
-    pub device_os: Option<String>,
 }
 
 /// A partial update: fields left out stay as they are; an empty `notes` or
@@ -78,112 +53,6 @@ pub struct UpdateSession {
     pub name: Option<String>,
     /// The device name the phone shows, from the next pairing on; empty clears it.
     pub device_name: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CircleDto {
-    #[schema(example = "sales")]
-    pub name: String,
-    /// How many sessions are in it.
-    pub sessions: u64,
-}
-
-const NOTES_MAX_CHARS: usize = 1000;
-const CIRCLE_MAX_CHARS: usize = 100;
-const DEVICE_FIELD_MAX_CHARS: usize = 50;
-
-/// `notes` checked: `None` when empty, an error when too long.
-fn checked_notes(notes: &str) -> Result<Option<String>, ApiError> {
-    if notes.chars().count() > NOTES_MAX_CHARS {
-        return Err(ApiError::validation(format!(
-            "notes must be at most {NOTES_MAX_CHARS} characters"
-        )));
-    }
-    Ok((!notes.is_empty()).then(|| notes.to_string()))
-}
-
-/// A session's new name: trimmed, 1 to the contract's maximum characters.
-fn checked_new_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > SESSION_NAME_MAX_CHARS {
-        return Err(ApiError::validation(format!(
-            "name must be 1 to {SESSION_NAME_MAX_CHARS} characters"
-        )));
-    }
-    Ok(name.to_string())
-}
-
-/// A trimmed optional name field: `None` when blank, an error when too long.
-fn checked_name(field: &str, value: &str, max: usize) -> Result<Option<String>, ApiError> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        return Err(ApiError::validation(format!(
-            "{field} must be at most {max} characters"
-        )));
-    }
-    Ok((!value.is_empty()).then(|| value.to_string()))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionDto {
-    #[schema(example = "sess_abc123def456")]
-    pub id: String,
-    pub name: String,
-    /// INITIALIZING, SCAN_QR, CONNECTING, CONNECTED, DISCONNECTED or FAILED.
-    #[schema(example = "CONNECTED")]
-    pub status: &'static str,
-    /// Why a session is DISCONNECTED or FAILED (stopped, logged_out, banned, qr_expired, fatal), or why a CONNECTING one cannot reach WhatsApp (dns_failed, connection_refused, network_unreachable, tls_failed, connect_timeout, version_fetch_failed, handshake_failed).
-    pub status_reason: Option<&'static str>,
-    /// With a connection problem: the latest attempt's error, one line.
-    pub last_error: Option<String>,
-    /// With a connection problem: when the next attempt is due (about: ±10 %).
-    pub next_retry_at: Option<String>,
-    pub phone_number: Option<String>,
-    pub push_name: Option<String>,
-    pub platform: Option<String>,
-    pub connected_at: Option<String>,
-    pub created_at: String,
-    /// The current QR code, when one is waiting to be scanned.
-    pub qr: Option<String>,
-    /// Availability flag kept for external apps.
-    pub used: bool,
-    pub notes: Option<String>,
-    pub circle: Option<String>,
-    /// What the phone shows under Linked Devices.
-    pub device_name: Option<String>,
-    pub device_os: Option<String>,
-}
-
-impl SessionDto {
-    fn from_record(r: &SessionRecord, live: Option<&wagate_engine::LiveState>) -> Self {
-        let (status, reason) = match live {
-            Some(l) => (l.status, l.reason),
-            None => (r.status, r.status_reason),
-        };
-        SessionDto {
-            id: r.id.clone(),
-            name: r.name.clone(),
-            status: status.api(),
-            status_reason: reason.map(StatusReason::as_str),
-            last_error: live.and_then(|l| l.last_error.clone()),
-            next_retry_at: live.and_then(|l| l.next_retry_at_ms).map(iso_ms),
-            phone_number: r.phone.clone(),
-            push_name: r.push_name.clone(),
-            platform: r.platform.clone(),
-            connected_at: r.connected_at.map(iso_ms),
-            created_at: iso_ms(r.created_at),
-            qr: live
-                .and_then(|l| l.qr.clone())
-                .filter(|_| status == SessionStatus::QrReady),
-            used: r.used,
-            notes: r.notes.clone(),
-            circle: r.circle.clone(),
-            device_name: r.device_name.clone(),
-            device_os: r.device_os.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -203,14 +72,6 @@ pub struct ListSessionsQuery {
     /// only itself).
     #[serde(rename = "tenantId")]
     pub tenant_id: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QrDto {
-    /// The raw QR payload.
-    pub code: String,
-    /// The QR as a PNG data URL.
-    pub image: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -239,81 +100,9 @@ pub async fn create_session(
     Auth(principal): Auth,
     Json(body): Json<CreateSession>,
 ) -> Result<Envelope<SessionDto>, ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > SESSION_NAME_MAX_CHARS {
-        return Err(ApiError::validation(format!(
-            "name must be 1 to {SESSION_NAME_MAX_CHARS} characters"
-        )));
-    }
-    if let Some(webhook) = &body.webhook {
-        crate::webhook_config::validate(&state, webhook).await?;
-    }
-    let meta = SessionMeta {
-        used: body.used,
-        notes: body
-            .notes
-            .as_deref()
-            .map(checked_notes)
-            .transpose()?
-            .flatten(),
-        circle: body
-            .circle
-            .as_deref()
-            .map(|c| checked_name("circle", c, CIRCLE_MAX_CHARS))
-            .transpose()?
-            .flatten(),
-        device_name: body
-            .device_name
-            .as_deref()
-            .map(|c| checked_name("deviceName", c, DEVICE_FIELD_MAX_CHARS))
-            .transpose()?
-            .flatten(),
-        device_os: body
-            .device_os
-            .as_deref()
-            .map(|c| checked_name("deviceOs", c, DEVICE_FIELD_MAX_CHARS))
-            .transpose()?
-            .flatten(),
-    };
-    if !principal.is_admin {
-        check_session_quota(&state, &principal.tenant_id).await?;
-    }
-    // Where the new session's webhook starts: before its first event.
-    let webhook_start = state.store.last_event_seq().await?;
-    let (record, session) = match state.manager.create(&principal.tenant_id, name, meta).await {
-        Ok(v) => v,
-        Err(wagate_engine::EngineError::Store(wagate_store::StoreError::Conflict(m))) => {
-            return Err(ApiError::new(ErrorCode::SessionAlreadyExists, m));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if let Some(webhook) = body.webhook {
-        crate::webhook_config::create_for_session(&state, &record, webhook, Some(webhook_start))
-            .await?;
-    }
-    let live = session.live();
-    Ok(envelope::created(SessionDto::from_record(
-        &record,
-        Some(&live),
-    )))
-}
-
-/// 403 `SESSION_LIMIT_REACHED` when the tenant holds its quota already: its
-/// own (`PUT /api/tenants/{id}/session-limit`), else
-/// `MAX_SESSIONS_PER_TENANT` (default: unlimited).
-async fn check_session_quota(state: &AppState, tenant: &str) -> Result<(), ApiError> {
-    let own = state.store.tenant_session_limit(tenant).await?.flatten();
-    let Some(max) = own.or(state.config.max_sessions_per_tenant) else {
-        return Ok(());
-    };
-    if state.store.count_tenant_sessions(tenant).await? >= max {
-        return Err(ApiError::new(
-            ErrorCode::SessionLimitReached,
-            format!("this tenant may hold at most {max} sessions: delete one first"),
-        )
-        .with_details(serde_json::json!({ "limit": max })));
-    }
-    Ok(())
+    Ok(envelope::created(
+        session_admin::create(&state, &principal, body).await?,
+    ))
 }
 
 /// List sessions (a tenant sees its own; the admin sees all).
@@ -431,114 +220,6 @@ pub async fn update_session(
     refreshed(&state, &record.id, &session).await
 }
 
-/// Circles (named groups of sessions) with how many sessions each holds; a
-/// tenant sees its own, the admin all.
-#[utoipa::path(get, path = "/api/circles", tag = "sessions", security(("api_key" = [])),
-    responses((status = 200, description = "Circles", body = [CircleDto])))]
-pub async fn list_circles(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-) -> Result<Envelope<Vec<CircleDto>>, ApiError> {
-    let tenant = (!principal.is_admin).then_some(principal.tenant_id.as_str());
-    let circles = state.store.list_circles(tenant).await?;
-    Ok(envelope::ok(
-        circles
-            .into_iter()
-            .map(|(name, sessions)| CircleDto { name, sessions })
-            .collect(),
-    ))
-}
-
-/// Whose circle: circles are per tenant, so the admin names the tenant
-/// (default: its own).
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-pub struct CircleQuery {
-    /// Admin only: the tenant whose circle this is (default: the admin's own).
-    pub tenant_id: Option<String>,
-}
-
-/// The tenant a circle route acts on: the caller's own; the admin may name
-/// another with `?tenantId=`.
-fn circle_tenant<'a>(
-    principal: &'a Principal,
-    asked: Option<&'a str>,
-) -> Result<&'a str, ApiError> {
-    match asked.filter(|t| !t.is_empty()) {
-        None => Ok(principal.tenant_id.as_str()),
-        Some(t) if principal.can_access(t) => Ok(t),
-        Some(_) => Err(ApiError::forbidden(
-            "only the admin may name another tenant",
-        )),
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RenameCircle {
-    /// The circle's new name.
-    pub name: String,
-}
-
-/// Rename a circle: every session in it moves to the new name (merging into
-/// that circle if it exists). A circle exists while a session is in it: put a
-/// session in a new one with `PATCH /api/sessions/{id}` `{circle}`.
-#[utoipa::path(put, path = "/api/circles/{name}", tag = "sessions",
-    params(("name" = String, Path)), request_body = RenameCircle, security(("api_key" = [])),
-    responses((status = 200, description = "Renamed", body = CircleDto),
-              (status = 400, description = "VALIDATION_ERROR"),
-              (status = 404, description = "NOT_FOUND: no session is in that circle")))]
-pub async fn rename_circle(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(name): Path<String>,
-    Query(q): Query<CircleQuery>,
-    Json(body): Json<RenameCircle>,
-) -> Result<Envelope<CircleDto>, ApiError> {
-    let to = checked_name("name", &body.name, CIRCLE_MAX_CHARS)?
-        .ok_or_else(|| ApiError::validation("name must not be empty"))?;
-    let tenant = Some(circle_tenant(&principal, q.tenant_id.as_deref())?);
-    let moved = state.store.rename_circle(tenant, &name, &to).await?;
-    if moved == 0 {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("no session is in circle '{name}'"),
-        ));
-    }
-    let sessions = state
-        .store
-        .list_circles(tenant)
-        .await?
-        .into_iter()
-        .find(|(n, _)| *n == to)
-        .map_or(moved, |(_, n)| n);
-    Ok(envelope::ok(CircleDto { name: to, sessions }))
-}
-
-/// Delete a circle: its sessions stay, outside any circle.
-#[utoipa::path(delete, path = "/api/circles/{name}", tag = "sessions",
-    params(("name" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, description = "Deleted"),
-              (status = 404, description = "NOT_FOUND: no session is in that circle")))]
-pub async fn delete_circle(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(name): Path<String>,
-    Query(q): Query<CircleQuery>,
-) -> Result<Envelope<serde_json::Value>, ApiError> {
-    let tenant = Some(circle_tenant(&principal, q.tenant_id.as_deref())?);
-    let cleared = state.store.clear_circle(tenant, &name).await?;
-    if cleared == 0 {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("no session is in circle '{name}'"),
-        ));
-    }
-    Ok(envelope::ok(
-        serde_json::json!({ "name": name, "sessionsReleased": cleared }),
-    ))
-}
-
 /// Delete a session: unlinks the device and wipes its keys.
 #[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions",
     params(("id" = String, Path)), security(("api_key" = [])),
@@ -621,8 +302,7 @@ pub async fn get_qr(
     OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<QrDto>, ApiError> {
     let code = session.wait_for_qr(state.config.qr_wait).await?;
-    let image = wagate_core::qr::png_data_url(&code);
-    Ok(envelope::ok(QrDto { code, image }))
+    Ok(envelope::ok(QrDto::of(code)))
 }
 
 /// A fresh QR code: the pairing flow starts over (the codes shown before
@@ -636,16 +316,8 @@ pub async fn regenerate_qr(
     State(state): State<AppState>,
     OwnedSession { record, session }: OwnedSession,
 ) -> Result<Envelope<QrDto>, ApiError> {
-    if session.status() == SessionStatus::Ready {
-        return Err(ApiError::new(
-            ErrorCode::SessionQrExpired,
-            "the session is already connected: log it out to pair it again",
-        ));
-    }
-    state.manager.stop(&record.id).await?;
-    let code = session.wait_for_qr(state.config.qr_wait).await?;
-    let image = wagate_core::qr::png_data_url(&code);
-    Ok(envelope::ok(QrDto { code, image }))
+    let qr = session_admin::fresh_qr(&state, &record, &session).await?;
+    Ok(envelope::ok(qr))
 }
 
 /// Link by phone number: returns the 8-character code to enter on the phone.

@@ -12,29 +12,23 @@
 //! deleted (see [`crate::streams`]).
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use axum::routing::get;
 use futures::Stream;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use wagate_store::app::webhooks::event_matches;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Query;
-use crate::feed::Feed;
 use crate::owned::owned_session;
+use crate::sse::{self, SseRequest};
 use crate::state::AppState;
-use crate::streams::{KEY_RECHECK, KeyCheck, StreamKey, StreamSlot, admit, check_filter};
-
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// How errors name the resume point.
-const RESUME_FIELD: &str = "Last-Event-ID (lastEventId)";
+use crate::streams::StreamKey;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -52,75 +46,6 @@ pub struct SseQuery {
     pub last_event_id: Option<i64>,
 }
 
-fn resume_point(headers: &HeaderMap, q: &SseQuery) -> Result<Option<i64>, ApiError> {
-    match headers.get("last-event-id") {
-        Some(v) => {
-            let text = v.to_str().unwrap_or_default().trim();
-            if text.is_empty() {
-                return Ok(q.last_event_id);
-            }
-            text.parse::<i64>()
-                .map(Some)
-                .map_err(|_| ApiError::validation("Last-Event-ID must be an event sequence number"))
-        }
-        None => Ok(q.last_event_id),
-    }
-}
-
-fn filter(q: &SseQuery) -> Result<Vec<String>, ApiError> {
-    let list: Vec<String> = q
-        .events
-        .as_deref()
-        .unwrap_or("*")
-        .split(',')
-        .map(|e| e.trim().to_string())
-        .filter(|e| !e.is_empty())
-        .collect();
-    check_filter("events", &list)?;
-    Ok(if list.is_empty() {
-        vec!["*".to_string()]
-    } else {
-        list
-    })
-}
-
-fn stream(
-    feed: Feed,
-    events: Vec<String>,
-    slot: StreamSlot,
-    key: KeyCheck,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    let recheck = tokio::time::interval_at(tokio::time::Instant::now() + KEY_RECHECK, KEY_RECHECK);
-    futures::stream::unfold(
-        (feed, events, slot, key, recheck),
-        |(mut feed, events, slot, key, mut recheck)| async move {
-            loop {
-                // `Feed::next` is cancel-safe: losing the race to the key
-                // check loses nothing.
-                let next = tokio::select! {
-                    next = feed.next() => next,
-                    _ = recheck.tick() => {
-                        if key.still_valid().await {
-                            continue;
-                        }
-                        return None;
-                    }
-                };
-                match next {
-                    Ok(e) if event_matches(&events, e.event.as_str()) => {
-                        let message = Event::default()
-                            .id(e.seq.to_string())
-                            .data(e.to_json().to_string());
-                        return Some((Ok(message), (feed, events, slot, key, recheck)));
-                    }
-                    Ok(_) => {}
-                    Err(_) => return None,
-                }
-            }
-        },
-    )
-}
-
 /// One session's events as Server-Sent Events.
 #[utoipa::path(get, path = "/api/sessions/{id}/events", tag = "events",
     params(("id" = String, Path, description = "Session id"), SseQuery,
@@ -135,15 +60,12 @@ pub async fn session_events(
     Query(q): Query<SseQuery>,
     StreamKey(key): StreamKey,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
     let (record, _) = owned_session(&state, &principal, &id).await?;
-    let after =
-        crate::feed::checked_resume(&state, RESUME_FIELD, resume_point(&headers, &q)?).await?;
-    let events = filter(&q)?;
-    let (slot, key) = admit(&state, &principal.tenant_id, key)?;
     // The record's id: `id` may be the phone number the session is linked to.
-    let feed = Feed::new(&state, Some(record.tenant_id), Some(record.id), after).await?;
-    Ok(Sse::new(stream(feed, events, slot, key)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    let (tenant, session) = (Some(record.tenant_id), Some(record.id));
+    let req = request(&q, &headers);
+    sse::open(&state, &principal.tenant_id, key, tenant, session, req).await
 }
 
 /// Every event the caller may see (a tenant: its sessions; the admin: all).
@@ -157,12 +79,23 @@ pub async fn tenant_events(
     Query(q): Query<SseQuery>,
     StreamKey(key): StreamKey,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let after =
-        crate::feed::checked_resume(&state, RESUME_FIELD, resume_point(&headers, &q)?).await?;
-    let events = filter(&q)?;
-    let (slot, key) = admit(&state, &principal.tenant_id, key)?;
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
     let tenant = (!principal.is_admin).then(|| principal.tenant_id.clone());
-    let feed = Feed::new(&state, tenant, None, after).await?;
-    Ok(Sse::new(stream(feed, events, slot, key)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    sse::open(
+        &state,
+        &principal.tenant_id,
+        key,
+        tenant,
+        None,
+        request(&q, &headers),
+    )
+    .await
+}
+
+fn request<'a>(q: &'a SseQuery, headers: &'a HeaderMap) -> SseRequest<'a> {
+    SseRequest {
+        events: q.events.as_deref(),
+        last_event_id: q.last_event_id,
+        headers,
+    }
 }

@@ -1,13 +1,38 @@
-//! Client-given media URLs, fetched through the outbound guard, and a
-//! client's file as read from the request.
+//! Where a client's file comes from ([`MediaSource`]: its bytes, or a URL
+//! fetched through the outbound guard) and the file as read from the
+//! request. Single sends and bulk sends read their files here, so a URL is
+//! fetched by one piece of code under one set of rules.
 
 use super::*;
+
+/// Where a client's file is: the bytes it sent, or a URL to download.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaSource {
+    Bytes(Vec<u8>),
+    Url(String),
+}
+
+impl MediaSource {
+    /// The file's bytes. A URL is downloaded here (and nowhere else),
+    /// within the limit of `kind`.
+    pub async fn read(
+        self,
+        config: &MediaConfig,
+        outbound: &Outbound,
+        kind: MediaKind,
+    ) -> Result<Vec<u8>, MediaError> {
+        match self {
+            MediaSource::Bytes(bytes) => Ok(bytes),
+            MediaSource::Url(url) => fetch_url(outbound, &url, config.limit(kind), kind).await,
+        }
+    }
+}
 
 /// Downloads a client-given `url` through the outbound guard (no internal
 /// address, every redirect hop checked, the size cap enforced while the body
 /// streams in). A body over the cap is [`MediaError::TooLarge`]; every other
 /// failure is [`MediaError::DownloadFailed`] with its class.
-pub async fn fetch_url(
+async fn fetch_url(
     outbound: &Outbound,
     url: &str,
     cap: u64,

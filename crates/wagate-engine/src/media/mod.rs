@@ -5,12 +5,13 @@
 //!   files are kept (`MEDIA_DIR`, default `DATA_DIR/media`);
 //! - [`sniff`]: the mimetype of a file from its first bytes, never from what
 //!   a client claims;
-//! - [`fetch_url`]: downloads a client-given URL through the outbound guard
-//!   (`wagate-outbound`: no internal address, redirects re-checked, a size
+//! - [`MediaSource`]: a client's file, its bytes or a URL downloaded
+//!   through the outbound guard (`wagate-outbound`: no internal address, redirects re-checked, a size
 //!   cap enforced while the body streams in; never through the engine's own
 //!   HTTP client);
 //! - [`MediaConfig::stage`]: check a client's file and keep it, ready for the
-//!   send queue;
+//!   send queue; the file deletes itself unless the queue keeps it
+//!   ([`StagedMedia::keep`]), so no error path has to clean up;
 //! - [`Session::send_media`]: upload a staged file, send, store and emit
 //!   `message.sent`;
 //! - received files: [`crate::incoming`] downloads them off the ack path
@@ -20,8 +21,8 @@
 //! File ids are random; the files endpoint looks them up in the database, so
 //! a path is never built from client input.
 //!
-//! Rooms: [`kind`] (kinds, sniffing, extensions), [`fetch`] (client URLs
-//! through the outbound guard), [`stage`] (checking and keeping a client's
+//! Rooms: [`kind`] (kinds, sniffing, extensions), [`fetch`] (where a client's
+//! file comes from), [`stage`] (checking and keeping a client's
 //! file for the queue), [`send`] (uploading and sending a staged file).
 
 use std::path::{Path, PathBuf};

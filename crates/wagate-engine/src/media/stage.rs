@@ -1,5 +1,14 @@
 //! Keeping a client's checked file in the media storage until the send
-//! queue sends it (or discards it).
+//! queue sends it.
+//!
+//! A staged file belongs to whoever holds its [`StagedMedia`] until the
+//! queue commits the message that carries it ([`StagedMedia::keep`]). If
+//! every copy is dropped before that (a refused request, a reused
+//! idempotency key, a failed insert, a bulk item after a bad one), the file
+//! deletes itself: error paths need no clean-up of their own.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
 
@@ -39,6 +48,35 @@ async fn write_file(
     })
 }
 
+/// A staged file not yet committed to the queue: deleted when the last copy
+/// of its [`StagedMedia`] goes, unless kept.
+#[derive(Debug)]
+struct Uncommitted {
+    store: MediaStore,
+    path: String,
+    kept: AtomicBool,
+}
+
+impl Drop for Uncommitted {
+    fn drop(&mut self) {
+        if !self.kept.load(Ordering::Acquire) {
+            self.store.delete_soon(&self.path);
+        }
+    }
+}
+
+/// The claim of a freshly staged file (none for a job read back from the
+/// queue: its file is the queue's).
+#[derive(Clone, Debug, Default)]
+struct Claim(Option<Arc<Uncommitted>>);
+
+impl PartialEq for Claim {
+    /// The claim is bookkeeping, not part of what is sent.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 /// A file checked and kept in the media storage, waiting in the send
 /// queue. Serialised into the queued job, so it survives a restart.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -57,9 +95,18 @@ pub struct StagedMedia {
     pub size: i64,
     /// SHA-256 of the bytes, hex (part of a request's fingerprint).
     pub sha256: String,
+    #[serde(skip)]
+    claim: Claim,
 }
 
 impl StagedMedia {
+    /// The queue committed the message carrying this file: it stays.
+    pub fn keep(&self) {
+        if let Some(c) = &self.claim.0 {
+            c.kept.store(true, Ordering::Release);
+        }
+    }
+
     pub fn file(&self) -> MediaFile {
         MediaFile {
             file_id: self.file_id.clone(),
@@ -114,14 +161,14 @@ impl MediaConfig {
             ptt: media.ptt,
             gif_playback: media.gif_playback,
             file_id: file.file_id,
+            claim: Claim(Some(Arc::new(Uncommitted {
+                store: self.store.clone(),
+                path: file.path.clone(),
+                kept: AtomicBool::new(false),
+            }))),
             path: file.path,
             size: file.size,
             sha256,
         })
-    }
-
-    /// Deletes a staged file that will never be sent.
-    pub fn discard(&self, staged: &StagedMedia) {
-        self.store.delete_soon(&staged.path);
     }
 }

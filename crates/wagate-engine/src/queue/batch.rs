@@ -84,23 +84,24 @@ impl SendQueue {
             });
         }
         match self.inner.store.create_batch(&batch, &rows).await {
-            Ok(BatchCreated::New) => {}
+            Ok(BatchCreated::New) => {
+                for (_, job) in &submit.items {
+                    job.keep_staged();
+                }
+            }
+            // The items are dropped with `submit`, and their staged files
+            // with them.
             Ok(BatchCreated::Existing(existing)) => {
-                self.discard_all(&submit.items);
                 return same_request(existing.request_hash.as_deref(), &fingerprint)
                     .map(|()| BatchSubmitted::Existing(*existing));
             }
             Ok(BatchCreated::IdTaken) => {
-                self.discard_all(&submit.items);
                 return Err(EngineError::Conflict(format!(
                     "this session already has a batch '{}'",
                     batch.id
                 )));
             }
-            Err(e) => {
-                self.discard_all(&submit.items);
-                return Err(e.into());
-            }
+            Err(e) => return Err(e.into()),
         }
         self.wake(session);
         Ok(BatchSubmitted::New(batch))
@@ -139,9 +140,7 @@ impl SendQueue {
                 .cancel_batch_items(&session.id, batch_id, None)
                 .await?;
             for item in items.iter().filter(|i| i.status == QueueStatus::Queued) {
-                if let Ok(job) = serde_json::from_str::<SendJob>(&item.payload) {
-                    self.discard(&job);
-                }
+                self.release_file(item);
                 self.finished(&item.id);
             }
             dispatcher::settle_batch(&self.inner, session, batch_id).await;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Notify;
 use tracing::{debug, warn};
-use wagate_core::{BatchStatus, ChatId, SessionStatus, now_ms};
+use wagate_core::{BatchStatus, ChatId, ErrorCode, SessionStatus, now_ms};
 use wagate_store::app::QueuedRecord;
 
 use super::pacing::{Gate, Lane};
@@ -155,7 +155,7 @@ async fn deliver(
                 queue,
                 session,
                 record,
-                "INTERNAL_ERROR",
+                &ErrorCode::InternalError.as_str(),
                 &format!("unreadable job: {e}"),
             )
             .await;
@@ -165,7 +165,8 @@ async fn deliver(
     let chat = match ChatId::parse(&record.chat_id) {
         Ok(c) => c,
         Err(e) => {
-            fail(queue, session, record, "MESSAGE_INVALID_CHAT_ID", &e.0).await;
+            let code = ErrorCode::MessageInvalidChatId.as_str();
+            fail(queue, session, record, &code, &e.0).await;
             return false;
         }
     };
@@ -212,7 +213,7 @@ async fn deliver(
                     }
                 }
                 _ => {
-                    queue.discard(&job);
+                    queue.release_file(record);
                     fail(queue, session, record, &code, &message).await;
                 }
             }

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use wagate_core::{ChatId, MessageKind};
 
 use crate::error::EngineError;
-use crate::media::{MediaKind, OutgoingMedia, StagedMedia, fetch_url};
+use crate::media::{MediaKind, MediaSource, OutgoingMedia, StagedMedia};
 use crate::presence::TypingConfig;
 use crate::session::{SentMessage, Session};
 
@@ -43,6 +43,14 @@ pub enum SendJob {
         filename: Option<String>,
         #[serde(default)]
         ptt: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        gif_playback: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quoted: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        simulate_typing: bool,
     },
     #[serde(rename_all = "camelCase")]
     Location {
@@ -92,6 +100,13 @@ impl SendJob {
     }
 
     /// The staged file, if the job carries one.
+    /// The queue committed this job: a file staged for it stays.
+    pub fn keep_staged(&self) {
+        if let Some(media) = self.staged_media() {
+            media.keep();
+        }
+    }
+
     pub fn staged_media(&self) -> Option<&StagedMedia> {
         match self {
             SendJob::Media { media, .. } => Some(media),
@@ -146,10 +161,18 @@ impl Session {
                 caption,
                 filename,
                 ptt,
+                gif_playback,
+                quoted,
+                mentions,
+                simulate_typing,
             } => {
                 let config = &self.shared.config.media;
                 let outbound = &self.shared.config.outbound;
-                let bytes = fetch_url(outbound, url, config.limit(*kind), *kind).await?;
+                let bytes = MediaSource::Url(url.clone())
+                    .read(config, outbound, *kind)
+                    .await?;
+                // Dropped unsent, the file deletes itself; sent, it is the
+                // history's copy.
                 let staged = config
                     .stage(
                         &self.id,
@@ -160,13 +183,19 @@ impl Session {
                             caption: caption.clone(),
                             filename: filename.clone(),
                             ptt: *ptt,
-                            gif_playback: false,
+                            gif_playback: *gif_playback,
                         },
                     )
                     .await?;
-                let sent = self.send_media(chat, &staged, None, &[], wa_id).await;
-                if sent.is_err() {
-                    config.discard(&staged);
+                if *simulate_typing {
+                    let chars = caption.as_deref().map_or(0, |c| c.chars().count());
+                    self.simulate_typing_with(chat, chars, typing).await?;
+                }
+                let sent = self
+                    .send_media(chat, &staged, quoted.as_deref(), &chats(mentions), wa_id)
+                    .await;
+                if sent.is_ok() {
+                    staged.keep();
                 }
                 sent
             }

@@ -173,10 +173,9 @@ impl SendQueue {
         session: &Arc<Session>,
         submit: Submit,
     ) -> Result<Submitted, EngineError> {
-        if let Err(e) = self.admit(session, &submit).await {
-            self.discard(&submit.job);
-            return Err(e);
-        }
+        // On every early return the job is dropped, and a file staged for
+        // it goes with it (see `StagedMedia`).
+        self.admit(session, &submit).await?;
         let fingerprint = submit.job.fingerprint(&session.id, &submit.chat);
         let row = NewQueued {
             id: new_queue_id(),
@@ -198,18 +197,15 @@ impl SendQueue {
         // decides, so concurrent retries cannot both queue).
         match self.inner.store.enqueue(&row).await {
             Ok(Enqueued::New(record)) => {
+                submit.job.keep_staged();
                 self.wake(session);
                 Ok(Submitted::New(*record))
             }
             Ok(Enqueued::Existing(existing)) => {
-                self.discard(&submit.job);
                 same_request(existing.request_hash.as_deref(), &fingerprint)
                     .map(|()| Submitted::Existing(*existing))
             }
-            Err(e) => {
-                self.discard(&submit.job);
-                Err(e.into())
-            }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -300,9 +296,7 @@ impl SendQueue {
             return Err(EngineError::NotFound(format!("no queued message '{id}'")));
         }
         if self.inner.store.cancel_queued(id).await? {
-            if let Ok(job) = serde_json::from_str::<SendJob>(&record.payload) {
-                self.discard(&job);
-            }
+            self.release_file(&record);
             self.finished(id);
         } else if !record.is_final() {
             return Err(EngineError::Conflict(
@@ -442,16 +436,13 @@ impl SendQueue {
         }
     }
 
-    /// Deletes the staged file of a job that will never be sent.
-    pub fn discard(&self, job: &SendJob) {
-        if let Some(media) = job.staged_media() {
-            self.inner.media.discard(media);
-        }
-    }
-
-    fn discard_all(&self, items: &[(ChatId, SendJob)]) {
-        for (_, job) in items {
-            self.discard(job);
+    /// Deletes the file of a queued message that will never be sent
+    /// (cancelled, or failed for good). The history keeps only what was sent.
+    pub(crate) fn release_file(&self, record: &QueuedRecord) {
+        if let Ok(job) = serde_json::from_str::<SendJob>(&record.payload)
+            && let Some(media) = job.staged_media()
+        {
+            self.inner.media.store.delete_soon(&media.path);
         }
     }
 }

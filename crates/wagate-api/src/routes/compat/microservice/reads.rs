@@ -86,7 +86,7 @@ pub async fn tenant_stats(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let stats = crate::routes::stats::build(&state, Some(&principal.tenant_id), 7).await?;
+    let stats = crate::statistics::build(&state, Some(&principal.tenant_id), 7).await?;
     Ok(ok(json!({ "stats": stats })))
 }
 
@@ -95,22 +95,26 @@ pub async fn tenant_stats(
     params(("id" = String, Path, description = "The client's session id")), security(("api_key" = [])),
     responses((status = 200, description = "text/event-stream"), (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn stream(
-    state: State<AppState>,
+    State(state): State<AppState>,
     Auth(principal): Auth,
     ClientSession(owned): ClientSession,
     key: StreamKey,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let sse = crate::routes::sse::session_events(
-        state,
-        Auth(principal),
-        Path(owned.record.id),
-        Query(crate::routes::sse::SseQuery {
-            events: None,
-            last_event_id: None,
-        }),
-        key,
-        headers,
+    let request = crate::sse::SseRequest {
+        events: None,
+        last_event_id: None,
+        headers: &headers,
+    };
+    let tenant = Some(owned.record.tenant_id);
+    let session = Some(owned.record.id);
+    let sse = crate::sse::open(
+        &state,
+        &principal.tenant_id,
+        key.0,
+        tenant,
+        session,
+        request,
     )
     .await?;
     Ok(sse.into_response())
@@ -122,11 +126,10 @@ pub async fn stream(
     security(("api_key" = [])),
     responses((status = 200, description = "The file"), (status = 404, description = "SESSION_NOT_FOUND, NOT_FOUND")))]
 pub async fn file(
-    state: State<AppState>,
+    State(state): State<AppState>,
     ClientSession(owned): ClientSession,
     Path((_id, file_name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let file_id = file_name.split('.').next().unwrap_or_default().to_string();
-    let session_id = owned.record.id.clone();
-    crate::routes::media::get_file(state, owned, Path((session_id, file_id))).await
+    crate::media_files::serve(&state, &owned.record.id, &file_id).await
 }

@@ -2,6 +2,7 @@
 //! or base64, translated onto the native send routes.
 
 use super::*;
+use crate::send::{self, MediaSourceDto, SendMedia, SendText, UrlFetch};
 use wagate_core::MessageKind;
 
 fn sent(result: crate::send::SendResultDto) -> axum::Json<Value> {
@@ -19,30 +20,26 @@ fn sent(result: crate::send::SendResultDto) -> axum::Json<Value> {
               (status = 400, description = "MESSAGE_INVALID_CHAT_ID, MESSAGE_TEXT_TOO_LONG, SESSION_NOT_READY"),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn send(
-    state: State<AppState>,
+    State(state): State<AppState>,
     ClientSession(owned): ClientSession,
     key: IdempotencyKey,
     Json(body): Json<MsSendText>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let native: crate::routes::messages::SendText = serde_json::from_value(json!({
-        "chatId": body.to.trim().trim_start_matches('+'),
-        "text": body.message,
-    }))
-    .map_err(|e| ApiError::validation(e.to_string()))?;
-    let result = crate::routes::messages::send_text(
-        state,
-        owned,
-        Query(SendMode::default()),
-        key,
-        Json(native),
-    )
-    .await?
-    .into_data();
+    let native = SendText {
+        chat_id: body.to.trim().trim_start_matches('+').to_string(),
+        text: body.message,
+        options: Default::default(),
+    };
+    let (chat, job) = native.into_job()?;
+    let mode = SendMode::default();
+    let result = send::submit(&state, &owned.session, chat, job, &mode, key)
+        .await?
+        .into_data();
     Ok(sent(result))
 }
 
-/// The native media send's JSON body, from the microservice's.
-fn media_body(kind: MediaKind, body: MsSendMedia) -> Result<Value, ApiError> {
+/// The native media send request, from the microservice's.
+fn media_request(kind: MediaKind, body: MsSendMedia) -> Result<SendMedia, ApiError> {
     let (field, file) = match kind {
         MediaKind::Image => (MessageKind::Image.as_str(), body.image),
         MediaKind::Video => (MessageKind::Video.as_str(), body.video),
@@ -53,49 +50,48 @@ fn media_body(kind: MediaKind, body: MsSendMedia) -> Result<Value, ApiError> {
         ApiError::validation(format!("{field} is required: a URL, a data URL or base64"))
     })?;
     let source = if file.starts_with("http://") || file.starts_with("https://") {
-        json!({ "url": file })
+        MediaSourceDto {
+            url: Some(file),
+            ..Default::default()
+        }
     } else {
-        json!({ "base64": file })
+        MediaSourceDto {
+            base64: Some(file),
+            ..Default::default()
+        }
     };
-    let mut native = json!({ "chatId": body.to.trim().trim_start_matches('+') });
-    native[field] = source;
-    if let Some(c) = body.caption {
-        native["caption"] = json!(c);
-    }
-    if let Some(f) = body.filename {
-        native["filename"] = json!(f);
-    }
-    if kind == MediaKind::Audio && body.ptt {
-        native["ptt"] = json!(true);
+    let mut native = SendMedia {
+        chat_id: body.to.trim().trim_start_matches('+').to_string(),
+        caption: body.caption,
+        filename: body.filename,
+        ptt: kind == MediaKind::Audio && body.ptt,
+        ..Default::default()
+    };
+    match kind {
+        MediaKind::Image => native.image = Some(source),
+        MediaKind::Video => native.video = Some(source),
+        MediaKind::Document => native.document = Some(source),
+        _ => native.audio = Some(source),
     }
     Ok(native)
 }
 
 async fn send_media(
-    state: State<AppState>,
+    state: AppState,
     owned: OwnedSession,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     body: MsSendMedia,
     kind: MediaKind,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let native = media_body(kind, body)?;
-    let mut request = Request::builder()
-        .method("POST")
-        .uri("/")
-        .header("content-type", "application/json");
-    if let Some(k) = headers.get("idempotency-key") {
-        request = request.header("idempotency-key", k);
-    }
-    let request = request
-        .body(Body::from(native.to_string()))
-        .map_err(|e| ApiError::validation(e.to_string()))?;
-    let result = match kind {
-        MediaKind::Image => crate::routes::media::send_image(state, owned, request).await,
-        MediaKind::Video => crate::routes::media::send_video(state, owned, request).await,
-        MediaKind::Document => crate::routes::media::send_document(state, owned, request).await,
-        _ => crate::routes::media::send_audio(state, owned, request).await,
-    }?
-    .into_data();
+    let mut native = media_request(kind, body)?;
+    let file = native.take_file(kind, state.manager.config().media.limit(kind))?;
+    let session = owned.session;
+    let (chat, job) = native
+        .into_job(&state, &session.id, kind, file, UrlFetch::Now)
+        .await?;
+    let result = send::submit(&state, &session, chat, job, &SendMode::default(), key)
+        .await?
+        .into_data();
     Ok(sent(result))
 }
 
@@ -110,12 +106,12 @@ macro_rules! media_route {
                       (status = 404, description = "SESSION_NOT_FOUND"),
                       (status = 413, description = "MESSAGE_MEDIA_TOO_LARGE")))]
         pub async fn $name(
-            state: State<AppState>,
+            State(state): State<AppState>,
             ClientSession(owned): ClientSession,
-            headers: HeaderMap,
+            key: IdempotencyKey,
             Json(body): Json<MsSendMedia>,
         ) -> Result<axum::Json<Value>, ApiError> {
-            send_media(state, owned, headers, body, $kind).await
+            send_media(state, owned, key, body, $kind).await
         }
     };
 }

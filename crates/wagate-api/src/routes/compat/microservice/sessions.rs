@@ -33,11 +33,11 @@ pub async fn list_sessions(
               (status = 403, description = "SESSION_LIMIT_REACHED"),
               (status = 409, description = "SESSION_ALREADY_EXISTS")))]
 pub async fn create_session(
-    state: State<AppState>,
-    auth: Auth,
+    State(state): State<AppState>,
+    Auth(principal): Auth,
     Json(body): Json<MsCreateSession>,
 ) -> Result<Response, ApiError> {
-    let native = crate::routes::sessions::CreateSession {
+    let native = crate::session_admin::CreateSession {
         name: body.session_id,
         webhook: None,
         used: false,
@@ -46,9 +46,7 @@ pub async fn create_session(
         device_name: body.name.filter(|n| !n.trim().is_empty()),
         device_os: None,
     };
-    let created = crate::routes::sessions::create_session(state.clone(), auth, Json(native))
-        .await?
-        .into_data();
+    let created = crate::session_admin::create(&state, &principal, native).await?;
     let record = state
         .store
         .get_session(&created.id)
@@ -112,12 +110,10 @@ pub async fn qr(
               (status = 400, description = "SESSION_QR_EXPIRED: already connected"),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn regenerate_qr(
-    state: State<AppState>,
+    State(state): State<AppState>,
     ClientSession(owned): ClientSession,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let fresh = crate::routes::sessions::regenerate_qr(state, owned)
-        .await?
-        .into_data();
+    let fresh = crate::session_admin::fresh_qr(&state, &owned.record, &owned.session).await?;
     Ok(qr_answer(fresh.code))
 }
 

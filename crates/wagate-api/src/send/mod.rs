@@ -1,6 +1,12 @@
 //! What every send route shares: the request's [`SendMode`] and
-//! [`IdempotencyKey`], the checks of a chat id and a text, base64 files,
-//! and [`submit`], which hands the message to the session's durable queue.
+//! [`IdempotencyKey`], the typed send requests ([`SendText`],
+//! [`SendMedia`]) with their checks, and [`submit`], which hands the message
+//! to the session's durable queue.
+//!
+//! Rooms: [`checks`] (chat ids, texts, captions, file names, base64),
+//! [`text`] and [`media`] (the requests and how they become a queued job:
+//! single sends, bulk items and the drop-in modes all go through them, so
+//! their rules cannot drift).
 //!
 //! Every send route hands its message to [`submit`]: it goes into the
 //! session's durable queue, and the route either waits for the outcome (the
@@ -16,19 +22,24 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use wagate_core::limits::TEXT_MAX_CHARS;
 use wagate_core::{ChatId, ErrorCode, QueueStatus, iso_ms};
 use wagate_engine::Session;
-use wagate_engine::media::MediaKind;
 use wagate_engine::queue::{Lane, SendJob, Submit, Submitted};
 use wagate_store::app::QueuedRecord;
 
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::state::AppState;
+
+mod checks;
+pub mod media;
+mod text;
+
+pub use checks::*;
+pub use media::{ClientFile, MediaSourceDto, SendMedia, UrlFetch};
+pub use text::SendText;
 
 /// Longest `Idempotency-Key` accepted.
 pub const IDEMPOTENCY_KEY_MAX: usize = 255;
@@ -223,96 +234,4 @@ pub struct SendOptionsDto {
     /// `TYPING_DELAY_MIN`..`TYPING_DELAY_MAX` seconds), then `paused`, before sending.
     #[serde(default)]
     pub simulate_typing: bool,
-}
-
-pub fn parse_chat_id(raw: &str) -> Result<ChatId, ApiError> {
-    ChatId::parse(raw).map_err(|e| ApiError::new(ErrorCode::MessageInvalidChatId, e.0))
-}
-
-/// A contract message id (`true_628…@c.us_3EB0…`) or a bare WhatsApp id →
-/// the WhatsApp id.
-pub fn wa_id_of(id: &str) -> &str {
-    wagate_core::ids::parse_message_id(id).2
-}
-
-/// A text a client wants sent: not empty, within the contract's limit.
-pub fn check_text(text: &str) -> Result<(), ApiError> {
-    if text.trim().is_empty() {
-        return Err(ApiError::validation("text must not be empty"));
-    }
-    if text.chars().count() > TEXT_MAX_CHARS {
-        return Err(ApiError::new(
-            ErrorCode::MessageTextTooLong,
-            format!("text exceeds {TEXT_MAX_CHARS} characters"),
-        ));
-    }
-    Ok(())
-}
-
-pub fn too_large(kind: MediaKind, limit: u64) -> ApiError {
-    ApiError::new(
-        ErrorCode::MessageMediaTooLarge,
-        format!("the {} exceeds the limit of {limit} bytes", kind.name()),
-    )
-    .with_details(serde_json::json!({ "limit": limit }))
-}
-
-/// A data URL (`data:<type>;base64,<data>`) or bare base64 → bytes.
-pub fn decode_base64(s: &str, kind: MediaKind, limit: u64) -> Result<Vec<u8>, ApiError> {
-    let data = match s.strip_prefix("data:") {
-        Some(rest) => match rest.split_once(',') {
-            Some((meta, data)) if meta.ends_with(";base64") => data,
-            _ => {
-                return Err(ApiError::validation(
-                    "a data URL must look like data:<type>;base64,<data>",
-                ));
-            }
-        },
-        None => s,
-    };
-    let cleaned: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    if (cleaned.len() as u64) / 4 * 3 > limit.saturating_add(3) {
-        return Err(too_large(kind, limit));
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(cleaned.as_bytes())
-        .map_err(|e| ApiError::validation(format!("invalid base64: {e}")))?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large(kind, limit));
-    }
-    Ok(bytes)
-}
-
-/// A media caption within the contract's limit (single and bulk sends).
-pub fn check_caption(caption: Option<&str>) -> Result<(), ApiError> {
-    use wagate_core::limits::CAPTION_MAX_CHARS;
-    match caption {
-        Some(c) if c.chars().count() > CAPTION_MAX_CHARS => Err(ApiError::new(
-            ErrorCode::MessageTextTooLong,
-            format!("caption exceeds {CAPTION_MAX_CHARS} characters"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// A document's file name: 1 to `FILENAME_MAX_CHARS` printable characters
-/// (single and bulk sends).
-pub fn check_filename(filename: Option<&str>) -> Result<(), ApiError> {
-    use wagate_core::limits::FILENAME_MAX_CHARS;
-    let Some(name) = filename else {
-        return Ok(());
-    };
-    let n = name.chars().count();
-    if n == 0 || n > FILENAME_MAX_CHARS || name.chars().any(char::is_control) {
-        return Err(invalid_filename());
-    }
-    Ok(())
-}
-
-/// What [`check_filename`] answers for a bad name.
-pub fn invalid_filename() -> ApiError {
-    ApiError::validation(format!(
-        "filename must be 1 to {} printable characters",
-        wagate_core::limits::FILENAME_MAX_CHARS
-    ))
 }
