@@ -45,7 +45,10 @@ async fn world_with(cors: wagate_api::cors::CorsOrigins) -> World {
         .await
         .unwrap()
         .id;
-    let manager = SessionManager::new(store, EngineConfig::default());
+    let mut engine = EngineConfig::default();
+    engine.media.dir = dir.path().join("media");
+    engine.media.store = wagate_engine::media_store::MediaStore::local(&engine.media.dir);
+    let manager = SessionManager::new(store, engine);
     let rate_limit = wagate_api::rate_limit::RateLimitConfig {
         enabled: false,
         ..Default::default()
@@ -343,6 +346,49 @@ async fn bulk_media_follows_the_single_send_rules_for_names_and_captions() {
         StatusCode::BAD_REQUEST,
         "MESSAGE_TEXT_TOO_LONG",
     );
+}
+
+/// The files kept in the world's media storage for its session.
+fn kept_files(w: &World) -> usize {
+    let dir = w._dir.path().join("media").join(&w.session);
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+#[tokio::test]
+async fn a_refused_send_leaves_no_file_behind() {
+    let w = world().await;
+    // A JPEG by its first bytes: checked and kept before the queue refuses
+    // the send (the session is not running).
+    let jpeg = format!("data:image/jpeg;base64,{}", "/9j/4AAQSkZJRgABAQ".repeat(4));
+    refused(
+        w.post(
+            "/api/sessions/{id}/messages/send-image",
+            json!({ "chatId": "628123456789", "image": { "base64": jpeg } }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "SESSION_NOT_READY",
+    );
+    // A bulk whose second item is bad: the first item's file was kept.
+    refused(
+        w.post(
+            "/api/sessions/{id}/messages/send-bulk",
+            json!({ "messages": [
+                { "chatId": "628123456789", "type": "image", "content": { "image": { "base64": jpeg } } },
+                { "chatId": "628123456789", "type": "hologram", "content": {} } ] }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    );
+    // The files were kept (their folder exists), then deleted: deletion is
+    // immediate on local storage.
+    let folder = w._dir.path().join("media").join(&w.session);
+    assert!(
+        folder.is_dir(),
+        "no file was ever kept: this story proves nothing"
+    );
+    assert_eq!(kept_files(&w), 0, "a refused send's file stayed behind");
 }
 
 #[tokio::test]
