@@ -1,0 +1,197 @@
+//! The sender's side of the queue: what a session has waiting, taking the
+//! next due message, settling it (`sent`, `failed`, back to `queued`), the
+//! send times the rate caps count, and start-up recovery of interrupted
+//! sends.
+
+use sqlx::{AssertSqlSafe, Row};
+use wagate_core::Lane;
+
+use super::record::{COLUMNS, LaneBacklog, QueuedRecord, queued_from_row};
+use crate::app::wire;
+use crate::{Store, StoreError};
+
+impl Store {
+    /// What a session has waiting, per lane.
+    pub async fn queue_backlog(&self, session_id: &str) -> Result<Vec<LaneBacklog>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT lane, COUNT(*) AS n, MIN(not_before) AS earliest FROM send_queue
+             WHERE session_id = $1 AND status = 'queued' GROUP BY lane",
+        )
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LaneBacklog {
+                    lane: wire(r, "lane")?,
+                    count: r.try_get("n")?,
+                    earliest: r.try_get("earliest")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// How many of a session's messages are being sent right now.
+    pub async fn queue_sending(&self, session_id: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM send_queue WHERE session_id = $1 AND status = 'sending'",
+        )
+        .bind(session_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The first message of a lane that may go at `now` (FIFO).
+    pub async fn next_due(
+        &self,
+        session_id: &str,
+        lane: Lane,
+        now: i64,
+    ) -> Result<Option<QueuedRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM send_queue
+             WHERE session_id = $1 AND status = 'queued' AND lane = $2 AND not_before <= $3
+             ORDER BY created_at, batch_seq, id LIMIT 1"
+        )))
+        .bind(session_id)
+        .bind(lane.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| queued_from_row(&r)).transpose()?)
+    }
+
+    /// Takes a queued message for sending (counts an attempt); false when it
+    /// is no longer queued (cancelled meanwhile).
+    pub async fn claim_queued(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE send_queue SET status = 'sending', attempts = attempts + 1, updated_at = $2
+             WHERE id = $1 AND status = 'queued'",
+        )
+        .bind(id)
+        .bind(wagate_core::now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn mark_queued_sent(&self, id: &str, sent_at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE send_queue SET status = 'sent', sent_at = $2, updated_at = $2,
+             error_code = NULL, error_message = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(sent_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn mark_queued_failed(
+        &self,
+        id: &str,
+        code: &str,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.mark_queued_failed(id, code, message).await?;
+        tx.commit().await
+    }
+
+    /// Puts a message back in the queue to try again at `not_before`. With
+    /// `refund`, the attempt it just used is not counted (the session was not
+    /// connected: nothing was tried).
+    pub async fn requeue(
+        &self,
+        id: &str,
+        not_before: i64,
+        error: Option<(&str, &str)>,
+        refund: bool,
+    ) -> Result<(), StoreError> {
+        let refund = if refund {
+            ", attempts = attempts - 1"
+        } else {
+            ""
+        };
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE send_queue SET status = 'queued', not_before = $2, error_code = $3,
+             error_message = $4, updated_at = $5{refund} WHERE id = $1 AND status = 'sending'"
+        )))
+        .bind(id)
+        .bind(not_before)
+        .bind(error.map(|e| e.0))
+        .bind(error.map(|e| e.1))
+        .bind(wagate_core::now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Start-up: what a previous process was sending when it stopped goes
+    /// back to the queue (same WhatsApp id). Returns how many.
+    pub async fn requeue_interrupted(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE send_queue SET status = 'queued', updated_at = $1 WHERE status = 'sending'",
+        )
+        .bind(wagate_core::now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Sessions with messages waiting.
+    pub async fn sessions_with_queue(&self) -> Result<Vec<String>, StoreError> {
+        let rows =
+            sqlx::query("SELECT DISTINCT session_id FROM send_queue WHERE status = 'queued'")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| r.try_get("session_id").map_err(Into::into))
+            .collect()
+    }
+
+    /// When a session's messages were sent since `since` (oldest first): what
+    /// the per-minute, per-hour and per-day caps count.
+    pub async fn sent_times_since(
+        &self,
+        session_id: &str,
+        since: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT sent_at FROM send_queue WHERE session_id = $1 AND sent_at >= $2 ORDER BY sent_at",
+        )
+        .bind(session_id)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("sent_at").map_err(Into::into))
+            .collect()
+    }
+}
+
+/// Queue changes that commit with their event (`message.failed`).
+impl crate::app::SpineTx {
+    /// Marks a queued message failed for good; returns whether it was still
+    /// queued or sending (a second settle changes nothing).
+    pub async fn mark_queued_failed(
+        &mut self,
+        id: &str,
+        code: &str,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE send_queue SET status = 'failed', error_code = $2, error_message = $3, updated_at = $4
+             WHERE id = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(id)
+        .bind(code)
+        .bind(message)
+        .bind(wagate_core::now_ms())
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

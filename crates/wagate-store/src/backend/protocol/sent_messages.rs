@@ -1,0 +1,60 @@
+//! Sent messages kept for retry receipts (`wa_sent_messages`): taken back
+//! with one `DELETE … RETURNING` when a recipient asks for a retry.
+
+use wacore::store::error::Result;
+
+use super::count;
+use crate::backend::{DeviceBackend, db_err, now_secs};
+
+pub(super) async fn store_sent_message(
+    b: &DeviceBackend,
+    chat_jid: &str,
+    message_id: &str,
+    payload: &[u8],
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO wa_sent_messages (device_id, chat_jid, message_id, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (device_id, chat_jid, message_id) DO UPDATE SET \
+         payload = excluded.payload, created_at = excluded.created_at",
+    )
+    .bind(b.device_id)
+    .bind(chat_jid)
+    .bind(message_id)
+    .bind(payload)
+    .bind(now_secs())
+    .execute(b.pool())
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn take_sent_message(
+    b: &DeviceBackend,
+    chat_jid: &str,
+    message_id: &str,
+) -> Result<Option<Vec<u8>>> {
+    let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
+        "DELETE FROM wa_sent_messages \
+         WHERE device_id = $1 AND chat_jid = $2 AND message_id = $3 RETURNING payload",
+    )
+    .bind(b.device_id)
+    .bind(chat_jid)
+    .bind(message_id)
+    .fetch_all(b.pool())
+    .await
+    .map_err(db_err)?;
+    Ok(rows.into_iter().next().map(|(p,)| p))
+}
+
+pub(super) async fn delete_expired_sent_messages(
+    b: &DeviceBackend,
+    cutoff_timestamp: i64,
+) -> Result<u32> {
+    let res = sqlx::query("DELETE FROM wa_sent_messages WHERE device_id = $1 AND created_at < $2")
+        .bind(b.device_id)
+        .bind(cutoff_timestamp)
+        .execute(b.pool())
+        .await
+        .map_err(db_err)?;
+    Ok(count(res.rows_affected()))
+}

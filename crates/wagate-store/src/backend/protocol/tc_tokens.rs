@@ -1,0 +1,141 @@
+//! Trusted-contact tokens (`wa_tc_tokens`): the token received from a
+//! contact (newer wins) and when we last sent to them (advance only), each
+//! written by one atomic `INSERT … ON CONFLICT DO UPDATE`.
+
+use wacore::store::error::Result;
+use wacore::store::traits::TcTokenEntry;
+
+use super::count;
+use crate::backend::{DeviceBackend, db_err, now_secs};
+
+pub(super) async fn get_tc_token(b: &DeviceBackend, jid: &str) -> Result<Option<TcTokenEntry>> {
+    let row: Option<(Vec<u8>, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT token, token_timestamp, sender_timestamp FROM wa_tc_tokens \
+         WHERE device_id = $1 AND jid = $2",
+    )
+    .bind(b.device_id)
+    .bind(jid)
+    .fetch_optional(b.pool())
+    .await
+    .map_err(db_err)?;
+    Ok(
+        row.map(|(token, token_timestamp, sender_timestamp)| TcTokenEntry {
+            token,
+            token_timestamp,
+            sender_timestamp,
+        }),
+    )
+}
+
+pub(super) async fn put_tc_token(b: &DeviceBackend, jid: &str, entry: &TcTokenEntry) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO wa_tc_tokens (device_id, jid, token, token_timestamp, sender_timestamp, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (device_id, jid) DO UPDATE SET \
+         token = excluded.token, token_timestamp = excluded.token_timestamp, \
+         sender_timestamp = excluded.sender_timestamp, updated_at = excluded.updated_at",
+    )
+    .bind(b.device_id)
+    .bind(jid)
+    .bind(entry.token.as_slice())
+    .bind(entry.token_timestamp)
+    .bind(entry.sender_timestamp)
+    .bind(now_secs())
+    .execute(b.pool())
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn delete_tc_token(b: &DeviceBackend, jid: &str) -> Result<()> {
+    sqlx::query("DELETE FROM wa_tc_tokens WHERE device_id = $1 AND jid = $2")
+        .bind(b.device_id)
+        .bind(jid)
+        .execute(b.pool())
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn get_all_tc_token_jids(b: &DeviceBackend) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT jid FROM wa_tc_tokens WHERE device_id = $1 ORDER BY jid")
+            .bind(b.device_id)
+            .fetch_all(b.pool())
+            .await
+            .map_err(db_err)?;
+    Ok(rows.into_iter().map(|(j,)| j).collect())
+}
+
+pub(super) async fn delete_expired_tc_tokens(
+    b: &DeviceBackend,
+    token_cutoff: i64,
+    sender_cutoff: i64,
+) -> Result<u32> {
+    // Dropped only when both the received token and the sender bucket are
+    // expired or absent.
+    let res = sqlx::query(
+        "DELETE FROM wa_tc_tokens WHERE device_id = $1 \
+         AND (length(token) = 0 OR token_timestamp < $2) \
+         AND (sender_timestamp IS NULL OR sender_timestamp < $3)",
+    )
+    .bind(b.device_id)
+    .bind(token_cutoff)
+    .bind(sender_cutoff)
+    .execute(b.pool())
+    .await
+    .map_err(db_err)?;
+    Ok(count(res.rows_affected()))
+}
+
+pub(super) async fn touch_tc_token_sender_timestamp(
+    b: &DeviceBackend,
+    jid: &str,
+    sender_timestamp: i64,
+) -> Result<()> {
+    // Insert a byte-less placeholder, or advance only sender_timestamp.
+    sqlx::query(
+        "INSERT INTO wa_tc_tokens (device_id, jid, token, token_timestamp, sender_timestamp, updated_at) \
+         VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (device_id, jid) DO UPDATE SET \
+         sender_timestamp = CASE \
+           WHEN wa_tc_tokens.sender_timestamp IS NULL \
+             OR wa_tc_tokens.sender_timestamp < excluded.sender_timestamp \
+           THEN excluded.sender_timestamp ELSE wa_tc_tokens.sender_timestamp END, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(b.device_id)
+    .bind(jid)
+    .bind(Vec::<u8>::new())
+    .bind(sender_timestamp)
+    .bind(now_secs())
+    .execute(b.pool())
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn store_received_tc_token(
+    b: &DeviceBackend,
+    jid: &str,
+    token: &[u8],
+    token_timestamp: i64,
+) -> Result<()> {
+    // Newer-wins, atomically: overwrite the token pair only over a
+    // placeholder or an older-or-equal token; never touch sender_timestamp.
+    sqlx::query(
+        "INSERT INTO wa_tc_tokens (device_id, jid, token, token_timestamp, sender_timestamp, updated_at) \
+         VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT (device_id, jid) DO UPDATE SET \
+         token = excluded.token, token_timestamp = excluded.token_timestamp, \
+         updated_at = excluded.updated_at \
+         WHERE length(wa_tc_tokens.token) = 0 \
+            OR excluded.token_timestamp >= wa_tc_tokens.token_timestamp",
+    )
+    .bind(b.device_id)
+    .bind(jid)
+    .bind(token)
+    .bind(token_timestamp)
+    .bind(now_secs())
+    .execute(b.pool())
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
