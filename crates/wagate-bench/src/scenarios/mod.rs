@@ -1,0 +1,9 @@
+//! The measurements, one per module, in the order `main` runs them: each
+//! takes what it needs (API client, sandbox, sessions) and returns its part
+//! of the report.
+
+pub mod api_overhead;
+pub mod idle_memory;
+pub mod reconnect_storm;
+pub mod send_path;
+pub mod ws_fanout;
