@@ -8,97 +8,18 @@
 //! one check, not one per message. Negative answers are never cached (a
 //! number may register at any time). Groups are not checked.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use tracing::warn;
 use wagate_core::ChatId;
 use whatsapp_rust::Jid;
 use whatsapp_rust::client::Client;
 
+pub use crate::config::ContactsConfig;
 use crate::error::EngineError;
+pub use crate::recipient_cache::{POSITIVE_TTL, RecipientCache};
 use crate::session::Session;
 
-/// How long "this number is on WhatsApp" is believed.
-pub const POSITIVE_TTL: Duration = Duration::from_secs(60 * 60);
 /// Most numbers in one check.
 pub const MAX_BATCH: usize = 50;
-/// Most cached answers per process (oldest are dropped beyond).
-const CACHE_CAP: usize = 100_000;
-
-#[derive(Clone, Debug)]
-pub struct ContactsConfig {
-    /// Check recipients before sending (`VALIDATE_RECIPIENTS`, default on).
-    pub validate_recipients: bool,
-}
-
-impl Default for ContactsConfig {
-    fn default() -> Self {
-        ContactsConfig {
-            validate_recipients: true,
-        }
-    }
-}
-
-impl ContactsConfig {
-    /// Reads `VALIDATE_RECIPIENTS` (`true`/`false`, `1`/`0`, `on`/`off`).
-    pub fn from_env() -> Result<ContactsConfig, String> {
-        Self::from_value(std::env::var("VALIDATE_RECIPIENTS").ok().as_deref())
-    }
-
-    pub fn from_value(v: Option<&str>) -> Result<ContactsConfig, String> {
-        let validate_recipients = match v.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("") => true,
-            Some("true" | "1" | "on" | "yes") => true,
-            Some("false" | "0" | "off" | "no") => false,
-            Some(other) => {
-                return Err(format!(
-                    "VALIDATE_RECIPIENTS must be true or false, not '{other}'"
-                ));
-            }
-        };
-        Ok(ContactsConfig {
-            validate_recipients,
-        })
-    }
-}
-
-/// Numbers known to be on WhatsApp, per session, with when that was learnt.
-#[derive(Default)]
-pub struct RecipientCache {
-    known: Mutex<HashMap<(String, String), Instant>>,
-}
-
-impl RecipientCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Instant>> {
-        self.known.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn is_known(&self, session: &str, phone: &str) -> bool {
-        let mut known = self.lock();
-        let key = (session.to_string(), phone.to_string());
-        match known.get(&key) {
-            Some(at) if at.elapsed() < POSITIVE_TTL => true,
-            Some(_) => {
-                known.remove(&key);
-                false
-            }
-            None => false,
-        }
-    }
-
-    pub fn remember(&self, session: &str, phone: &str) {
-        let mut known = self.lock();
-        if known.len() >= CACHE_CAP {
-            known.retain(|_, at| at.elapsed() < POSITIVE_TTL);
-            if known.len() >= CACHE_CAP {
-                known.clear();
-            }
-        }
-        known.insert((session.to_string(), phone.to_string()), Instant::now());
-    }
-}
 
 /// One number's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]

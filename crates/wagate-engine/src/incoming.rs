@@ -38,8 +38,10 @@ use whatsapp_rust::download::{DownloadParams, DownloadWriter, Downloadable};
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use wagate_store::Store;
+
+use crate::config::EngineConfig;
 use crate::error::EngineError;
-use crate::manager::SessionManager;
 use crate::media::{
     MediaConfig, MediaKind, file_path, is_plausible_mimetype, media_json, new_file_id, sniff,
 };
@@ -179,8 +181,20 @@ impl Session {
     }
 }
 
-/// The download pool: runs while the manager lives.
-pub(crate) async fn run(manager: Weak<SessionManager>) {
+/// What the download pool needs of the sessions' owner (the
+/// [`crate::SessionManager`], which starts the pool and implements this):
+/// the pool does not know the manager, only these.
+pub(crate) trait SessionSource: Send + Sync + 'static {
+    fn store(&self) -> &Store;
+    fn config(&self) -> &EngineConfig;
+    /// Notified when a new download is due.
+    fn incoming_wake(&self) -> Arc<tokio::sync::Notify>;
+    /// The session `id`, running or not.
+    fn get(&self, id: &str) -> impl Future<Output = Result<Arc<Session>, EngineError>> + Send;
+}
+
+/// The download pool: runs while its owner lives.
+pub(crate) async fn run<M: SessionSource>(manager: Weak<M>) {
     let Some(workers) = manager
         .upgrade()
         .map(|m| m.config().media.incoming_workers.max(1))
@@ -208,7 +222,7 @@ pub(crate) async fn run(manager: Weak<SessionManager>) {
                     };
                     let (m, busy) = (m.clone(), busy.clone());
                     tokio::spawn(async move {
-                        settle(&m, job).await;
+                        settle(m.as_ref(), job).await;
                         busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
                         drop(permit);
                     });
@@ -225,7 +239,7 @@ pub(crate) async fn run(manager: Weak<SessionManager>) {
 }
 
 /// One job, from claim to settled (or postponed).
-async fn settle(manager: &SessionManager, job: IncomingMediaJob) {
+async fn settle(manager: &impl SessionSource, job: IncomingMediaJob) {
     let store = manager.store();
     let session = match manager.get(&job.session_id).await {
         Ok(s) => s,
@@ -297,7 +311,12 @@ async fn settle(manager: &SessionManager, job: IncomingMediaJob) {
     }
 }
 
-async fn postpone(manager: &SessionManager, job: &IncomingMediaJob, attempts: i64, wait_ms: i64) {
+async fn postpone(
+    manager: &impl SessionSource,
+    job: &IncomingMediaJob,
+    attempts: i64,
+    wait_ms: i64,
+) {
     if let Err(e) = manager
         .store()
         .postpone_incoming_media(&job.session_id, &job.wa_id, attempts, now_ms() + wait_ms)

@@ -32,6 +32,7 @@ pub mod media_store;
 pub mod presence;
 pub mod profile;
 pub mod queue;
+pub mod recipient_cache;
 pub mod session;
 pub mod warming;
 

@@ -260,3 +260,21 @@ fn random_device_os() -> String {
         .unwrap_or(&"Windows")
         .to_string()
 }
+
+impl crate::incoming::SessionSource for SessionManager {
+    fn store(&self) -> &Store {
+        SessionManager::store(self)
+    }
+
+    fn config(&self) -> &EngineConfig {
+        SessionManager::config(self)
+    }
+
+    fn incoming_wake(&self) -> Arc<tokio::sync::Notify> {
+        SessionManager::incoming_wake(self)
+    }
+
+    async fn get(&self, id: &str) -> Result<Arc<Session>, EngineError> {
+        SessionManager::get(self, id).await
+    }
+}

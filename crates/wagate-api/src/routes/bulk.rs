@@ -259,11 +259,10 @@ async fn bulk_item(
     content.insert("chatId".into(), m.chat_id.into());
     let kind = match MessageKind::parse(&m.kind) {
         Some(MessageKind::Text) => {
-            if !content.contains_key("text") {
-                // not vocabulary: a content field
-                return Err(ApiError::validation(
-                    "content.text is required for type text",
-                ));
+            let text_field = "text"; // not vocabulary: a content field
+            if !content.contains_key(text_field) {
+                let message = "content.text is required for type text";
+                return Err(ApiError::validation(message));
             }
             return typed::<SendText>(content)?.into_job();
         }

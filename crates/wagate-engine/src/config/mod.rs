@@ -1,4 +1,20 @@
-//! Engine configuration: which server to dial and what version to claim.
+//! Engine configuration: which server to dial and what version to claim,
+//! and each feature's settings in a room of its own ([`media`],
+//! [`queue`], [`contacts`], [`typing`]).
+//!
+//! Settings import only the engine's leaf types (media kinds, the media
+//! store, pacing), never a session or a feature that runs one: the
+//! session reads its configuration, and nothing here reads a session.
+
+pub mod contacts;
+pub mod media;
+pub mod queue;
+pub mod typing;
+
+pub use contacts::ContactsConfig;
+pub use media::MediaConfig;
+pub use queue::QueueConfig;
+pub use typing::TypingConfig;
 
 /// The WhatsApp Web version claimed when talking to a sandbox and no version
 /// was pinned; a fixed value so that nothing is fetched from the internet.
@@ -12,15 +28,15 @@ pub struct EngineConfig {
     /// current one, except against a sandbox, where a fixed one is used.
     pub version: Option<(u32, u32, u32)>,
     /// Media size limits and directory.
-    pub media: crate::media::MediaConfig,
+    pub media: MediaConfig,
     /// Recipient validation.
-    pub contacts: crate::contacts::ContactsConfig,
+    pub contacts: ContactsConfig,
     /// Simulated typing pauses.
-    pub typing: crate::presence::TypingConfig,
+    pub typing: TypingConfig,
     /// Say "available" this often while connected (`None`: never).
     pub presence_heartbeat: Option<std::time::Duration>,
     /// The send queue: pacing, retries, idempotency.
-    pub queue: crate::queue::QueueConfig,
+    pub queue: QueueConfig,
     /// The guarded client for URLs a tenant chooses (media URLs; webhooks
     /// reuse it): `OUTBOUND_ALLOW_PRIVATE`, `OUTBOUND_ALLOW_HOSTS`.
     pub outbound: wagate_outbound::Outbound,

@@ -1,7 +1,10 @@
 //! The media kinds the API sends, and what a file is by its first bytes
 //! (never by what a client claims).
 
-use super::*;
+use wagate_core::MessageKind;
+use whatsapp_rust::download::MediaType;
+
+use crate::error::MediaError;
 
 /// The media types the API sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

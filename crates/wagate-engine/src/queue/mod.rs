@@ -15,7 +15,6 @@
 //! message once per id, so the recipient sees it once.
 
 mod batch;
-mod config;
 pub mod dispatcher;
 pub mod job;
 pub mod pacing;
@@ -28,20 +27,18 @@ use serde_json::json;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
-use wagate_core::{
-    BatchStatus, ChatId, QueueStatus, RetrySchedule, SessionStatus, StatusReason, now_ms,
-};
+use wagate_core::{BatchStatus, ChatId, QueueStatus, SessionStatus, StatusReason, now_ms};
 use wagate_store::Store;
 use wagate_store::app::{
     BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,
 };
 use whatsapp_rust::Jid;
 
+pub use crate::config::QueueConfig;
 use crate::error::EngineError;
 use crate::media::MediaConfig;
 use crate::session::Session;
 pub use batch::{BatchOptions, BatchSubmit, BatchSubmitted};
-pub use config::QueueConfig;
 pub use job::SendJob;
 pub use pacing::{Lane, Pacing, PacingOverrides, QuietHours};
 

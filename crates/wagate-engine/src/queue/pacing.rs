@@ -115,8 +115,8 @@ pub struct Pacing {
 
 impl Pacing {
     /// The typing pause bounds as the presence module takes them.
-    pub fn typing(&self) -> crate::presence::TypingConfig {
-        crate::presence::TypingConfig {
+    pub fn typing(&self) -> crate::config::TypingConfig {
+        crate::config::TypingConfig {
             min: std::time::Duration::from_millis(self.typing_min_ms),
             max: std::time::Duration::from_millis(self.typing_max_ms.max(self.typing_min_ms)),
         }

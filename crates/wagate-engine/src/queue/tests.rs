@@ -2,7 +2,7 @@
 //! Unit tests of the parent module.
 
 use super::*;
-use wagate_core::MessageKind;
+use wagate_core::{MessageKind, RetrySchedule};
 
 fn row(id: &str) -> NewQueued {
     NewQueued {

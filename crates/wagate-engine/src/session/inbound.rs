@@ -319,7 +319,7 @@ pub fn message_event_data(m: &NewMessage) -> serde_json::Value {
         "timestamp": wagate_core::iso_ms(m.wa_timestamp * 1000),
         "isGroup": m.chat_id.ends_with("@g.us"),
         "hasMedia": m.msg_type.is_media(),
-        "media": m.media.as_ref().map(|f| crate::media::media_json(&m.session_id, f)),
+        "media": m.media.as_ref().map(|f| crate::media::object::media_json(&m.session_id, f)),
         "quotedMessageId": m.quoted_id,
         "contact": { "pushName": m.push_name },
     })

@@ -66,7 +66,7 @@ pub(crate) struct Shared {
     pub http: GatewayHttpClient,
     pub events: broadcast::Sender<GatewayEvent>,
     /// Numbers known to be on WhatsApp (recipient validation).
-    pub recipients: crate::contacts::RecipientCache,
+    pub recipients: crate::recipient_cache::RecipientCache,
     /// Wakes the received-media download pool ([`crate::incoming`]).
     pub incoming_wake: Arc<tokio::sync::Notify>,
 }
