@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::procs::ADMIN_KEY;
+use wagate_testkit::ADMIN_KEY;
 
 #[derive(Clone)]
 pub struct Api {

@@ -16,13 +16,13 @@
 
 mod api;
 mod machine;
-mod procs;
 mod scenarios;
 mod sessions;
 mod stats;
 mod webhook_receiver;
 mod ws_events;
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -32,13 +32,13 @@ use wagate_core::EventKind;
 
 use api::Api;
 use machine::machine;
-use procs::{Gateway, Sandbox, rss_bytes};
 use scenarios::api_overhead::api_load;
 use scenarios::idle_memory::{self, IdleMemory};
 use scenarios::reconnect_storm::{self, ReconnectStorm};
 use scenarios::send_path::send_path;
 use scenarios::ws_fanout::ws_fanout;
 use sessions::wait_connected;
+use wagate_testkit::{Gateway, Launch, SandboxProcess, rss_bytes};
 use webhook_receiver::WebhookReceiver;
 
 #[derive(Parser, Debug, Clone)]
@@ -70,7 +70,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let binary = args.wagate.clone().unwrap_or_else(procs::default_binary);
+    let binary = args.wagate.clone().unwrap_or_else(default_binary);
     if !binary.exists() {
         bail!(
             "{} not found: build it with `cargo build --release --features sandbox -p wagate`",
@@ -79,9 +79,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let data = tempfile::tempdir()?;
-    let sandbox = Sandbox::start(&binary).await?;
-    let gw = Gateway::start(&binary, data.path(), &sandbox.ws).await?;
-    let startup_empty = gw.startup;
+    let sandbox = SandboxProcess::start(&binary).await;
+    let (gw, startup_empty) = start_gateway(&binary, data.path(), &sandbox.ws).await;
     let api = Api::new(&gw.base);
     eprintln!("gateway up in {startup_empty:?}");
 
@@ -181,4 +180,33 @@ async fn main() -> anyhow::Result<()> {
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+/// The gateway under test and its start-up time (from spawn to the first
+/// `/health` answer). Webhook receivers of the benchmark are on loopback.
+pub(crate) async fn start_gateway(
+    binary: &Path,
+    data_dir: &Path,
+    sandbox_ws: &str,
+) -> (Gateway, Duration) {
+    let spawned = Instant::now();
+    let env = [("RUST_LOG", "warn".to_string())];
+    let gw = Launch {
+        binary,
+        data_dir,
+        database_url: None,
+        sandbox_ws,
+        env: &env,
+        allow_private: true,
+        log: None,
+    }
+    .start();
+    gw.healthy().await;
+    (gw, spawned.elapsed())
+}
+
+/// The `wagate` binary next to this benchmark in the target directory.
+fn default_binary() -> PathBuf {
+    let me = std::env::current_exe().unwrap_or_default();
+    me.with_file_name("wagate")
 }

@@ -9,9 +9,9 @@ use futures::StreamExt;
 use serde_json::json;
 
 use crate::api::Api;
-use crate::procs::Sandbox;
+use wagate_testkit::SandboxProcess;
 
-pub async fn create_phones(sandbox: &Sandbox, phones: &[String]) -> anyhow::Result<()> {
+pub async fn create_phones(sandbox: &SandboxProcess, phones: &[String]) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     futures::stream::iter(phones.iter().cloned())
         .map(|p| {
@@ -36,7 +36,7 @@ pub async fn create_phones(sandbox: &Sandbox, phones: &[String]) -> anyhow::Resu
 /// Creates and pairs one session per phone; returns the session ids in order.
 pub async fn pair_many(
     api: &Api,
-    sandbox: &Sandbox,
+    sandbox: &SandboxProcess,
     phones: &[String],
     offset: usize,
     concurrency: usize,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use wagate_core::EventKind;
 
-use crate::procs::ADMIN_KEY;
+use wagate_testkit::ADMIN_KEY;
 
 /// Opens an admin WebSocket subscribed to `session` (or `*`) for `events`.
 pub async fn subscribe(

@@ -60,50 +60,36 @@ impl Gateway {
         allow_private: bool,
         log: Option<&Path>,
     ) -> Gateway {
-        let mut cmd = Command::new(wagate_binary());
-        if allow_private {
-            cmd.env("OUTBOUND_ALLOW_PRIVATE", "true");
-        } else {
-            cmd.env_remove("OUTBOUND_ALLOW_PRIVATE");
-        }
-        cmd.arg("serve")
-            .env("PORT", "0")
-            .env("HOST", "127.0.0.1")
-            .env("DATA_DIR", data_dir)
-            .env("DATABASE_URL", database_url)
-            .env("API_KEY", ADMIN_KEY)
-            .env("WA_SERVER_URL", sandbox.ws_url())
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(match log {
-                Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
-                None => Stdio::inherit(),
-            });
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("gateway binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("gateway printed its address before exiting")
-                .unwrap();
-            if let Some(addr) = line.strip_prefix("wagate listening on ") {
-                break addr.trim().to_string();
-            }
+        let launch = Launch {
+            binary: &wagate_binary(),
+            data_dir,
+            database_url: Some(database_url),
+            sandbox_ws: &sandbox.ws_url(),
+            env,
+            allow_private,
+            log,
         };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Gateway {
-            child,
-            base,
-            data_dir: data_dir.to_path_buf(),
-        }
+        launch.start()
+    }
+
+    /// Waits until `/health` answers 200 (two minutes at most: a hang
+    /// guard).
+    pub async fn healthy(&self) {
+        let client = reqwest::Client::new();
+        let url = format!("{}/health", self.base);
+        eventually(
+            "the gateway to answer /health",
+            Duration::from_secs(120),
+            || async {
+                let ok = client
+                    .get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                ok.then_some(())
+            },
+        )
+        .await
     }
 
     /// The process id (to read its memory from `/proc`).
@@ -138,6 +124,76 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// How to start a gateway process: the benchmark starts the binary it is
+/// given against a sandbox process; the tests start the binary under test
+/// against an in-process sandbox.
+pub struct Launch<'a> {
+    pub binary: &'a Path,
+    pub data_dir: &'a Path,
+    /// `None`: the embedded SQLite file in `data_dir`.
+    pub database_url: Option<&'a str>,
+    /// The sandbox's `ws://…/ws/chat`.
+    pub sandbox_ws: &'a str,
+    /// Extra environment (wins over the defaults, `RUST_LOG` included).
+    pub env: &'a [(&'a str, String)],
+    /// `OUTBOUND_ALLOW_PRIVATE=true` (the tests' receivers are on loopback).
+    pub allow_private: bool,
+    /// Where stderr goes (`None`: this process's stderr).
+    pub log: Option<&'a Path>,
+}
+
+impl Launch<'_> {
+    /// Spawns the gateway and waits until it prints its address.
+    pub fn start(&self) -> Gateway {
+        let mut cmd = Command::new(self.binary);
+        if self.allow_private {
+            cmd.env("OUTBOUND_ALLOW_PRIVATE", "true");
+        } else {
+            cmd.env_remove("OUTBOUND_ALLOW_PRIVATE");
+        }
+        cmd.arg("serve")
+            .env("PORT", "0")
+            .env("HOST", "127.0.0.1")
+            .env("DATA_DIR", self.data_dir)
+            .env("API_KEY", ADMIN_KEY)
+            .env("WA_SERVER_URL", self.sandbox_ws)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(match self.log {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+                None => Stdio::inherit(),
+            });
+        if let Some(url) = self.database_url {
+            cmd.env("DATABASE_URL", url);
+        }
+        for (k, v) in self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("gateway binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("gateway printed its address before exiting")
+                .unwrap();
+            if let Some(addr) = line.strip_prefix("wagate listening on ") {
+                break addr.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Gateway {
+            child,
+            base,
+            data_dir: self.data_dir.to_path_buf(),
+        }
     }
 }
 

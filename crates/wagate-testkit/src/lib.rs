@@ -4,7 +4,10 @@
 //!   process; [`create_phone`], [`pair`], [`create_and_pair`]: its phones,
 //!   and linking them to gateway sessions;
 //! - [`Gateway`]: the real `wagate` binary as a child process (SIGKILL and
-//!   SIGTERM included), and [`Api`], a client with every verb;
+//!   SIGTERM included; [`Launch`] for any binary and sandbox), and [`Api`],
+//!   a client with every verb;
+//! - [`SandboxProcess`], [`rss_bytes`]: the sandbox as a process of its
+//!   own, and a process's memory, for the benchmark;
 //! - [`Db`]: a fresh SQLite file or PostgreSQL database per test, and
 //!   [`psql`] to look inside one;
 //! - [`Receiver`]: a webhook receiver that keeps raw bodies and headers;
@@ -15,19 +18,22 @@
 //!   event-bus outputs.
 //!
 //! Dev-only: the e2e tests of the `wagate` crate use it through their
-//! `tests/common` module.
+//! `tests/common` module, the store's tests for their databases, and
+//! `wagate-bench` for its processes.
 
 pub mod brokers;
 pub mod browser;
 mod db;
 mod gateway;
 mod phones;
+mod process;
 mod receiver;
 mod traces;
 
 pub use db::{Db, psql};
-pub use gateway::{Api, Gateway};
+pub use gateway::{Api, Gateway, Launch};
 pub use phones::{Phone, create_and_pair, create_phone, pair};
+pub use process::{SandboxProcess, free_port, rss_bytes};
 pub use receiver::{Hit, Receiver};
 pub use traces::{history, jpeg, received_at_least, received_texts, relay_log, relayed_messages};
 

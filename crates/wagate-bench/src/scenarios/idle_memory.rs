@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::api::Api;
-use crate::procs::{Gateway, Sandbox, rss_bytes};
 use crate::sessions::{create_phones, pair_many};
+use wagate_testkit::{Gateway, SandboxProcess, rss_bytes};
 
 /// What was measured, and the phones and paired sessions (in phone order)
 /// the later scenarios use.
@@ -24,7 +24,7 @@ pub struct IdleMemory {
 /// memory before, at 100 and at `n`.
 pub async fn run(
     api: &Api,
-    sandbox: &Sandbox,
+    sandbox: &SandboxProcess,
     gw: &Gateway,
     n: usize,
     pair_concurrency: usize,

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::api::Api;
-use crate::procs::{Gateway, Sandbox};
 use crate::sessions::wait_connected;
+use wagate_testkit::{Gateway, SandboxProcess};
 
 pub struct ReconnectStorm {
     /// From spawn to the first `/health` answer, with N sessions stored.
@@ -24,13 +24,12 @@ pub async fn run(
     gw: Gateway,
     binary: &Path,
     data_dir: &Path,
-    sandbox: &Sandbox,
+    sandbox: &SandboxProcess,
     n: usize,
 ) -> anyhow::Result<ReconnectStorm> {
     gw.stop();
     let restart = Instant::now();
-    let gw = Gateway::start(binary, data_dir, &sandbox.ws).await?;
-    let startup_full = gw.startup;
+    let (gw, startup_full) = crate::start_gateway(binary, data_dir, &sandbox.ws).await;
     let api = Api::new(&gw.base);
     let (reconnected, storm) = wait_connected(&api, n, restart, Duration::from_secs(180)).await?;
     eprintln!("reconnect storm: {reconnected}/{n} sessions CONNECTED again after {storm:.1}s");

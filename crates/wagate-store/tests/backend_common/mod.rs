@@ -1,14 +1,16 @@
-//! Shared harness of the backend tests: a fresh SQLite file in a tempdir, or
-//! a fresh PostgreSQL database (`wagate_t_<random>`) created through the
-//! admin URL in `WAGATE_TEST_PG_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`) and dropped afterwards.
+//! Shared harness of the backend tests: a fresh SQLite file in a nested
+//! folder of a tempdir (the store makes the folders), or a fresh PostgreSQL
+//! database from the test kit ([`Db`]: made through the admin URL in
+//! `WAGATE_TEST_PG_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`, and dropped afterwards).
 
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::path::Path;
 
-use sqlx::Connection as _;
 use wagate_store::Store;
+use wagate_testkit::Db;
 
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -29,39 +31,21 @@ where
     store.pool().close().await;
 }
 
-/// Run `body` against a store on a fresh PostgreSQL database; the database
-/// is dropped afterwards even when `body` panics.
+/// Run `body` against a store on a fresh PostgreSQL database (the test
+/// kit's [`Db`]); the database is dropped afterwards, also when `body`
+/// panics.
 pub async fn with_postgres<F, Fut>(body: F)
 where
     F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
+    Fut: Future<Output = ()>,
 {
-    sqlx::any::install_default_drivers();
-    let admin = admin_url();
-    let name = format!("wagate_t_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::AnyConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to the PostgreSQL admin URL {admin}: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let mut url = url::Url::parse(&admin).expect("admin URL parses");
-    url.set_path(&format!("/{name}"));
-    let store = Store::connect_with(url.as_str(), 4)
+    let db = Db::postgres().await;
+    let url = db.url(Path::new("."));
+    let store = Store::connect_with(&url, 4)
         .await
         .expect("connect postgres");
-    let outcome = tokio::spawn(body(store.clone())).await;
+    body(store.clone()).await;
     store.pool().close().await;
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await;
-    let _ = conn.close().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 /// Declare one `#[tokio::test]` per database for each listed async fn
