@@ -7,14 +7,17 @@
 //!
 //! A dashboard login token (see [`crate::login`]) is accepted too: as
 //! `Authorization: Bearer <jwt>`, or from the dashboard's session cookie,
-//! which on state-changing requests also needs the `X-CSRF-Token` header.
+//! which on state-changing requests also needs the `X-CSRF-Token` header;
+//! the token itself is read by [`crate::login::token`], and who it stands
+//! for is decided here ([`dashboard_principal`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 use wagate_store::app::Principal;
 
 use crate::error::ApiError;
+use crate::login::token::{Claims, check_csrf, looks_like_jwt, session_cookie, verify};
+use crate::secret::same_secret;
 use crate::state::AppState;
 
 /// The authenticated caller.
@@ -43,16 +46,6 @@ fn url_query_value(query: &str, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
-}
-
-/// Constant-time comparison through fixed-length digests.
-pub(crate) fn same_secret(a: &str, b: &str) -> bool {
-    let da = Sha256::digest(a.as_bytes());
-    let db = Sha256::digest(b.as_bytes());
-    da.iter()
-        .zip(db.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 pub async fn authenticate(state: &AppState, key: Option<String>) -> Result<Principal, ApiError> {
@@ -127,21 +120,37 @@ fn bearer(parts: &Parts) -> Option<&str> {
 pub async fn authenticate_request(state: &AppState, parts: &Parts) -> Result<Principal, ApiError> {
     let dashboard = state.config.dashboard.as_ref();
     if let (Some(cfg), Some(token)) = (dashboard, bearer(parts))
-        && crate::login::looks_like_jwt(token)
-        && let Some(claims) = crate::login::verify(cfg, token)
+        && looks_like_jwt(token)
+        && let Some(claims) = verify(cfg, token)
     {
-        return crate::login::principal_of(state, &claims).await;
+        return dashboard_principal(state, &claims).await;
     }
     let key = presented_key(parts).filter(|k| !k.is_empty());
     if key.is_some() {
         return authenticate(state, key).await;
     }
-    if let (Some(cfg), Some(token)) = (dashboard, crate::login::session_cookie(&parts.headers)) {
-        let claims = crate::login::verify(cfg, &token).ok_or_else(ApiError::unauthorized)?;
-        crate::login::check_csrf(parts, &claims)?;
-        return crate::login::principal_of(state, &claims).await;
+    if let (Some(cfg), Some(token)) = (dashboard, session_cookie(&parts.headers)) {
+        let claims = verify(cfg, &token).ok_or_else(ApiError::unauthorized)?;
+        check_csrf(parts, &claims)?;
+        return dashboard_principal(state, &claims).await;
     }
     Err(ApiError::unauthorized())
+}
+
+/// The caller a valid login token stands for: a tenant's token only while
+/// the key it logged in with exists.
+pub async fn dashboard_principal(state: &AppState, claims: &Claims) -> Result<Principal, ApiError> {
+    if claims.adm {
+        return Ok(Principal::admin());
+    }
+    let key_id = claims.kid.as_deref().ok_or_else(ApiError::unauthorized)?;
+    match state.store.api_key_tenant(key_id).await? {
+        Some(tenant) if tenant == claims.tid => Ok(Principal {
+            tenant_id: tenant,
+            is_admin: false,
+        }),
+        _ => Err(ApiError::unauthorized()),
+    }
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -188,11 +197,5 @@ mod tests {
         );
         assert_eq!(url_query_value("apiKey=x", "apiKey").as_deref(), Some("x"));
         assert_eq!(url_query_value("apikey=x", "apiKey"), None);
-    }
-
-    #[test]
-    fn secrets_compare() {
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
     }
 }

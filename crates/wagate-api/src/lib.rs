@@ -11,6 +11,7 @@
 //!   query values redacted;
 //! - [`auth`]: API keys (the admin key from the environment, tenant keys from
 //!   the store) and the caller's [`wagate_store::app::Principal`];
+//! - [`secret`]: comparing secrets in constant time;
 //! - [`extract`]: JSON, path and query extractors whose rejections answer in
 //!   the contract's envelope instead of axum's plain text;
 //! - [`routes`]: one module per resource; they share [`send`] (what every
@@ -24,7 +25,10 @@
 //!   with the `X-RateLimit-*` headers and 429 `RATE_LIMITED`;
 //! - [`openapi`]: the OpenAPI 3.1 document and the offline Swagger UI;
 //! - [`streams`]: caps on open WebSocket/SSE streams and their filters, and
-//!   closing streams whose key was deleted.
+//!   closing streams whose key was deleted;
+//! - [`state`]: what every handler can reach. It holds components (the
+//!   limiter, the streams' registry, the login guard, the metrics registry)
+//!   that never import it; the HTTP faces import it, never the other way.
 
 pub mod api_calls;
 pub mod auth;
@@ -44,6 +48,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod request_log;
 pub mod routes;
+pub mod secret;
 pub mod send;
 pub mod session_admin;
 pub mod sse;

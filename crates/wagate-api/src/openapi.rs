@@ -71,7 +71,7 @@ use answers::Answers;
         crate::routes::compat::microservice::send_audio, crate::routes::compat::microservice::messages,
         crate::routes::compat::microservice::tenant_messages, crate::routes::compat::microservice::tenant_stats,
         crate::routes::compat::microservice::stream, crate::routes::compat::microservice::file,
-        crate::login::login, crate::login::logout, crate::login::me,
+        crate::login::routes::login, crate::login::routes::logout, crate::login::routes::me,
         crate::routes::warming::create_room, crate::routes::warming::list_rooms,
         crate::routes::warming::get_room, crate::routes::warming::update_room,
         crate::routes::warming::delete_room, crate::routes::warming::start_room,

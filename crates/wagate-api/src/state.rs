@@ -1,10 +1,24 @@
 //! What every handler can reach.
+//!
+//! The state holds components (the limiter, the streams' registry, the login
+//! guard, the metrics registry, …) and imports each from the file that
+//! defines it, none of which imports the state; the HTTP faces (extractors,
+//! middleware, routes) import the state and the components, never the other
+//! way round.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use wagate_engine::SessionManager;
 use wagate_store::Store;
+
+use crate::api_calls::ApiCalls;
+use crate::cors::CorsOrigins;
+use crate::login::config::DashboardConfig;
+use crate::login::guard::LoginGuard;
+use crate::metrics::registry::Metrics;
+use crate::rate_limit::limiter::{RateLimitConfig, RateLimiter};
+use crate::streams::registry::Streams;
 
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
@@ -17,7 +31,7 @@ pub struct ApiConfig {
     /// Most webhooks per session (`WEBHOOK_MAX_PER_SESSION`).
     pub webhook_max_per_session: usize,
     /// API rate limits (`RATE_LIMIT_*`).
-    pub rate_limit: crate::rate_limit::RateLimitConfig,
+    pub rate_limit: RateLimitConfig,
     /// Most WebSocket/SSE streams one tenant holds open
     /// (`STREAMS_MAX_PER_TENANT`; 0: no cap).
     pub streams_max_per_tenant: usize,
@@ -25,9 +39,9 @@ pub struct ApiConfig {
     /// (`MAX_SESSIONS_PER_TENANT`; `None`: unlimited).
     pub max_sessions_per_tenant: Option<u64>,
     /// Dashboard login (`DASHBOARD_*`, `JWT_*`); `None`: not enabled.
-    pub dashboard: Option<crate::login::DashboardConfig>,
+    pub dashboard: Option<DashboardConfig>,
     /// Browser origins allowed to call the API (`CORS_ALLOW_ORIGINS`).
-    pub cors: crate::cors::CorsOrigins,
+    pub cors: CorsOrigins,
     /// A bearer token that may read `/metrics` besides the admin key
     /// (`METRICS_TOKEN`).
     pub metrics_token: Option<String>,
@@ -43,17 +57,17 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub started_at: Instant,
     /// Per-tenant request counters (see [`crate::rate_limit`]).
-    pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
+    pub rate_limiter: Arc<RateLimiter>,
     /// Open WebSocket/SSE streams per tenant (see [`crate::streams`]).
-    pub streams: Arc<crate::streams::Streams>,
+    pub streams: Arc<Streams>,
     /// Failed dashboard logins (see [`crate::login`]).
-    pub login_guard: Arc<crate::login::LoginGuard>,
+    pub login_guard: Arc<LoginGuard>,
     /// Warming rooms' service (the worker runs only where enabled).
     pub warming: Arc<wagate_engine::warming::Warming>,
     /// Prometheus metrics (see [`crate::metrics`]).
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: Arc<Metrics>,
     /// API calls per tenant and day (tenant statistics).
-    pub api_calls: Arc<crate::api_calls::ApiCalls>,
+    pub api_calls: Arc<ApiCalls>,
 }
 
 impl AppState {
@@ -67,17 +81,15 @@ impl AppState {
                 wagate_engine::warming::WarmingConfig::default(),
             ),
             manager,
-            rate_limiter: Arc::new(crate::rate_limit::RateLimiter::new(
-                config.rate_limit.clone(),
-            )),
-            streams: Arc::new(crate::streams::Streams::default()),
+            rate_limiter: Arc::new(RateLimiter::new(config.rate_limit.clone())),
+            streams: Arc::new(Streams::default()),
             login_guard: Arc::default(),
             config: Arc::new(config),
             started_at: Instant::now(),
-            metrics: Arc::new(crate::metrics::Metrics::new()),
+            metrics: Arc::new(Metrics::new()),
             api_calls: Arc::default(),
         };
-        state.metrics.follow(&state);
+        state.metrics.follow(&state.manager);
         state.api_calls.start_flushing(state.store.clone());
         state
     }

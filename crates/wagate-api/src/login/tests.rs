@@ -1,7 +1,13 @@
 #![cfg(test)]
 //! Unit tests of the parent module.
 
-use super::*;
+use std::time::Duration;
+
+use wagate_store::app::Principal;
+
+use super::config::{DashboardConfig, PasswordCheck};
+use super::guard::{LoginGuard, MAX_FAILURES};
+use super::token::{looks_like_jwt, new_claims, sign, verify};
 
 fn cfg() -> DashboardConfig {
     DashboardConfig {

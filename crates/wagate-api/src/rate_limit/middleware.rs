@@ -1,8 +1,21 @@
 //! The rate-limit middleware: counts each request against its tenant's
 //! window in its category, sets the `X-RateLimit-*` headers, and answers
 //! 429 `RATE_LIMITED` over the limit.
+//!
+//! The HTTP face of the limiter: it takes the [`AppState`] (the caller's
+//! key, the store for a tenant's overrides, the metrics); the limiter it
+//! drives never imports the state.
 
-use super::*;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use wagate_core::ErrorCode;
+
+use super::limiter::{Decision, classify, now_ms};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 fn set_headers(headers: &mut HeaderMap, d: &Decision) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
@@ -40,7 +53,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     }
     let now = now_ms();
     let limit = limiter
-        .limits_for(&state, &principal.tenant_id, now)
+        .limits_for(&state.store, &principal.tenant_id, now)
         .await
         .get(category);
     if limit == 0 {

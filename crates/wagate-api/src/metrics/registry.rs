@@ -1,32 +1,16 @@
-//! Prometheus metrics at `GET /metrics` (text format 0.0.4), for the
-//! operator: the admin key (`X-API-Key`), or `Authorization: Bearer
-//! <METRICS_TOKEN>` when one is set, so a scraper need not hold the admin key.
+//! The metrics registry: every metric, registered once, the methods that
+//! count as things happen (requests, rate-limit refusals, sends, webhook
+//! attempts, and the live events it follows), and the scrape-time reading
+//! of the durable figures.
 //!
-//! Three sources, each named for what it is:
-//! - **counted as it happens**: HTTP requests and their duration (the access
-//!   log's middleware), rate-limit rejections (the limiter), and the events
-//!   the gateway emits, from its live broadcast: every event by kind,
-//!   messages sent and received by type, send failures by code;
-//! - **read at scrape time** from the database and the process: sessions by
-//!   status, the send queue's depth and oldest message per lane, the event
-//!   log's head, each enabled webhook's lag behind it, delivery attempts by
-//!   outcome, open streams, the database pool, resident memory and open
-//!   file descriptors.
-//!
-//! The live counters start at zero with the process, as Prometheus expects
-//! of counters; a subscriber that falls behind a burst larger than the
-//! broadcast buffer misses those events' increments (said in the metric's
-//! help), while the durable figures above are exact.
+//! A component: [`crate::state::AppState`] holds the [`Metrics`], so this
+//! file does not import the state; what it reads it is given (the session
+//! manager's broadcast to follow, the store and the open streams to
+//! render).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -34,73 +18,15 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use tokio::sync::broadcast::error::RecvError;
 use wagate_core::{DeliveryOutcome, EventKind, Lane, MessageStatus, SessionStatus};
+use wagate_engine::SessionManager;
+use wagate_store::Store;
 
-use crate::auth::same_secret;
+use super::labels::{
+    CategoryLabels, CodeLabels, EventLabels, HttpLabels, LaneLabels, MessageLabels, OutcomeLabels,
+    OutputLabels, PoolLabels, StatusLabels, WebhookLabels, seconds_buckets,
+};
 use crate::error::ApiError;
-use crate::state::AppState;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct EventLabels {
-    event: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MessageLabels {
-    direction: String,
-    msg_type: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CodeLabels {
-    code: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StatusLabels {
-    status: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct LaneLabels {
-    lane: String,
-}
-
-/// 5 ms to about 80 s, doubling.
-fn seconds_buckets() -> Histogram {
-    Histogram::new(exponential_buckets(0.005, 2.0, 15))
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    outcome: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct WebhookLabels {
-    webhook: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutputLabels {
-    output: String,
-    kind: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct HttpLabels {
-    method: String,
-    class: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CategoryLabels {
-    category: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PoolLabels {
-    state: String,
-}
+use crate::streams::registry::Streams;
 
 /// Every metric, registered once.
 pub struct Metrics {
@@ -268,8 +194,8 @@ impl Metrics {
     }
 
     /// Counts the gateway's live events until the broadcast closes.
-    pub fn follow(self: &Arc<Self>, state: &AppState) {
-        let mut rx = state.manager.subscribe();
+    pub fn follow(self: &Arc<Self>, manager: &SessionManager) {
+        let mut rx = manager.subscribe();
         let me = self.clone();
         tokio::spawn(async move {
             loop {
@@ -349,9 +275,13 @@ impl Metrics {
             .inc();
     }
 
-    /// Reads the scrape-time figures, then the whole registry as text.
-    async fn render(&self, state: &AppState) -> Result<String, ApiError> {
-        let store = &state.store;
+    /// Reads the scrape-time figures (from the store and the open
+    /// streams), then the whole registry as text.
+    pub(super) async fn render(
+        &self,
+        store: &Store,
+        streams: &Streams,
+    ) -> Result<String, ApiError> {
         for s in SessionStatus::ALL {
             self.sessions
                 .get_or_create(&StatusLabels {
@@ -417,7 +347,7 @@ impl Metrics {
                 })
                 .set(n);
         }
-        self.streams.set(state.streams.total() as i64);
+        self.streams.set(streams.total() as i64);
         let pool = store.pool();
         let idle = pool.num_idle() as i64;
         let size = i64::from(pool.size());
@@ -449,34 +379,4 @@ fn resident_bytes() -> Option<i64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: i64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
-}
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(scrape))
-}
-
-/// `GET /metrics`: the admin key, or the metrics token.
-async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    if !may_scrape(&state, &headers) {
-        return Err(ApiError::unauthorized());
-    }
-    let text = state.metrics.render(&state).await?;
-    let mut r = text.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    Ok(r)
-}
-
-fn may_scrape(state: &AppState, headers: &HeaderMap) -> bool {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if header("x-api-key").is_some_and(|k| same_secret(k, &state.config.admin_key)) {
-        return true;
-    }
-    let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
-    match (&state.config.metrics_token, bearer) {
-        (Some(token), Some(given)) => same_secret(given.trim(), token),
-        _ => false,
-    }
 }

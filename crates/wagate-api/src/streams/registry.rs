@@ -1,23 +1,17 @@
-//! Limits on long-lived streams (WebSocket and SSE): how many one tenant may
-//! hold open, how large a subscription filter may be, and closing a stream
-//! whose API key was deleted (or whose tenant was) since it opened.
+//! The registry of open streams: the count per tenant ([`Streams`], whose
+//! [`StreamSlot`]s give a place back when dropped), the streams' limits and
+//! the check of a subscription filter.
 //!
-//! A stream takes a [`StreamSlot`] before it upgrades; the slot counts
-//! against its tenant until dropped, so the count cannot drift when a
-//! stream ends in any way. A full tenant gets 429 `RATE_LIMITED`. Every
-//! [`KEY_RECHECK`] a stream asks [`KeyCheck::still_valid`] and closes when
-//! the key no longer authenticates.
+//! A component: [`crate::state::AppState`] holds the [`Streams`], so this
+//! file imports neither the state nor the API keys.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use wagate_core::ErrorCode;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// How often an open stream checks that its key still works (a deleted key
 /// closes its streams within this).
@@ -93,55 +87,6 @@ impl Drop for StreamSlot {
             }
         }
     }
-}
-
-/// The key a stream was opened with, to check again later.
-#[derive(Clone)]
-pub struct KeyCheck {
-    state: AppState,
-    key: Option<String>,
-}
-
-impl KeyCheck {
-    pub fn new(state: &AppState, key: Option<String>) -> Self {
-        KeyCheck {
-            state: state.clone(),
-            key,
-        }
-    }
-
-    /// Whether the key still authenticates. A store error counts as valid:
-    /// a database hiccup should not drop every stream.
-    pub async fn still_valid(&self) -> bool {
-        match crate::auth::authenticate(&self.state, self.key.clone()).await {
-            Ok(_) => true,
-            Err(e) => e.code != ErrorCode::Unauthorized,
-        }
-    }
-}
-
-/// The API key a request presented (already authenticated by `Auth`), kept
-/// by a stream to check it again later.
-pub struct StreamKey(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for StreamKey {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(StreamKey(crate::auth::presented_key(parts)))
-    }
-}
-
-/// A stream's slot and key check, taken before the upgrade.
-pub fn admit(
-    state: &AppState,
-    tenant: &str,
-    key: Option<String>,
-) -> Result<(StreamSlot, KeyCheck), ApiError> {
-    let slot = state
-        .streams
-        .open(tenant, state.config.streams_max_per_tenant)?;
-    Ok((slot, KeyCheck::new(state, key)))
 }
 
 /// An events filter checked: at most [`FILTER_MAX_EVENTS`] names of at
