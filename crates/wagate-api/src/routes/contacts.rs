@@ -4,7 +4,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 use base64::Engine as _;
@@ -13,12 +13,10 @@ use utoipa::ToSchema;
 use wagate_core::{ChatId, ErrorCode};
 use wagate_engine::contacts::{MAX_BATCH, NumberCheck, phone_digits};
 
-use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::owned::OwnedSession;
-use crate::owned::owned_session;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -181,11 +179,8 @@ pub struct ContactDto {
     responses((status = 200, description = "The contacts", body = [ContactDto]),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn list_contacts(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<Vec<ContactDto>>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let contacts = session.contacts().await?;
     Ok(envelope::ok(
         contacts
@@ -217,11 +212,8 @@ pub struct BlockedDto {
               (status = 400, description = "SESSION_NOT_READY"),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn list_blocked(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<Vec<BlockedDto>>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let list = session.blocklist().await?;
     Ok(envelope::ok(
         list.into_iter()
@@ -249,12 +241,10 @@ pub struct BlockStateDto {
               (status = 400, description = "CONTACT_BLOCKED, MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY"),
               (status = 404, description = "SESSION_NOT_FOUND, CONTACT_NOT_FOUND")))]
 pub async fn block(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, contact)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, contact)): Path<(String, String)>,
 ) -> Result<Envelope<BlockStateDto>, ApiError> {
     let chat = person_id(&contact)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session.block(&chat).await?;
     Ok(envelope::ok(BlockStateDto {
         id: chat.api(),
@@ -269,12 +259,10 @@ pub async fn block(
               (status = 400, description = "CONTACT_NOT_BLOCKED, MESSAGE_INVALID_CHAT_ID, SESSION_NOT_READY"),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn unblock(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, contact)): Path<(String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, contact)): Path<(String, String)>,
 ) -> Result<Envelope<BlockStateDto>, ApiError> {
     let chat = person_id(&contact)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     session.unblock(&chat).await?;
     Ok(envelope::ok(BlockStateDto {
         id: chat.api(),
@@ -347,9 +335,7 @@ pub struct PictureSetDto {
               (status = 413, description = "MESSAGE_MEDIA_TOO_LARGE"),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn set_own_profile_picture(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Envelope<PictureSetDto>, ApiError> {
@@ -379,7 +365,6 @@ pub async fn set_own_profile_picture(
             "no picture: send the JPEG as the body, or {\"image\": {\"base64\": …}}",
         ));
     }
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let id = session.set_profile_picture(jpeg).await?;
     Ok(envelope::ok(PictureSetDto { id }))
 }

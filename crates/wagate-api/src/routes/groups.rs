@@ -2,7 +2,7 @@
 //! link, leave.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,12 +10,10 @@ use wagate_core::limits::{GROUP_DESCRIPTION_MAX_CHARS, GROUP_NAME_MAX_CHARS};
 use wagate_core::{ChatId, ErrorCode, iso_ms};
 use wagate_engine::groups::{GroupInfo, ParticipantAction};
 
-use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::owned::OwnedSession;
-use crate::owned::owned_session;
 use crate::send::parse_chat_id;
 use crate::state::AppState;
 
@@ -202,11 +200,8 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     params(("id" = String, Path)), security(("api_key" = [])),
     responses((status = 200, description = "Groups", body = [GroupSummaryDto])))]
 pub async fn list_groups(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { session, .. }: OwnedSession,
 ) -> Result<Envelope<Vec<GroupSummaryDto>>, ApiError> {
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let groups = session.list_groups().await?;
     Ok(envelope::ok(
         groups
@@ -262,9 +257,8 @@ pub async fn get_group(
               (status = 404, description = "GROUP_NOT_FOUND, GROUP_PARTICIPANT_NOT_FOUND"),
               (status = 409, description = "GROUP_PARTICIPANT_EXISTS")))]
 pub async fn change_participants(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path((id, gid, action)): Path<(String, String, String)>,
+    OwnedSession { session, .. }: OwnedSession,
+    Path((_id, gid, action)): Path<(String, String, String)>,
     Json(body): Json<Participants>,
 ) -> Result<Envelope<Vec<ParticipantResultDto>>, ApiError> {
     let action = match action.as_str() {
@@ -281,7 +275,6 @@ pub async fn change_participants(
     };
     let group = group_id(&gid)?;
     let members = people(&body.participants)?;
-    let (_, session) = owned_session(&state, &principal, &id).await?;
     let results = session
         .change_participants(&group, action, &members)
         .await?;

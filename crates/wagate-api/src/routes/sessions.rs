@@ -16,7 +16,6 @@ use crate::envelope::{self, Envelope, Pagination};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::owned::OwnedSession;
-use crate::owned::owned_session;
 use crate::session_admin::{
     self, CIRCLE_MAX_CHARS, CreateSession, DEVICE_FIELD_MAX_CHARS, QrDto, SessionDto, checked_name,
     checked_new_name, checked_notes,
@@ -189,7 +188,7 @@ pub async fn get_session(
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn update_session(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    OwnedSession { record, session }: OwnedSession,
     Path(id): Path<String>,
     Json(body): Json<UpdateSession>,
 ) -> Result<Envelope<SessionDto>, ApiError> {
@@ -208,7 +207,6 @@ pub async fn update_session(
             .map(|c| checked_name("deviceName", c, DEVICE_FIELD_MAX_CHARS))
             .transpose()?,
     };
-    let (record, session) = owned_session(&state, &principal, &id).await?;
     match state.store.update_session_meta(&record.id, &patch).await {
         Ok(true) => {}
         Ok(false) => return Err(ApiError::session_not_found(&id)),
@@ -239,10 +237,8 @@ pub async fn delete_session(
     responses((status = 200, description = "Started", body = SessionDto)))]
 pub async fn start_session(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { record, session }: OwnedSession,
 ) -> Result<Envelope<SessionDto>, ApiError> {
-    let (record, session) = owned_session(&state, &principal, &id).await?;
     let id = record.id;
     session.start(None).await?;
     refreshed(&state, &id, &session).await
@@ -254,10 +250,8 @@ pub async fn start_session(
     responses((status = 200, description = "Stopped", body = SessionDto)))]
 pub async fn stop_session(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { record, session }: OwnedSession,
 ) -> Result<Envelope<SessionDto>, ApiError> {
-    let (record, session) = owned_session(&state, &principal, &id).await?;
     let id = record.id;
     state.manager.stop(&id).await?;
     refreshed(&state, &id, &session).await
@@ -269,10 +263,8 @@ pub async fn stop_session(
     responses((status = 200, description = "Restarted", body = SessionDto)))]
 pub async fn restart_session(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { record, session }: OwnedSession,
 ) -> Result<Envelope<SessionDto>, ApiError> {
-    let (record, session) = owned_session(&state, &principal, &id).await?;
     let id = record.id;
     state.manager.stop(&id).await?;
     session.start(None).await?;

@@ -193,11 +193,11 @@ async fn owned_webhook(
               (status = 409, description = "WEBHOOK_DUPLICATE")))]
 pub async fn create_webhook(
     State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession {
+        record: session, ..
+    }: OwnedSession,
     Json(body): Json<CreateWebhook>,
 ) -> Result<Envelope<WebhookDto>, ApiError> {
-    let (session, _) = owned_session(&state, &principal, &id).await?;
     let hook = create_for_session(&state, &session, body, None).await?;
     Ok(envelope::created(WebhookDto::from(&hook)))
 }

@@ -36,53 +36,67 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The session a single-number client's request goes to: `COMPAT_SESSION`
-/// (a session id or name the caller may use) when set, else the caller's
-/// only session.
+/// (the id of a session the caller may use, or a session's name in the
+/// caller's tenant) when set, else the caller's only session. Found with one
+/// lookup, never by listing the caller's sessions.
 pub async fn compat_session(
     state: &AppState,
     principal: &Principal,
 ) -> Result<(SessionRecord, Arc<Session>), ApiError> {
+    let chosen = match state.config.compat_session.as_deref() {
+        Some(wanted) => named(state, principal, wanted).await?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::SessionNotFound,
+                format!("COMPAT_SESSION names '{wanted}', which is not a session of this key"),
+            )
+        })?,
+        None => only_session(state, principal).await?,
+    };
+    let session = state.manager.attach(&chosen).await;
+    Ok((chosen, session))
+}
+
+/// The session `wanted` names (its id, or its name in the caller's
+/// tenant), if the caller may use it.
+async fn named(
+    state: &AppState,
+    principal: &Principal,
+    wanted: &str,
+) -> Result<Option<SessionRecord>, ApiError> {
+    if let Some(record) = state.store.get_session(wanted).await?
+        && principal.can_access(&record.tenant_id)
+    {
+        return Ok(Some(record));
+    }
+    Ok(state
+        .store
+        .get_session_by_name(&principal.tenant_id, wanted)
+        .await?)
+}
+
+/// The caller's one session (one row and the count, not the list).
+async fn only_session(state: &AppState, principal: &Principal) -> Result<SessionRecord, ApiError> {
     let tenant = (!principal.is_admin).then(|| principal.tenant_id.clone());
-    let (sessions, _) = state
+    let (mut first, total) = state
         .store
         .list_sessions(&SessionFilter {
             tenant_id: tenant,
             page: 1,
-            limit: 1000,
+            limit: 1,
             ..Default::default()
         })
         .await?;
-    let chosen = match state.config.compat_session.as_deref() {
-        Some(wanted) => sessions
-            .into_iter()
-            .find(|s| s.id == wanted || s.name == wanted)
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::SessionNotFound,
-                    format!("COMPAT_SESSION names '{wanted}', which is not a session of this key"),
-                )
-            })?,
-        None => {
-            let mut sessions = sessions;
-            match sessions.len() {
-                1 => sessions.remove(0),
-                0 => {
-                    return Err(ApiError::new(
-                        ErrorCode::SessionNotFound,
-                        "this key has no session yet: create one with POST /api/sessions and pair it",
-                    ));
-                }
-                n => {
-                    return Err(ApiError::new(
-                        ErrorCode::SessionNotFound,
-                        format!(
-                            "this key has {n} sessions: set COMPAT_SESSION to the one compatibility routes use"
-                        ),
-                    ));
-                }
-            }
-        }
-    };
-    let session = state.manager.attach(&chosen).await;
-    Ok((chosen, session))
+    match (total, first.pop()) {
+        (1, Some(record)) => Ok(record),
+        (0, _) | (_, None) => Err(ApiError::new(
+            ErrorCode::SessionNotFound,
+            "this key has no session yet: create one with POST /api/sessions and pair it",
+        )),
+        (n, Some(_)) => Err(ApiError::new(
+            ErrorCode::SessionNotFound,
+            format!(
+                "this key has {n} sessions: set COMPAT_SESSION to the one compatibility routes use"
+            ),
+        )),
+    }
 }
