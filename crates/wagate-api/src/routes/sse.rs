@@ -14,7 +14,7 @@
 use std::convert::Infallible;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
 use axum::routing::get;
@@ -25,7 +25,7 @@ use utoipa::IntoParams;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Query;
-use crate::owned::owned_session;
+use crate::owned::OwnedSession;
 use crate::sse::{self, SseRequest};
 use crate::state::AppState;
 use crate::streams::StreamKey;
@@ -56,13 +56,13 @@ pub struct SseQuery {
 pub async fn session_events(
     State(state): State<AppState>,
     Auth(principal): Auth,
-    Path(id): Path<String>,
+    OwnedSession { record, .. }: OwnedSession,
     Query(q): Query<SseQuery>,
     StreamKey(key): StreamKey,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
-    let (record, _) = owned_session(&state, &principal, &id).await?;
-    // The record's id: `id` may be the phone number the session is linked to.
+    // The record's id: the path's `id` may be the phone number the session
+    // is linked to.
     let (tenant, session) = (Some(record.tenant_id), Some(record.id));
     let req = request(&q, &headers);
     sse::open(&state, &principal.tenant_id, key, tenant, session, req).await
