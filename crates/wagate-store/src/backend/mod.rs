@@ -7,10 +7,12 @@
 //! file per trait family:
 //! - `signal.rs` holds `SignalStore` (identities, sessions, prekeys, sender keys);
 //! - `appstate.rs` holds `AppSyncStore` (sync keys, collection versions, MACs);
-//! - `protocol.rs` holds `ProtocolStore` (SKDM tracking, LID↔PN, base keys, device
+//! - `protocol/` holds `ProtocolStore` (SKDM tracking, LID↔PN, base keys, device
 //!   lists, group metadata, tc tokens, sent messages, pending inbound);
 //! - `device.rs` holds `DeviceStore` (the persisted `wacore::store::Device`);
-//! - `msgsecret.rs` holds `MsgSecretStore`.
+//! - `msgsecret.rs` holds `MsgSecretStore`;
+//! - `devices.rs`: a device's rows as a whole (allocate an id, bind a
+//!   backend, wipe every table of [`DEVICE_TABLES`]).
 //!
 //! The semantics follow `wacore`'s in-memory backend and the official
 //! `whatsapp-rust-sqlite-storage` crate; the SQL is written once for both
@@ -18,6 +20,7 @@
 
 mod appstate;
 mod device;
+mod devices;
 mod msgsecret;
 mod protocol;
 mod signal;
