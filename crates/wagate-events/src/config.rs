@@ -130,10 +130,10 @@ fn global_outputs() -> Result<Vec<GlobalOutput>, String> {
     use wagate_core::OutputKind;
     let mut outputs = Vec::new();
     if let Some(url) = var("NATS_URL") {
-        crate::outputs::check_broker_url(OutputKind::Nats, &url)
+        wagate_core::output::check_broker_url(OutputKind::Nats, &url)
             .map_err(|e| format!("NATS_URL: {e}"))?;
         let target = var("NATS_STREAM").unwrap_or_else(|| DEFAULT_NATS_STREAM.to_string());
-        crate::outputs::check_target(OutputKind::Nats, &target)
+        wagate_core::output::check_target(OutputKind::Nats, &target)
             .map_err(|e| format!("NATS_STREAM: {e}"))?;
         outputs.push(GlobalOutput {
             kind: OutputKind::Nats,
@@ -143,11 +143,11 @@ fn global_outputs() -> Result<Vec<GlobalOutput>, String> {
         });
     }
     if let Some(url) = var("RABBITMQ_URL") {
-        crate::outputs::check_broker_url(OutputKind::Rabbitmq, &url)
+        wagate_core::output::check_broker_url(OutputKind::Rabbitmq, &url)
             .map_err(|e| format!("RABBITMQ_URL: {e}"))?;
         let target =
             var("RABBITMQ_EXCHANGE").unwrap_or_else(|| DEFAULT_RABBITMQ_EXCHANGE.to_string());
-        crate::outputs::check_target(OutputKind::Rabbitmq, &target)
+        wagate_core::output::check_target(OutputKind::Rabbitmq, &target)
             .map_err(|e| format!("RABBITMQ_EXCHANGE: {e}"))?;
         outputs.push(GlobalOutput {
             kind: OutputKind::Rabbitmq,

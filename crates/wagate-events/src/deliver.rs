@@ -219,21 +219,6 @@ pub fn idempotency_key(event: &EventRecord) -> String {
     }
 }
 
-/// The contract's webhook body for one attempt.
-pub fn body(event: &EventRecord, delivery_id: &str, key: &str) -> Vec<u8> {
-    json!({
-        "event": event.event,
-        "timestamp": wagate_core::iso_ms(event.created_at),
-        "sessionId": event.session_id,
-        "deliveryId": delivery_id,
-        "idempotencyKey": key,
-        "seq": event.seq,
-        "data": event.data,
-    })
-    .to_string()
-    .into_bytes()
-}
-
 /// Delivers one event with retries, until it is settled.
 async fn deliver(
     shared: &Shared,
@@ -429,6 +414,7 @@ async fn disable(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::body;
 
     fn event(name: &str, data: Value) -> EventRecord {
         EventRecord {

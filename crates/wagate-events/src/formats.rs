@@ -53,7 +53,7 @@ pub fn render(format: WebhookFormat, event: &EventRecord, a: &Attempt<'_>) -> Re
 
 /// The contract's body and headers (`X-OpenWA-*`, Standard Webhooks).
 fn openwa(event: &EventRecord, a: &Attempt<'_>) -> Rendered {
-    let body = crate::deliver::body(event, a.delivery_id, a.key);
+    let body = body(event, a.delivery_id, a.key);
     let mut headers = vec![
         ("x-openwa-delivery-id", a.delivery_id.to_string()),
         ("x-openwa-idempotency-key", a.key.to_string()),
@@ -244,6 +244,21 @@ fn microservice(event: &EventRecord, a: &Attempt<'_>) -> Rendered {
         headers.push(("x-webhook-signature", openwa_signature(secret, &body)));
     }
     Rendered { body, headers }
+}
+
+/// The contract's webhook body for one attempt.
+pub fn body(event: &EventRecord, delivery_id: &str, key: &str) -> Vec<u8> {
+    serde_json::json!({
+        "event": event.event,
+        "timestamp": wagate_core::iso_ms(event.created_at),
+        "sessionId": event.session_id,
+        "deliveryId": delivery_id,
+        "idempotencyKey": key,
+        "seq": event.seq,
+        "data": event.data,
+    })
+    .to_string()
+    .into_bytes()
 }
 
 #[cfg(test)]
