@@ -14,9 +14,13 @@
 //! - [`secret`]: comparing secrets in constant time;
 //! - [`extract`]: JSON, path and query extractors whose rejections answer in
 //!   the contract's envelope instead of axum's plain text;
-//! - [`routes`]: one module per resource; they share [`send`] (what every
-//!   send route does), [`history`] (a stored message as shown) and
-//!   [`webhook_config`] (what a webhook endpoint may be), never each other;
+//! - [`routes`]: one module per resource; they share [`send`] (the send
+//!   requests, their checks and the queue hand-off), [`history`] (a stored
+//!   message as shown), [`webhook_config`] (what a webhook endpoint may be),
+//!   [`session_admin`] (a session as shown, and creating one),
+//!   [`statistics`], [`sse`] (a feed as Server-Sent Events) and
+//!   [`media_files`] (serving a stored file), never each other — the
+//!   drop-in modes under `routes::compat` included;
 //! - [`owned`]: the session a `/api/sessions/{id}/…` route acts on, checked
 //!   for the caller before the handler reads the body;
 //! - [`login`]: dashboard login (operator password or tenant key → JWT);
