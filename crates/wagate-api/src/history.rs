@@ -16,7 +16,7 @@ pub struct MessageDto {
     pub from: String,
     pub to: String,
     pub body: Option<String>,
-    /// `chat`, `image`, `video`, `audio`, `ptt`, `document`, `sticker`, `location`, `vcard`, `reaction`.
+    /// `chat`, `image`, `video`, `audio`, `ptt`, `document`, `sticker`, `location`, `vcard`, `reaction`, `poll`, `revoked`.
     #[serde(rename = "type")]
     pub msg_type: String,
     pub wa_timestamp: i64,
@@ -41,6 +41,11 @@ pub struct MessageDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub vcards: Option<serde_json::Value>,
+    /// A poll's `{name, options, selectableCount}` (its results:
+    /// `GET …/messages/{messageId}/poll`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub poll: Option<serde_json::Value>,
 }
 
 /// A message's stored file; `url` is the files endpoint that serves it.
@@ -82,11 +87,12 @@ impl From<&MessageRecord> for MessageDto {
             location: extra(m, "location"), // not vocabulary: an extras key
             vcard: extra(m, "vcard"),       // not vocabulary: an extras key
             vcards: extra(m, "vcards"),
+            poll: extra(m, "poll"), // not vocabulary: an extras key
         }
     }
 }
 
-/// One key of a message's stored extras (a location or contact card).
+/// One key of a message's stored extras (a location, contact card or poll).
 fn extra(m: &MessageRecord, key: &str) -> Option<serde_json::Value> {
     m.extras.as_ref().and_then(|x| x.get(key)).cloned()
 }

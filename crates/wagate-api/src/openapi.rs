@@ -9,7 +9,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::envelope::Pagination;
 use crate::routes::{
-    actions, contacts, groups, health, media, messages, presence, sessions, sse, tenants, webhooks,
+    actions, contacts, groups, health, media, messages, polls, presence, sessions, sse, tenants,
+    webhooks,
 };
 use crate::state::AppState;
 
@@ -37,6 +38,7 @@ use answers::Answers;
         media::send_sticker, media::get_file,
         actions::send_location, actions::send_contact, actions::react, actions::revoke,
         actions::delete_message, actions::edit,
+        polls::send_poll, polls::vote, polls::poll_results,
         contacts::check_one, contacts::check_many, contacts::list_contacts, contacts::list_blocked,
         contacts::block, contacts::unblock, contacts::profile_picture,
         contacts::own_profile_picture, contacts::set_own_profile_picture,

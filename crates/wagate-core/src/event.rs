@@ -52,6 +52,7 @@ kinds! {
     MessageEdited => "message.edited",
     MessageFailed => "message.failed",
     MessageMedia => "message.media",
+    PollVote => "poll.vote",
     BatchProgress => "batch.progress",
     BatchCompleted => "batch.completed",
     BatchCancelled => "batch.cancelled",

@@ -2,7 +2,8 @@
 //! its delivery [`MessageStatus`].
 //!
 //! The type names are the contract's (`chat` for text, `ptt` for a voice
-//! note, `vcard` for contact cards, `revoked` once deleted for everyone).
+//! note, `vcard` for contact cards, `poll` for polls, `revoked` once deleted
+//! for everyone).
 //! Statuses only advance, in the order they are declared: an outgoing
 //! message goes `pending` → `sent` → `delivered` → `read` → `played`; an
 //! incoming one is `received` (where `delivered` sits) until read.
@@ -21,6 +22,8 @@ wire_enum! {
         Location => "location",
         Vcard => "vcard",
         Reaction => "reaction",
+        /// A poll: its question is the body, its options are in `poll`.
+        Poll => "poll",
         /// Deleted for everyone: the body is gone.
         Revoked => "revoked",
     }
@@ -40,6 +43,7 @@ impl MessageType {
             Self::Location => "locationMessage",
             Self::Vcard => "contactMessage",
             Self::Reaction => "reactionMessage",
+            Self::Poll => "pollCreationMessage",
             Self::Revoked => "protocolMessage",
         }
     }

@@ -18,6 +18,7 @@ wire_enum! {
         Sticker => "sticker",
         Location => "location",
         Contact => "contact",
+        Poll => "poll",
     }
 }
 

@@ -361,7 +361,8 @@ impl Session {
             .ok_or(EngineError::MessageNotFound)
     }
 
-    async fn send_and_record(
+    /// Sends `message` under `wa_id` and records it (once) as sent.
+    pub(crate) async fn send_and_record(
         &self,
         chat: &ChatId,
         message: wa::Message,

@@ -56,6 +56,9 @@ pub fn classify(message: &wa::Message) -> Option<(MessageType, Option<String>)> 
     if let Some(reaction) = base.reaction_message.as_option() {
         return Some((MessageType::Reaction, reaction.text.clone()));
     }
+    if let Some(poll) = crate::polls::creation(message) {
+        return Some((MessageType::Poll, poll.name.clone()));
+    }
     None
 }
 
@@ -66,7 +69,8 @@ pub fn classify(message: &wa::Message) -> Option<(MessageType, Option<String>)> 
 /// - a location: `{"location": {"latitude", "longitude", "name",
 ///   "address", "url", "isLive"}}`;
 /// - one contact card: `{"vcard": {"displayName", "vcard"}}`;
-/// - several cards: `{"vcards": [{"displayName", "vcard"}, …]}`.
+/// - several cards: `{"vcards": [{"displayName", "vcard"}, …]}`;
+/// - a poll: `{"poll": {"name", "options", "selectableCount"}}`.
 ///
 /// `None` for every other message.
 pub fn extras(message: &wa::Message) -> Option<serde_json::Value> {
@@ -99,10 +103,13 @@ pub fn extras(message: &wa::Message) -> Option<serde_json::Value> {
     if let Some(many) = base.contacts_array_message.as_option() {
         return Some(json!({ "vcards": many.contacts.iter().map(card).collect::<Vec<_>>() }));
     }
+    if let Some(poll) = crate::polls::creation(message) {
+        return Some(crate::polls::extras(poll));
+    }
     None
 }
 
-/// Adds [`extras`]' keys (`location`, `vcard`, `vcards`) to a message's
+/// Adds [`extras`]' keys (`location`, `vcard`, `vcards`, `poll`) to a message's
 /// event or history JSON object.
 pub fn merge_extras(data: &mut serde_json::Value, extras: &serde_json::Value) {
     if let (Some(data), Some(extras)) = (data.as_object_mut(), extras.as_object()) {

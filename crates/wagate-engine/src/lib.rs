@@ -13,7 +13,8 @@
 //! - [`incoming`]: received files, downloaded off the ack path by a bounded
 //!   pool into the media storage, announced by `message.media`;
 //! - [`queue`]: the durable send queue every message goes through, with
-//!   per-session pacing, retries, idempotency and bulk batches.
+//!   per-session pacing, retries, idempotency and bulk batches;
+//! - [`polls`]: polls sent and received, votes cast and decrypted.
 
 pub mod actions;
 pub mod blocklist;
@@ -29,6 +30,7 @@ pub mod incoming;
 pub mod manager;
 pub mod media;
 pub mod media_store;
+pub mod polls;
 pub mod presence;
 pub mod profile;
 pub mod queue;

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod otp;
 pub mod outbox;
 pub mod outputs;
+pub mod polls;
 pub mod presence;
 pub mod queue;
 pub mod sessions;
@@ -38,6 +39,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(stats::router())
         .merge(media::router())
         .merge(actions::router())
+        .merge(polls::router())
         .merge(contacts::router())
         .merge(groups::router())
         .merge(presence::router())

@@ -3,10 +3,10 @@
 //! [`SendMedia`]) with their checks, and [`submit`], which hands the message
 //! to the session's durable queue.
 //!
-//! Rooms: [`checks`] (chat ids, texts, captions, file names, base64),
-//! [`text`] and [`media`] (the requests and how they become a queued job:
+//! Rooms: `checks` (chat ids, texts, captions, file names, base64),
+//! `text` and [`media`] (the requests and how they become a queued job:
 //! single sends, bulk items and the drop-in modes all go through them, so
-//! their rules cannot drift).
+//! their rules cannot drift), and `poll` (a poll and a vote on one).
 //!
 //! Every send route hands its message to [`submit`]: it goes into the
 //! session's durable queue, and the route either waits for the outcome (the
@@ -35,10 +35,12 @@ use crate::state::AppState;
 
 mod checks;
 pub mod media;
+mod poll;
 mod text;
 
 pub use checks::*;
 pub use media::{ClientFile, MediaSourceDto, SendMedia, UrlFetch};
+pub use poll::{SendPoll, Vote};
 pub use text::SendText;
 
 /// Longest `Idempotency-Key` accepted.

@@ -1,5 +1,6 @@
-//! What a queued message is: the send a client asked for, stored as JSON in
-//! the queue row so it can be performed after a restart.
+//! What a queued message is: the send a client asked for (text, media,
+//! location, contact card, poll), stored as JSON in the queue row so it can
+//! be performed after a restart.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -66,6 +67,14 @@ pub enum SendJob {
         phone: String,
         quoted: Option<String>,
     },
+    /// A poll: its question, its options, and how many a voter may choose
+    /// (`0`: any number).
+    #[serde(rename_all = "camelCase")]
+    Poll {
+        name: String,
+        options: Vec<String>,
+        selectable_count: u32,
+    },
 }
 
 impl SendJob {
@@ -77,6 +86,7 @@ impl SendJob {
             SendJob::MediaUrl { kind, .. } => kind.message_kind(),
             SendJob::Location { .. } => MessageKind::Location,
             SendJob::Contact { .. } => MessageKind::Contact,
+            SendJob::Poll { .. } => MessageKind::Poll,
         }
     }
 
@@ -222,6 +232,14 @@ impl Session {
                 quoted,
             } => {
                 self.send_contact(chat, name, phone, quoted.as_deref(), wa_id)
+                    .await
+            }
+            SendJob::Poll {
+                name,
+                options,
+                selectable_count,
+            } => {
+                self.send_poll(chat, name, options, *selectable_count, wa_id)
                     .await
             }
         }

@@ -1,5 +1,6 @@
 //! What WhatsApp tells a session: connection events, incoming messages
-//! (stored with their event before they are acked), receipts.
+//! (stored with their event before they are acked; polls kept with their
+//! secret, votes on them applied), receipts.
 
 use super::*;
 
@@ -176,7 +177,9 @@ impl Session {
         message: &wa::Message,
         info: &whatsapp_rust::types::message::MessageInfo,
     ) -> Result<(), EngineError> {
-        if self.apply_protocol_change(message, info).await? {
+        if self.apply_protocol_change(message, info).await?
+            || self.apply_poll_vote(message, info).await?
+        {
             return Ok(());
         }
         let Some((kind, body)) = convert::classify(message) else {
@@ -228,6 +231,10 @@ impl Session {
         if let Some(x) = &extras {
             tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
                 .await?;
+        }
+        // A poll is kept with its secret, for the votes to come.
+        if let Some(poll) = crate::polls::received(&self.id, message, info) {
+            tx.insert_poll(&poll).await?;
         }
         let event = if record.from_me {
             EventKind::MessageSent

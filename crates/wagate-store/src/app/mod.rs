@@ -4,6 +4,7 @@
 //!   in the clear);
 //! - [`sessions`]: one row per WhatsApp session, its status and identity;
 //! - [`messages`]: message history, incoming and outgoing;
+//! - [`polls`]: polls' options and secrets, and the votes seen on them;
 //! - [`events`]: the durable event log every consumer reads by cursor;
 //! - [`queue`]: the durable send queue and bulk batches;
 //! - [`webhooks`] and [`outputs`]: the log's HTTP and broker consumers and
@@ -20,6 +21,7 @@ pub mod message_feed;
 pub mod messages;
 pub mod outbox_workers;
 pub mod outputs;
+pub mod polls;
 pub mod queue;
 pub mod sessions;
 pub mod tenant_limits;
@@ -33,6 +35,7 @@ pub use events::{EventQuery, EventRecord, Publisher, SpineTx};
 pub use incoming_media::IncomingMediaJob;
 pub use message_feed::MessageFeed;
 pub use messages::{MediaFile, MessageRecord, NewMessage};
+pub use polls::{NewPoll, PollRecord, PollVote};
 pub use queue::{
     BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,
 };

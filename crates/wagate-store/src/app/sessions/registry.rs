@@ -149,12 +149,17 @@ impl Store {
         Ok((records, total.max(0) as u64))
     }
 
-    /// Deletes the session row and its message history.
+    /// Deletes the session row and its message history (polls and votes
+    /// included).
     pub async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
-        sqlx::query("DELETE FROM messages WHERE session_id = $1")
+        for table in ["messages", "polls", "poll_votes"] {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE session_id = $1"
+            )))
             .bind(id)
             .execute(&self.pool)
             .await?;
+        }
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
