@@ -48,13 +48,25 @@ pub fn creation(message: &wa::Message) -> Option<&wa::message::PollCreationMessa
 }
 
 /// What a poll message carries beyond its body (the question), as the
-/// message's extras: `{"poll": {name, options, selectableCount}}`.
+/// message's extras: `{"poll": {name, options, selectableCount}}`, plus
+/// `correctOption` for a quiz.
 pub fn extras(poll: &wa::message::PollCreationMessage) -> serde_json::Value {
-    json!({ "poll": {
+    let mut shown = json!({
         "name": poll.name,
         "options": option_names(poll),
         "selectableCount": poll.selectable_options_count.unwrap_or(0),
-    }})
+    });
+    if let Some(answer) = correct_option(poll) {
+        shown["correctOption"] = json!(answer);
+    }
+    json!({ "poll": shown })
+}
+
+/// A quiz's correct option (`None` for a plain poll).
+fn correct_option(poll: &wa::message::PollCreationMessage) -> Option<&str> {
+    poll.correct_answer
+        .as_option()
+        .and_then(|a| a.option_name.as_deref())
 }
 
 fn option_names(poll: &wa::message::PollCreationMessage) -> Vec<String> {
@@ -141,12 +153,26 @@ pub fn tally(options: &[String], votes: &[PollVote]) -> (Vec<OptionTally>, usize
     (out, voters)
 }
 
+/// A poll to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PollSpec {
+    /// The question.
+    pub name: String,
+    pub options: Vec<String>,
+    /// How many options a voter may choose (`0`: any number).
+    pub selectable_count: u32,
+    /// A quiz's correct option (a quiz is single-choice).
+    pub correct_option: Option<String>,
+}
+
 /// A poll and its results.
 #[derive(Clone, Debug)]
 pub struct PollResults {
     /// The poll's contract message id.
     pub poll_message_id: String,
     pub poll: NewPoll,
+    /// A quiz's correct option.
+    pub correct_option: Option<String>,
     pub options: Vec<OptionTally>,
     /// Voters with a vote standing.
     pub total_voters: usize,
@@ -162,14 +188,11 @@ pub struct CastVote {
 }
 
 impl Session {
-    /// Sends a poll under the WhatsApp id `wa_id`. `selectable_count` is how
-    /// many options a voter may choose (`0`: any number).
+    /// Sends a poll under the WhatsApp id `wa_id`.
     pub async fn send_poll(
         &self,
         chat: &ChatId,
-        name: &str,
-        options: &[String],
-        selectable_count: u32,
+        spec: &PollSpec,
         wa_id: &str,
     ) -> Result<SentMessage, EngineError> {
         let client = self.ready_client().await?;
@@ -188,9 +211,9 @@ impl Session {
                 chat_id: chat.jid(),
                 wa_id: wa_id.to_string(),
                 creator: own,
-                name: name.to_string(),
-                options: options.to_vec(),
-                selectable_count,
+                name: spec.name.clone(),
+                options: spec.options.clone(),
+                selectable_count: spec.selectable_count,
                 secret: Some(rand::random::<[u8; 32]>().to_vec()),
             })
             .await?;
@@ -199,17 +222,26 @@ impl Session {
             .await?
             .and_then(|p| p.poll.secret)
             .ok_or_else(|| EngineError::Engine("the poll's secret was not kept".into()))?;
+        let option = |name: &str, hash: bool| wa::message::poll_creation_message::Option {
+            option_name: Some(name.to_string()),
+            // A quiz's answer carries its hash too (lowercase hex of SHA-256).
+            option_hash: hash.then(|| hex::encode(compute_option_hash(name))),
+        };
+        let selectable_count = spec.selectable_count;
         let poll = wa::message::PollCreationMessage {
-            name: Some(name.to_string()),
-            options: options
-                .iter()
-                .map(|o| wa::message::poll_creation_message::Option {
-                    option_name: Some(o.clone()),
-                    option_hash: None,
-                })
-                .collect(),
+            name: Some(spec.name.clone()),
+            options: spec.options.iter().map(|o| option(o, false)).collect(),
             selectable_options_count: Some(selectable_count),
             poll_content_type: Some(wa::message::PollContentType::TEXT),
+            poll_type: spec
+                .correct_option
+                .as_ref()
+                .map(|_| wa::message::PollType::QUIZ),
+            correct_answer: spec
+                .correct_option
+                .as_deref()
+                .map(|answer| buffa::MessageField::some(option(answer, true)))
+                .unwrap_or_default(),
             ..Default::default()
         };
         // WhatsApp Web sends single-choice polls as v3, others as v1.
@@ -232,7 +264,7 @@ impl Session {
             chat,
             message,
             MessageType::Poll,
-            Some(name.to_string()),
+            Some(spec.name.clone()),
             None,
             wa_id,
         )
@@ -247,7 +279,7 @@ impl Session {
         selected: &[String],
     ) -> Result<CastVote, EngineError> {
         let client = self.ready_client().await?;
-        let (poll_message_id, record) = self.poll(poll_wa_id).await?;
+        let (poll_message_id, record, _) = self.poll(poll_wa_id).await?;
         let poll = &record.poll;
         let chosen = check_selection(poll, selected)?;
         let secret = poll.secret.as_deref().ok_or_else(|| {
@@ -291,9 +323,13 @@ impl Session {
         })
     }
 
-    /// The poll `wa_id` of this session's history and its contract message
-    /// id (`NotFound` when the message is not one of its polls).
-    pub async fn poll(&self, wa_id: &str) -> Result<(String, PollRecord), EngineError> {
+    /// The poll `wa_id` of this session's history, its contract message id
+    /// and, for a quiz, its correct option (`NotFound` when the message is
+    /// not one of its polls).
+    pub async fn poll(
+        &self,
+        wa_id: &str,
+    ) -> Result<(String, PollRecord, Option<String>), EngineError> {
         let not_a_poll = || EngineError::NotFound(format!("no poll '{wa_id}' in this session"));
         let message = self
             .shared
@@ -311,13 +347,18 @@ impl Session {
             .ok_or_else(not_a_poll)?;
         let chat = ChatId::api_from_jid(&message.chat_id);
         let id = wagate_core::ids::message_id(message.from_me, &chat, &message.wa_id);
-        Ok((id, poll))
+        let answer = message
+            .extras
+            .as_ref()
+            .and_then(|x| x["poll"]["correctOption"].as_str())
+            .map(str::to_owned);
+        Ok((id, poll, answer))
     }
 
     /// A poll of this session's history with its results: each voter's
     /// latest vote, counted.
     pub async fn poll_results(&self, wa_id: &str) -> Result<PollResults, EngineError> {
-        let (poll_message_id, record) = self.poll(wa_id).await?;
+        let (poll_message_id, record, correct_option) = self.poll(wa_id).await?;
         let poll = record.poll;
         let votes = self
             .shared
@@ -328,6 +369,7 @@ impl Session {
         Ok(PollResults {
             poll_message_id,
             poll,
+            correct_option,
             options,
             total_voters,
         })

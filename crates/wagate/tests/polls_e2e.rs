@@ -3,8 +3,8 @@
 //! that B and C receive (history and `message.received`), votes by B and C
 //! through the API that A hears as exactly two `poll.vote` events and
 //! counts right in `GET …/poll` (and so do the voters), a changed and a
-//! withdrawn vote (the latest wins), and the refusals: a bad poll, a vote
-//! for no option, the results of a text.
+//! withdrawn vote (the latest wins), a quiz, and the refusals: a bad poll,
+//! a vote for no option, the results of a text.
 
 mod common;
 
@@ -240,6 +240,37 @@ async fn a_group_poll_is_voted_and_counted() {
     results_become(&api, &a, &poll_at_a, &after, 1).await;
     results_become(&api, &b, &poll_at_b, &after, 1).await;
 
+    // A quiz: B sees its correct option, answers, and A counts it.
+    let (status, sent) = api
+        .post(
+            &format!("/api/sessions/{a}/messages/send-poll"),
+            json!({ "chatId": gid, "name": "2+2?", "options": ["3", "4", "5"], "correctOption": "4" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let quiz_at_a = sent["data"]["messageId"].as_str().unwrap().to_string();
+    let quiz_at_b = eventually("the quiz at B", WAIT, || async {
+        history(&api, &b, &gid)
+            .await
+            .into_iter()
+            .find(|m| m["type"] == "poll" && m["body"] == "2+2?")
+    })
+    .await;
+    assert_eq!(
+        quiz_at_b["poll"],
+        json!({ "name": "2+2?", "options": ["3", "4", "5"], "selectableCount": 1, "correctOption": "4" })
+    );
+    vote(&api, &b, quiz_at_b["id"].as_str().unwrap(), &["4"]).await;
+    let answered = [row("3", &[]), row("4", &[ben_id]), row("5", &[])];
+    results_become(&api, &a, &quiz_at_a, &answered, 1).await;
+    assert_eq!(results(&api, &a, &quiz_at_a).await["correctOption"], "4");
+    assert!(
+        results(&api, &a, &poll_at_a)
+            .await
+            .get("correctOption")
+            .is_none()
+    );
+
     // Refusals: a poll of one option, a choice count beyond the options, a
     // bad chat; a vote for no option of the poll, or two on a single-choice
     // poll; the results of (and a vote on) a text.
@@ -254,6 +285,10 @@ async fn a_group_poll_is_voted_and_counted() {
         ),
         (
             json!({ "chatId": gid, "name": "", "options": options }),
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({ "chatId": gid, "name": "Lunch?", "options": options, "correctOption": "Pizza" }),
             "VALIDATION_ERROR",
         ),
         (

@@ -63,6 +63,9 @@ pub struct PollResultsDto {
     pub name: String,
     /// How many options a voter may choose (`0`: any number).
     pub selectable_count: u32,
+    /// A quiz's correct option (absent for a plain poll).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correct_option: Option<String>,
     /// Every option, in the poll's order.
     pub options: Vec<PollOptionDto>,
     /// Voters whose vote stands (a withdrawn vote is not counted).
@@ -131,6 +134,7 @@ pub async fn poll_results(
         chat_id: ChatId::api_from_jid(&r.poll.chat_id),
         name: r.poll.name,
         selectable_count: r.poll.selectable_count,
+        correct_option: r.correct_option,
         options: r
             .options
             .into_iter()

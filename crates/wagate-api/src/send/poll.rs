@@ -31,6 +31,10 @@ pub struct SendPoll {
     #[serde(default = "single_choice")]
     #[schema(example = 1, minimum = 0, maximum = 12)]
     pub selectable_count: u32,
+    /// Makes the poll a quiz with this correct option (one of `options`);
+    /// a quiz is single-choice (`selectableCount` 1).
+    #[serde(default)]
+    pub correct_option: Option<String>,
 }
 
 fn single_choice() -> u32 {
@@ -70,10 +74,28 @@ impl SendPoll {
                 options.len()
             )));
         }
+        let correct_option = match &self.correct_option {
+            None => None,
+            Some(answer) => {
+                let answer = check_option(answer, "correctOption")?;
+                if !options.contains(&answer) {
+                    return Err(ApiError::validation(format!(
+                        "correctOption '{answer}' is not one of the options"
+                    )));
+                }
+                if self.selectable_count != 1 {
+                    return Err(ApiError::validation(
+                        "a quiz is single-choice: selectableCount must be 1",
+                    ));
+                }
+                Some(answer)
+            }
+        };
         let job = SendJob::Poll {
             name: name.to_string(),
             options,
             selectable_count: self.selectable_count,
+            correct_option,
         };
         Ok((chat, job))
     }
@@ -86,7 +108,7 @@ fn check_option(raw: &str, field: &str) -> Result<String, ApiError> {
     let n = option.chars().count();
     if n == 0 || n > POLL_OPTION_MAX_CHARS {
         return Err(ApiError::validation(format!(
-            "each of {field} must be 1 to {POLL_OPTION_MAX_CHARS} characters"
+            "{field}: an option is 1 to {POLL_OPTION_MAX_CHARS} characters"
         )));
     }
     Ok(option.to_string())
@@ -128,6 +150,14 @@ mod tests {
             name: name.into(),
             options: options.iter().map(|s| s.to_string()).collect(),
             selectable_count: count,
+            correct_option: None,
+        }
+    }
+
+    fn quiz(answer: &str, count: u32) -> SendPoll {
+        SendPoll {
+            correct_option: Some(answer.into()),
+            ..poll("2+2?", &["3", "4", "5"], count)
         }
     }
 
@@ -147,6 +177,7 @@ mod tests {
                 name: "Lunch?".into(),
                 options: vec!["Rice".into(), "Noodles".into(), "Soup".into()],
                 selectable_count: 1,
+                correct_option: None,
             }
         );
         assert!(poll("Q", &["a", "b"], 0).into_job().is_ok());
@@ -173,6 +204,17 @@ mod tests {
         assert_eq!(refused(poll("Q", &["a", &"o".repeat(101)], 1)), v);
         assert_eq!(refused(poll("Q", &["a", "a "], 1)), v);
         assert_eq!(refused(poll("Q", &["a", "b"], 3)), v);
+    }
+
+    #[test]
+    fn quizzes_name_one_of_their_options_and_are_single_choice() {
+        let (_, job) = quiz(" 4 ", 1).into_job().unwrap();
+        assert!(matches!(job, SendJob::Poll { correct_option: Some(a), .. } if a == "4"));
+        let v = ErrorCode::ValidationError;
+        assert_eq!(refused(quiz("6", 1)), v);
+        assert_eq!(refused(quiz("", 1)), v);
+        assert_eq!(refused(quiz("4", 2)), v);
+        assert_eq!(refused(quiz("4", 0)), v);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use wagate_core::{ChatId, MessageKind};
 
 use crate::error::EngineError;
 use crate::media::{MediaKind, MediaSource, OutgoingMedia, StagedMedia};
+use crate::polls::PollSpec;
 use crate::presence::TypingConfig;
 use crate::session::{SentMessage, Session};
 
@@ -67,13 +68,15 @@ pub enum SendJob {
         phone: String,
         quoted: Option<String>,
     },
-    /// A poll: its question, its options, and how many a voter may choose
-    /// (`0`: any number).
+    /// A poll: its question, its options, how many a voter may choose
+    /// (`0`: any number), and a quiz's correct option.
     #[serde(rename_all = "camelCase")]
     Poll {
         name: String,
         options: Vec<String>,
         selectable_count: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        correct_option: Option<String>,
     },
 }
 
@@ -238,9 +241,15 @@ impl Session {
                 name,
                 options,
                 selectable_count,
+                correct_option,
             } => {
-                self.send_poll(chat, name, options, *selectable_count, wa_id)
-                    .await
+                let spec = PollSpec {
+                    name: name.clone(),
+                    options: options.clone(),
+                    selectable_count: *selectable_count,
+                    correct_option: correct_option.clone(),
+                };
+                self.send_poll(chat, &spec, wa_id).await
             }
         }
     }
