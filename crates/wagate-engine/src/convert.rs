@@ -56,7 +56,7 @@ pub fn classify(message: &wa::Message) -> Option<(MessageType, Option<String>)> 
     if let Some(reaction) = base.reaction_message.as_option() {
         return Some((MessageType::Reaction, reaction.text.clone()));
     }
-    if let Some(poll) = crate::polls::creation(message) {
+    if let Some(poll) = crate::polls::message::creation(message) {
         return Some((MessageType::Poll, poll.name.clone()));
     }
     None
@@ -103,8 +103,8 @@ pub fn extras(message: &wa::Message) -> Option<serde_json::Value> {
     if let Some(many) = base.contacts_array_message.as_option() {
         return Some(json!({ "vcards": many.contacts.iter().map(card).collect::<Vec<_>>() }));
     }
-    if let Some(poll) = crate::polls::creation(message) {
-        return Some(crate::polls::extras(poll));
+    if let Some(poll) = crate::polls::message::creation(message) {
+        return Some(crate::polls::message::extras(poll));
     }
     None
 }

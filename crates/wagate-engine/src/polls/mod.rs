@@ -24,7 +24,7 @@
 
 mod count;
 mod incoming;
-mod message;
+pub(crate) mod message;
 #[cfg(test)]
 mod tests;
 
@@ -38,7 +38,6 @@ use crate::error::EngineError;
 use crate::session::{SentMessage, Session};
 use count::check_selection;
 pub use count::{OptionTally, selected_names, tally};
-pub(crate) use message::received;
 pub use message::{creation, extras};
 
 /// A poll to send.

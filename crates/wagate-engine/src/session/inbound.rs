@@ -233,7 +233,7 @@ impl Session {
                 .await?;
         }
         // A poll is kept with its secret, for the votes to come.
-        if let Some(poll) = crate::polls::received(&self.id, message, info) {
+        if let Some(poll) = crate::polls::message::received(&self.id, message, info) {
             tx.insert_poll(&poll).await?;
         }
         let event = if record.from_me {
