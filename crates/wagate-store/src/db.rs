@@ -283,6 +283,15 @@ fn any_options(url: &str) -> Result<AnyConnectOptions, StoreError> {
         .map_err(|e| StoreError::InvalidUrl(format!("{}: {}", redact(url), one_line(&e))))
 }
 
+/// The file a `sqlite://` URL names (`None` for PostgreSQL, an in-memory
+/// database or a URL that is neither).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    match classify(url) {
+        Ok(Target::SqliteFile { path, .. }) => Some(std::path::PathBuf::from(path)),
+        _ => None,
+    }
+}
+
 fn classify(url: &str) -> Result<Target, StoreError> {
     let url = url.trim();
     if let Some(rest) = url

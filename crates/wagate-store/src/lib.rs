@@ -15,4 +15,4 @@ pub mod app;
 pub mod backend;
 pub mod db;
 
-pub use db::{DbKind, Store, StoreError};
+pub use db::{DbKind, Store, StoreError, sqlite_file};

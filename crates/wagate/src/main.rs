@@ -14,6 +14,7 @@ mod healthcheck;
 mod http;
 mod pair;
 mod serve;
+mod single_node;
 
 use clap::{Parser, Subcommand};
 

@@ -17,6 +17,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         anyhow::anyhow!("cannot create DATA_DIR {}: {e}", config.data_dir.display())
     })?;
+    // Held until `run` returns: one process per SQLite file.
+    let _sqlite_claim = crate::single_node::claim(&config.database_url)?;
     let store = Store::connect_with(&config.database_url, config.database_max_connections)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
