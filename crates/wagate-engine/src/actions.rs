@@ -200,10 +200,7 @@ impl Session {
             .revoke_message(to, target.wa_id.clone(), revoke_type)
             .await
             .map_err(|e| EngineError::SendFailed(e.to_string()))?;
-        let own = client
-            .pn()
-            .map(|j| j.to_non_ad_string())
-            .unwrap_or_default();
+        let own = crate::session::own_jid(&client).unwrap_or_default();
         self.apply_revoke(&target, &own).await?;
         Ok(())
     }
@@ -410,10 +407,7 @@ impl Session {
             chat_id: chat.jid(),
             wa_id: wa_id.clone(),
             from_me: true,
-            sender: client
-                .pn()
-                .map(|j| j.to_non_ad_string())
-                .unwrap_or_default(),
+            sender: crate::session::own_jid(client).unwrap_or_default(),
             recipient: chat.jid(),
             msg_type,
             body,

@@ -6,7 +6,7 @@
 use super::*;
 
 /// Where a client's file is: the bytes it sent, or a URL to download.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum MediaSource {
     Bytes(Vec<u8>),
     Url(String),

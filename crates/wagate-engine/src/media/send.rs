@@ -39,10 +39,7 @@ impl Session {
             .map_err(|e| EngineError::SendFailed(e.to_string()))?;
 
         let timestamp_ms = now_ms();
-        let own = client
-            .pn()
-            .map(|j| j.to_non_ad_string())
-            .unwrap_or_default();
+        let own = crate::session::own_jid(&client).unwrap_or_default();
         let record = NewMessage {
             session_id: self.id.clone(),
             chat_id: chat.jid(),

@@ -103,10 +103,7 @@ impl Session {
                 .sender_timestamp_ms
                 .unwrap_or_else(|| info.timestamp.timestamp_millis()),
         };
-        let own = client
-            .pn()
-            .map(|j| j.to_non_ad_string())
-            .unwrap_or_default();
+        let own = crate::session::own_jid(&client).unwrap_or_default();
         let poll_message_id = self.poll_message_id(&poll, &own).await?;
         let mut tx = self.shared.store.begin().await?;
         if !tx

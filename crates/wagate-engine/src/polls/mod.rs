@@ -83,12 +83,9 @@ impl Session {
         wa_id: &str,
     ) -> Result<SentMessage, EngineError> {
         let client = self.ready_client().await?;
-        let own = client
-            .pn()
-            .map(|j| j.to_non_ad_string())
-            .ok_or(EngineError::NotReady(
-                wagate_core::SessionStatus::Connecting.api(),
-            ))?;
+        let own = crate::session::own_jid(&client).ok_or(EngineError::NotReady(
+            wagate_core::SessionStatus::Connecting.api(),
+        ))?;
         // Kept before it goes: a resend under the same id finds the secret
         // its first copy carried.
         let store = &self.shared.store;
@@ -178,12 +175,9 @@ impl Session {
             |what: &str| EngineError::Engine(format!("the stored poll's {what} is not a JID"));
         let chat: Jid = poll.chat_id.parse().map_err(|_| bad("chat id"))?;
         let creator: Jid = poll.creator.parse().map_err(|_| bad("creator"))?;
-        let own = client
-            .pn()
-            .map(|j| j.to_non_ad_string())
-            .ok_or(EngineError::NotReady(
-                wagate_core::SessionStatus::Connecting.api(),
-            ))?;
+        let own = crate::session::own_jid(&client).ok_or(EngineError::NotReady(
+            wagate_core::SessionStatus::Connecting.api(),
+        ))?;
         client
             .polls()
             .vote(chat, &poll.wa_id, &creator, secret, &chosen)

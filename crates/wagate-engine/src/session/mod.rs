@@ -281,6 +281,12 @@ impl Session {
     }
 }
 
+/// This session's own phone-number JID (`628…@s.whatsapp.net`), once
+/// WhatsApp has told the client.
+pub(crate) fn own_jid(client: &Client) -> Option<String> {
+    client.pn().map(|j| j.to_non_ad_string())
+}
+
 /// What a session that is not running in this process yet is: a live state
 /// left in the store by an earlier process is stale (nothing is connected
 /// before its bot starts).

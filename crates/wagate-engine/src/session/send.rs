@@ -34,10 +34,7 @@ impl Session {
             .map_err(|e| EngineError::SendFailed(e.to_string()))?;
 
         let timestamp_ms = now_ms();
-        let own = client
-            .pn()
-            .map(|j| j.to_non_ad_string())
-            .unwrap_or_default();
+        let own = crate::session::own_jid(&client).unwrap_or_default();
         let record = NewMessage {
             session_id: self.id.clone(),
             chat_id: chat.jid(),
@@ -96,10 +93,7 @@ impl Session {
                 .await?
                 .ok_or(EngineError::QuotedNotFound)?;
             let participant = if original.from_me {
-                client
-                    .pn()
-                    .map(|j| j.to_non_ad_string())
-                    .unwrap_or(original.sender)
+                crate::session::own_jid(client).unwrap_or(original.sender)
             } else {
                 original.sender
             };
