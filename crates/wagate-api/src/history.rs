@@ -27,6 +27,9 @@ pub struct MessageDto {
     pub status: String,
     pub quoted_message_id: Option<String>,
     pub push_name: Option<String>,
+    /// Pushed by the phone when the session linked (WhatsApp's history
+    /// sync), not received live: never emitted as `message.received`.
+    pub from_history: bool,
     /// The file the message carries, when it was stored.
     pub media: Option<MediaDto>,
     /// A location's `{latitude, longitude, name, address, url, isLive}`.
@@ -78,6 +81,7 @@ impl From<&MessageRecord> for MessageDto {
             status: m.status.to_string(),
             quoted_message_id: m.quoted_id.clone(),
             push_name: m.push_name.clone(),
+            from_history: m.from_history,
             media: m.media.as_ref().map(|f| MediaDto {
                 mimetype: f.mimetype.clone(),
                 filename: f.filename.clone(),

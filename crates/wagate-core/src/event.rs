@@ -45,6 +45,7 @@ kinds! {
     SessionQr => "session.qr",
     SessionAuthenticated => "session.authenticated",
     SessionDisconnected => "session.disconnected",
+    SessionHistorySynced => "session.history_synced",
     MessageReceived => "message.received",
     MessageSent => "message.sent",
     MessageAck => "message.ack",

@@ -416,6 +416,7 @@ impl Session {
             quoted_id: quoted_wa_id.map(str::to_owned),
             push_name: None,
             media: None,
+            from_history: false,
         };
         // A resend under the same id (after a crash) is stored and told once.
         self.record_outgoing(&record, extras).await?;

@@ -72,6 +72,9 @@ struct CreatePhone {
     push_name: Option<String>,
     #[serde(default)]
     bot: Option<String>,
+    /// Chats the phone already holds: pushed to each device it links.
+    #[serde(default)]
+    history: Vec<crate::history::SeedChat>,
 }
 
 /// Creates the account record of a virtual phone.
@@ -132,6 +135,10 @@ async fn create_phone(AxState(state): AxState<Arc<State>>, body: Bytes) -> Respo
             );
         }
     }
+    let history = match crate::history::prepare(req.history) {
+        Ok(h) => h,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
     let push_name = req.push_name.unwrap_or_default();
     let record = new_phone(&state, &phone, &push_name, req.bot.clone());
     {
@@ -144,6 +151,9 @@ async fn create_phone(AxState(state): AxState<Arc<State>>, body: Bytes) -> Respo
         }
         write(&state.lid_to_phone).insert(record.lid.clone(), phone.clone());
         phones.insert(phone.clone(), record);
+        if !history.is_empty() {
+            write(&state.histories).insert(phone.clone(), history);
+        }
     }
     state.persist();
     if req.bot.as_deref() == Some("echo")

@@ -14,8 +14,10 @@
 
 mod admin;
 mod bot;
+pub mod cert;
 mod conn;
 mod groups;
+mod history;
 mod iq;
 mod keyshare;
 mod login;
@@ -25,6 +27,7 @@ mod noise;
 mod pair_code;
 mod pairing;
 mod pending;
+mod phone_session;
 mod relay;
 mod state;
 

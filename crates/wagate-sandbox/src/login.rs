@@ -140,7 +140,8 @@ pub fn on_open(session: &mut Session) {
 }
 
 /// First login of a freshly linked device: the phone shares an app-state
-/// key (queued until the client leaves passive mode, like any stanza).
+/// key and then the history it holds, if any (queued until the client
+/// leaves passive mode, like any stanza), in one Signal session.
 fn share_app_state_key(state: &std::sync::Arc<State>, key: &DevKey) {
     let (Some(phone), Some(device)) = (state.phone(&key.phone), state.device(key)) else {
         return;
@@ -148,15 +149,33 @@ fn share_app_state_key(state: &std::sync::Arc<State>, key: &DevKey) {
     if device.key_shared {
         return;
     }
+    let history = read(&state.histories).get(&key.phone).cloned();
     let state = state.clone();
     let key = key.clone();
     tokio::spawn(async move {
-        match crate::keyshare::build(&phone, &device).await {
-            Ok(node) => {
+        let sent = async {
+            let mut session = crate::phone_session::PhoneSession::open(&phone, &device).await?;
+            let share = session
+                .encrypt(&crate::keyshare::message(&phone, &device))
+                .await?;
+            let history = match history {
+                Some(chats) => {
+                    let message = crate::history::notification(&phone.phone, &chats)?;
+                    Some(session.encrypt(&message).await?)
+                }
+                None => None,
+            };
+            anyhow::Ok((share, history))
+        };
+        match sent.await {
+            Ok((share, history)) => {
                 if let Some(d) = write(&state.devices).get_mut(&key) {
                     d.key_shared = true;
                 }
-                state.deliver(&key, node);
+                state.deliver(&key, share);
+                if let Some(history) = history {
+                    state.deliver(&key, history);
+                }
             }
             Err(e) => tracing::warn!(
                 "sandbox: app-state key share for {}: {e:#}",

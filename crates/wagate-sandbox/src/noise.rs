@@ -16,7 +16,7 @@ use wacore_noise::{NoiseCipher, NoiseHandshake};
 use waproto::whatsapp as wa;
 
 /// The server's long-lived static Noise key and the certificate chain that
-/// names it (parse-only: clients in the sandbox skip chain verification).
+/// names it, signed by the sandbox root (`cert.rs`).
 pub struct ServerIdentity {
     keypair: KeyPair,
     public: [u8; 32],
@@ -40,7 +40,7 @@ impl ServerIdentity {
     fn from_keypair(keypair: KeyPair) -> Self {
         let mut public = [0u8; 32];
         public.copy_from_slice(keypair.public_key.public_key_bytes());
-        let cert_chain = wacore_noise::test_util::build_cert_chain_bytes(&public);
+        let cert_chain = crate::cert::chain_for(&public);
         Self {
             keypair,
             public,

@@ -29,6 +29,7 @@ fn message(wa_id: &str) -> NewMessage {
         quoted_id: None,
         push_name: None,
         media: None,
+        from_history: false,
     }
 }
 

@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// Say "available" this often while connected (0 turns it off).
     #[arg(long, env = "PRESENCE_HEARTBEAT_SECS", default_value_t = 300)]
     pub presence_heartbeat_secs: u64,
+    /// Store the chats and messages the phone pushes when a session links
+    /// (WhatsApp's history sync), marked `fromHistory`; `false` skips them.
+    #[arg(long, env = "HISTORY_SYNC", default_value_t = true, action = clap::ArgAction::Set)]
+    pub history_sync: bool,
     /// Database connections in the shared pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
@@ -101,6 +105,11 @@ pub struct SandboxArgs {
     /// e.g. Baileys, need it to pair); 0 turns it off.
     #[arg(long = "latency-ms", env = "SANDBOX_LATENCY_MS", default_value_t = 20)]
     pub latency_ms: u64,
+    /// Print the public half of the sandbox's root certificate key (hex) and
+    /// exit: what a client that pins WhatsApp's root key pins instead to
+    /// verify the sandbox's certificate chain.
+    #[arg(long = "print-root-key")]
+    pub print_root_key: bool,
 }
 
 /// Checked configuration for `serve`.
@@ -219,6 +228,7 @@ impl ServeArgs {
                 typing: wagate_engine::presence::TypingConfig::from_env()?,
                 presence_heartbeat: (self.presence_heartbeat_secs > 0)
                     .then(|| std::time::Duration::from_secs(self.presence_heartbeat_secs)),
+                history_sync: self.history_sync,
                 queue,
                 outbound: wagate_outbound::Outbound::new(wagate_outbound::Policy::from_env()?),
             },

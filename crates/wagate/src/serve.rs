@@ -108,6 +108,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 pub async fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
+    if args.print_root_key {
+        println!("{}", hex::encode(wagate_sandbox::cert::root_public_key()));
+        return Ok(());
+    }
     let sandbox = Sandbox::start(SandboxConfig {
         listen: args.listen,
         data_dir: args.data,

@@ -35,6 +35,9 @@ pub struct EngineConfig {
     pub typing: TypingConfig,
     /// Say "available" this often while connected (`None`: never).
     pub presence_heartbeat: Option<std::time::Duration>,
+    /// Store the history the phone pushes at link (`HISTORY_SYNC`); off,
+    /// the engine acknowledges and drops it.
+    pub history_sync: bool,
     /// The send queue: pacing, retries, idempotency.
     pub queue: QueueConfig,
     /// The guarded client for URLs a tenant chooses (media URLs; webhooks

@@ -54,6 +54,7 @@ impl Session {
             quoted_id: quoted_wa_id.map(str::to_owned),
             push_name: None,
             media: Some(media.file()),
+            from_history: false,
         };
         self.record_outgoing(&record, None).await?;
         Ok(SentMessage {

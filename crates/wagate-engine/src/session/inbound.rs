@@ -111,6 +111,7 @@ impl Session {
             Event::ChatPresence(update) => self.on_chat_presence(update).await,
             Event::Presence(update) => self.on_presence(update).await,
             Event::GroupUpdate(update) => self.on_group_update(update).await,
+            Event::HistorySync(sync) => self.on_history_sync(sync).await,
             _ => {}
         }
     }
@@ -219,6 +220,7 @@ impl Session {
             quoted_id: convert::quoted_id(message),
             push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
             media,
+            from_history: false,
         };
         // The message and its event commit together: a failure leaves
         // neither, the hook fails, and WhatsApp redelivers.

@@ -65,7 +65,6 @@ impl Session {
             .with_event_delivery(EventDelivery::Ordered {
                 capacity: EVENT_MAILBOX,
             })
-            .skip_history_sync()
             .with_inbound_durability_hook(Durability {
                 session: Arc::downgrade(&self),
             })
@@ -77,6 +76,9 @@ impl Session {
                     }
                 }
             });
+        if !self.shared.config.history_sync {
+            builder = builder.skip_history_sync();
+        }
         if let Some(version) = self.shared.config.effective_version() {
             builder = builder.with_version(version);
         }

@@ -9,8 +9,9 @@
 //!
 //! Here: the session's state and status machine. Beside it, one room each:
 //! [`lifecycle`] (start, stop, log out, QR and pairing code), [`send`] (a
-//! text, recorded once) and [`inbound`] (engine events, incoming messages
-//! stored with their event before the ack, receipts). What else a session
+//! text, recorded once), [`inbound`] (engine events, incoming messages
+//! stored with their event before the ack, receipts) and [`history`] (what
+//! the phone pushes at link). What else a session
 //! can do lives in the engine's feature modules (`media`, `actions`,
 //! `groups`, `presence`, …), each an `impl Session` of its own.
 
@@ -43,6 +44,7 @@ use crate::events::{EventKind, GatewayEvent};
 use crate::http::GatewayHttpClient;
 
 mod connection;
+mod history;
 mod inbound;
 mod lifecycle;
 mod send;

@@ -71,6 +71,9 @@ pub struct State {
     /// a message sent again under the same id (a client retrying after a
     /// crash) is acked but not delivered twice, as WhatsApp does.
     pub relayed: Mutex<RelayedIds>,
+    /// phone -> the chats it already held before its devices linked
+    /// (`history.rs`), pushed to each device it links.
+    pub histories: RwLock<HashMap<String, Vec<crate::history::SeedChat>>>,
     next_conn: AtomicU64,
     /// In-process bot clients (`echo-bot` feature), stopped on shutdown.
     #[cfg(feature = "echo-bot")]
@@ -109,6 +112,7 @@ impl State {
             blocklists: RwLock::default(),
             pictures: RwLock::default(),
             relayed: Mutex::default(),
+            histories: RwLock::default(),
             next_conn: AtomicU64::new(1),
             #[cfg(feature = "echo-bot")]
             bots: Mutex::default(),

@@ -22,6 +22,7 @@ impl State {
             blocklists: read(&self.blocklists).clone(),
             pictures: read(&self.pictures).values().cloned().collect(),
             pending,
+            histories: read(&self.histories).clone(),
         };
         match serde_json::to_vec(&snapshot) {
             Ok(bytes) => {
@@ -62,6 +63,7 @@ impl State {
             groups.insert(g.id.clone(), g);
         }
         *write(&self.blocklists) = snapshot.blocklists;
+        *write(&self.histories) = snapshot.histories;
         let mut pictures = write(&self.pictures);
         for p in snapshot.pictures {
             pictures.insert(p.owner.clone(), p);
@@ -120,4 +122,6 @@ struct Snapshot {
     pictures: Vec<Picture>,
     #[serde(default)]
     pending: Vec<StoredPending>,
+    #[serde(default)]
+    histories: HashMap<String, Vec<crate::history::SeedChat>>,
 }

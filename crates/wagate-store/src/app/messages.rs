@@ -25,6 +25,8 @@ pub struct NewMessage {
     pub push_name: Option<String>,
     /// The file the message carried, when it carried one and it was stored.
     pub media: Option<MediaFile>,
+    /// Pushed by the phone at link (history sync), not received live.
+    pub from_history: bool,
 }
 
 /// A stored media file of a message. `file_id` is what the files endpoint
@@ -59,9 +61,11 @@ pub struct MessageRecord {
     /// A location's coordinates or a contact card (`extras` column; see
     /// [`Store::set_message_extras`]).
     pub extras: Option<serde_json::Value>,
+    /// Pushed by the phone at link (history sync), not received live.
+    pub from_history: bool,
 }
 
-pub(super) const COLUMNS: &str = "seq, session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body, wa_timestamp, status, quoted_id, push_name, created_at, media_file_id, media_mimetype, media_filename, media_size, media_path, extras";
+pub(super) const COLUMNS: &str = "seq, session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body, wa_timestamp, status, quoted_id, push_name, created_at, media_file_id, media_mimetype, media_filename, media_size, media_path, extras, from_history";
 
 impl Store {
     /// Stores a message; a second copy of the same (session, chat, id) is
@@ -317,8 +321,9 @@ async fn insert_message(conn: &mut AnyConnection, m: &NewMessage) -> Result<bool
     let done = sqlx::query(
         "INSERT INTO messages (session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body,
                                wa_timestamp, status, quoted_id, push_name, created_at,
-                               media_file_id, media_mimetype, media_filename, media_size, media_path)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                               media_file_id, media_mimetype, media_filename, media_size, media_path,
+                               from_history)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
          ON CONFLICT (session_id, chat_id, wa_id) DO NOTHING",
     )
     .bind(&m.session_id)
@@ -339,6 +344,7 @@ async fn insert_message(conn: &mut AnyConnection, m: &NewMessage) -> Result<bool
     .bind(m.media.as_ref().and_then(|f| f.filename.clone()))
     .bind(m.media.as_ref().map(|f| f.size))
     .bind(m.media.as_ref().map(|f| f.path.clone()))
+    .bind(m.from_history as i64)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() > 0)
@@ -384,6 +390,7 @@ pub(super) fn message_from_row(r: &sqlx::any::AnyRow) -> Result<MessageRecord, s
         extras: r
             .try_get::<Option<String>, _>("extras")?
             .and_then(|x| serde_json::from_str(&x).ok()),
+        from_history: r.try_get::<i64, _>("from_history")? != 0,
     })
 }
 

@@ -1,0 +1,64 @@
+//! Seeds are checked and completed, and the notification carries them in
+//! the shape a client decodes.
+
+use std::io::Read as _;
+
+use super::*;
+
+fn seed(json: serde_json::Value) -> Result<Vec<SeedChat>, String> {
+    prepare(serde_json::from_value(json).map_err(|e| e.to_string())?)
+}
+
+#[test]
+fn a_seed_gets_ids_and_rising_timestamps() {
+    let chats = seed(serde_json::json!([
+        {"chat": "628111", "name": "Bob", "messages": [
+            {"text": "hi"}, {"text": "hello", "fromMe": true, "id": "OLD1"}]},
+    ]))
+    .unwrap();
+    let m = &chats[0].messages;
+    assert!(m[0].id.is_some());
+    assert_eq!(m[1].id.as_deref(), Some("OLD1"));
+    assert!(m[0].timestamp.unwrap() < m[1].timestamp.unwrap());
+}
+
+#[test]
+fn bad_seeds_are_refused() {
+    for bad in [
+        serde_json::json!([{"chat": "bob", "messages": []}]),
+        serde_json::json!([{"chat": "123-456@g.us", "messages": [{"text": "x"}]}]),
+        serde_json::json!([{"chat": "628111", "messages": [{"text": "x", "id": ""}]}]),
+        serde_json::json!([{"chat": "628111", "messages": [{"text": "x".repeat(5000)}]}]),
+        serde_json::json!([{"chat": "628111", "surprise": true}]),
+    ] {
+        assert!(seed(bad.clone()).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn the_notification_carries_the_history_inline() {
+    let chats = seed(serde_json::json!([
+        {"chat": "628111", "messages": [{"text": "hi", "id": "A1"}]},
+        {"chat": "120363-1@g.us", "messages": [{"text": "yo", "sender": "628222"}]},
+    ]))
+    .unwrap();
+    let msg = notification("628000", &chats).unwrap();
+    let n = msg
+        .protocol_message
+        .as_option()
+        .unwrap()
+        .history_sync_notification
+        .as_option()
+        .unwrap();
+    let mut raw = Vec::new();
+    flate2::read::ZlibDecoder::new(n.initial_hist_bootstrap_inline_payload.as_deref().unwrap())
+        .read_to_end(&mut raw)
+        .unwrap();
+    let hs = wa::HistorySync::decode_from_slice(&raw).unwrap();
+    assert_eq!(hs.conversations.len(), 2);
+    assert_eq!(hs.conversations[0].id, "628111@s.whatsapp.net");
+    let first = hs.conversations[0].messages[0].message.as_option().unwrap();
+    assert_eq!(first.key.as_option().unwrap().id.as_deref(), Some("A1"));
+    let group = hs.conversations[1].messages[0].message.as_option().unwrap();
+    assert_eq!(group.participant.as_deref(), Some("628222@s.whatsapp.net"));
+}
