@@ -7,3 +7,4 @@ pub mod idle_memory;
 pub mod reconnect_storm;
 pub mod send_path;
 pub mod ws_fanout;
+pub mod webhook_replay;
