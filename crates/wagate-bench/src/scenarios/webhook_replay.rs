@@ -96,6 +96,7 @@ impl Replay<'_> {
             hooks.push(hook["data"]["id"].as_str().unwrap_or_default().to_string());
         }
 
+        let cpu_before = cpu_seconds(gw.pid());
         let started = Instant::now();
         for (s, h) in sessions.iter().zip(&hooks) {
             let (status, body) = api
@@ -108,7 +109,15 @@ impl Replay<'_> {
                 bail!("replay: {status} {body}");
             }
         }
-        let report = receiver.wait_for(self.events, started).await;
+        let mut report = receiver.wait_for(self.events, started).await;
+        let wall = started.elapsed().as_secs_f64();
+        let cpu = cpu_seconds(gw.pid()) - cpu_before;
+        // Busy CPU against wall time: well under 1 core means the worker
+        // waits (on commits, on the receiver), not computes.
+        report["gatewayCpuSeconds"] = json!(cpu);
+        report["gatewayCoresBusy"] = json!(cpu / wall.max(1e-9));
+        report["gatewayCpuMicrosPerDelivery"] =
+            json!((cpu * 1e6 / self.events.max(1) as f64).round());
         eprintln!("webhook replay: {report}");
         gw.stop();
         Ok(json!({
@@ -151,4 +160,15 @@ async fn fill(store: &Store, sessions: &[String], n: usize) -> anyhow::Result<i6
     }
     while store.sequence_pending().await? > 0 {}
     Ok(first)
+}
+
+/// CPU time (user + system) a process has used, in seconds (Linux `/proc`).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line.
+    (ticks(11) + ticks(12)) / 100.0
 }
