@@ -124,7 +124,8 @@ async fn receive(
     let mut mac = Hmac::<Sha256>::new_from_slice(&shared.secret).expect("any key length");
     mac.update(&body);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let signed = header("x-openwa-signature") == expected && !header("webhook-signature").is_empty();
+    let signed =
+        header("x-openwa-signature") == expected && !header("webhook-signature").is_empty();
     let key = header("x-openwa-idempotency-key").to_string();
     // The contract's key ends with the event's sequence number.
     let seq: i64 = key

@@ -18,8 +18,8 @@ use wagate_store::app::EventRecord;
 use wagate_store::app::webhooks::{DeliveryRecord, WebhookRecord};
 
 use crate::idempotency::idempotency_key;
-use crate::shared::{RECHECK, Shared};
 use crate::schedule::{Verdict, parse_retry_after, verdict};
+use crate::shared::{RECHECK, Shared};
 
 /// How delivering one event ended.
 pub(crate) enum Settled {

@@ -30,8 +30,8 @@ use futures::stream::FuturesOrdered;
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 use wagate_core::DeliveryOutcome;
-use wagate_store::app::webhooks::WebhookRecord;
 use wagate_store::app::EventQuery;
+use wagate_store::app::webhooks::WebhookRecord;
 
 use crate::attempt::{Settled, deliver};
 use crate::ledger::Ledger;
@@ -131,7 +131,11 @@ async fn step(
             }
         }
         store.remove_redelivery(queue_id).await?;
-        return Ok(if stop { Progress::Stop } else { Progress::Worked });
+        return Ok(if stop {
+            Progress::Stop
+        } else {
+            Progress::Worked
+        });
     }
     // The head first: every event up to it is committed and none can appear
     // below it later, so once the log is read up to it the cursor may move

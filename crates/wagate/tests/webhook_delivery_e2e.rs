@@ -307,8 +307,10 @@ async fn concurrency_relaxes_order_and_every_event_arrives_once() {
             (page["pagination"]["total"].as_u64() == Some(attempts)).then_some(())
         })
         .await;
+        // The cursor is past the last message (it follows the log's head).
         let (_, hook) = api.get(&hook_path(id)).await;
-        assert_eq!(hook["data"]["lastDeliveredSeq"], *seqs.last().unwrap());
+        let cursor = hook["data"]["lastDeliveredSeq"].as_i64().unwrap();
+        assert!(cursor >= *seqs.last().unwrap(), "cursor {cursor}");
     }
     gw.stop();
 }
@@ -351,6 +353,7 @@ async fn a_sigkill_mid_replay_loses_nothing() {
     let hits = receiver.hits("hook");
     let repeats = hits.len() - seqs.len();
     let bound = wagate_events::ledger::WINDOW + 1;
+    eprintln!("killed after {before_restart} events; {repeats} delivered again");
     assert!(
         repeats <= bound,
         "{repeats} events were delivered twice; at most {bound} may be"

@@ -26,8 +26,8 @@ use crate::owned::OwnedSession;
 use crate::owned::owned_session;
 use crate::state::AppState;
 use crate::webhook_config::{
-    CreateWebhook, concurrency_ok, conflict_as_duplicate, create_for_session, events_ok,
-    format_ok, headers_ok, secret_ok, url_ok,
+    CreateWebhook, concurrency_ok, conflict_as_duplicate, create_for_session, events_ok, format_ok,
+    headers_ok, secret_ok, url_ok,
 };
 
 pub fn router() -> Router<AppState> {

@@ -89,7 +89,9 @@ impl Replay<'_> {
             if let Some(c) = self.concurrency {
                 body["concurrency"] = json!(c);
             }
-            let (status, hook) = api.post(&format!("/api/sessions/{s}/webhooks"), body).await?;
+            let (status, hook) = api
+                .post(&format!("/api/sessions/{s}/webhooks"), body)
+                .await?;
             if status != 201 {
                 bail!("register webhook: {status} {hook}");
             }
@@ -168,7 +170,12 @@ fn cpu_seconds(pid: u32) -> f64 {
     // Fields after the command name (which may hold spaces) in parentheses.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of the whole line.
     (ticks(11) + ticks(12)) / 100.0
 }
