@@ -149,8 +149,6 @@ async fn fill(store: &Store, sessions: &[String], n: usize) -> anyhow::Result<i6
                 "from": "628000000001@c.us",
                 "to": "628000000002@c.us",
                 "body": "a message of ordinary size, about sixty-four bytes of text.",
-                "type": "chat",
-                "fromMe": false,
                 "timestamp": wagate_core::now_ms() / 1000,
             });
             let session = &sessions[i % sessions.len()];
