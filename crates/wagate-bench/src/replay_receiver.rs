@@ -140,7 +140,9 @@ async fn receive(
         t.bad_signatures += 1;
         return StatusCode::OK;
     }
-    t.first_at.get_or_insert(now);
+    if t.first_at.is_none() {
+        t.first_at = Some(now);
+    }
     t.last_at = Some(now);
     if t.keys.insert((path.clone(), key)) {
         t.unique += 1;

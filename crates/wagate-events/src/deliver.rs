@@ -5,9 +5,9 @@
 //! Order: with `concurrency` 1 (the default) an event is sent only once the
 //! one before it has settled (delivered, or finally failed), exactly as
 //! before. With `concurrency` N, up to N events are in flight, so a receiver
-//! may see them in a different order (and a retrying event does not hold
-//! back the N-1 after it); the cursor still moves in log order, only over
-//! events that settled.
+//! may see them in a different order (while one event waits to be retried,
+//! the N-1 after it still go); the cursor still moves in log order, only
+//! over events that settled.
 //!
 //! Durability: the cursor moves (compare-and-set, in the database) only past
 //! settled events, so a crash at any instant resumes at the first event not

@@ -207,7 +207,7 @@ async fn wait_processed(receiver: &Receiver, name: &str, n: usize) {
 }
 
 fn fast_retries() -> String {
-    vec!["50ms"; 20].join(",")
+    ["50ms"; 20].join(",")
 }
 
 // ── the stories ────────────────────────────────────────────────────────
