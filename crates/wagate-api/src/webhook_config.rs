@@ -25,6 +25,8 @@ const MAX_HEADERS: usize = 20;
 const MAX_SECRET_CHARS: usize = 512;
 /// Most event names in a filter.
 const MAX_EVENTS: usize = 64;
+/// Most deliveries one webhook may have in flight.
+pub const MAX_CONCURRENCY: i64 = 64;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -43,6 +45,12 @@ pub struct CreateWebhook {
     /// system's: `wago` (seed 002: incoming messages, `X-Wago-Signature`)
     /// or `sudevwa` (seed 000: `incoming_message`, `X-SUDEVWA-Signature`).
     pub format: Option<String>,
+    /// Deliveries in flight at once, 1–64. 1 (the default) delivers in the
+    /// log's order, each event after the one before it settled; more lets
+    /// up to that many go at once, so a receiver may see them out of order
+    /// (each still arrives, with its own idempotency key and `seq`).
+    #[schema(example = 1, minimum = 1, maximum = 64)]
+    pub concurrency: Option<i64>,
 }
 
 /// An http(s) URL with a host that the outbound policy lets the gateway
@@ -145,6 +153,17 @@ pub fn headers_ok(
     Ok(Some(headers))
 }
 
+/// A webhook's `concurrency`: 1 to [`MAX_CONCURRENCY`].
+pub fn concurrency_ok(concurrency: Option<i64>) -> Result<Option<u32>, ApiError> {
+    match concurrency {
+        None => Ok(None),
+        Some(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(Some(n as u32)),
+        Some(_) => Err(ApiError::validation(format!(
+            "concurrency must be 1 to {MAX_CONCURRENCY}"
+        ))),
+    }
+}
+
 /// A webhook format's name.
 pub fn format_ok(format: &str) -> Result<wagate_core::WebhookFormat, ApiError> {
     format.trim().parse().map_err(|_| {
@@ -180,6 +199,7 @@ pub async fn validate(state: &AppState, body: &CreateWebhook) -> Result<(), ApiE
     headers_ok(body.headers.clone())?;
     secret_ok(body.secret.clone())?;
     body.format.as_deref().map(format_ok).transpose()?;
+    concurrency_ok(body.concurrency)?;
     Ok(())
 }
 
@@ -208,6 +228,7 @@ pub async fn create_for_session(
         .map(format_ok)
         .transpose()?
         .unwrap_or_default();
+    let concurrency = concurrency_ok(body.concurrency)?.unwrap_or(1);
     let limit = state.config.webhook_max_per_session;
     if state.store.count_webhooks(&session.id).await? as usize >= limit {
         return Err(ApiError::new(
@@ -230,6 +251,7 @@ pub async fn create_for_session(
             secret,
             headers,
             format,
+            concurrency,
             last_seq,
         })
         .await

@@ -12,10 +12,14 @@
 //! ```sh
 //! cargo build --release --features sandbox -p wagate -p wagate-bench
 //! target/release/wagate-bench
+//! target/release/wagate-bench --webhook-replay --replay-endpoints 50
 //! ```
+//!
+//! `--webhook-replay` runs only the webhook replay measurement.
 
 mod api;
 mod machine;
+mod replay_receiver;
 mod scenarios;
 mod sessions;
 mod stats;
@@ -65,6 +69,21 @@ struct Args {
     /// The `wagate` binary (built with `--features sandbox`).
     #[arg(long)]
     wagate: Option<std::path::PathBuf>,
+    /// Run only the webhook replay measurement (see `--replay-*`).
+    #[arg(long)]
+    webhook_replay: bool,
+    /// Events logged and replayed.
+    #[arg(long, default_value_t = 100_000)]
+    replay_events: usize,
+    /// Endpoints (one session and one webhook each) the events are spread over.
+    #[arg(long, default_value_t = 1)]
+    replay_endpoints: usize,
+    /// The webhooks' `concurrency` (not sent when absent: the default, 1).
+    #[arg(long)]
+    replay_concurrency: Option<u32>,
+    /// Replay on the machine's PostgreSQL (a fresh database) instead of SQLite.
+    #[arg(long)]
+    replay_postgres: bool,
 }
 
 #[tokio::main]
@@ -80,6 +99,21 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let data = tempfile::tempdir()?;
     let sandbox = SandboxProcess::start(&binary).await;
+    if args.webhook_replay {
+        let report = scenarios::webhook_replay::Replay {
+            binary: &binary,
+            sandbox_ws: &sandbox.ws,
+            events: args.replay_events,
+            endpoints: args.replay_endpoints.max(1),
+            concurrency: args.replay_concurrency,
+            postgres: args.replay_postgres,
+        }
+        .run()
+        .await?;
+        let report = json!({ "machine": machine(), "webhookReplay": report });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
     let (gw, startup_empty) = start_gateway(&binary, data.path(), &sandbox.ws).await;
     let api = Api::new(&gw.base);
     eprintln!("gateway up in {startup_empty:?}");

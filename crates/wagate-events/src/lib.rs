@@ -5,11 +5,16 @@
 //! hears of it. This crate turns the log into HTTP deliveries and broker
 //! messages:
 //! - [`deliver`]: one task per enabled endpoint, reading the log after the
-//!   endpoint's durable cursor, delivering strictly in order with retries,
-//!   and moving the cursor only once an event is settled, so a restart (even
-//!   a SIGKILL) resumes exactly where it stood;
+//!   endpoint's durable cursor, delivering in order (or with up to the
+//!   endpoint's `concurrency` in flight) with retries, and moving the cursor
+//!   only once an event is settled, so a restart (even a SIGKILL) resumes
+//!   where the cursor stood;
+//! - [`attempt`]: delivering one event until it is settled;
+//! - [`ledger`]: a worker's bookkeeping (the delivery log and the cursor),
+//!   committed in groups behind its deliveries;
 //! - [`formats`]: a delivery's body and headers by the endpoint's format
 //!   (the contract's, or a replaced system's: `wago`);
+//! - [`idempotency`]: the key a receiver deduplicates by;
 //! - [`signing`]: the signature schemes (OpenWA, Standard Webhooks, hex);
 //! - [`schedule`]: the retry schedule as data, and what each answer means;
 //! - [`outputs`]: one task per NATS JetStream or RabbitMQ output, with the
@@ -24,11 +29,15 @@
 //! A slow or dead endpoint slows nobody else: each has its own task, and
 //! each request has a bounded timeout.
 
+mod attempt;
 pub mod config;
 pub mod deliver;
 pub mod formats;
+pub mod idempotency;
+pub mod ledger;
 pub mod outputs;
 pub mod schedule;
+mod shared;
 pub mod signing;
 
 use std::collections::HashMap;
@@ -42,7 +51,7 @@ use wagate_engine::SessionManager;
 use wagate_store::app::ADMIN_TENANT_ID;
 
 pub use config::{EventsConfig, GlobalOutput, GlobalWebhook};
-use deliver::Shared;
+use shared::Shared;
 
 /// The id of the global webhook from the environment.
 pub const GLOBAL_WEBHOOK_ID: &str = "wh_global";

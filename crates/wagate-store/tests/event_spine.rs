@@ -271,6 +271,7 @@ async fn retention_follows_cursors(store: Store) {
             secret: None,
             headers: Default::default(),
             format: Default::default(),
+            concurrency: 1,
             last_seq: 2,
         })
         .await

@@ -973,6 +973,7 @@ async fn store_story(db: Db) {
         secret: Some("top-secret".into()),
         headers: BTreeMap::from([("X-A".to_string(), "1".to_string())]),
         format: Default::default(),
+        concurrency: 1,
         last_seq: 0,
     };
     let w = store.insert_webhook(&new).await.unwrap();

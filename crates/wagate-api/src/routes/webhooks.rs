@@ -26,8 +26,8 @@ use crate::owned::OwnedSession;
 use crate::owned::owned_session;
 use crate::state::AppState;
 use crate::webhook_config::{
-    CreateWebhook, conflict_as_duplicate, create_for_session, events_ok, format_ok, headers_ok,
-    secret_ok, url_ok,
+    CreateWebhook, concurrency_ok, conflict_as_duplicate, create_for_session, events_ok, format_ok,
+    headers_ok, secret_ok, url_ok,
 };
 
 pub fn router() -> Router<AppState> {
@@ -63,6 +63,9 @@ pub struct UpdateWebhook {
     pub headers: Option<BTreeMap<String, String>>,
     /// `openwa` (the contract's deliveries) or a drop-in system's: `wago`, `sudevwa`.
     pub format: Option<String>,
+    /// Deliveries in flight at once, 1–64 (1: in the log's order).
+    #[schema(minimum = 1, maximum = 64)]
+    pub concurrency: Option<i64>,
     /// `true` re-enables a disabled webhook; `false` pauses it.
     pub active: Option<bool>,
 }
@@ -78,6 +81,9 @@ pub struct WebhookDto {
     pub headers: BTreeMap<String, String>,
     /// The shape of its deliveries: `openwa`, `wago` or `sudevwa`.
     pub format: String,
+    /// Deliveries in flight at once: 1 delivers in the log's order; more
+    /// relaxes the order (every event still arrives).
+    pub concurrency: u32,
     /// Whether events are being delivered.
     pub active: bool,
     /// Why it was disabled (410 Gone, failing too long, by request).
@@ -99,6 +105,7 @@ impl From<&WebhookRecord> for WebhookDto {
             events: w.events.clone(),
             headers: w.headers.clone(),
             format: w.format.to_string(),
+            concurrency: w.concurrency,
             active: w.enabled,
             disabled_reason: w.disabled_reason.clone(),
             has_secret: w.secret.is_some(),
@@ -232,7 +239,7 @@ pub async fn get_webhook(
     Ok(envelope::ok(WebhookDto::from(&hook)))
 }
 
-/// Update a webhook (URL, events, secret, headers; `active: true` re-enables it).
+/// Update a webhook (URL, events, secret, headers, format, concurrency; `active: true` re-enables it).
 #[utoipa::path(patch, path = "/api/sessions/{id}/webhooks/{webhookId}", tag = "webhooks", request_body = UpdateWebhook,
     params(("id" = String, Path, description = "Session id"), ("webhookId" = String, Path, description = "Webhook id")),
     security(("api_key" = [])),
@@ -259,6 +266,7 @@ pub async fn update_webhook(
         },
         headers: headers_ok(body.headers)?,
         format: body.format.as_deref().map(format_ok).transpose()?,
+        concurrency: concurrency_ok(body.concurrency)?,
         enabled: body.active,
     };
     let hook = state

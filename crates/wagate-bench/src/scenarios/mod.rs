@@ -6,4 +6,5 @@ pub mod api_overhead;
 pub mod idle_memory;
 pub mod reconnect_storm;
 pub mod send_path;
+pub mod webhook_replay;
 pub mod ws_fanout;

@@ -34,7 +34,7 @@ use wagate_store::app::ADMIN_TENANT_ID;
 use wagate_store::app::outputs::{NewOutput, OutputRecord};
 
 use crate::config::GlobalOutput;
-use crate::deliver::Shared;
+use crate::shared::Shared;
 
 /// How often the reconcile loop looks for new, edited or re-enabled outputs.
 const RECONCILE_EVERY: Duration = Duration::from_secs(1);

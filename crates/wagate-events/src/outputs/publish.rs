@@ -19,7 +19,8 @@ use wagate_store::app::EventRecord;
 use wagate_store::app::outputs::OutputRecord;
 
 use super::{Connection, OutMessage};
-use crate::deliver::{Shared, idempotency_key};
+use crate::idempotency::idempotency_key;
+use crate::shared::Shared;
 
 /// Events read from the log at once (and published as one batch).
 const BATCH: u32 = 200;

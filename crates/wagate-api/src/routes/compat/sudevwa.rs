@@ -108,6 +108,7 @@ pub async fn webhook_setconfig(
                     secret: Some(secret.clone()),
                     headers: None,
                     format: Some(WebhookFormat::Sudevwa.as_str().to_string()),
+                    concurrency: None,
                 },
                 None,
             )

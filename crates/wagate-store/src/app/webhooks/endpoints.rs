@@ -19,8 +19,8 @@ impl Store {
         let result = sqlx::query(
             "INSERT INTO webhooks (id, session_id, tenant_id, url, events, secret, headers, enabled,
                                    disabled_reason, last_seq, replay_from, failing_since, created_at, updated_at,
-                                   format)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, NULL, $8, NULL, NULL, $9, $9, $10)",
+                                   format, concurrency)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, NULL, $8, NULL, NULL, $9, $9, $10, $11)",
         )
         .bind(&new.id)
         .bind(&new.session_id)
@@ -32,6 +32,7 @@ impl Store {
         .bind(new.last_seq)
         .bind(now)
         .bind(new.format.as_str())
+        .bind(i64::from(new.concurrency.max(1)))
         .execute(&self.pool)
         .await;
         match result {
@@ -84,6 +85,7 @@ impl Store {
             secret: secret.map(str::to_owned),
             headers: BTreeMap::new(),
             format: WebhookFormat::Openwa,
+            concurrency: 1,
             last_seq,
         })
         .await
@@ -160,6 +162,9 @@ impl Store {
         if let Some(format) = patch.format {
             w.format = format;
         }
+        if let Some(concurrency) = patch.concurrency {
+            w.concurrency = concurrency.max(1);
+        }
         match patch.enabled {
             Some(true) if !w.enabled => {
                 w.enabled = true;
@@ -174,7 +179,8 @@ impl Store {
         }
         let result = sqlx::query(
             "UPDATE webhooks SET url = $2, events = $3, secret = $4, headers = $5, enabled = $6,
-                    disabled_reason = $7, failing_since = $8, updated_at = $9, format = $10
+                    disabled_reason = $7, failing_since = $8, updated_at = $9, format = $10,
+                    concurrency = $11
              WHERE id = $1",
         )
         .bind(id)
@@ -187,6 +193,7 @@ impl Store {
         .bind(w.failing_since)
         .bind(wagate_core::now_ms())
         .bind(w.format.as_str())
+        .bind(i64::from(w.concurrency))
         .execute(&self.pool)
         .await;
         match result {

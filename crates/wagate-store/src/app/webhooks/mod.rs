@@ -18,7 +18,8 @@
 //! - `cursor`: the worker's cursor, replays, failure runs, disabling;
 //! - `deliveries`: the delivery log;
 //! - `redeliveries`: events queued to be sent again;
-//! - `retention`: pruning the event log and orphaned webhooks.
+//! - `retention`: pruning the event log and orphaned webhooks;
+//! - `settle`: the worker's group commit (attempts and cursor together).
 
 mod cursor;
 mod deliveries;
@@ -26,6 +27,7 @@ mod endpoints;
 mod record;
 mod redeliveries;
 mod retention;
+mod settle;
 
 pub use deliveries::DeliveryRecord;
 pub use record::{NewWebhook, WebhookPatch, WebhookRecord};

@@ -22,6 +22,8 @@ pub struct WebhookRecord {
     pub headers: BTreeMap<String, String>,
     /// The shape of its deliveries.
     pub format: WebhookFormat,
+    /// Deliveries in flight at once: 1 keeps the log's order.
+    pub concurrency: u32,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     /// The last event sequence number handed to this endpoint.
@@ -44,6 +46,7 @@ impl std::fmt::Debug for WebhookRecord {
             .field("secret", &self.secret.as_ref().map(|_| "***"))
             .field("header_names", &self.headers.keys().collect::<Vec<_>>())
             .field("format", &self.format)
+            .field("concurrency", &self.concurrency)
             .field("enabled", &self.enabled)
             .field("last_seq", &self.last_seq)
             .finish()
@@ -69,6 +72,8 @@ pub struct NewWebhook {
     pub secret: Option<String>,
     pub headers: BTreeMap<String, String>,
     pub format: WebhookFormat,
+    /// Deliveries in flight at once (1: in order).
+    pub concurrency: u32,
     /// Where delivery starts: events after this sequence number.
     pub last_seq: i64,
 }
@@ -82,16 +87,18 @@ pub struct WebhookPatch {
     pub secret: Option<Option<String>>,
     pub headers: Option<BTreeMap<String, String>>,
     pub format: Option<WebhookFormat>,
+    pub concurrency: Option<u32>,
     /// `Some(true)` re-enables a disabled endpoint (and forgets its failures).
     pub enabled: Option<bool>,
 }
 
-pub(super) const COLUMNS: &str = "id, session_id, tenant_id, url, events, secret, headers, format, enabled, disabled_reason, last_seq, replay_from, failing_since, created_at, updated_at";
+pub(super) const COLUMNS: &str = "id, session_id, tenant_id, url, events, secret, headers, format, concurrency, enabled, disabled_reason, last_seq, replay_from, failing_since, created_at, updated_at";
 
 pub(super) fn webhook_from_row(r: &AnyRow) -> Result<WebhookRecord, sqlx::Error> {
     let events: String = r.try_get("events")?;
     let headers: String = r.try_get("headers")?;
     let enabled: i64 = r.try_get("enabled")?;
+    let concurrency: i64 = r.try_get("concurrency")?;
     Ok(WebhookRecord {
         id: r.try_get("id")?,
         session_id: r.try_get("session_id")?,
@@ -101,6 +108,7 @@ pub(super) fn webhook_from_row(r: &AnyRow) -> Result<WebhookRecord, sqlx::Error>
         secret: r.try_get("secret")?,
         headers: serde_json::from_str(&headers).unwrap_or_default(),
         format: crate::app::wire(r, "format")?,
+        concurrency: concurrency.clamp(1, u32::MAX as i64) as u32,
         enabled: enabled != 0,
         disabled_reason: r.try_get("disabled_reason")?,
         last_seq: r.try_get("last_seq")?,
