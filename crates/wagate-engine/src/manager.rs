@@ -79,6 +79,10 @@ impl SessionManager {
         &self.shared.config
     }
 
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
     /// The send queue every message goes through.
     pub fn queue(&self) -> &SendQueue {
         &self.queue
@@ -153,7 +157,19 @@ impl SessionManager {
         self: &Arc<Self>,
         tenant_id: &str,
         name: &str,
+        meta: SessionMeta,
+    ) -> Result<(SessionRecord, Arc<Session>), EngineError> {
+        self.create_with_proxy(tenant_id, name, meta, None).await
+    }
+
+    /// [`SessionManager::create`], the session going through `proxy` from
+    /// its first connection on (it is stored before the session starts).
+    pub async fn create_with_proxy(
+        self: &Arc<Self>,
+        tenant_id: &str,
+        name: &str,
         mut meta: SessionMeta,
+        proxy: Option<&wagate_core::ProxyUrl>,
     ) -> Result<(SessionRecord, Arc<Session>), EngineError> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         if meta.device_os.is_none() {
@@ -162,16 +178,28 @@ impl SessionManager {
         if meta.device_name.is_none() {
             meta.device_name = env("DEVICE_NAME");
         }
-        let record = self
-            .shared
-            .store
+        let id = wagate_core::ids::session_id();
+        let store = &self.shared.store;
+        if let Some(proxy) = proxy {
+            store.set_session_proxy(&id, Some(&proxy.secret_url())).await?;
+        }
+        let inserted = store
             .insert_session(&NewSession {
-                id: wagate_core::ids::session_id(),
+                id: id.clone(),
                 tenant_id: tenant_id.to_string(),
                 name: name.to_string(),
                 meta,
             })
-            .await?;
+            .await;
+        let record = match inserted {
+            Ok(record) => record,
+            Err(e) => {
+                if proxy.is_some() {
+                    let _ = store.set_session_proxy(&id, None).await;
+                }
+                return Err(e.into());
+            }
+        };
         let session = self.attach(&record).await;
         session.start(None).await?;
         Ok((record, session))
