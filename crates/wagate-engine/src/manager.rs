@@ -79,10 +79,6 @@ impl SessionManager {
         &self.shared.config
     }
 
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
     /// The send queue every message goes through.
     pub fn queue(&self) -> &SendQueue {
         &self.queue
@@ -181,7 +177,9 @@ impl SessionManager {
         let id = wagate_core::ids::session_id();
         let store = &self.shared.store;
         if let Some(proxy) = proxy {
-            store.set_session_proxy(&id, Some(&proxy.secret_url())).await?;
+            store
+                .set_session_proxy(&id, Some(&proxy.secret_url()))
+                .await?;
         }
         let inserted = store
             .insert_session(&NewSession {
@@ -238,6 +236,37 @@ impl SessionManager {
             .stop(SessionStatus::Disconnected, StatusReason::Stopped)
             .await;
         self.shared.store.set_session_desired(id, false).await?;
+        Ok(())
+    }
+
+    /// The proxy a session goes through now (for its view).
+    pub async fn session_proxy(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<crate::proxy::ProxyChoice>, EngineError> {
+        crate::proxy::current(&self.shared.store, &self.shared.config, session_id).await
+    }
+
+    /// Sets (`Some`) or removes (`None`) a session's own proxy. A running
+    /// session starts again at once, so no connection is left on the old
+    /// route.
+    pub async fn set_session_proxy(
+        &self,
+        session_id: &str,
+        proxy: Option<&wagate_core::ProxyUrl>,
+    ) -> Result<(), EngineError> {
+        let secret = proxy.map(wagate_core::ProxyUrl::secret_url);
+        self.shared
+            .store
+            .set_session_proxy(session_id, secret.as_deref())
+            .await?;
+        let session = self.get(session_id).await?;
+        if session.is_running().await {
+            session
+                .stop(SessionStatus::Initializing, StatusReason::Stopped)
+                .await;
+            session.start(None).await?;
+        }
         Ok(())
     }
 

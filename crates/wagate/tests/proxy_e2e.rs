@@ -241,7 +241,10 @@ async fn a_session_goes_through_its_own_socks5_proxy() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    assert!(text.contains("proxy_unreachable"), "the log names the cause");
+    assert!(
+        text.contains("proxy_unreachable"),
+        "the log names the cause"
+    );
 }
 
 /// The bytes of the file in the message captioned `caption` in `session`'s
@@ -282,7 +285,8 @@ async fn a_proxy_pool_is_shared_out_and_kept_across_restarts() {
     let data = tempfile::tempdir().unwrap();
     let db = Db::postgres().await;
     let url = db.url(data.path());
-    let pool = |a: &SocksProxy, b: &SocksProxy| vec![("PROXY_POOL", format!("{},{}", a.url(), b.url()))];
+    let pool =
+        |a: &SocksProxy, b: &SocksProxy| vec![("PROXY_POOL", format!("{},{}", a.url(), b.url()))];
     let gw = Gateway::start_guarded(data.path(), &url, &sandbox, &pool(&first, &second));
     let api = gw.api(ADMIN_KEY);
 

@@ -50,10 +50,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.default.unwrap().masked(), "socks5://u:***@10.0.0.1:1080");
         assert_eq!(c.pool.len(), 2);
-        let e = ProxyConfig::from_lookup(|k| (k == "PROXY_URL").then(|| "ftp://u:hunter2@h:1".into()))
-            .unwrap_err();
+        let e =
+            ProxyConfig::from_lookup(|k| (k == "PROXY_URL").then(|| "ftp://u:hunter2@h:1".into()))
+                .unwrap_err();
         assert!(e.starts_with("PROXY_URL "), "{e}");
         assert!(!e.contains("hunter2"));
-        assert_eq!(ProxyConfig::from_lookup(|_| None).unwrap(), ProxyConfig::default());
+        assert_eq!(
+            ProxyConfig::from_lookup(|_| None).unwrap(),
+            ProxyConfig::default()
+        );
     }
 }

@@ -29,13 +29,14 @@ pub mod tunnel;
 use tracing::warn;
 use wagate_core::{ProxySource, ProxyUrl, StatusReason};
 use wagate_outbound::Reach;
+use wagate_store::Store;
 use wagate_store::app::{ADMIN_TENANT_ID, SessionRecord};
 use whatsapp_rust::transport::{TokioWebSocketTransportFactory, TransportFactory};
 use whatsapp_rust::wacore::net::WHATSAPP_WEB_WS_URL;
 
+use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::http::GatewayHttpClient;
-use crate::session::Shared;
 pub use tunnel::ProxyError;
 
 /// The proxy a session uses and where it was set.
@@ -62,24 +63,25 @@ fn parsed(stored: Option<String>, what: &str, session: &str) -> Option<ProxyUrl>
 
 /// The session's proxy as it stands, without assigning a pool entry.
 pub(crate) async fn current(
-    shared: &Shared,
+    store: &Store,
+    config: &EngineConfig,
     session_id: &str,
 ) -> Result<Option<ProxyChoice>, EngineError> {
-    let row = shared.store.session_proxy(session_id).await?;
+    let row = store.session_proxy(session_id).await?;
     if let Some(url) = parsed(row.own, "session's", session_id) {
         return Ok(Some(ProxyChoice {
             url,
             source: ProxySource::Session,
         }));
     }
-    let pool = &shared.config.proxy.pool;
+    let pool = &config.proxy.pool;
     if let Some(url) = parsed(row.pool, "pool", session_id).filter(|p| pool.contains(p)) {
         return Ok(Some(ProxyChoice {
             url,
             source: ProxySource::Pool,
         }));
     }
-    Ok(shared.config.proxy.default.clone().map(|url| ProxyChoice {
+    Ok(config.proxy.default.clone().map(|url| ProxyChoice {
         url,
         source: ProxySource::Default,
     }))
@@ -89,16 +91,21 @@ pub(crate) async fn current(
 /// proxy of its own and no (still pooled) assignment is given the next
 /// pool entry first.
 pub(crate) async fn choose(
-    shared: &Shared,
+    store: &Store,
+    config: &EngineConfig,
     session_id: &str,
 ) -> Result<Option<ProxyChoice>, EngineError> {
-    let pool = &shared.config.proxy.pool;
-    let choice = current(shared, session_id).await?;
-    if pool.is_empty() || choice.as_ref().is_some_and(|c| c.source != ProxySource::Default) {
+    let pool = &config.proxy.pool;
+    let choice = current(store, config, session_id).await?;
+    if pool.is_empty()
+        || choice
+            .as_ref()
+            .is_some_and(|c| c.source != ProxySource::Default)
+    {
         return Ok(choice);
     }
     let _one_at_a_time = ASSIGNING.lock().await;
-    let counts = shared.store.pool_proxy_counts().await?;
+    let counts = store.pool_proxy_counts().await?;
     let held = |p: &ProxyUrl| {
         counts
             .iter()
@@ -109,8 +116,7 @@ pub(crate) async fn choose(
     let Some(next) = pool.iter().min_by_key(|p| held(p)) else {
         return Ok(choice);
     };
-    shared
-        .store
+    store
         .set_session_pool_proxy(session_id, &next.secret_url())
         .await?;
     Ok(Some(ProxyChoice {
@@ -126,27 +132,35 @@ enum Route {
     Refused(ProxyError),
 }
 
-/// The transport factory and HTTP client of one bot run of `record`.
+/// The transport factory and HTTP client (made from `http`) of one bot
+/// run of `record`, and whether they go through a proxy.
 pub(crate) async fn connectors(
-    shared: &Shared,
+    store: &Store,
+    config: &EngineConfig,
+    http: &GatewayHttpClient,
     record: &SessionRecord,
 ) -> Result<(Box<dyn TransportFactory>, GatewayHttpClient, bool), EngineError> {
-    let route = match choose(shared, &record.id).await? {
+    let route = match choose(store, config, &record.id).await? {
         None => Route::Direct,
-        Some(choice) if guarded(&choice, record) => pin(shared, &choice.url).await,
+        Some(choice) if guarded(&choice, record) => {
+            match check(&config.outbound, &choice.url).await {
+                Ok(pinned) => Route::Via(pinned),
+                Err(why) => Route::Refused(why),
+            }
+        }
         Some(choice) => Route::Via(choice.url),
     };
-    let url = shared.config.server_url.clone();
+    let url = config.server_url.clone();
     Ok(match route {
         Route::Direct => {
             let direct = match url {
                 Some(url) => TokioWebSocketTransportFactory::new().with_url(url),
                 None => TokioWebSocketTransportFactory::new(),
             };
-            (Box::new(direct), shared.http.clone(), false)
+            (Box::new(direct), http.clone(), false)
         }
         Route::Via(proxy) => {
-            let http = shared.http.through(&proxy)?;
+            let http = http.through(&proxy)?;
             let url = url.unwrap_or_else(|| WHATSAPP_WEB_WS_URL.to_string());
             (
                 Box::new(transport::ProxiedTransport { proxy, url }),
@@ -156,7 +170,7 @@ pub(crate) async fn connectors(
         }
         Route::Refused(why) => (
             Box::new(transport::RefusedTransport(why.clone())),
-            shared.http.refusing(why.message),
+            http.refusing(why.message),
             true,
         ),
     })
@@ -167,24 +181,24 @@ fn guarded(choice: &ProxyChoice, record: &SessionRecord) -> bool {
     choice.source == ProxySource::Session && record.tenant_id != ADMIN_TENANT_ID
 }
 
-/// A tenant's proxy, checked against the outbound policy and pinned to the
-/// address checked.
-async fn pin(shared: &Shared, proxy: &ProxyUrl) -> Route {
-    match check(&shared.config.outbound, proxy).await {
-        Ok(pinned) => Route::Via(pinned),
-        Err(why) => Route::Refused(why),
-    }
-}
-
 /// Checks a tenant's proxy against the outbound policy: the proxy to use
 /// (its host pinned to a permitted address), or why it may not be used.
 pub async fn check(
     outbound: &wagate_outbound::Outbound,
     proxy: &ProxyUrl,
 ) -> Result<ProxyUrl, ProxyError> {
-    let url = url::Url::parse(&format!("http://{}:{}", proxy.host(), proxy.port()))
-        .map_err(|_| ProxyError::new(StatusReason::ProxyUnreachable, "the proxy's host is not usable"))?;
-    match outbound.policy().check_host_resolving(&url, proxy.port()).await {
+    let url =
+        url::Url::parse(&format!("http://{}:{}", proxy.host(), proxy.port())).map_err(|_| {
+            ProxyError::new(
+                StatusReason::ProxyUnreachable,
+                "the proxy's host is not usable",
+            )
+        })?;
+    match outbound
+        .policy()
+        .check_host_resolving(&url, proxy.port())
+        .await
+    {
         Ok(Reach::AsNamed) => Ok(proxy.clone()),
         Ok(Reach::At(addr)) => Ok(proxy.with_host(match addr.ip() {
             std::net::IpAddr::V4(ip) => ip.to_string(),
@@ -200,35 +214,5 @@ pub async fn check(
                 "the proxy {proxy} is at an address tenants may not reach (ask the operator to allow it with OUTBOUND_ALLOW_HOSTS)"
             ),
         )),
-    }
-}
-
-
-impl crate::SessionManager {
-    /// The proxy a session goes through now (for its view).
-    pub async fn session_proxy(&self, session_id: &str) -> Result<Option<ProxyChoice>, EngineError> {
-        current(self.shared(), session_id).await
-    }
-
-    /// Sets (`Some`) or removes (`None`) a session's own proxy. A running
-    /// session starts again at once, so no connection is left on the old
-    /// route.
-    pub async fn set_session_proxy(
-        &self,
-        session_id: &str,
-        proxy: Option<&ProxyUrl>,
-    ) -> Result<(), EngineError> {
-        let secret = proxy.map(ProxyUrl::secret_url);
-        self.store()
-            .set_session_proxy(session_id, secret.as_deref())
-            .await?;
-        let session = self.get(session_id).await?;
-        if session.is_running().await {
-            session
-                .stop(wagate_core::SessionStatus::Initializing, StatusReason::Stopped)
-                .await;
-            session.start(None).await?;
-        }
-        Ok(())
     }
 }

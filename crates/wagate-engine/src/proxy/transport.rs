@@ -42,9 +42,7 @@ impl TransportFactory for ProxiedTransport {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        let port = uri
-            .port_u16()
-            .unwrap_or(if secure { 443 } else { 80 });
+        let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
         let stream = tunnel::open(&self.proxy, &host, port).await?;
         let connector = if secure {
             default_tls_connector()

@@ -144,7 +144,10 @@ async fn resolve(host: &str, port: u16) -> Result<std::net::SocketAddr, ProxyErr
         return Ok(std::net::SocketAddr::new(ip, port));
     }
     let mut addrs = tokio::net::lookup_host((bare, port)).await.map_err(|e| {
-        ProxyError::new(StatusReason::DnsFailed, format!("cannot resolve {bare}: {e}"))
+        ProxyError::new(
+            StatusReason::DnsFailed,
+            format!("cannot resolve {bare}: {e}"),
+        )
     })?;
     addrs
         .next()
@@ -189,10 +192,12 @@ async fn connect_tunnel(
     let request = request
         .body(http_body_util::Empty::<bytes::Bytes>::new())
         .map_err(|e| failed(StatusReason::ProxyRefused, format!("cannot be asked: {e}")))?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| failed(StatusReason::ProxyUnreachable, format!("dropped the connection: {e}")))?;
+    let response = sender.send_request(request).await.map_err(|e| {
+        failed(
+            StatusReason::ProxyUnreachable,
+            format!("dropped the connection: {e}"),
+        )
+    })?;
     let status = response.status();
     if status == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
         return Err(failed(
@@ -206,8 +211,11 @@ async fn connect_tunnel(
             format!("would not connect to WhatsApp (HTTP {})", status.as_u16()),
         ));
     }
-    let upgraded = hyper::upgrade::on(response)
-        .await
-        .map_err(|e| failed(StatusReason::ProxyRefused, format!("did not open the tunnel: {e}")))?;
+    let upgraded = hyper::upgrade::on(response).await.map_err(|e| {
+        failed(
+            StatusReason::ProxyRefused,
+            format!("did not open the tunnel: {e}"),
+        )
+    })?;
     Ok(Box::new(TokioIo::new(upgraded)))
 }

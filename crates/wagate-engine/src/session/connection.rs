@@ -234,7 +234,9 @@ impl HttpClient for WatchedHttp {
                 s.connect_failed(
                     self.generation,
                     StatusReason::ProxyUnreachable,
-                    format!("cannot fetch the current WhatsApp Web version through the proxy ({why})"),
+                    format!(
+                        "cannot fetch the current WhatsApp Web version through the proxy ({why})"
+                    ),
                 )
                 .await;
             } else if let Some(why) = failure {

@@ -43,7 +43,9 @@ impl Session {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
 
         // Directly or through the session's proxy (crate::proxy).
-        let (transport, http, proxied) = crate::proxy::connectors(&self.shared, &record).await?;
+        let shared = &self.shared;
+        let (transport, http, proxied) =
+            crate::proxy::connectors(&shared.store, &shared.config, &shared.http, &record).await?;
         // Both report failed connect attempts to the session (say why).
         let transport = connection::WatchedTransport {
             inner: transport,
