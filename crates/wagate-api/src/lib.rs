@@ -18,6 +18,7 @@
 //!   requests, their checks and the queue hand-off), [`history`] (a stored
 //!   message as shown), [`webhook_config`] (what a webhook endpoint may be),
 //!   [`session_admin`] (a session as shown, and creating one),
+//!   [`session_proxy`] (a session's proxy as taken and shown),
 //!   [`statistics`], [`sse`] (a feed as Server-Sent Events) and
 //!   [`media_files`] (serving a stored file), never each other — the
 //!   drop-in modes under `routes::compat` included;
@@ -55,6 +56,7 @@ pub mod routes;
 pub mod secret;
 pub mod send;
 pub mod session_admin;
+pub mod session_proxy;
 pub mod sse;
 pub mod state;
 pub mod statistics;

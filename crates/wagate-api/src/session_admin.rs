@@ -1,6 +1,7 @@
 //! What a session looks like to a client ([`SessionDto`]) and creating
 //! one ([`create`]: the request's checks, the tenant's quota, its first
-//! webhook), and starting pairing over for a fresh QR code ([`fresh_qr`]).
+//! webhook, its proxy), and starting pairing over for a fresh QR code
+//! ([`fresh_qr`]).
 //! The native session routes and the drop-in modes share these, so a
 //! session made either way follows the same rules.
 
@@ -36,6 +37,9 @@ pub struct CreateSession {
     /// Windows, macOS, Ubuntu, Linux, Fedora at random).
     #[schema(example = "macOS")]
     pub device_os: Option<String>,
+    /// A proxy for the session's WhatsApp WebSocket and media (default:
+    /// its `PROXY_POOL` entry, else `PROXY_URL`, else none).
+    pub proxy: Option<crate::session_proxy::ProxyInput>,
 }
 
 pub const NOTES_MAX_CHARS: usize = 1000;
@@ -83,7 +87,7 @@ pub struct SessionDto {
     /// INITIALIZING, SCAN_QR, CONNECTING, CONNECTED, DISCONNECTED or FAILED.
     #[schema(example = "CONNECTED")]
     pub status: &'static str,
-    /// Why a session is DISCONNECTED or FAILED (stopped, logged_out, banned, qr_expired, fatal), or why a CONNECTING one cannot reach WhatsApp (dns_failed, connection_refused, network_unreachable, tls_failed, connect_timeout, version_fetch_failed, handshake_failed).
+    /// Why a session is DISCONNECTED or FAILED (stopped, logged_out, banned, qr_expired, fatal), or why a CONNECTING one cannot reach WhatsApp (dns_failed, connection_refused, network_unreachable, tls_failed, connect_timeout, version_fetch_failed, handshake_failed; through its proxy: proxy_unreachable, proxy_auth_failed, proxy_refused).
     pub status_reason: Option<&'static str>,
     /// With a connection problem: the latest attempt's error, one line.
     pub last_error: Option<String>,
@@ -103,9 +107,18 @@ pub struct SessionDto {
     /// What the phone shows under Linked Devices.
     pub device_name: Option<String>,
     pub device_os: Option<String>,
+    /// The proxy its WhatsApp traffic goes through (password as `***`);
+    /// `null`: it connects directly.
+    pub proxy: Option<crate::session_proxy::ProxyDto>,
 }
 
 impl SessionDto {
+    /// The same view with the session's proxy.
+    pub async fn with_proxy(mut self, state: &AppState) -> Result<Self, ApiError> {
+        self.proxy = crate::session_proxy::view(state, &self.id).await?;
+        Ok(self)
+    }
+
     pub fn from_record(r: &SessionRecord, live: Option<&wagate_engine::LiveState>) -> Self {
         let (status, reason) = match live {
             Some(l) => (l.status, l.reason),
@@ -131,6 +144,7 @@ impl SessionDto {
             circle: r.circle.clone(),
             device_name: r.device_name.clone(),
             device_os: r.device_os.clone(),
+            proxy: None,
         }
     }
 }
@@ -193,12 +207,20 @@ pub async fn create(
             .transpose()?
             .flatten(),
     };
+    let proxy = match &body.proxy {
+        Some(p) => Some(crate::session_proxy::checked(state, &principal.tenant_id, p).await?),
+        None => None,
+    };
     if !principal.is_admin {
         check_session_quota(state, &principal.tenant_id).await?;
     }
     // Where the new session's webhook starts: before its first event.
     let webhook_start = state.store.last_event_seq().await?;
-    let (record, session) = match state.manager.create(&principal.tenant_id, name, meta).await {
+    let created = state
+        .manager
+        .create_with_proxy(&principal.tenant_id, name, meta, proxy.as_ref())
+        .await;
+    let (record, session) = match created {
         Ok(v) => v,
         Err(wagate_engine::EngineError::Store(wagate_store::StoreError::Conflict(m))) => {
             return Err(ApiError::new(ErrorCode::SessionAlreadyExists, m));
@@ -210,7 +232,9 @@ pub async fn create(
             .await?;
     }
     let live = session.live();
-    Ok(SessionDto::from_record(&record, Some(&live)))
+    SessionDto::from_record(&record, Some(&live))
+        .with_proxy(state)
+        .await
 }
 
 /// 403 `SESSION_LIMIT_REACHED` when the tenant holds its quota already: its

@@ -95,6 +95,16 @@ pub enum StatusReason {
     VersionFetchFailed,
     /// The server answered but WhatsApp's own handshake failed.
     HandshakeFailed,
+    // Why a session cannot reach WhatsApp through its proxy:
+    /// The session's proxy cannot be reached (nothing listens there, no
+    /// route, a timeout, its name does not resolve).
+    ProxyUnreachable,
+    /// The proxy refused the session's user name and password (or asks
+    /// for credentials the session does not have).
+    ProxyAuthFailed,
+    /// The proxy answered but would not open the connection to WhatsApp
+    /// (its rules, or it cannot reach the server itself).
+    ProxyRefused,
 }
 
 impl StatusReason {
@@ -112,10 +122,13 @@ impl StatusReason {
             Self::ConnectTimeout => "connect_timeout",
             Self::VersionFetchFailed => "version_fetch_failed",
             Self::HandshakeFailed => "handshake_failed",
+            Self::ProxyUnreachable => "proxy_unreachable",
+            Self::ProxyAuthFailed => "proxy_auth_failed",
+            Self::ProxyRefused => "proxy_refused",
         }
     }
 
-    pub const ALL: [StatusReason; 12] = [
+    pub const ALL: [StatusReason; 15] = [
         Self::Stopped,
         Self::LoggedOut,
         Self::Banned,
@@ -128,6 +141,9 @@ impl StatusReason {
         Self::ConnectTimeout,
         Self::VersionFetchFailed,
         Self::HandshakeFailed,
+        Self::ProxyUnreachable,
+        Self::ProxyAuthFailed,
+        Self::ProxyRefused,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -146,6 +162,9 @@ impl StatusReason {
                 | Self::ConnectTimeout
                 | Self::VersionFetchFailed
                 | Self::HandshakeFailed
+                | Self::ProxyUnreachable
+                | Self::ProxyAuthFailed
+                | Self::ProxyRefused
         )
     }
 
@@ -162,6 +181,13 @@ impl StatusReason {
             }
             Self::HandshakeFailed => {
                 "the server answered but refused the connection; it is retried"
+            }
+            Self::ProxyUnreachable => {
+                "check the session's proxy (or PROXY_URL / PROXY_POOL): nothing answers at its address"
+            }
+            Self::ProxyAuthFailed => "check the user name and password in the session's proxy URL",
+            Self::ProxyRefused => {
+                "the proxy would not connect to WhatsApp: check its rules and its own network"
             }
             _ => return None,
         })

@@ -9,6 +9,11 @@
 //! Downloads stream ([`HttpClient::execute_streaming`]): the engine decrypts
 //! chunk by chunk into the caller's writer, so a 100 MB video never sits in
 //! memory whole.
+//!
+//! A session with a proxy gets its own client [`through`](GatewayHttpClient::through)
+//! it (SOCKS5 or HTTP, reqwest's own proxy support), or one that refuses
+//! every request when its proxy may not be used: media never goes out
+//! directly instead.
 
 use async_trait::async_trait;
 use std::time::Duration;
@@ -23,17 +28,53 @@ pub struct GatewayHttpClient {
     client: reqwest::Client,
     /// `Some("http://127.0.0.1:2786")` to send all media to a sandbox.
     media_base: Option<String>,
+    /// Why every request fails (a proxy that may not be used).
+    refused: Option<String>,
+}
+
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(300))
+        .read_timeout(READ_TIMEOUT)
 }
 
 impl GatewayHttpClient {
     pub fn new(media_base: Option<String>) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(300))
-            .read_timeout(READ_TIMEOUT)
+        GatewayHttpClient {
+            client: builder().build().unwrap_or_default(),
+            media_base,
+            refused: None,
+        }
+    }
+
+    /// The same client, every request through `proxy`.
+    pub fn through(&self, proxy: &wagate_core::ProxyUrl) -> Result<Self, crate::EngineError> {
+        let unusable = |_| crate::EngineError::Engine(format!("the proxy {proxy} cannot be used"));
+        let client = builder()
+            .proxy(reqwest::Proxy::all(proxy.secret_url()).map_err(unusable)?)
             .build()
-            .unwrap_or_default();
-        GatewayHttpClient { client, media_base }
+            .map_err(unusable)?;
+        Ok(GatewayHttpClient {
+            client,
+            media_base: self.media_base.clone(),
+            refused: None,
+        })
+    }
+
+    /// A client that sends nothing and fails every request saying `why`.
+    pub fn refusing(&self, why: String) -> Self {
+        GatewayHttpClient {
+            refused: Some(why),
+            ..self.clone()
+        }
+    }
+
+    fn check_refused(&self) -> anyhow::Result<()> {
+        match &self.refused {
+            Some(why) => Err(anyhow::anyhow!("{why}")),
+            None => Ok(()),
+        }
     }
 
     fn route(&self, url: &str) -> String {
@@ -54,6 +95,7 @@ impl GatewayHttpClient {
 #[async_trait]
 impl HttpClient for GatewayHttpClient {
     async fn execute(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
+        self.check_refused()?;
         let url = self.route(&request.url);
         let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
         let mut builder = self.client.request(method, url);
@@ -76,6 +118,7 @@ impl HttpClient for GatewayHttpClient {
     /// Called on a blocking thread: drives the async request from there and
     /// hands the engine a reader that pulls one chunk at a time.
     fn execute_streaming(&self, request: HttpRequest) -> anyhow::Result<StreamingHttpResponse> {
+        self.check_refused()?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| anyhow::anyhow!("streaming download outside the runtime"))?;
         let url = self.route(&request.url);

@@ -14,7 +14,8 @@
 //!   pool into the media storage, announced by `message.media`;
 //! - [`queue`]: the durable send queue every message goes through, with
 //!   per-session pacing, retries, idempotency and bulk batches;
-//! - [`polls`]: polls sent and received, votes cast and decrypted.
+//! - [`polls`]: polls sent and received, votes cast and decrypted;
+//! - [`proxy`]: the proxy a session's WhatsApp traffic goes through.
 
 pub mod actions;
 pub mod blocklist;
@@ -33,6 +34,7 @@ pub mod media_store;
 pub mod polls;
 pub mod presence;
 pub mod profile;
+pub mod proxy;
 pub mod queue;
 pub mod recipient_cache;
 pub mod session;

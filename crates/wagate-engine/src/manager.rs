@@ -153,7 +153,19 @@ impl SessionManager {
         self: &Arc<Self>,
         tenant_id: &str,
         name: &str,
+        meta: SessionMeta,
+    ) -> Result<(SessionRecord, Arc<Session>), EngineError> {
+        self.create_with_proxy(tenant_id, name, meta, None).await
+    }
+
+    /// [`SessionManager::create`], the session going through `proxy` from
+    /// its first connection on (it is stored before the session starts).
+    pub async fn create_with_proxy(
+        self: &Arc<Self>,
+        tenant_id: &str,
+        name: &str,
         mut meta: SessionMeta,
+        proxy: Option<&wagate_core::ProxyUrl>,
     ) -> Result<(SessionRecord, Arc<Session>), EngineError> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         if meta.device_os.is_none() {
@@ -162,16 +174,30 @@ impl SessionManager {
         if meta.device_name.is_none() {
             meta.device_name = env("DEVICE_NAME");
         }
-        let record = self
-            .shared
-            .store
+        let id = wagate_core::ids::session_id();
+        let store = &self.shared.store;
+        if let Some(proxy) = proxy {
+            store
+                .set_session_proxy(&id, Some(&proxy.secret_url()))
+                .await?;
+        }
+        let inserted = store
             .insert_session(&NewSession {
-                id: wagate_core::ids::session_id(),
+                id: id.clone(),
                 tenant_id: tenant_id.to_string(),
                 name: name.to_string(),
                 meta,
             })
-            .await?;
+            .await;
+        let record = match inserted {
+            Ok(record) => record,
+            Err(e) => {
+                if proxy.is_some() {
+                    let _ = store.set_session_proxy(&id, None).await;
+                }
+                return Err(e.into());
+            }
+        };
         let session = self.attach(&record).await;
         session.start(None).await?;
         Ok((record, session))
@@ -210,6 +236,37 @@ impl SessionManager {
             .stop(SessionStatus::Disconnected, StatusReason::Stopped)
             .await;
         self.shared.store.set_session_desired(id, false).await?;
+        Ok(())
+    }
+
+    /// The proxy a session goes through now (for its view).
+    pub async fn session_proxy(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<crate::proxy::ProxyChoice>, EngineError> {
+        crate::proxy::current(&self.shared.store, &self.shared.config, session_id).await
+    }
+
+    /// Sets (`Some`) or removes (`None`) a session's own proxy. A running
+    /// session starts again at once, so no connection is left on the old
+    /// route.
+    pub async fn set_session_proxy(
+        &self,
+        session_id: &str,
+        proxy: Option<&wagate_core::ProxyUrl>,
+    ) -> Result<(), EngineError> {
+        let secret = proxy.map(wagate_core::ProxyUrl::secret_url);
+        self.shared
+            .store
+            .set_session_proxy(session_id, secret.as_deref())
+            .await?;
+        let session = self.get(session_id).await?;
+        if session.is_running().await {
+            session
+                .stop(SessionStatus::Initializing, StatusReason::Stopped)
+                .await;
+            session.start(None).await?;
+        }
         Ok(())
     }
 

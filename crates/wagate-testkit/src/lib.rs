@@ -11,6 +11,7 @@
 //! - [`Db`]: a fresh SQLite file or PostgreSQL database per test, and
 //!   [`psql`] to look inside one;
 //! - [`Receiver`]: a webhook receiver that keeps raw bodies and headers;
+//! - [`SocksProxy`]: a SOCKS5 proxy with a login that logs what it relays;
 //! - [`eventually`] (a guard against hangs, never a speed assertion) and
 //!   [`event_where`] (the durable event stream, from its start);
 //! - history helpers ([`received_texts`]), [`browser`], a real chromium
@@ -28,6 +29,7 @@ mod gateway;
 mod phones;
 mod process;
 mod receiver;
+mod socks;
 mod traces;
 
 pub use db::{Db, psql};
@@ -35,6 +37,7 @@ pub use gateway::{Api, Gateway, Launch};
 pub use phones::{Phone, create_and_pair, create_phone, pair};
 pub use process::{SandboxProcess, free_port, rss_bytes};
 pub use receiver::{Hit, Receiver};
+pub use socks::{Relayed, SocksProxy};
 pub use traces::{history, jpeg, received_at_least, received_texts, relay_log, relayed_messages};
 
 use std::io::{BufRead, BufReader};

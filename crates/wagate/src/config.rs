@@ -231,6 +231,7 @@ impl ServeArgs {
                 history_sync: self.history_sync,
                 queue,
                 outbound: wagate_outbound::Outbound::new(wagate_outbound::Policy::from_env()?),
+                proxy: wagate_engine::config::ProxyConfig::from_env()?,
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),

@@ -49,6 +49,10 @@ pub const SERVE_ENVIRONMENT: &str = r#"Also read from the environment (or .env);
       Let tenant-chosen URLs (media URLs, webhook URLs, outbox files and status webhooks) reach loopback, private…
   OUTBOUND_ALLOW_HOSTS
       Comma list of host names (hooks.internal, *.corp.example), IPs and CIDRs (10.1.0.0/16) tenant-chosen URLs m…
+  PROXY_URL
+      Proxy (socks5://user:pass@host:port, socks5h://…, http://…) for the WhatsApp WebSocket and media of sessions with no proxy of their own or from PROXY_POOL
+  PROXY_POOL
+      Comma list of proxy URLs handed out round-robin to new sessions with no proxy of their own; each keeps its entry across restarts
   RUST_LOG [default: info]
       Log filter (tracing syntax)
   LOG_FORMAT [default: text]

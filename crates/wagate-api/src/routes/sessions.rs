@@ -20,6 +20,7 @@ use crate::session_admin::{
     self, CIRCLE_MAX_CHARS, CreateSession, DEVICE_FIELD_MAX_CHARS, QrDto, SessionDto, checked_name,
     checked_new_name, checked_notes,
 };
+use crate::session_proxy::ProxyInput;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -52,6 +53,12 @@ pub struct UpdateSession {
     pub name: Option<String>,
     /// The device name the phone shows, from the next pairing on; empty clears it.
     pub device_name: Option<String>,
+    /// A new proxy for the session's WhatsApp traffic; `null` removes it
+    /// (back to its `PROXY_POOL` entry or `PROXY_URL`, else direct). A
+    /// running session reconnects through the new route at once.
+    #[serde(default, deserialize_with = "crate::session_proxy::nullable")]
+    #[schema(value_type = Option<ProxyInput>)]
+    pub proxy: Option<Option<ProxyInput>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -157,7 +164,11 @@ pub async fn list_sessions(
     let mut out = Vec::with_capacity(records.len());
     for r in &records {
         let live = state.manager.attach(r).await.live();
-        out.push(SessionDto::from_record(r, Some(&live)));
+        out.push(
+            SessionDto::from_record(r, Some(&live))
+                .with_proxy(&state)
+                .await?,
+        );
     }
     Ok(envelope::paginated(
         out,
@@ -171,15 +182,18 @@ pub async fn list_sessions(
     responses((status = 200, description = "The session", body = SessionDto),
               (status = 404, description = "SESSION_NOT_FOUND")))]
 pub async fn get_session(
+    State(state): State<AppState>,
     OwnedSession { record, session }: OwnedSession,
 ) -> Result<Envelope<SessionDto>, ApiError> {
-    Ok(envelope::ok(SessionDto::from_record(
-        &record,
-        Some(&session.live()),
-    )))
+    Ok(envelope::ok(
+        SessionDto::from_record(&record, Some(&session.live()))
+            .with_proxy(&state)
+            .await?,
+    ))
 }
 
-/// Update a session's metadata: `used`, `notes`, `circle`.
+/// Update a session's metadata (`used`, `notes`, `circle`, `name`,
+/// `deviceName`) and its proxy.
 #[utoipa::path(patch, path = "/api/sessions/{id}", tag = "sessions", request_body = UpdateSession,
     params(("id" = String, Path, description = "Session id or its phone number")),
     security(("api_key" = [])),
@@ -207,6 +221,13 @@ pub async fn update_session(
             .map(|c| checked_name("deviceName", c, DEVICE_FIELD_MAX_CHARS))
             .transpose()?,
     };
+    let proxy = match &body.proxy {
+        Some(Some(p)) => Some(Some(
+            crate::session_proxy::checked(&state, &record.tenant_id, p).await?,
+        )),
+        Some(None) => Some(None),
+        None => None,
+    };
     match state.store.update_session_meta(&record.id, &patch).await {
         Ok(true) => {}
         Ok(false) => return Err(ApiError::session_not_found(&id)),
@@ -214,6 +235,12 @@ pub async fn update_session(
             return Err(ApiError::new(ErrorCode::SessionAlreadyExists, m));
         }
         Err(e) => return Err(e.into()),
+    }
+    if let Some(proxy) = proxy {
+        state
+            .manager
+            .set_session_proxy(&record.id, proxy.as_ref())
+            .await?;
     }
     refreshed(&state, &record.id, &session).await
 }
@@ -340,8 +367,9 @@ async fn refreshed(
         .get_session(id)
         .await?
         .ok_or_else(|| ApiError::session_not_found(id))?;
-    Ok(envelope::ok(SessionDto::from_record(
-        &record,
-        Some(&session.live()),
-    )))
+    Ok(envelope::ok(
+        SessionDto::from_record(&record, Some(&session.live()))
+            .with_proxy(state)
+            .await?,
+    ))
 }

@@ -1,6 +1,6 @@
 //! Engine configuration: which server to dial and what version to claim,
 //! and each feature's settings in a room of its own ([`media`],
-//! [`queue`], [`contacts`], [`typing`]).
+//! [`queue`], [`contacts`], [`typing`], [`proxy`]).
 //!
 //! Settings import only the engine's leaf types (media kinds, the media
 //! store, pacing), never a session or a feature that runs one: the
@@ -8,11 +8,13 @@
 
 pub mod contacts;
 pub mod media;
+pub mod proxy;
 pub mod queue;
 pub mod typing;
 
 pub use contacts::ContactsConfig;
 pub use media::MediaConfig;
+pub use proxy::ProxyConfig;
 pub use queue::QueueConfig;
 pub use typing::TypingConfig;
 
@@ -43,6 +45,8 @@ pub struct EngineConfig {
     /// The guarded client for URLs a tenant chooses (media URLs; webhooks
     /// reuse it): `OUTBOUND_ALLOW_PRIVATE`, `OUTBOUND_ALLOW_HOSTS`.
     pub outbound: wagate_outbound::Outbound,
+    /// The operator's proxies: `PROXY_URL`, `PROXY_POOL`.
+    pub proxy: ProxyConfig,
 }
 
 impl EngineConfig {

@@ -11,6 +11,10 @@
 //!   WhatsApp Web version (`web.whatsapp.com/sw.js`) is a failed attempt
 //!   too (`WA_VERSION` pins the version and skips it).
 //!
+//! Through a proxy, the proxy's own failures come first: unreachable,
+//! refused credentials, or a proxy that would not connect onwards
+//! (`proxy_unreachable`, `proxy_auth_failed`, `proxy_refused`).
+//!
 //! An attempt whose transport opened but that was followed by another
 //! attempt with no sign of life from the engine in between (no QR, no
 //! pairing, no `Connected`) failed in WhatsApp's own handshake.
@@ -58,6 +62,9 @@ pub(crate) fn backoff_ms(failures: u32) -> i64 {
 
 /// The cause of a transport failure, from its error chain.
 pub(crate) fn transport_cause(e: &anyhow::Error) -> StatusReason {
+    if let Some(proxy) = e.downcast_ref::<crate::proxy::ProxyError>() {
+        return proxy.reason;
+    }
     for cause in e.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
@@ -162,7 +169,7 @@ impl Session {
 
 /// The WebSocket transport factory, reporting each attempt to its session.
 pub(crate) struct WatchedTransport {
-    pub inner: TokioWebSocketTransportFactory,
+    pub inner: Box<dyn TransportFactory>,
     pub session: Weak<Session>,
     pub generation: u64,
 }
@@ -181,12 +188,13 @@ impl TransportFactory for WatchedTransport {
                 Ok(_) => s.transport_opened(),
                 Err(e) => {
                     let cause = transport_cause(e);
-                    s.connect_failed(
-                        self.generation,
-                        cause,
-                        format!("cannot open the WebSocket to WhatsApp: {}", one_line(e)),
-                    )
-                    .await;
+                    let what = if e.downcast_ref::<crate::proxy::ProxyError>().is_some() {
+                        "cannot open the WebSocket to WhatsApp through the proxy"
+                    } else {
+                        "cannot open the WebSocket to WhatsApp"
+                    };
+                    s.connect_failed(self.generation, cause, format!("{what}: {}", one_line(e)))
+                        .await;
                 }
             }
         }
@@ -197,6 +205,8 @@ impl TransportFactory for WatchedTransport {
 /// The HTTP client, reporting a failed WhatsApp Web version fetch.
 pub(crate) struct WatchedHttp {
     pub inner: GatewayHttpClient,
+    /// Through a proxy: a fetch that cannot connect is the proxy's failure.
+    pub proxied: bool,
     pub session: Weak<Session>,
     pub generation: u64,
 }
@@ -214,7 +224,22 @@ impl HttpClient for WatchedHttp {
                 }
                 Ok(_) => None,
             };
-            if let Some(why) = failure {
+            let through_proxy = self.proxied
+                && result
+                    .as_ref()
+                    .err()
+                    .and_then(|e| e.downcast_ref::<reqwest::Error>())
+                    .is_some_and(|e| e.is_connect());
+            if let (Some(why), true) = (&failure, through_proxy) {
+                s.connect_failed(
+                    self.generation,
+                    StatusReason::ProxyUnreachable,
+                    format!(
+                        "cannot fetch the current WhatsApp Web version through the proxy ({why})"
+                    ),
+                )
+                .await;
+            } else if let Some(why) = failure {
                 s.connect_failed(
                     self.generation,
                     StatusReason::VersionFetchFailed,

@@ -42,10 +42,10 @@ impl Session {
         let backend: Arc<dyn Backend> = store.device_backend(device_id);
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
 
-        let transport = match &self.shared.config.server_url {
-            Some(url) => TokioWebSocketTransportFactory::new().with_url(url.clone()),
-            None => TokioWebSocketTransportFactory::new(),
-        };
+        // Directly or through the session's proxy (crate::proxy).
+        let shared = &self.shared;
+        let (transport, http, proxied) =
+            crate::proxy::connectors(&shared.store, &shared.config, &shared.http, &record).await?;
         // Both report failed connect attempts to the session (say why).
         let transport = connection::WatchedTransport {
             inner: transport,
@@ -53,7 +53,8 @@ impl Session {
             generation,
         };
         let http = connection::WatchedHttp {
-            inner: self.shared.http.clone(),
+            inner: http,
+            proxied,
             session: Arc::downgrade(&self),
             generation,
         };

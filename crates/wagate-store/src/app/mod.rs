@@ -39,7 +39,9 @@ pub use polls::{NewPoll, PollRecord, PollVote};
 pub use queue::{
     BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,
 };
-pub use sessions::{NewSession, SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};
+pub use sessions::{
+    NewSession, SessionFilter, SessionMeta, SessionMetaPatch, SessionProxyRow, SessionRecord,
+};
 pub use tenant_limits::TenantRateLimits;
 pub use tenants::{ADMIN_TENANT_ID, ApiKeyRecord, Principal, Tenant};
 pub use warming::{WarmingHealth, WarmingLine, WarmingMessage, WarmingRoom};

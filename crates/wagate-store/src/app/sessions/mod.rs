@@ -10,12 +10,15 @@
 //! - `registry`: creating, finding, listing, deleting sessions;
 //! - `meta`: metadata patches and circles;
 //! - `status`: status, desired state, start-up reset and resume;
-//! - `identity`: the linked device and WhatsApp identity.
+//! - `identity`: the linked device and WhatsApp identity;
+//! - `proxy`: the proxy it goes through (its own, its pool assignment).
 
 mod identity;
 mod meta;
+mod proxy;
 mod record;
 mod registry;
 mod status;
 
+pub use proxy::SessionProxyRow;
 pub use record::{NewSession, SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};
