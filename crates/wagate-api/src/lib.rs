@@ -55,6 +55,7 @@ pub mod routes;
 pub mod secret;
 pub mod send;
 pub mod session_admin;
+pub mod session_settings;
 pub mod sse;
 pub mod state;
 pub mod statistics;

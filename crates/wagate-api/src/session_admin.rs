@@ -36,6 +36,10 @@ pub struct CreateSession {
     /// Windows, macOS, Ubuntu, Linux, Fedora at random).
     #[schema(example = "macOS")]
     pub device_os: Option<String>,
+    /// What the session does by itself (calls, presence, reading, ignored
+    /// chats); left out: the `SESSION_*` defaults.
+    #[schema(value_type = Option<crate::session_settings::SessionSettingsChange>)]
+    pub settings: Option<wagate_core::SettingsPatch>,
 }
 
 pub const NOTES_MAX_CHARS: usize = 1000;
@@ -103,6 +107,9 @@ pub struct SessionDto {
     /// What the phone shows under Linked Devices.
     pub device_name: Option<String>,
     pub device_os: Option<String>,
+    /// What the session does by itself.
+    #[schema(value_type = crate::session_settings::SessionSettingsDto)]
+    pub settings: wagate_core::SessionSettings,
 }
 
 impl SessionDto {
@@ -131,6 +138,7 @@ impl SessionDto {
             circle: r.circle.clone(),
             device_name: r.device_name.clone(),
             device_os: r.device_os.clone(),
+            settings: live.map(|l| l.settings.clone()).unwrap_or_default(),
         }
     }
 }
@@ -192,7 +200,9 @@ pub async fn create(
             .map(|c| checked_name("deviceOs", c, DEVICE_FIELD_MAX_CHARS))
             .transpose()?
             .flatten(),
+        settings: body.settings.unwrap_or_default(),
     };
+    crate::session_settings::checked(&meta.settings)?;
     if !principal.is_admin {
         check_session_quota(state, &principal.tenant_id).await?;
     }

@@ -328,11 +328,13 @@ async fn dispatch(session: &mut Session, node: Node) {
     match node.tag.as_ref() {
         "iq" => iq::handle(session, node).await,
         "message" => relay::on_message(session, node),
+        "receipt" if crate::calls::on_offer_receipt(session, &node) => {}
         "receipt" => relay::on_receipt(session, node),
         "presence" => relay::on_presence(session, node),
         "chatstate" => relay::on_chatstate(session, node),
         "ack" => relay::on_client_ack(session, node),
-        "notification" | "call" | "ib" => relay::ack_generic(session, &node),
+        "call" => crate::calls::on_client_call(session, node),
+        "notification" | "ib" => relay::ack_generic(session, &node),
         other => tracing::debug!("sandbox: ignoring <{other}> from client"),
     }
 }

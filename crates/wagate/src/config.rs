@@ -221,6 +221,7 @@ impl ServeArgs {
                     .then(|| std::time::Duration::from_secs(self.presence_heartbeat_secs)),
                 queue,
                 outbound: wagate_outbound::Outbound::new(wagate_outbound::Policy::from_env()?),
+                session_defaults: wagate_engine::config::session_defaults::from_env()?,
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),

@@ -52,6 +52,10 @@ pub struct UpdateSession {
     pub name: Option<String>,
     /// The device name the phone shows, from the next pairing on; empty clears it.
     pub device_name: Option<String>,
+    /// A change of what the session does by itself, merged into its
+    /// settings field by field; it takes effect at once.
+    #[schema(value_type = Option<crate::session_settings::SessionSettingsChange>)]
+    pub settings: Option<wagate_core::SettingsPatch>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -179,7 +183,8 @@ pub async fn get_session(
     )))
 }
 
-/// Update a session's metadata: `used`, `notes`, `circle`.
+/// Update a session's metadata (`used`, `notes`, `circle`, `name`,
+/// `deviceName`) and its behaviour `settings`.
 #[utoipa::path(patch, path = "/api/sessions/{id}", tag = "sessions", request_body = UpdateSession,
     params(("id" = String, Path, description = "Session id or its phone number")),
     security(("api_key" = [])),
@@ -207,6 +212,9 @@ pub async fn update_session(
             .map(|c| checked_name("deviceName", c, DEVICE_FIELD_MAX_CHARS))
             .transpose()?,
     };
+    if let Some(change) = &body.settings {
+        crate::session_settings::checked(change)?;
+    }
     match state.store.update_session_meta(&record.id, &patch).await {
         Ok(true) => {}
         Ok(false) => return Err(ApiError::session_not_found(&id)),
@@ -214,6 +222,9 @@ pub async fn update_session(
             return Err(ApiError::new(ErrorCode::SessionAlreadyExists, m));
         }
         Err(e) => return Err(e.into()),
+    }
+    if let Some(change) = &body.settings {
+        state.manager.change_settings(&record.id, change).await?;
     }
     refreshed(&state, &record.id, &session).await
 }

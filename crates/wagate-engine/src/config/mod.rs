@@ -1,6 +1,6 @@
 //! Engine configuration: which server to dial and what version to claim,
 //! and each feature's settings in a room of its own ([`media`],
-//! [`queue`], [`contacts`], [`typing`]).
+//! [`queue`], [`contacts`], [`typing`], [`session_defaults`]).
 //!
 //! Settings import only the engine's leaf types (media kinds, the media
 //! store, pacing), never a session or a feature that runs one: the
@@ -9,6 +9,7 @@
 pub mod contacts;
 pub mod media;
 pub mod queue;
+pub mod session_defaults;
 pub mod typing;
 
 pub use contacts::ContactsConfig;
@@ -40,6 +41,8 @@ pub struct EngineConfig {
     /// The guarded client for URLs a tenant chooses (media URLs; webhooks
     /// reuse it): `OUTBOUND_ALLOW_PRIVATE`, `OUTBOUND_ALLOW_HOSTS`.
     pub outbound: wagate_outbound::Outbound,
+    /// What a session does where it chose nothing (`SESSION_*`).
+    pub session_defaults: wagate_core::SessionSettings,
 }
 
 impl EngineConfig {

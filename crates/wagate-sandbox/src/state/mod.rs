@@ -71,6 +71,8 @@ pub struct State {
     /// a message sent again under the same id (a client retrying after a
     /// crash) is acked but not delivered twice, as WhatsApp does.
     pub relayed: Mutex<RelayedIds>,
+    /// Calls the phones placed and what each device answered.
+    pub calls: Mutex<crate::calls::Calls>,
     next_conn: AtomicU64,
     /// In-process bot clients (`echo-bot` feature), stopped on shutdown.
     #[cfg(feature = "echo-bot")]
@@ -109,6 +111,7 @@ impl State {
             blocklists: RwLock::default(),
             pictures: RwLock::default(),
             relayed: Mutex::default(),
+            calls: Mutex::default(),
             next_conn: AtomicU64::new(1),
             #[cfg(feature = "echo-bot")]
             bots: Mutex::default(),

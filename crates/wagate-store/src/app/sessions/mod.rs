@@ -10,12 +10,14 @@
 //! - `registry`: creating, finding, listing, deleting sessions;
 //! - `meta`: metadata patches and circles;
 //! - `status`: status, desired state, start-up reset and resume;
-//! - `identity`: the linked device and WhatsApp identity.
+//! - `identity`: the linked device and WhatsApp identity;
+//! - `settings`: the behaviour settings a session chose.
 
 mod identity;
 mod meta;
 mod record;
 mod registry;
+mod settings;
 mod status;
 
 pub use record::{NewSession, SessionFilter, SessionMeta, SessionMetaPatch, SessionRecord};

@@ -45,6 +45,7 @@ pub async fn create_session(
         circle: None,
         device_name: body.name.filter(|n| !n.trim().is_empty()),
         device_os: None,
+        settings: None,
     };
     let created = crate::session_admin::create(&state, &principal, native).await?;
     let record = state

@@ -1,0 +1,351 @@
+//! Calls between virtual phones and devices: a phone rings every device of
+//! an account with the `<call><offer>` WhatsApp sends, and the sandbox
+//! records what each device answered.
+//!
+//! The sandbox plays the caller's phone, so it does what a caller's phone
+//! does: it sends the offer (from the caller's LID, with `caller_pn`), takes
+//! each device's `<receipt><offer/></receipt>` as "it rings", and when one
+//! device rejects or accepts it dismisses the others with `<terminate
+//! reason="rejected_elsewhere|accepted_elsewhere">`; hanging up sends a
+//! plain `<terminate>` to every device still ringing. No media flows: the
+//! offer carries no key for a relay, so a call can be rung, rejected,
+//! accepted (signalling only) and ended.
+//!
+//! The table of calls is bounded ([`CALLS_MAX`]: the oldest goes).
+
+pub mod admin;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde::Serialize;
+use wacore_binary::builder::NodeBuilder;
+use wacore_binary::{Jid, Node};
+
+use crate::conn::Session;
+use crate::nodes::{attr, attr_jid, children, new_id, now_secs};
+use crate::relay::{ack_generic, server_ack};
+use crate::state::{DevKey, State, lock};
+
+/// Most calls remembered.
+pub const CALLS_MAX: usize = 1000;
+
+/// The capability blob WhatsApp's clients put in an offer (`ver="1"`).
+const CAPABILITY: [u8; 7] = [0x01, 0x05, 0xf7, 0x09, 0xe0, 0xbb, 0x13];
+
+/// Where a call stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallStatus {
+    Ringing,
+    Rejected,
+    Accepted,
+    Ended,
+}
+
+/// What one device did with an offer.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAnswer {
+    /// It acknowledged the offer (`<receipt><offer/></receipt>`): it rang.
+    pub rang: bool,
+    /// `rejected` or `accepted`; `None`: nothing (yet).
+    pub answer: Option<&'static str>,
+}
+
+/// One call a phone placed.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub video: bool,
+    pub status: CallStatus,
+    pub rejected_by: Option<String>,
+    pub accepted_by: Option<String>,
+    pub devices: BTreeMap<DevKey, DeviceAnswer>,
+    pub created_at: i64,
+}
+
+/// Every call placed, oldest first out.
+#[derive(Default)]
+pub struct Calls {
+    by_id: HashMap<String, Call>,
+    order: VecDeque<String>,
+}
+
+impl Calls {
+    fn insert(&mut self, call: Call) {
+        while self.by_id.len() >= CALLS_MAX {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            self.by_id.remove(&old);
+        }
+        self.order.push_back(call.id.clone());
+        self.by_id.insert(call.id.clone(), call);
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Call> {
+        self.by_id.get(id)
+    }
+}
+
+/// Why a call could not be placed or ended.
+pub enum CallError {
+    NotFound(String),
+    BadRequest(String),
+    Conflict(String),
+}
+
+impl Call {
+    /// The admin view of the call.
+    pub fn view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "callId": self.id,
+            "from": self.from,
+            "to": self.to,
+            "video": self.video,
+            "status": self.status,
+            "rejectedBy": self.rejected_by,
+            "acceptedBy": self.accepted_by,
+            "createdAt": self.created_at,
+            "devices": self.devices.iter().map(|(k, d)| serde_json::json!({
+                "deviceJid": k.jid_string(),
+                "rang": d.rang,
+                "answer": d.answer,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The caller's JIDs: its LID (what WhatsApp calls from) and phone number.
+fn caller_jids(state: &State, phone: &str) -> Option<(Jid, Jid)> {
+    let p = state.phone(phone)?;
+    Some((Jid::lid(p.lid.as_str()), Jid::pn(phone)))
+}
+
+/// `<call from=… id=… t=…>` around one action.
+fn call_stanza(from: &Jid, notify: Option<&str>, action: Node) -> Node {
+    let mut b = NodeBuilder::new("call")
+        .attr("from", from.clone())
+        .attr("id", new_id())
+        .attr("t", now_secs());
+    if let Some(n) = notify.filter(|n| !n.is_empty()) {
+        b = b
+            .attr("notify", n.to_string())
+            .attr("platform", "android")
+            .attr("version", "2.25.1.75");
+    }
+    b.children([action]).build()
+}
+
+fn terminate(call_id: &str, creator: &Jid, reason: Option<&str>) -> Node {
+    let mut b = NodeBuilder::new("terminate")
+        .attr("call-id", call_id.to_string())
+        .attr("call-creator", creator.clone());
+    if let Some(r) = reason {
+        b = b.attr("reason", r.to_string());
+    }
+    b.build()
+}
+
+/// The phone `from` calls every device of `to`; returns the call id.
+pub fn place(state: &State, from: &str, to: &str, video: bool) -> Result<String, CallError> {
+    let (Some((lid, pn)), Some(_)) = (caller_jids(state, from), state.phone(to)) else {
+        let missing = if state.phone_exists(from) { to } else { from };
+        return Err(CallError::NotFound(format!("unknown phone {missing}")));
+    };
+    if from == to {
+        return Err(CallError::BadRequest("a phone cannot call itself".into()));
+    }
+    let notify = state.phone(from).map(|p| p.push_name).unwrap_or_default();
+    let call_id = new_id() + &new_id();
+    let mut offer = vec![
+        NodeBuilder::new("audio")
+            .attr("enc", "opus")
+            .attr("rate", "16000")
+            .build(),
+        NodeBuilder::new("audio")
+            .attr("enc", "opus")
+            .attr("rate", "8000")
+            .build(),
+    ];
+    if video {
+        offer.push(
+            NodeBuilder::new("video")
+                .attr("enc", "vp8")
+                .attr("dec", "vp8")
+                .attr("orientation", "0")
+                .attr("screen_width", "1080")
+                .attr("screen_height", "2340")
+                .attr("device_orientation", "0")
+                .build(),
+        );
+    }
+    offer.push(NodeBuilder::new("net").attr("medium", "3").build());
+    offer.push(
+        NodeBuilder::new("capability")
+            .attr("ver", "1")
+            .bytes(CAPABILITY.to_vec())
+            .build(),
+    );
+    offer.push(NodeBuilder::new("encopt").attr("keygen", "2").build());
+    let action = NodeBuilder::new("offer")
+        .attr("call-id", call_id.clone())
+        .attr("call-creator", lid.clone())
+        .attr("caller_pn", pn)
+        .attr("device_class", "2016")
+        .attr("joinable", "1")
+        .children(offer)
+        .build();
+    let devices = state.devices_of(to);
+    let mut call = Call {
+        id: call_id.clone(),
+        from: from.to_string(),
+        to: to.to_string(),
+        video,
+        status: CallStatus::Ringing,
+        rejected_by: None,
+        accepted_by: None,
+        devices: BTreeMap::new(),
+        created_at: now_secs(),
+    };
+    for d in &devices {
+        call.devices.insert(d.key.clone(), DeviceAnswer::default());
+    }
+    lock(&state.calls).insert(call);
+    let stanza = call_stanza(&lid, Some(&notify), action);
+    for d in devices {
+        state.deliver(&d.key, stanza.clone());
+    }
+    crate::relay::log_row(state, "call", &call_id, from, to, "offer");
+    Ok(call_id)
+}
+
+/// The caller `phone` hangs up: every device still ringing (or the one
+/// that took the call) gets a `<terminate>`.
+pub fn end(state: &State, phone: &str, call_id: &str) -> Result<serde_json::Value, CallError> {
+    let (targets, lid, to, view) = {
+        let mut calls = lock(&state.calls);
+        let Some(call) = calls.by_id.get_mut(call_id).filter(|c| c.from == phone) else {
+            return Err(CallError::NotFound(format!(
+                "no call {call_id} placed by {phone}"
+            )));
+        };
+        let targets: Vec<DevKey> = match call.status {
+            CallStatus::Ringing => call
+                .devices
+                .iter()
+                .filter(|(_, d)| d.answer.is_none())
+                .map(|(k, _)| k.clone())
+                .collect(),
+            CallStatus::Accepted => call
+                .accepted_by
+                .as_deref()
+                .and_then(|j| j.parse::<Jid>().ok())
+                .map(|j| vec![DevKey::new(j.user.to_string(), j.device)])
+                .unwrap_or_default(),
+            other => {
+                return Err(CallError::Conflict(format!(
+                    "call {call_id} is {} already",
+                    serde_json::to_value(other)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )));
+            }
+        };
+        call.status = CallStatus::Ended;
+        let lid = caller_jids(state, &call.from).map(|(l, _)| l);
+        (targets, lid, call.to.clone(), call.view())
+    };
+    if let Some(lid) = lid {
+        for key in targets {
+            state.deliver(&key, call_stanza(&lid, None, terminate(call_id, &lid, None)));
+        }
+    }
+    crate::relay::log_row(state, "call", call_id, phone, &to, "terminate");
+    Ok(view)
+}
+
+/// A `<call>` from a device: its answer to an offer (`reject`, `accept`,
+/// or `terminate` after accepting) is recorded; every `<call>` is acked.
+pub fn on_client_call(session: &Session, node: Node) {
+    if let Some((me, _)) = session.device() {
+        answer(&session.state, me, &node);
+    }
+    ack_generic(session, &node);
+}
+
+fn answer(state: &State, me: &DevKey, node: &Node) {
+    let Some(action) = children(node).first() else {
+        return;
+    };
+    let Some(call_id) = attr(action, "call-id") else {
+        return;
+    };
+    let (dismiss, lid, reason) = {
+        let mut calls = lock(&state.calls);
+        let Some(call) = calls.by_id.get_mut(&call_id) else {
+            return;
+        };
+        if call.to != me.phone {
+            return;
+        }
+        let verdict = match action.tag.as_ref() {
+            "reject" => "rejected",
+            "accept" => "accepted",
+            "terminate" if call.status == CallStatus::Accepted => {
+                call.status = CallStatus::Ended;
+                return;
+            }
+            _ => return,
+        };
+        call.devices.entry(me.clone()).or_default().answer = Some(verdict);
+        if call.status != CallStatus::Ringing {
+            return;
+        }
+        let reason = if verdict == "rejected" {
+            call.status = CallStatus::Rejected;
+            call.rejected_by = Some(me.jid_string());
+            "rejected_elsewhere"
+        } else {
+            call.status = CallStatus::Accepted;
+            call.accepted_by = Some(me.jid_string());
+            "accepted_elsewhere"
+        };
+        let others: Vec<DevKey> = call
+            .devices
+            .iter()
+            .filter(|(k, d)| *k != me && d.answer.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let lid = caller_jids(state, &call.from).map(|(l, _)| l);
+        (others, lid, reason)
+    };
+    if let Some(lid) = lid {
+        for key in dismiss {
+            let stanza = call_stanza(&lid, None, terminate(&call_id, &lid, Some(reason)));
+            state.deliver(&key, stanza);
+        }
+    }
+}
+
+/// A device's `<receipt><offer call-id=…/></receipt>`: the offer reached
+/// it and it rings. Answered with the server's ack; not relayed (the
+/// caller is the sandbox's own phone). False when the receipt is not one.
+pub fn on_offer_receipt(session: &Session, node: &Node) -> bool {
+    let Some(offer) = children(node).iter().find(|c| c.tag == "offer") else {
+        return false;
+    };
+    if let (Some((me, _)), Some(call_id)) = (session.device(), attr(offer, "call-id"))
+        && let Some(call) = lock(&session.state.calls).by_id.get_mut(&call_id)
+        && call.to == me.phone
+    {
+        call.devices.entry(me.clone()).or_default().rang = true;
+    }
+    if let (Some(id), Some(to)) = (attr(node, "id"), attr_jid(node, "to")) {
+        session.send(server_ack("receipt", &id, &to, None));
+    }
+    true
+}
