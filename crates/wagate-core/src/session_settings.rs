@@ -129,7 +129,9 @@ impl SettingsPatch {
             if m.chars().count() > CALL_REJECT_MESSAGE_MAX_CHARS {
                 return Err(SettingsError::MessageTooLong);
             }
-            if m.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+            if m.chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+            {
                 return Err(SettingsError::MessageControl);
             }
         }

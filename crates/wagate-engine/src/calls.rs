@@ -6,14 +6,14 @@
 //! With `rejectCalls` on, a session rejects every call as it rings (the
 //! `<reject>` WhatsApp Web sends) and, with a `callRejectMessage`, writes
 //! the caller that text as an ordinary message — at most once per caller
-//! per [`REPLY_COOLDOWN_MS`], so a caller ringing in a loop cannot make the
-//! session send in a loop. What rings is remembered in [`Ringing`], a
-//! bounded table, so a call ends once however many stanzas say so.
+//! a minute, so a caller ringing in a loop cannot make the
+//! session send in a loop. What rings is remembered in a bounded table
+//! the session keeps (`session/ringing.rs`), so a call ends once however
+//! many stanzas say so.
 //!
 //! The gateway does not answer calls: whatsapp-rust is built without its
 //! media runtime, so a call is rung, rejected, or left to ring out.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::json;
@@ -25,73 +25,7 @@ use whatsapp_rust::wacore::types::call::{CallAction, IncomingCall, MissedCall};
 
 use crate::events::EventKind;
 use crate::session::Session;
-
-/// Most calls remembered as ringing per session (a caller that never
-/// hangs up cannot grow the table).
-const RINGING_MAX: usize = 256;
-/// Most callers remembered for the reply cooldown.
-const REPLIED_MAX: usize = 1024;
-/// Least time between two reject replies to the same caller.
-pub const REPLY_COOLDOWN_MS: i64 = 60_000;
-
-/// The calls ringing now and whom the session replied to lately.
-#[derive(Default)]
-pub(crate) struct Ringing {
-    calls: HashMap<String, RingingCall>,
-    order: VecDeque<String>,
-    replied: HashMap<String, i64>,
-}
-
-/// One call that rings.
-#[derive(Clone, Debug)]
-struct RingingCall {
-    from: String,
-    from_pn: Option<String>,
-    is_video: bool,
-    is_group: bool,
-}
-
-impl Ringing {
-    fn ring(&mut self, id: &str, call: RingingCall) -> bool {
-        if self.calls.contains_key(id) {
-            return false;
-        }
-        while self.calls.len() >= RINGING_MAX {
-            match self.order.pop_front() {
-                Some(old) => {
-                    self.calls.remove(&old);
-                }
-                None => break,
-            }
-        }
-        self.calls.insert(id.to_string(), call);
-        self.order.push_back(id.to_string());
-        true
-    }
-
-    fn end(&mut self, id: &str) -> Option<RingingCall> {
-        let call = self.calls.remove(id)?;
-        self.order.retain(|c| c != id);
-        Some(call)
-    }
-
-    /// Whether the session may reply to `caller` now (and notes it did).
-    fn may_reply(&mut self, caller: &str, now: i64) -> bool {
-        if let Some(last) = self.replied.get(caller)
-            && now - last < REPLY_COOLDOWN_MS
-        {
-            return false;
-        }
-        if self.replied.len() >= REPLIED_MAX {
-            self.replied.retain(|_, at| now - *at < REPLY_COOLDOWN_MS);
-            if self.replied.len() >= REPLIED_MAX {
-                return false;
-            }
-        }
-        self.replied.insert(caller.to_string(), now);
-        true
-    }
-}
+use crate::session::ringing::{Ringing, RingingCall};
 
 /// The caller's phone-number JID, when the call names one.
 fn caller_pn(call: &IncomingCall) -> Option<Jid> {
@@ -181,7 +115,10 @@ impl Session {
     pub(crate) async fn on_missed_call(&self, missed: &MissedCall) {
         let ringing = RingingCall {
             from: missed.from.to_non_ad().to_string(),
-            from_pn: missed.from.is_pn().then(|| missed.from.to_non_ad().to_string()),
+            from_pn: missed
+                .from
+                .is_pn()
+                .then(|| missed.from.to_non_ad().to_string()),
             is_video: false,
             is_group: false,
         };
@@ -211,7 +148,10 @@ impl Session {
         let Some(text) = self.settings().call_reject_message else {
             return;
         };
-        let to = ringing.from_pn.clone().unwrap_or_else(|| ringing.from.clone());
+        let to = ringing
+            .from_pn
+            .clone()
+            .unwrap_or_else(|| ringing.from.clone());
         if ringing.is_group || !self.ringing().may_reply(&to, now_ms()) {
             return;
         }
@@ -251,47 +191,4 @@ fn call_data(call_id: &str, call: &RingingCall, at_secs: i64) -> serde_json::Val
         "timestamp": iso_ms(at_secs * 1000),
         "waTimestamp": at_secs,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn call(from: &str) -> RingingCall {
-        RingingCall {
-            from: from.into(),
-            from_pn: None,
-            is_video: false,
-            is_group: false,
-        }
-    }
-
-    #[test]
-    fn a_call_rings_and_ends_once() {
-        let mut r = Ringing::default();
-        assert!(r.ring("C1", call("a")));
-        assert!(!r.ring("C1", call("a")));
-        assert!(r.end("C1").is_some());
-        assert!(r.end("C1").is_none());
-    }
-
-    #[test]
-    fn the_table_is_bounded() {
-        let mut r = Ringing::default();
-        for i in 0..RINGING_MAX + 10 {
-            r.ring(&format!("C{i}"), call("a"));
-        }
-        assert_eq!(r.calls.len(), RINGING_MAX);
-        assert!(r.end("C0").is_none());
-        assert!(r.end(&format!("C{}", RINGING_MAX + 9)).is_some());
-    }
-
-    #[test]
-    fn a_caller_is_replied_to_once_per_cooldown() {
-        let mut r = Ringing::default();
-        assert!(r.may_reply("6281", 0));
-        assert!(!r.may_reply("6281", REPLY_COOLDOWN_MS - 1));
-        assert!(r.may_reply("6282", 1));
-        assert!(r.may_reply("6281", REPLY_COOLDOWN_MS));
-    }
 }

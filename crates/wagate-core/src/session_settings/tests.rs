@@ -6,7 +6,8 @@ fn patch(json: &str) -> SettingsPatch {
 
 #[test]
 fn a_partial_change_keeps_the_other_choices() {
-    let stored = patch(r#"{"rejectCalls":true,"callRejectMessage":"busy","ignore":{"groups":true}}"#);
+    let stored =
+        patch(r#"{"rejectCalls":true,"callRejectMessage":"busy","ignore":{"groups":true}}"#);
     let merged = stored.merged(&patch(r#"{"autoRead":true,"ignore":{"status":true}}"#));
     assert_eq!(merged.reject_calls, Some(true));
     assert_eq!(merged.call_reject_message.as_deref(), Some("busy"));

@@ -4,7 +4,6 @@
 
 use wagate_core::session_settings::{IgnoreSettings, SessionSettings, SettingsPatch};
 
-
 /// Reads the `SESSION_*` defaults from the environment.
 pub fn from_env() -> Result<SessionSettings, String> {
     from_lookup(|k| std::env::var(k).ok())
@@ -13,10 +12,7 @@ pub fn from_env() -> Result<SessionSettings, String> {
 /// Reads the `SESSION_*` defaults (every one off, no message, when unset).
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SessionSettings, String> {
     let flag = |name: &str| -> Result<bool, String> {
-        match get(name)
-            .map(|s| s.trim().to_ascii_lowercase())
-            .as_deref()
-        {
+        match get(name).map(|s| s.trim().to_ascii_lowercase()).as_deref() {
             None | Some("") => Ok(false),
             Some("true" | "1" | "on" | "yes") => Ok(true),
             Some("false" | "0" | "off" | "no") => Ok(false),

@@ -46,6 +46,7 @@ use crate::http::GatewayHttpClient;
 mod connection;
 mod inbound;
 mod lifecycle;
+pub(crate) mod ringing;
 mod send;
 mod settings;
 
@@ -118,8 +119,8 @@ pub struct Session {
     heartbeat_generation: AtomicU64,
     online_generation: AtomicU64,
     changed: watch::Sender<u64>,
-    /// The calls ringing now (`crate::calls`).
-    pub(crate) calls: std::sync::Mutex<crate::calls::Ringing>,
+    /// The calls ringing now (`ringing.rs`).
+    pub(crate) calls: std::sync::Mutex<ringing::Ringing>,
 }
 
 impl Session {

@@ -1,8 +1,8 @@
 //! The session's behaviour settings as it acts on them: the `SESSION_*`
 //! defaults with its own choices laid over them
 //! ([`wagate_core::session_settings`]), replaced live when they change.
-//! Here too what `alwaysOnline` and `autoRead` do; calls are handled in
-//! [`crate::calls`], ignored chats in [`super::inbound`].
+//! Here too what `alwaysOnline` and `autoRead` do; calls are handled by
+//! the calls module, ignored chats in `inbound`.
 
 use wagate_core::{SessionSettings, SettingsPatch};
 

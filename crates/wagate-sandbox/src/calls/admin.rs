@@ -21,7 +21,10 @@ use crate::state::{State, lock};
 pub fn router() -> Router<Arc<State>> {
     Router::new()
         .route("/admin/phones/{phone}/call", routing::post(place))
-        .route("/admin/phones/{phone}/call/{call_id}/end", routing::post(end))
+        .route(
+            "/admin/phones/{phone}/call/{call_id}/end",
+            routing::post(end),
+        )
         .route("/admin/calls/{call_id}", routing::get(get))
 }
 

@@ -33,13 +33,23 @@ pub const CALLS_MAX: usize = 1000;
 const CAPABILITY: [u8; 7] = [0x01, 0x05, 0xf7, 0x09, 0xe0, 0xbb, 0x13];
 
 /// Where a call stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallStatus {
     Ringing,
     Rejected,
     Accepted,
     Ended,
+}
+
+impl CallStatus {
+    fn name(self) -> &'static str {
+        match self {
+            CallStatus::Ringing => "ringing",
+            CallStatus::Rejected => "rejected",
+            CallStatus::Accepted => "accepted",
+            CallStatus::Ended => "ended",
+        }
+    }
 }
 
 /// What one device did with an offer.
@@ -105,7 +115,7 @@ impl Call {
             "from": self.from,
             "to": self.to,
             "video": self.video,
-            "status": self.status,
+            "status": self.status.name(),
             "rejectedBy": self.rejected_by,
             "acceptedBy": self.accepted_by,
             "createdAt": self.created_at,
@@ -149,17 +159,8 @@ fn terminate(call_id: &str, creator: &Jid, reason: Option<&str>) -> Node {
     b.build()
 }
 
-/// The phone `from` calls every device of `to`; returns the call id.
-pub fn place(state: &State, from: &str, to: &str, video: bool) -> Result<String, CallError> {
-    let (Some((lid, pn)), Some(_)) = (caller_jids(state, from), state.phone(to)) else {
-        let missing = if state.phone_exists(from) { to } else { from };
-        return Err(CallError::NotFound(format!("unknown phone {missing}")));
-    };
-    if from == to {
-        return Err(CallError::BadRequest("a phone cannot call itself".into()));
-    }
-    let notify = state.phone(from).map(|p| p.push_name).unwrap_or_default();
-    let call_id = new_id() + &new_id();
+/// The `<call><offer>` a phone (`lid`, `pn`) rings a device with.
+pub(crate) fn offer_stanza(call_id: &str, lid: &Jid, pn: &Jid, notify: &str, video: bool) -> Node {
     let mut offer = vec![
         NodeBuilder::new("audio")
             .attr("enc", "opus")
@@ -191,13 +192,27 @@ pub fn place(state: &State, from: &str, to: &str, video: bool) -> Result<String,
     );
     offer.push(NodeBuilder::new("encopt").attr("keygen", "2").build());
     let action = NodeBuilder::new("offer")
-        .attr("call-id", call_id.clone())
+        .attr("call-id", call_id.to_string())
         .attr("call-creator", lid.clone())
-        .attr("caller_pn", pn)
+        .attr("caller_pn", pn.clone())
         .attr("device_class", "2016")
         .attr("joinable", "1")
         .children(offer)
         .build();
+    call_stanza(lid, Some(notify), action)
+}
+
+/// The phone `from` calls every device of `to`; returns the call id.
+pub fn place(state: &State, from: &str, to: &str, video: bool) -> Result<String, CallError> {
+    let (Some((lid, pn)), Some(_)) = (caller_jids(state, from), state.phone(to)) else {
+        let missing = if state.phone_exists(from) { to } else { from };
+        return Err(CallError::NotFound(format!("unknown phone {missing}")));
+    };
+    if from == to {
+        return Err(CallError::BadRequest("a phone cannot call itself".into()));
+    }
+    let notify = state.phone(from).map(|p| p.push_name).unwrap_or_default();
+    let call_id = new_id() + &new_id();
     let devices = state.devices_of(to);
     let mut call = Call {
         id: call_id.clone(),
@@ -214,7 +229,7 @@ pub fn place(state: &State, from: &str, to: &str, video: bool) -> Result<String,
         call.devices.insert(d.key.clone(), DeviceAnswer::default());
     }
     lock(&state.calls).insert(call);
-    let stanza = call_stanza(&lid, Some(&notify), action);
+    let stanza = offer_stanza(&call_id, &lid, &pn, &notify, video);
     for d in devices {
         state.deliver(&d.key, stanza.clone());
     }
@@ -245,13 +260,10 @@ pub fn end(state: &State, phone: &str, call_id: &str) -> Result<serde_json::Valu
                 .and_then(|j| j.parse::<Jid>().ok())
                 .map(|j| vec![DevKey::new(j.user.to_string(), j.device)])
                 .unwrap_or_default(),
-            other => {
+            CallStatus::Rejected | CallStatus::Ended => {
                 return Err(CallError::Conflict(format!(
-                    "call {call_id} is {} already",
-                    serde_json::to_value(other)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
+                    "call {call_id} is over already ({})",
+                    call.status.name()
                 )));
             }
         };
@@ -261,7 +273,10 @@ pub fn end(state: &State, phone: &str, call_id: &str) -> Result<serde_json::Valu
     };
     if let Some(lid) = lid {
         for key in targets {
-            state.deliver(&key, call_stanza(&lid, None, terminate(call_id, &lid, None)));
+            state.deliver(
+                &key,
+                call_stanza(&lid, None, terminate(call_id, &lid, None)),
+            );
         }
     }
     crate::relay::log_row(state, "call", call_id, phone, &to, "terminate");
@@ -349,3 +364,6 @@ pub fn on_offer_receipt(session: &Session, node: &Node) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+mod tests;
