@@ -127,7 +127,7 @@ impl Sandbox {
             .route("/v/sandbox/{kind}/{token}", get(media::download))
             .route("/pp/{owner}/{file}", get(iq::picture::serve))
             .merge(admin::router())
-            .merge(calls::admin::router())
+            .merge(calls::routes::router())
             .with_state(state.clone());
 
         let mut shutdown = state.shutdown.subscribe();

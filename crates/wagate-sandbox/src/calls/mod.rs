@@ -11,121 +11,26 @@
 //! offer carries no key for a relay, so a call can be rung, rejected,
 //! accepted (signalling only) and ended.
 //!
-//! The table of calls is bounded ([`CALLS_MAX`]: the oldest goes).
+//! The table of calls is the sandbox state's (`state/phone_calls.rs`).
 
-pub mod admin;
+pub mod routes;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 
-use serde::Serialize;
 use wacore_binary::builder::NodeBuilder;
 use wacore_binary::{Jid, Node};
 
-use crate::conn::Session;
-use crate::nodes::{attr, attr_jid, children, new_id, now_secs};
-use crate::relay::{ack_generic, server_ack};
-use crate::state::{DevKey, State, lock};
-
-/// Most calls remembered.
-pub const CALLS_MAX: usize = 1000;
+use crate::nodes::{attr, children, new_id, now_millis, now_secs};
+use crate::state::{Call, CallStatus, DevKey, DeviceAnswer, LogEntry, State, lock};
 
 /// The capability blob WhatsApp's clients put in an offer (`ver="1"`).
 const CAPABILITY: [u8; 7] = [0x01, 0x05, 0xf7, 0x09, 0xe0, 0xbb, 0x13];
-
-/// Where a call stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallStatus {
-    Ringing,
-    Rejected,
-    Accepted,
-    Ended,
-}
-
-impl CallStatus {
-    fn name(self) -> &'static str {
-        match self {
-            CallStatus::Ringing => "ringing",
-            CallStatus::Rejected => "rejected",
-            CallStatus::Accepted => "accepted",
-            CallStatus::Ended => "ended",
-        }
-    }
-}
-
-/// What one device did with an offer.
-#[derive(Clone, Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceAnswer {
-    /// It acknowledged the offer (`<receipt><offer/></receipt>`): it rang.
-    pub rang: bool,
-    /// `rejected` or `accepted`; `None`: nothing (yet).
-    pub answer: Option<&'static str>,
-}
-
-/// One call a phone placed.
-#[derive(Clone, Debug)]
-pub struct Call {
-    pub id: String,
-    pub from: String,
-    pub to: String,
-    pub video: bool,
-    pub status: CallStatus,
-    pub rejected_by: Option<String>,
-    pub accepted_by: Option<String>,
-    pub devices: BTreeMap<DevKey, DeviceAnswer>,
-    pub created_at: i64,
-}
-
-/// Every call placed, oldest first out.
-#[derive(Default)]
-pub struct Calls {
-    by_id: HashMap<String, Call>,
-    order: VecDeque<String>,
-}
-
-impl Calls {
-    fn insert(&mut self, call: Call) {
-        while self.by_id.len() >= CALLS_MAX {
-            let Some(old) = self.order.pop_front() else {
-                break;
-            };
-            self.by_id.remove(&old);
-        }
-        self.order.push_back(call.id.clone());
-        self.by_id.insert(call.id.clone(), call);
-    }
-
-    pub fn get(&self, id: &str) -> Option<&Call> {
-        self.by_id.get(id)
-    }
-}
 
 /// Why a call could not be placed or ended.
 pub enum CallError {
     NotFound(String),
     BadRequest(String),
     Conflict(String),
-}
-
-impl Call {
-    /// The admin view of the call.
-    pub fn view(&self) -> serde_json::Value {
-        serde_json::json!({
-            "callId": self.id,
-            "from": self.from,
-            "to": self.to,
-            "video": self.video,
-            "status": self.status.name(),
-            "rejectedBy": self.rejected_by,
-            "acceptedBy": self.accepted_by,
-            "createdAt": self.created_at,
-            "devices": self.devices.iter().map(|(k, d)| serde_json::json!({
-                "deviceJid": k.jid_string(),
-                "rang": d.rang,
-                "answer": d.answer,
-            })).collect::<Vec<_>>(),
-        })
-    }
 }
 
 /// The caller's JIDs: its LID (what WhatsApp calls from) and phone number.
@@ -233,7 +138,7 @@ pub fn place(state: &State, from: &str, to: &str, video: bool) -> Result<String,
     for d in devices {
         state.deliver(&d.key, stanza.clone());
     }
-    crate::relay::log_row(state, "call", &call_id, from, to, "offer");
+    log(state, &call_id, from, to, "offer");
     Ok(call_id)
 }
 
@@ -242,7 +147,7 @@ pub fn place(state: &State, from: &str, to: &str, video: bool) -> Result<String,
 pub fn end(state: &State, phone: &str, call_id: &str) -> Result<serde_json::Value, CallError> {
     let (targets, lid, to, view) = {
         let mut calls = lock(&state.calls);
-        let Some(call) = calls.by_id.get_mut(call_id).filter(|c| c.from == phone) else {
+        let Some(call) = calls.get_mut(call_id).filter(|c| c.from == phone) else {
             return Err(CallError::NotFound(format!(
                 "no call {call_id} placed by {phone}"
             )));
@@ -279,20 +184,14 @@ pub fn end(state: &State, phone: &str, call_id: &str) -> Result<serde_json::Valu
             );
         }
     }
-    crate::relay::log_row(state, "call", call_id, phone, &to, "terminate");
+    log(state, call_id, phone, &to, "terminate");
     Ok(view)
 }
 
-/// A `<call>` from a device: its answer to an offer (`reject`, `accept`,
-/// or `terminate` after accepting) is recorded; every `<call>` is acked.
-pub fn on_client_call(session: &Session, node: Node) {
-    if let Some((me, _)) = session.device() {
-        answer(&session.state, me, &node);
-    }
-    ack_generic(session, &node);
-}
-
-fn answer(state: &State, me: &DevKey, node: &Node) {
+/// A `<call>` from device `me`: its answer to an offer (`reject`,
+/// `accept`, or `terminate` after accepting) is recorded, and the other
+/// devices still ringing are dismissed.
+pub fn answer(state: &State, me: &DevKey, node: &Node) {
     let Some(action) = children(node).first() else {
         return;
     };
@@ -301,7 +200,7 @@ fn answer(state: &State, me: &DevKey, node: &Node) {
     };
     let (dismiss, lid, reason) = {
         let mut calls = lock(&state.calls);
-        let Some(call) = calls.by_id.get_mut(&call_id) else {
+        let Some(call) = calls.get_mut(&call_id) else {
             return;
         };
         if call.to != me.phone {
@@ -346,23 +245,39 @@ fn answer(state: &State, me: &DevKey, node: &Node) {
     }
 }
 
-/// A device's `<receipt><offer call-id=…/></receipt>`: the offer reached
-/// it and it rings. Answered with the server's ack; not relayed (the
-/// caller is the sandbox's own phone). False when the receipt is not one.
-pub fn on_offer_receipt(session: &Session, node: &Node) -> bool {
-    let Some(offer) = children(node).iter().find(|c| c.tag == "offer") else {
-        return false;
+/// Whether a `<receipt>` is a device's `<receipt><offer/></receipt>`: the
+/// offer reached it. It is the caller's business, and the caller is the
+/// sandbox's own phone: it is not relayed.
+pub fn is_offer_receipt(node: &Node) -> bool {
+    children(node).iter().any(|c| c.tag == "offer")
+}
+
+/// Device `me` acknowledged an offer: it rings.
+pub fn rang(state: &State, me: &DevKey, receipt: &Node) {
+    let Some(call_id) = children(receipt)
+        .iter()
+        .find(|c| c.tag == "offer")
+        .and_then(|o| attr(o, "call-id"))
+    else {
+        return;
     };
-    if let (Some((me, _)), Some(call_id)) = (session.device(), attr(offer, "call-id"))
-        && let Some(call) = lock(&session.state.calls).by_id.get_mut(&call_id)
+    if let Some(call) = lock(&state.calls).get_mut(&call_id)
         && call.to == me.phone
     {
         call.devices.entry(me.clone()).or_default().rang = true;
     }
-    if let (Some(id), Some(to)) = (attr(node, "id"), attr_jid(node, "to")) {
-        session.send(server_ack("receipt", &id, &to, None));
-    }
-    true
+}
+
+/// A row of the relay log for a call.
+fn log(state: &State, id: &str, from: &str, to: &str, what: &str) {
+    state.log(LogEntry {
+        id: id.to_string(),
+        kind: "call".to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+        msg_type: what.to_string(),
+        timestamp: now_millis(),
+    });
 }
 
 #[cfg(test)]

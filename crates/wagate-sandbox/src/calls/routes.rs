@@ -15,7 +15,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::CallError;
-use crate::admin::error;
 use crate::state::{State, lock};
 
 pub fn router() -> Router<Arc<State>> {
@@ -26,6 +25,11 @@ pub fn router() -> Router<Arc<State>> {
             routing::post(end),
         )
         .route("/admin/calls/{call_id}", routing::get(get))
+}
+
+/// The admin API's error: `{"error": …}`.
+fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": msg.into() }))).into_response()
 }
 
 fn call_error(e: CallError) -> Response {
