@@ -32,7 +32,9 @@ pub use group::Group;
 pub use keys::{SignedPreKey, StoredKeyPair};
 pub use locks::{lock, read, write};
 pub use pairing::{AwaitingSign, PendingPairCode, PendingRef, Registration};
-pub use phone_calls::{CALLS_MAX, Call, CallStatus, Calls, DeviceAnswer};
+#[cfg(test)]
+pub use phone_calls::CALLS_MAX;
+pub use phone_calls::{Call, CallStatus, Calls, DeviceAnswer};
 pub use picture::Picture;
 pub use relay_log::{LogEntry, RelayedIds};
 
