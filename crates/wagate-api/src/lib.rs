@@ -57,6 +57,7 @@ pub mod secret;
 pub mod send;
 pub mod session_admin;
 pub mod session_proxy;
+pub mod session_settings;
 pub mod sse;
 pub mod state;
 pub mod statistics;

@@ -40,6 +40,10 @@ pub struct CreateSession {
     /// A proxy for the session's WhatsApp WebSocket and media (default:
     /// its `PROXY_POOL` entry, else `PROXY_URL`, else none).
     pub proxy: Option<crate::session_proxy::ProxyInput>,
+    /// What the session does by itself (calls, presence, reading, ignored
+    /// chats); left out: the `SESSION_*` defaults.
+    #[schema(value_type = Option<crate::session_settings::SessionSettingsChange>)]
+    pub settings: Option<wagate_core::SettingsPatch>,
 }
 
 pub const NOTES_MAX_CHARS: usize = 1000;
@@ -110,6 +114,9 @@ pub struct SessionDto {
     /// The proxy its WhatsApp traffic goes through (password as `***`);
     /// `null`: it connects directly.
     pub proxy: Option<crate::session_proxy::ProxyDto>,
+    /// What the session does by itself.
+    #[schema(value_type = crate::session_settings::SessionSettingsDto)]
+    pub settings: wagate_core::SessionSettings,
 }
 
 impl SessionDto {
@@ -145,6 +152,7 @@ impl SessionDto {
             device_name: r.device_name.clone(),
             device_os: r.device_os.clone(),
             proxy: None,
+            settings: live.map(|l| l.settings.clone()).unwrap_or_default(),
         }
     }
 }
@@ -206,11 +214,13 @@ pub async fn create(
             .map(|c| checked_name("deviceOs", c, DEVICE_FIELD_MAX_CHARS))
             .transpose()?
             .flatten(),
+        settings: body.settings.unwrap_or_default(),
     };
     let proxy = match &body.proxy {
         Some(p) => Some(crate::session_proxy::checked(state, &principal.tenant_id, p).await?),
         None => None,
     };
+    crate::session_settings::checked(&meta.settings)?;
     if !principal.is_admin {
         check_session_quota(state, &principal.tenant_id).await?;
     }

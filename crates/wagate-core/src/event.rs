@@ -62,6 +62,8 @@ kinds! {
     GroupUpdate => "group.update",
     ChatState => "chat.state",
     PresenceUpdate => "presence.update",
+    CallReceived => "call.received",
+    CallEnded => "call.ended",
     WebhookDisabled => "webhook.disabled",
     WarmingMessage => "warming.message",
     WarmingPaused => "warming.paused",

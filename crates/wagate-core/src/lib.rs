@@ -10,6 +10,7 @@
 #[macro_use]
 pub mod wire;
 
+pub mod call;
 pub mod chat_id;
 pub mod error_code;
 pub mod event;
@@ -21,9 +22,11 @@ pub mod proxy;
 pub mod qr;
 pub mod queue;
 pub mod schedule;
+pub mod session_settings;
 pub mod status;
 pub mod warming;
 
+pub use call::CallEndReason;
 pub use chat_id::{ChatId, ChatIdError};
 pub use error_code::ErrorCode;
 pub use event::{DeliveryOutcome, Event, EventKind, MediaStatus, WebhookFormat};
@@ -32,6 +35,7 @@ pub use output::OutputKind;
 pub use proxy::{ProxyScheme, ProxySource, ProxyUrl};
 pub use queue::{BatchStatus, Lane, MessageKind, QueueStatus};
 pub use schedule::{RetrySchedule, parse_duration};
+pub use session_settings::{SessionSettings, SettingsPatch};
 pub use status::{SessionStatus, StatusReason};
 
 /// The version string reported in every response's `meta.version`.

@@ -16,9 +16,11 @@
 //!   per-session pacing, retries, idempotency and bulk batches;
 //! - [`polls`]: polls sent and received, votes cast and decrypted;
 //! - [`proxy`]: the proxy a session's WhatsApp traffic goes through.
+//! - [`calls`]: incoming calls told as events, rejected by setting.
 
 pub mod actions;
 pub mod blocklist;
+pub mod calls;
 pub mod config;
 pub mod contact_list;
 pub mod contacts;

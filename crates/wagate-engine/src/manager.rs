@@ -228,6 +228,24 @@ impl SessionManager {
         Ok(self.attach(&record).await)
     }
 
+    /// Merges a change into a session's chosen behaviour settings and has
+    /// the live session act on the result at once; `SessionNotFound` when
+    /// there is no such session.
+    pub async fn change_settings(
+        &self,
+        id: &str,
+        change: &wagate_core::SettingsPatch,
+    ) -> Result<wagate_core::SettingsPatch, EngineError> {
+        let chosen = self
+            .shared
+            .store
+            .merge_session_settings(id, change)
+            .await?
+            .ok_or(EngineError::SessionNotFound)?;
+        self.get(id).await?.apply_settings(&chosen).await;
+        Ok(chosen)
+    }
+
     /// Stops a session at the operator's request (it stays stopped across
     /// restarts until started again).
     pub async fn stop(&self, id: &str) -> Result<(), EngineError> {

@@ -328,12 +328,36 @@ async fn dispatch(session: &mut Session, node: Node) {
     match node.tag.as_ref() {
         "iq" => iq::handle(session, node).await,
         "message" => relay::on_message(session, node),
+        "receipt" if crate::calls::is_offer_receipt(&node) => on_offer_receipt(session, &node),
         "receipt" => relay::on_receipt(session, node),
         "presence" => relay::on_presence(session, node),
         "chatstate" => relay::on_chatstate(session, node),
         "ack" => relay::on_client_ack(session, node),
-        "notification" | "call" | "ib" => relay::ack_generic(session, &node),
+        "call" => on_call(session, &node),
+        "notification" | "ib" => relay::ack_generic(session, &node),
         other => tracing::debug!("sandbox: ignoring <{other}> from client"),
+    }
+}
+
+/// A `<call>` from a device: its answer to a phone's call is recorded
+/// (`calls`); every one is acked.
+fn on_call(session: &Session, node: &Node) {
+    if let Some((me, _)) = session.device() {
+        crate::calls::answer(&session.state, me, node);
+    }
+    relay::ack_generic(session, node);
+}
+
+/// A device's `<receipt><offer/></receipt>`: it rings. Acked, not relayed.
+fn on_offer_receipt(session: &Session, node: &Node) {
+    if let Some((me, _)) = session.device() {
+        crate::calls::rang(&session.state, me, node);
+    }
+    if let (Some(id), Some(to)) = (
+        crate::nodes::attr(node, "id"),
+        crate::nodes::attr_jid(node, "to"),
+    ) {
+        session.send(relay::server_ack("receipt", &id, &to, None));
     }
 }
 

@@ -8,13 +8,14 @@
 //! uploads/downloads — all on one axum listener:
 //!
 //! * `GET  /ws/chat` — the WhatsApp WebSocket
-//! * `/admin/...` — the JSON admin API (`admin.rs`)
+//! * `/admin/...` — the JSON admin API (`admin.rs`; calls in `calls/`)
 //! * `POST /mms/{type}/{token}`, `GET /v/sandbox/{type}/{token}` — media
 //! * `GET /pp/{owner}/{id}.jpg` — profile pictures
 
 mod admin;
 mod bot;
 pub mod cert;
+mod calls;
 mod conn;
 mod groups;
 mod history;
@@ -129,6 +130,7 @@ impl Sandbox {
             .route("/v/sandbox/{kind}/{token}", get(media::download))
             .route("/pp/{owner}/{file}", get(iq::picture::serve))
             .merge(admin::router())
+            .merge(calls::routes::router())
             .with_state(state.clone());
 
         let mut shutdown = state.shutdown.subscribe();

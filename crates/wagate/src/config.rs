@@ -232,6 +232,7 @@ impl ServeArgs {
                 queue,
                 outbound: wagate_outbound::Outbound::new(wagate_outbound::Policy::from_env()?),
                 proxy: wagate_engine::config::ProxyConfig::from_env()?,
+                session_defaults: wagate_engine::config::session_defaults::from_env()?,
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),

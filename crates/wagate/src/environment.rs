@@ -23,6 +23,12 @@ pub const SERVE_ENVIRONMENT: &str = r#"Also read from the environment (or .env);
       Bounds, in seconds, of the composing shown before a send with options.simulateTyping: true: it grows with t…
   DEVICE_OS / DEVICE_NAME [default: random OS, (the OS)]
       What a new session's linked device is called on the phone (Linked Devices) when the create request has no d…
+  SESSION_REJECT_CALLS / SESSION_CALL_REJECT_MESSAGE [default: false, (none)]
+      Defaults of a session's settings.rejectCalls (reject every incoming call) and callRejectMessage (text to the caller)
+  SESSION_ALWAYS_ONLINE / SESSION_AUTO_READ [default: false, false]
+      Defaults of settings.alwaysOnline (say "available" on connect and every minute) and autoRead (mark incoming read)
+  SESSION_IGNORE_GROUPS / SESSION_IGNORE_BROADCASTS / SESSION_IGNORE_STATUS / SESSION_IGNORE_CHANNELS [default: false]
+      Defaults of settings.ignore.*: incoming messages of such chats are neither stored nor emitted
   MEDIA_DIR [default: $DATA_DIR/media]
       Where sent and received media files are kept (<session>/<file id>.<ext>) with MEDIA_STORAGE=local
   MEDIA_STORAGE [default: local]

@@ -59,6 +59,10 @@ pub struct UpdateSession {
     #[serde(default, deserialize_with = "crate::session_proxy::nullable")]
     #[schema(value_type = Option<ProxyInput>)]
     pub proxy: Option<Option<ProxyInput>>,
+    /// A change of what the session does by itself, merged into its
+    /// settings field by field; it takes effect at once.
+    #[schema(value_type = Option<crate::session_settings::SessionSettingsChange>)]
+    pub settings: Option<wagate_core::SettingsPatch>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -193,7 +197,7 @@ pub async fn get_session(
 }
 
 /// Update a session's metadata (`used`, `notes`, `circle`, `name`,
-/// `deviceName`) and its proxy.
+/// `deviceName`), its proxy and its behaviour `settings`.
 #[utoipa::path(patch, path = "/api/sessions/{id}", tag = "sessions", request_body = UpdateSession,
     params(("id" = String, Path, description = "Session id or its phone number")),
     security(("api_key" = [])),
@@ -228,6 +232,9 @@ pub async fn update_session(
         Some(None) => Some(None),
         None => None,
     };
+    if let Some(change) = &body.settings {
+        crate::session_settings::checked(change)?;
+    }
     match state.store.update_session_meta(&record.id, &patch).await {
         Ok(true) => {}
         Ok(false) => return Err(ApiError::session_not_found(&id)),
@@ -241,6 +248,9 @@ pub async fn update_session(
             .manager
             .set_session_proxy(&record.id, proxy.as_ref())
             .await?;
+    }
+    if let Some(change) = &body.settings {
+        state.manager.change_settings(&record.id, change).await?;
     }
     refreshed(&state, &record.id, &session).await
 }

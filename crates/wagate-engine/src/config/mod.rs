@@ -1,6 +1,6 @@
 //! Engine configuration: which server to dial and what version to claim,
 //! and each feature's settings in a room of its own ([`media`],
-//! [`queue`], [`contacts`], [`typing`], [`proxy`]).
+//! [`queue`], [`contacts`], [`typing`], [`proxy`], [`session_defaults`]).
 //!
 //! Settings import only the engine's leaf types (media kinds, the media
 //! store, pacing), never a session or a feature that runs one: the
@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod media;
 pub mod proxy;
 pub mod queue;
+pub mod session_defaults;
 pub mod typing;
 
 pub use contacts::ContactsConfig;
@@ -47,6 +48,8 @@ pub struct EngineConfig {
     pub outbound: wagate_outbound::Outbound,
     /// The operator's proxies: `PROXY_URL`, `PROXY_POOL`.
     pub proxy: ProxyConfig,
+    /// What a session does where it chose nothing (`SESSION_*`).
+    pub session_defaults: wagate_core::SessionSettings,
 }
 
 impl EngineConfig {

@@ -63,6 +63,7 @@ impl Session {
             Event::Connected(_) => {
                 self.on_connected(client).await;
                 self.start_heartbeat(generation);
+                self.start_online(generation);
             }
             Event::Disconnected(_) if self.status() == SessionStatus::Ready => {
                 self.set_status(SessionStatus::Connecting, None).await;
@@ -112,6 +113,8 @@ impl Session {
             Event::Presence(update) => self.on_presence(update).await,
             Event::GroupUpdate(update) => self.on_group_update(update).await,
             Event::HistorySync(sync) => self.on_history_sync(sync).await,
+            Event::IncomingCall(call) => self.on_call(call, client).await,
+            Event::MissedCall(missed) => self.on_missed_call(missed).await,
             _ => {}
         }
     }
@@ -172,12 +175,21 @@ impl Session {
 
     /// Stores an incoming (or own-device) message and, the first time it is
     /// seen, appends its event. Idempotent: a redelivered message is stored
-    /// and announced once.
+    /// and announced once. A message of a chat the settings ignore is
+    /// neither (it is still acked); with `autoRead` an incoming one is
+    /// marked read.
     pub(super) async fn persist_inbound(
-        &self,
+        self: &Arc<Self>,
         message: &wa::Message,
         info: &whatsapp_rust::types::message::MessageInfo,
     ) -> Result<(), EngineError> {
+        let settings = self.settings();
+        if settings
+            .ignore
+            .ignores(&info.source.chat.to_non_ad_string())
+        {
+            return Ok(());
+        }
         if self.apply_protocol_change(message, info).await?
             || self.apply_poll_vote(message, info).await?
         {
@@ -254,6 +266,10 @@ impl Session {
         tx.commit().await?;
         if record.media.is_some() {
             self.shared.incoming_wake.notify_one();
+        }
+        if settings.auto_read && !record.from_me {
+            let sender = info.source.is_group.then(|| record.sender.clone());
+            self.auto_read(record.chat_id.clone(), sender, record.wa_id.clone());
         }
         Ok(())
     }

@@ -10,8 +10,9 @@
 //! Here: the session's state and status machine. Beside it, one room each:
 //! [`lifecycle`] (start, stop, log out, QR and pairing code), [`send`] (a
 //! text, recorded once), [`inbound`] (engine events, incoming messages
-//! stored with their event before the ack, receipts) and [`history`] (what
-//! the phone pushes at link). What else a session
+//! stored with their event before the ack, receipts), [`history`] (what
+//! the phone pushes at link) and [`settings`] (what the session does by
+//! itself: calls, presence, reading, ignoring). What else a session
 //! can do lives in the engine's feature modules (`media`, `actions`,
 //! `groups`, `presence`, …), each an `impl Session` of its own.
 
@@ -46,7 +47,9 @@ mod connection;
 mod history;
 mod inbound;
 mod lifecycle;
+pub(crate) mod ringing;
 mod send;
+mod settings;
 
 use inbound::Durability;
 pub use inbound::message_event_data;
@@ -88,6 +91,9 @@ pub struct LiveState {
     pub last_error: Option<String>,
     /// When the engine tries again (epoch ms, about: it adds ±10 %).
     pub next_retry_at_ms: Option<i64>,
+    /// What the session does by itself: the defaults with its own choices
+    /// laid over them (`settings.rs`).
+    pub settings: wagate_core::SessionSettings,
 }
 
 struct Running {
@@ -112,7 +118,10 @@ pub struct Session {
     run: Mutex<Option<Running>>,
     generation: AtomicU64,
     heartbeat_generation: AtomicU64,
+    online_generation: AtomicU64,
     changed: watch::Sender<u64>,
+    /// The calls ringing now (`ringing.rs`).
+    pub(crate) calls: std::sync::Mutex<ringing::Ringing>,
 }
 
 impl Session {
@@ -120,6 +129,7 @@ impl Session {
         shared: Arc<Shared>,
         record: &wagate_store::app::SessionRecord,
     ) -> Arc<Session> {
+        let settings = shared.config.session_defaults.with(&record.settings);
         Arc::new(Session {
             id: record.id.clone(),
             tenant_id: record.tenant_id.clone(),
@@ -135,12 +145,15 @@ impl Session {
                 push_name: record.push_name.clone(),
                 last_error: None,
                 next_retry_at_ms: None,
+                settings,
             }),
             attempts: std::sync::Mutex::new(connection::Attempts::default()),
             run: Mutex::new(None),
             generation: AtomicU64::new(0),
             heartbeat_generation: AtomicU64::new(0),
+            online_generation: AtomicU64::new(0),
             changed: watch::channel(0).0,
+            calls: Default::default(),
         })
     }
 

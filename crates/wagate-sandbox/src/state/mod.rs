@@ -1,7 +1,7 @@
 //! The sandbox's shared world: virtual phones (accounts), their linked
 //! devices with the key material those devices published, the live
 //! connections, pending QR refs, what each device has not acked yet
-//! (`pending.rs`), groups, media blobs and the relay log.
+//! (`pending.rs`), groups, media blobs, the relay log and the calls.
 //!
 //! Everything is behind short-lived `std::sync` locks keyed by jid; no lock is
 //! ever held across an `.await`, so one slow connection never stalls another.
@@ -17,6 +17,7 @@ mod keys;
 mod locks;
 mod pairing;
 mod persist;
+mod phone_calls;
 mod picture;
 mod relay_log;
 
@@ -31,6 +32,9 @@ pub use group::Group;
 pub use keys::{SignedPreKey, StoredKeyPair};
 pub use locks::{lock, read, write};
 pub use pairing::{AwaitingSign, PendingPairCode, PendingRef, Registration};
+#[cfg(test)]
+pub use phone_calls::CALLS_MAX;
+pub use phone_calls::{Call, CallStatus, Calls, DeviceAnswer};
 pub use picture::Picture;
 pub use relay_log::{LogEntry, RelayedIds};
 
@@ -74,6 +78,8 @@ pub struct State {
     /// phone -> the chats it already held before its devices linked
     /// (`history.rs`), pushed to each device it links.
     pub histories: RwLock<HashMap<String, Vec<crate::history::SeedChat>>>,
+    /// Calls the phones placed and what each device answered.
+    pub calls: Mutex<Calls>,
     next_conn: AtomicU64,
     /// In-process bot clients (`echo-bot` feature), stopped on shutdown.
     #[cfg(feature = "echo-bot")]
@@ -113,6 +119,7 @@ impl State {
             pictures: RwLock::default(),
             relayed: Mutex::default(),
             histories: RwLock::default(),
+            calls: Mutex::default(),
             next_conn: AtomicU64::new(1),
             #[cfg(feature = "echo-bot")]
             bots: Mutex::default(),

@@ -12,12 +12,14 @@
 //! - `status`: status, desired state, start-up reset and resume;
 //! - `identity`: the linked device and WhatsApp identity;
 //! - `proxy`: the proxy it goes through (its own, its pool assignment).
+//! - `settings`: the behaviour settings a session chose.
 
 mod identity;
 mod meta;
 mod proxy;
 mod record;
 mod registry;
+mod settings;
 mod status;
 
 pub use proxy::SessionProxyRow;

@@ -4,7 +4,7 @@
 //! decoder every query shares.
 
 use sqlx::Row;
-use wagate_core::{SessionStatus, StatusReason};
+use wagate_core::{SessionStatus, SettingsPatch, StatusReason};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRecord {
@@ -29,6 +29,8 @@ pub struct SessionRecord {
     /// What the phone shows under Linked Devices.
     pub device_name: Option<String>,
     pub device_os: Option<String>,
+    /// The behaviour settings the session chose (`settings.rs`).
+    pub settings: SettingsPatch,
 }
 
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ pub struct SessionMeta {
     pub circle: Option<String>,
     pub device_name: Option<String>,
     pub device_os: Option<String>,
+    /// Behaviour settings chosen at creation.
+    pub settings: SettingsPatch,
 }
 
 /// A partial update of a session's metadata: `None` leaves a field as it is;
@@ -74,7 +78,7 @@ pub struct SessionFilter {
     pub limit: u32,
 }
 
-pub(super) const COLUMNS: &str = "id, tenant_id, name, status, status_reason, desired, device_id, phone, push_name, platform, connected_at, created_at, updated_at, used, notes, circle, device_name, device_os";
+pub(super) const COLUMNS: &str = "id, tenant_id, name, status, status_reason, desired, device_id, phone, push_name, platform, connected_at, created_at, updated_at, used, notes, circle, device_name, device_os, settings";
 
 pub(super) fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error> {
     let status: String = r.try_get("status")?;
@@ -99,5 +103,6 @@ pub(super) fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, s
         circle: r.try_get("circle")?,
         device_name: r.try_get("device_name")?,
         device_os: r.try_get("device_os")?,
+        settings: super::settings::decode(r.try_get("settings")?),
     })
 }

@@ -13,8 +13,8 @@ impl Store {
         let now = wagate_core::now_ms();
         let result = sqlx::query(
             "INSERT INTO sessions (id, tenant_id, name, status, desired, created_at, updated_at,
-             used, notes, circle, device_name, device_os)
-             VALUES ($1, $2, $3, $4, 'running', $5, $5, $6, $7, $8, $9, $10)",
+             used, notes, circle, device_name, device_os, settings)
+             VALUES ($1, $2, $3, $4, 'running', $5, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&new.id)
         .bind(&new.tenant_id)
@@ -26,6 +26,7 @@ impl Store {
         .bind(new.meta.circle.as_deref())
         .bind(new.meta.device_name.as_deref())
         .bind(new.meta.device_os.as_deref())
+        .bind(super::settings::encode(&new.meta.settings))
         .execute(&self.pool)
         .await;
         match result {

@@ -46,6 +46,7 @@ pub async fn create_session(
         device_name: body.name.filter(|n| !n.trim().is_empty()),
         device_os: None,
         proxy: None,
+        settings: None,
     };
     let created = crate::session_admin::create(&state, &principal, native).await?;
     let record = state

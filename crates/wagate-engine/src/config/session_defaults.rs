@@ -1,0 +1,64 @@
+//! The behaviour settings a session follows where it chose nothing
+//! (`SESSION_*`): rejecting calls and the reply after, staying online,
+//! reading incoming messages, and the chats whose messages are ignored.
+
+use wagate_core::session_settings::{IgnoreSettings, SessionSettings, SettingsPatch};
+
+/// Reads the `SESSION_*` defaults from the environment.
+pub fn from_env() -> Result<SessionSettings, String> {
+    from_lookup(|k| std::env::var(k).ok())
+}
+
+/// Reads the `SESSION_*` defaults (every one off, no message, when unset).
+pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SessionSettings, String> {
+    let flag = |name: &str| -> Result<bool, String> {
+        match get(name).map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") => Ok(false),
+            Some("true" | "1" | "on" | "yes") => Ok(true),
+            Some("false" | "0" | "off" | "no") => Ok(false),
+            Some(other) => Err(format!("{name} must be true or false, not '{other}'")),
+        }
+    };
+    let message = get("SESSION_CALL_REJECT_MESSAGE").filter(|m| !m.trim().is_empty());
+    let check = SettingsPatch {
+        call_reject_message: message.clone(),
+        ..Default::default()
+    };
+    check
+        .validate()
+        .map_err(|e| format!("SESSION_CALL_REJECT_MESSAGE: {e}"))?;
+    Ok(SessionSettings {
+        reject_calls: flag("SESSION_REJECT_CALLS")?,
+        call_reject_message: message,
+        always_online: flag("SESSION_ALWAYS_ONLINE")?,
+        auto_read: flag("SESSION_AUTO_READ")?,
+        ignore: IgnoreSettings {
+            groups: flag("SESSION_IGNORE_GROUPS")?,
+            broadcasts: flag("SESSION_IGNORE_BROADCASTS")?,
+            status: flag("SESSION_IGNORE_STATUS")?,
+            channels: flag("SESSION_IGNORE_CHANNELS")?,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_is_all_off_and_values_are_checked() {
+        assert_eq!(from_lookup(|_| None).unwrap(), SessionSettings::default());
+        let on = from_lookup(|k| match k {
+            "SESSION_REJECT_CALLS" | "SESSION_IGNORE_STATUS" => Some("true".into()),
+            "SESSION_CALL_REJECT_MESSAGE" => Some("No calls, please".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(on.reject_calls && on.ignore.status && !on.ignore.groups);
+        assert_eq!(on.call_reject_message.as_deref(), Some("No calls, please"));
+        let bad = from_lookup(|k| (k == "SESSION_AUTO_READ").then(|| "maybe".into()));
+        assert!(bad.unwrap_err().contains("SESSION_AUTO_READ"));
+        let long = from_lookup(|k| (k == "SESSION_CALL_REJECT_MESSAGE").then(|| "x".repeat(5000)));
+        assert!(long.is_err());
+    }
+}
