@@ -27,6 +27,8 @@ pub struct MessageDto {
     pub status: String,
     pub quoted_message_id: Option<String>,
     pub push_name: Option<String>,
+    /// The account starred it (here or on any of its devices).
+    pub starred: bool,
     /// The file the message carries, when it was stored.
     pub media: Option<MediaDto>,
     /// A location's `{latitude, longitude, name, address, url, isLive}`.
@@ -78,6 +80,7 @@ impl From<&MessageRecord> for MessageDto {
             status: m.status.to_string(),
             quoted_message_id: m.quoted_id.clone(),
             push_name: m.push_name.clone(),
+            starred: m.starred,
             media: m.media.as_ref().map(|f| MediaDto {
                 mimetype: f.mimetype.clone(),
                 filename: f.filename.clone(),

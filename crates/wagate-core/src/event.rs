@@ -60,6 +60,7 @@ kinds! {
     GroupLeave => "group.leave",
     GroupUpdate => "group.update",
     ChatState => "chat.state",
+    ChatUpdate => "chat.update",
     PresenceUpdate => "presence.update",
     WebhookDisabled => "webhook.disabled",
     WarmingMessage => "warming.message",

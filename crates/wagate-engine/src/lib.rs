@@ -14,10 +14,12 @@
 //!   pool into the media storage, announced by `message.media`;
 //! - [`queue`]: the durable send queue every message goes through, with
 //!   per-session pacing, retries, idempotency and bulk batches;
-//! - [`polls`]: polls sent and received, votes cast and decrypted.
+//! - [`polls`]: polls sent and received, votes cast and decrypted;
+//! - [`chats`]: chat settings and clean-up through WhatsApp's app state.
 
 pub mod actions;
 pub mod blocklist;
+pub mod chats;
 pub mod config;
 pub mod contact_list;
 pub mod contacts;

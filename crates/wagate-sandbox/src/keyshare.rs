@@ -5,8 +5,9 @@
 //!
 //! This is the phone speaking as itself (device 0), not the relay: the phone
 //! opens a Signal session from the bundle the device registered with and
-//! encrypts a `protocolMessage{APP_STATE_SYNC_KEY_SHARE}`. The sandbox holds
-//! no app state, so the key never protects anything.
+//! encrypts a `protocolMessage{APP_STATE_SYNC_KEY_SHARE}`. Every device of an
+//! account gets the account's one key (`Phone::app_state_key`), so what one
+//! device uploads the others (and the phone) can read.
 
 use async_trait::async_trait;
 use buffa::Message as _;
@@ -20,7 +21,7 @@ use wacore_libsignal::protocol::{
 use waproto::whatsapp as wa;
 
 use crate::nodes::{new_id, now_millis, now_secs};
-use crate::state::{Device, Phone};
+use crate::state::{AppStateKey, Device, Phone};
 
 type SigResult<T> = Result<T, SignalProtocolError>;
 
@@ -80,7 +81,7 @@ impl SessionStore for OneSession {
 
 /// Builds the `<message>` carrying the encrypted key share from the phone
 /// (device 0) to `device`.
-pub async fn build(phone: &Phone, device: &Device) -> anyhow::Result<Node> {
+pub async fn build(phone: &Phone, key: &AppStateKey, device: &Device) -> anyhow::Result<Node> {
     let spk = device
         .signed_prekey
         .as_ref()
@@ -116,10 +117,8 @@ pub async fn build(phone: &Phone, device: &Device) -> anyhow::Result<Node> {
     )
     .await?;
 
-    let mut key_id = vec![0u8, 0, 0, 0, 0, 0];
-    rand::fill(&mut key_id[2..]);
-    let mut key_data = vec![0u8; 32];
-    rand::fill(key_data.as_mut_slice());
+    let key_id = key.key_id.clone();
+    let key_data = key.key_data.clone();
     let share = wa::Message {
         protocol_message: buffa::MessageField::some(wa::message::ProtocolMessage {
             r#type: Some(wa::message::protocol_message::Type::APP_STATE_SYNC_KEY_SHARE),

@@ -148,10 +148,14 @@ fn share_app_state_key(state: &std::sync::Arc<State>, key: &DevKey) {
     if device.key_shared {
         return;
     }
+    let Some(app_key) = state.app_state_key(&key.phone) else {
+        return;
+    };
+    state.persist();
     let state = state.clone();
     let key = key.clone();
     tokio::spawn(async move {
-        match crate::keyshare::build(&phone, &device).await {
+        match crate::keyshare::build(&phone, &app_key, &device).await {
             Ok(node) => {
                 if let Some(d) = write(&state.devices).get_mut(&key) {
                     d.key_shared = true;

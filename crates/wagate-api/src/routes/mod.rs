@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod bulk;
+pub mod chat_actions;
 pub mod chats;
 pub mod circles;
 pub mod compat;

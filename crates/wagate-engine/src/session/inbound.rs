@@ -111,7 +111,9 @@ impl Session {
             Event::ChatPresence(update) => self.on_chat_presence(update).await,
             Event::Presence(update) => self.on_presence(update).await,
             Event::GroupUpdate(update) => self.on_group_update(update).await,
-            _ => {}
+            other => {
+                self.on_chat_sync(other).await;
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! The sandbox's shared world: virtual phones (accounts), their linked
 //! devices with the key material those devices published, the live
 //! connections, pending QR refs, what each device has not acked yet
-//! (`pending.rs`), groups, media blobs and the relay log.
+//! (`pending.rs`), groups, media blobs, each account's app state and the
+//! relay log.
 //!
 //! Everything is behind short-lived `std::sync` locks keyed by jid; no lock is
 //! ever held across an `.await`, so one slow connection never stalls another.
@@ -10,6 +11,7 @@
 //! has its own submodule (types plus the `impl State` methods over them).
 
 mod accounts;
+mod app_state;
 mod connections;
 mod delivery;
 mod group;
@@ -26,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 pub use accounts::{DevKey, Device, Phone};
+pub use app_state::{AppStateKey, AppStateLog, COLLECTIONS, UploadError};
 pub use connections::{ConnHandle, ConnId, Outbound};
 pub use group::Group;
 pub use keys::{SignedPreKey, StoredKeyPair};
@@ -71,6 +74,8 @@ pub struct State {
     /// a message sent again under the same id (a client retrying after a
     /// crash) is acked but not delivered twice, as WhatsApp does.
     pub relayed: Mutex<RelayedIds>,
+    /// Each account's app-state collections (`app_state.rs`).
+    pub app_state: RwLock<AppStateLog>,
     next_conn: AtomicU64,
     /// In-process bot clients (`echo-bot` feature), stopped on shutdown.
     #[cfg(feature = "echo-bot")]
@@ -109,6 +114,7 @@ impl State {
             blocklists: RwLock::default(),
             pictures: RwLock::default(),
             relayed: Mutex::default(),
+            app_state: RwLock::default(),
             next_conn: AtomicU64::new(1),
             #[cfg(feature = "echo-bot")]
             bots: Mutex::default(),
