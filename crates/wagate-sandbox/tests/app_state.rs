@@ -119,7 +119,11 @@ async fn devices_and_phone_share_chat_settings() {
 
     // Step 6: bad requests.
     for (path, body, want) in [
-        (format!("/admin/phones/{ANN}/chats/{ben}"), serde_json::json!({}), 400),
+        (
+            format!("/admin/phones/{ANN}/chats/{ben}"),
+            serde_json::json!({}),
+            400,
+        ),
         (
             format!("/admin/phones/{ANN}/chats/{ben}"),
             serde_json::json!({ "mutedUntil": 5 }),

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
+use wagate_sandbox::Sandbox;
 
 const WAIT: Duration = Duration::from_secs(60);
 const BEN: &str = "628777000002@c.us";
@@ -32,11 +33,21 @@ async fn chats(api: &Api, session: &str, query: &str) -> (Vec<Value>, Value) {
 }
 
 async fn chat(api: &Api, session: &str, id: &str) -> Option<Value> {
-    chats(api, session, "").await.0.into_iter().find(|c| c["id"] == id)
+    chats(api, session, "")
+        .await
+        .0
+        .into_iter()
+        .find(|c| c["id"] == id)
 }
 
 /// Waits until Ann's chat `id` satisfies `ok`.
-async fn chat_becomes(api: &Api, session: &str, id: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+async fn chat_becomes(
+    api: &Api,
+    session: &str,
+    id: &str,
+    what: &str,
+    ok: impl Fn(&Value) -> bool,
+) -> Value {
     eventually(what, WAIT, || async {
         chat(api, session, id).await.filter(|c| ok(c))
     })
@@ -60,7 +71,10 @@ async fn sandbox_get(sandbox: &Sandbox, path: &str) -> Value {
 
 async fn phone_changes(sandbox: &Sandbox, phone: &str, chat: &str, body: Value) {
     let resp = reqwest::Client::new()
-        .post(format!("{}/admin/phones/{phone}/chats/{chat}", sandbox.http_url()))
+        .post(format!(
+            "{}/admin/phones/{phone}/chats/{chat}",
+            sandbox.http_url()
+        ))
         .json(&body)
         .send()
         .await
@@ -115,7 +129,12 @@ async fn chats_are_archived_pinned_muted_and_cleaned_up_everywhere() {
 
     // Step 2: Ann archives, pins and mutes (for an hour) the chat with Ben.
     let base = format!("/api/sessions/{a}/chats/{BEN}");
-    let s = act(&api, &format!("{base}/archive"), json!({ "archived": true })).await;
+    let s = act(
+        &api,
+        &format!("{base}/archive"),
+        json!({ "archived": true }),
+    )
+    .await;
     assert_eq!(s["archived"], true);
     let s = act(&api, &format!("{base}/pin"), json!({ "pinned": true })).await;
     assert_eq!(s["pinned"], true);
@@ -172,7 +191,10 @@ async fn chats_are_archived_pinned_muted_and_cleaned_up_everywhere() {
         json!({ "archived": false }),
     )
     .await;
-    event_where(&gw.base, |v| chat_update(v, &a, CAT, "pinned", &json!(true))).await;
+    event_where(&gw.base, |v| {
+        chat_update(v, &a, CAT, "pinned", &json!(true))
+    })
+    .await;
     event_where(&gw.base, |v| {
         chat_update(v, &a, CAT, "mutedUntil", &json!("forever"))
     })
@@ -188,10 +210,20 @@ async fn chats_are_archived_pinned_muted_and_cleaned_up_everywhere() {
 
     // Step 4: marked unread, then read (which reads its messages too).
     let cat_base = format!("/api/sessions/{a}/chats/{CAT}");
-    let s = act(&api, &format!("{cat_base}/unread"), json!({ "unread": true })).await;
+    let s = act(
+        &api,
+        &format!("{cat_base}/unread"),
+        json!({ "unread": true }),
+    )
+    .await;
     assert_eq!(s["markedUnread"], true);
     assert_eq!(chat(&api, &a, CAT).await.unwrap()["markedUnread"], true);
-    act(&api, &format!("{cat_base}/unread"), json!({ "unread": false })).await;
+    act(
+        &api,
+        &format!("{cat_base}/unread"),
+        json!({ "unread": false }),
+    )
+    .await;
     let c_chat = chat(&api, &a, CAT).await.unwrap();
     assert_eq!(c_chat["markedUnread"], false);
     assert_eq!(c_chat["unreadCount"], 0);
@@ -237,7 +269,12 @@ async fn chats_are_archived_pinned_muted_and_cleaned_up_everywhere() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["deleted"], true);
-    assert!(history(&api, &a, BEN).await.iter().all(|m| m["body"] != "second"));
+    assert!(
+        history(&api, &a, BEN)
+            .await
+            .iter()
+            .all(|m| m["body"] != "second")
+    );
     assert!(
         history(&api, &b, ann_id)
             .await
@@ -265,9 +302,21 @@ async fn chats_are_archived_pinned_muted_and_cleaned_up_everywhere() {
             json!({ "archived": true }),
             "MESSAGE_INVALID_CHAT_ID",
         ),
-        (format!("{base}/mute"), json!({ "until": "tomorrow" }), "VALIDATION_ERROR"),
-        (format!("{base}/mute"), json!({ "until": 1000 }), "VALIDATION_ERROR"),
-        (format!("{base}/pin"), json!({ "pinned": "yes" }), "VALIDATION_ERROR"),
+        (
+            format!("{base}/mute"),
+            json!({ "until": "tomorrow" }),
+            "VALIDATION_ERROR",
+        ),
+        (
+            format!("{base}/mute"),
+            json!({ "until": 1000 }),
+            "VALIDATION_ERROR",
+        ),
+        (
+            format!("{base}/pin"),
+            json!({ "pinned": "yes" }),
+            "VALIDATION_ERROR",
+        ),
     ] {
         let (status, resp) = api.post(&path, body).await;
         assert_eq!(status, 400, "{path}: {resp}");

@@ -105,9 +105,7 @@ pub async fn list_chats(
     let limit = q.limit.unwrap_or(100);
     let page = q.page.unwrap_or(1);
     if !(1..=500).contains(&limit) || !(1..=1_000_000).contains(&page) {
-        return Err(ApiError::validation(
-            "limit is 1 to 500; page starts at 1",
-        ));
+        return Err(ApiError::validation("limit is 1 to 500; page starts at 1"));
     }
     let (chats, total) = state
         .store
@@ -120,7 +118,7 @@ pub async fn list_chats(
             },
         )
         .await?;
-    let out = chats
+    let out: Vec<ChatDto> = chats
         .iter()
         .map(|c| {
             let s = &c.settings;
@@ -139,5 +137,8 @@ pub async fn list_chats(
             }
         })
         .collect();
-    Ok(envelope::paginated(out, Pagination::new(page, limit, total)))
+    Ok(envelope::paginated(
+        out,
+        Pagination::new(page, limit, total),
+    ))
 }

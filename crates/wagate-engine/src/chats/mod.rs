@@ -163,7 +163,11 @@ impl Session {
             self.mark_read(chat, None).await?;
         }
         self.record_read(&chat.jid(), !unread).await?;
-        Ok(self.shared.store.chat_settings(&self.id, &chat.jid()).await?)
+        Ok(self
+            .shared
+            .store
+            .chat_settings(&self.id, &chat.jid())
+            .await?)
     }
 
     /// Clears a chat's messages (starred ones too unless `keep_starred`);
@@ -171,12 +175,19 @@ impl Session {
     pub async fn clear_chat(&self, chat: &ChatId, keep_starred: bool) -> Result<u64, EngineError> {
         let jid = chat_jid(chat)?;
         let client = self.ready_client().await?;
+        // Counted before the send: the sync's echo of this very clear may
+        // remove them before `record_removal` below gets to.
+        let store = &self.shared.store;
+        let removed = store
+            .count_chat_messages(&self.id, &chat.jid(), keep_starred)
+            .await?;
         client
             .chat_actions()
             .clear_chat(&jid, !keep_starred, true, None)
             .await
             .map_err(app_state_error)?;
-        self.record_removal(&chat.jid(), Some(keep_starred)).await
+        self.record_removal(&chat.jid(), Some(keep_starred)).await?;
+        Ok(removed)
     }
 
     /// Deletes a chat: its messages and settings. Returns whether the
@@ -184,16 +195,27 @@ impl Session {
     pub async fn delete_chat(&self, chat: &ChatId) -> Result<bool, EngineError> {
         let jid = chat_jid(chat)?;
         let client = self.ready_client().await?;
+        let store = &self.shared.store;
+        let had = store
+            .count_chat_messages(&self.id, &chat.jid(), false)
+            .await?
+            > 0
+            || store.chat_settings(&self.id, &chat.jid()).await? != ChatSettings::default();
         client
             .chat_actions()
             .delete_chat(&jid, true, None)
             .await
             .map_err(app_state_error)?;
-        Ok(self.record_removal(&chat.jid(), None).await? > 0)
+        self.record_removal(&chat.jid(), None).await?;
+        Ok(had)
     }
 
     /// Stars or unstars a message of the session's history (by WhatsApp id).
-    pub async fn star_message(&self, wa_id: &str, starred: bool) -> Result<MessageRecord, EngineError> {
+    pub async fn star_message(
+        &self,
+        wa_id: &str,
+        starred: bool,
+    ) -> Result<MessageRecord, EngineError> {
         let m = self.history_message(wa_id).await?;
         let (chat, participant) = message_chat(&m)?;
         let client = self.ready_client().await?;
@@ -251,7 +273,11 @@ impl Session {
         change: ChatChange,
     ) -> Result<ChatSettings, EngineError> {
         self.apply_chat_change(&chat.jid(), &change).await?;
-        Ok(self.shared.store.chat_settings(&self.id, &chat.jid()).await?)
+        Ok(self
+            .shared
+            .store
+            .chat_settings(&self.id, &chat.jid())
+            .await?)
     }
 
     /// Stores a settings change and, when something really changed,

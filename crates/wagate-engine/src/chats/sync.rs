@@ -61,22 +61,27 @@ impl Session {
                 let chat = u.chat_jid.to_non_ad_string();
                 self.record_message(&chat, &u.message_id, u.from_me, Some(starred))
                     .await
+                    .map(drop)
             }
             Event::DeleteMessageForMeUpdate(u) => {
                 let chat = u.chat_jid.to_non_ad_string();
                 self.record_message(&chat, &u.message_id, u.from_me, None)
                     .await
+                    .map(drop)
             }
             Event::ClearChatUpdate(u) => {
                 let chat = u.jid.to_non_ad_string();
-                self.record_removal(&chat, Some(!u.delete_starred)).await
+                self.record_removal(&chat, Some(!u.delete_starred))
+                    .await
+                    .map(drop)
             }
-            Event::DeleteChatUpdate(u) => {
-                self.record_removal(&u.jid.to_non_ad_string(), None).await
-            }
+            Event::DeleteChatUpdate(u) => self
+                .record_removal(&u.jid.to_non_ad_string(), None)
+                .await
+                .map(drop),
             _ => return false,
         };
-        if let Err(e) = done.map(|_| ()) {
+        if let Err(e) = done {
             warn!(session = %self.id, "could not apply a synced chat change: {e}");
         }
         true
@@ -129,11 +134,16 @@ impl Session {
 
     /// A chat was cleared (`Some(keep_starred)`) or deleted (`None`)
     /// elsewhere.
-    pub(super) async fn record_removal(&self, chat: &str, clear: Option<bool>) -> Result<(), EngineError> {
+    /// Returns how many rows went (a deleted chat's settings count too).
+    pub(super) async fn record_removal(
+        &self,
+        chat: &str,
+        clear: Option<bool>,
+    ) -> Result<u64, EngineError> {
         let mut tx = self.shared.store.begin().await?;
-        let (changed, data): (bool, Value) = match clear {
+        let (removed, data): (u64, Value) = match clear {
             Some(keep_starred) => (
-                tx.clear_chat(&self.id, chat, keep_starred).await? > 0,
+                tx.clear_chat(&self.id, chat, keep_starred).await?,
                 json!({ "chatId": ChatId::api_from_jid(chat), "cleared": true }),
             ),
             None => (
@@ -141,12 +151,12 @@ impl Session {
                 json!({ "chatId": ChatId::api_from_jid(chat), "deleted": true }),
             ),
         };
-        if !changed {
-            return Ok(());
+        if removed == 0 {
+            return Ok(0);
         }
         tx.append(&self.id, &self.tenant_id, EventKind::ChatUpdate, &data)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(removed)
     }
 }

@@ -37,9 +37,7 @@ pub fn on_iq(session: &Session, id: &str, node: &Node) -> Node {
         let Some(name) = attr(c, "name") else {
             continue;
         };
-        let version: u64 = attr(c, "version")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let version: u64 = attr(c, "version").and_then(|v| v.parse().ok()).unwrap_or(0);
         if !COLLECTIONS.contains(&name.as_str()) {
             answers.push(collection_error(&name, 400, "bad-request", None));
             continue;
@@ -124,7 +122,12 @@ fn collection_error(name: &str, code: u16, text: &str, missed: Option<Node>) -> 
 
 /// Tells every device of `phone` (but `except`, the uploader) that these
 /// collections moved: `<notification type="server_sync">`.
-pub fn notify_devices(state: &State, phone: &str, except: Option<&DevKey>, moved: &[(String, u64)]) {
+pub fn notify_devices(
+    state: &State,
+    phone: &str,
+    except: Option<&DevKey>,
+    moved: &[(String, u64)],
+) {
     let node = NodeBuilder::new("notification")
         .attr("from", SERVER_JID)
         .attr("type", "server_sync")

@@ -63,11 +63,10 @@ impl ChatChange {
                 });
             }
             Self::MarkedUnread(unread) => {
-                v.mark_chat_as_read_action =
-                    buffa::MessageField::some(act::MarkChatAsReadAction {
-                        read: Some(!unread),
-                        ..Default::default()
-                    });
+                v.mark_chat_as_read_action = buffa::MessageField::some(act::MarkChatAsReadAction {
+                    read: Some(!unread),
+                    ..Default::default()
+                });
             }
         }
         v
@@ -191,8 +190,7 @@ fn current_hash(
             let Some((index, value)) = index_and_value_mac(m) else {
                 continue;
             };
-            if m
-                .operation
+            if m.operation
                 .is_some_and(|op| op == wa::syncd_mutation::SyncdOperation::REMOVE)
             {
                 values.remove(&index);

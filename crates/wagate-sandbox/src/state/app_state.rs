@@ -87,12 +87,11 @@ impl State {
         let Some(patches) = log.get(phone).and_then(|c| c.get(collection)) else {
             return (Vec::new(), false);
         };
-        let from = usize::try_from(version).unwrap_or(usize::MAX).min(patches.len());
+        let from = usize::try_from(version)
+            .unwrap_or(usize::MAX)
+            .min(patches.len());
         let rest = &patches[from..];
-        (
-            rest.iter().take(max).cloned().collect(),
-            rest.len() > max,
-        )
+        (rest.iter().take(max).cloned().collect(), rest.len() > max)
     }
 
     /// Stores `patch` as the next version of `collection` when it was built

@@ -12,7 +12,7 @@ use wagate_core::MessageStatus;
 
 use super::messages::{COLUMNS, message_from_row};
 use crate::app::{MessageRecord, SpineTx};
-use crate::{Store, StoreError};
+use crate::{DbKind, Store, StoreError};
 
 /// A chat's settings; the default is a chat nobody touched.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -130,25 +130,33 @@ impl Store {
         Ok((chats, total.max(0) as u64))
     }
 
+    /// How many of a chat's messages a clear would remove (all, or all but
+    /// the starred ones).
+    pub async fn count_chat_messages(
+        &self,
+        session_id: &str,
+        chat_id: &str,
+        keep_starred: bool,
+    ) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages WHERE session_id = $1 AND chat_id = $2
+               AND (starred = 0 OR $3 = 0)",
+        )
+        .bind(session_id)
+        .bind(chat_id)
+        .bind(i64::from(keep_starred))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+
     /// A chat's settings (the default when nothing was ever set).
     pub async fn chat_settings(
         &self,
         session_id: &str,
         chat_id: &str,
     ) -> Result<ChatSettings, StoreError> {
-        settings(&mut *self.pool.acquire().await?, session_id, chat_id).await
-    }
-
-    /// Whether the session has any message in the chat.
-    pub async fn chat_exists(&self, session_id: &str, chat_id: &str) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE session_id = $1 AND chat_id = $2 LIMIT 1) x",
-        )
-        .bind(session_id)
-        .bind(chat_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n > 0)
+        settings(&mut *self.pool.acquire().await?, session_id, chat_id, "").await
     }
 }
 
@@ -162,7 +170,24 @@ impl SpineTx {
         change: &ChatChange,
         now: i64,
     ) -> Result<ChatChange, StoreError> {
-        let mut s = settings(self.conn(), session_id, chat_id).await?;
+        // Write first: the transaction takes the write lock before it reads
+        // (SQLite cannot upgrade a read under a concurrent writer, and on
+        // PostgreSQL the row is locked), so two hearings of one change are
+        // applied one after the other and the second sees the first.
+        sqlx::query(
+            "INSERT INTO chat_settings (session_id, chat_id, archived, marked_unread, updated_at)
+             VALUES ($1, $2, 0, 0, $3) ON CONFLICT (session_id, chat_id) DO NOTHING",
+        )
+        .bind(session_id)
+        .bind(chat_id)
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        let lock = match self.kind() {
+            DbKind::Postgres => " FOR UPDATE",
+            DbKind::Sqlite => "",
+        };
+        let mut s = settings(self.conn(), session_id, chat_id, lock).await?;
         let mut changed = ChatChange::default();
         if let Some(a) = change.archived.filter(|a| *a != s.archived) {
             s.archived = a;
@@ -269,13 +294,18 @@ impl SpineTx {
 
     /// Removes a chat: its messages and its settings; how many rows went
     /// (0 when the session had nothing of it).
-    pub async fn delete_chat(&mut self, session_id: &str, chat_id: &str) -> Result<u64, StoreError> {
+    pub async fn delete_chat(
+        &mut self,
+        session_id: &str,
+        chat_id: &str,
+    ) -> Result<u64, StoreError> {
         let messages = self.clear_chat(session_id, chat_id, false).await?;
-        let settings = sqlx::query("DELETE FROM chat_settings WHERE session_id = $1 AND chat_id = $2")
-            .bind(session_id)
-            .bind(chat_id)
-            .execute(self.conn())
-            .await?;
+        let settings =
+            sqlx::query("DELETE FROM chat_settings WHERE session_id = $1 AND chat_id = $2")
+                .bind(session_id)
+                .bind(chat_id)
+                .execute(self.conn())
+                .await?;
         Ok(messages + settings.rows_affected())
     }
 
@@ -300,15 +330,17 @@ impl SpineTx {
     }
 }
 
+/// A chat's settings; `lock` is `""` or `" FOR UPDATE"`.
 async fn settings(
     conn: &mut AnyConnection,
     session_id: &str,
     chat_id: &str,
+    lock: &'static str,
 ) -> Result<ChatSettings, StoreError> {
-    let row = sqlx::query(
+    let row = sqlx::query(AssertSqlSafe(format!(
         "SELECT archived, pinned_at, muted_until, marked_unread FROM chat_settings
-         WHERE session_id = $1 AND chat_id = $2",
-    )
+         WHERE session_id = $1 AND chat_id = $2{lock}"
+    )))
     .bind(session_id)
     .bind(chat_id)
     .fetch_optional(conn)

@@ -149,10 +149,10 @@ impl Store {
         Ok((records, total.max(0) as u64))
     }
 
-    /// Deletes the session row and its message history (polls and votes
-    /// included).
+    /// Deletes the session row and its message history (polls, votes and
+    /// chat settings included).
     pub async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
-        for table in ["messages", "polls", "poll_votes"] {
+        for table in ["messages", "polls", "poll_votes", "chat_settings"] {
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE session_id = $1"
             )))
