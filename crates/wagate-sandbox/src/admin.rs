@@ -1,7 +1,7 @@
 //! The admin API (JSON): creating virtual phones, playing the phone's part
 //! in linking (QR scan, pairing code), kicking / logging out devices,
-//! temporary bans, the relay log, what each device has not acked yet, and the
-//! phone changing its chats' app state (`appstate::admin`). This is a contract used by tests
+//! temporary bans, the relay log, and what each device has not acked yet
+//! (the phone's app-state routes are `appstate::admin`). This is a contract used by tests
 //! outside the project; every error is `{"error": "..."}` with 400/404/409.
 
 use std::collections::HashMap;
@@ -35,14 +35,6 @@ pub fn router() -> Router<Arc<State>> {
         .route(
             "/admin/phones/{phone}/picture",
             routing::put(set_picture).delete(remove_picture),
-        )
-        .route(
-            "/admin/phones/{phone}/chats/{chat_jid}",
-            routing::post(crate::appstate::admin::change_chat),
-        )
-        .route(
-            "/admin/phones/{phone}/app-state",
-            routing::get(crate::appstate::admin::summary),
         )
         .route("/admin/devices/{jid}/kick", routing::post(kick))
         .route("/admin/devices/{jid}/logout", routing::post(logout))

@@ -128,6 +128,7 @@ impl Sandbox {
             .route("/v/sandbox/{kind}/{token}", get(media::download))
             .route("/pp/{owner}/{file}", get(iq::picture::serve))
             .merge(admin::router())
+            .merge(appstate::admin::router())
             .with_state(state.clone());
 
         let mut shutdown = state.shutdown.subscribe();

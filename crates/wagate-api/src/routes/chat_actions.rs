@@ -9,9 +9,10 @@ use axum::extract::Path;
 use axum::routing::{delete, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use wagate_engine::chats::{MUTED_FOREVER, Mute};
+use wagate_core::{ChatId, iso_ms};
+use wagate_engine::chats::{MUTED_FOREVER, Mute, muted_until_text};
+use wagate_store::app::ChatSettings;
 
-use super::chats::ChatSettingsDto;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -33,6 +34,33 @@ pub fn router() -> Router<AppState> {
             "/sessions/{id}/messages/{message_id}/for-me",
             delete(delete_for_me),
         )
+}
+
+/// A chat's settings, as the actions answer them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatSettingsDto {
+    pub chat_id: String,
+    pub archived: bool,
+    pub pinned: bool,
+    pub pinned_at: Option<String>,
+    /// `null` (not muted), `"forever"`, or the ISO 8601 time the mute ends.
+    #[schema(example = "forever")]
+    pub muted_until: Option<String>,
+    pub marked_unread: bool,
+}
+
+impl ChatSettingsDto {
+    pub fn new(chat: &ChatId, s: &ChatSettings) -> Self {
+        ChatSettingsDto {
+            chat_id: chat.api(),
+            archived: s.archived,
+            pinned: s.pinned_at.is_some(),
+            pinned_at: s.pinned_at.map(iso_ms),
+            muted_until: muted_until_text(s.muted_until),
+            marked_unread: s.marked_unread,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -269,7 +297,7 @@ pub async fn delete_for_me(
     Path((_id, message_id)): Path<(String, String)>,
 ) -> Result<Envelope<DeletedForMeDto>, ApiError> {
     let m = session.delete_message_for_me(wa_id_of(&message_id)).await?;
-    let chat_api = wagate_core::ChatId::api_from_jid(&m.chat_id);
+    let chat_api = ChatId::api_from_jid(&m.chat_id);
     Ok(envelope::ok(DeletedForMeDto {
         message_id: wagate_core::ids::message_id(m.from_me, &chat_api, &m.wa_id),
         deleted: true,

@@ -2,7 +2,7 @@
 //! message, a display name, its unread count and its settings (archived,
 //! pinned, muted, marked unread — as WhatsApp's app state has them, whoever
 //! changed them), a page at a time. Changing the settings and cleaning up
-//! chats is [`super::chat_actions`].
+//! chats is `chat_actions`.
 
 use axum::Router;
 use axum::extract::State;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wagate_core::{ChatId, iso_ms};
 use wagate_engine::chats::muted_until_text;
-use wagate_store::app::{ChatPage, ChatSettings};
+use wagate_store::app::ChatPage;
 
 use crate::envelope::{self, Envelope, Pagination};
 use crate::error::ApiError;
@@ -21,9 +21,7 @@ use crate::owned::OwnedSession;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sessions/{id}/chats", get(list_chats))
-        .merge(super::chat_actions::router())
+    Router::new().route("/sessions/{id}/chats", get(list_chats))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -59,33 +57,6 @@ pub struct ChatDto {
     pub muted_until: Option<String>,
     /// The time of the newest message (ISO 8601).
     pub last_activity: String,
-}
-
-/// A chat's settings, as the actions answer them.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ChatSettingsDto {
-    pub chat_id: String,
-    pub archived: bool,
-    pub pinned: bool,
-    pub pinned_at: Option<String>,
-    /// `null` (not muted), `"forever"`, or the ISO 8601 time the mute ends.
-    #[schema(example = "forever")]
-    pub muted_until: Option<String>,
-    pub marked_unread: bool,
-}
-
-impl ChatSettingsDto {
-    pub fn new(chat: &ChatId, s: &ChatSettings) -> Self {
-        ChatSettingsDto {
-            chat_id: chat.api(),
-            archived: s.archived,
-            pinned: s.pinned_at.is_some(),
-            pinned_at: s.pinned_at.map(iso_ms),
-            muted_until: muted_until_text(s.muted_until),
-            marked_unread: s.marked_unread,
-        }
-    }
 }
 
 /// The session's chats: pinned ones first (most recently pinned first), then

@@ -37,6 +37,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(circles::router())
         .merge(messages::router())
         .merge(chats::router())
+        .merge(chat_actions::router())
         .merge(stats::router())
         .merge(media::router())
         .merge(actions::router())

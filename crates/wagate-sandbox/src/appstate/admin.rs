@@ -5,17 +5,30 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Json, Router, routing};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::phone::{self, ChatChange};
-use crate::admin::error;
 use crate::state::State;
+
+pub fn router() -> Router<Arc<State>> {
+    Router::new()
+        .route(
+            "/admin/phones/{phone}/chats/{chat_jid}",
+            routing::post(change_chat),
+        )
+        .route("/admin/phones/{phone}/app-state", routing::get(summary))
+}
+
+/// The admin API's error: `{"error": "..."}`.
+fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": msg.into() }))).into_response()
+}
 
 /// What the phone changes on one chat; at least one field.
 #[derive(Deserialize)]
@@ -49,7 +62,7 @@ fn chat_jid(raw: &str) -> Option<String> {
 /// encodes each change as an app-state mutation with the account's key,
 /// stores it as the next version of its collection and tells the devices →
 /// `{"phone", "chatJid", "collections": [{"name", "version"}]}`.
-pub(crate) async fn change_chat(
+async fn change_chat(
     AxState(state): AxState<Arc<State>>,
     Path((phone, raw_jid)): Path<(String, String)>,
     body: Bytes,
@@ -127,10 +140,7 @@ pub(crate) async fn change_chat(
 /// `GET /admin/phones/{phone}/app-state` →
 /// `{"phone", "collections": [{"name", "version"}]}`: each collection the
 /// account's devices (or the phone) wrote, with its head version.
-pub(crate) async fn summary(
-    AxState(state): AxState<Arc<State>>,
-    Path(phone): Path<String>,
-) -> Response {
+async fn summary(AxState(state): AxState<Arc<State>>, Path(phone): Path<String>) -> Response {
     if !state.phone_exists(&phone) {
         return error(StatusCode::NOT_FOUND, format!("unknown phone {phone}"));
     }

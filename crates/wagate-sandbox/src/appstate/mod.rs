@@ -15,22 +15,17 @@ pub(crate) mod phone;
 use wacore_binary::builder::NodeBuilder;
 use wacore_binary::{Node, SERVER_JID};
 
-use crate::conn::Session;
 use crate::nodes::{attr, bytes, child, children, iq_result, new_id, now_secs};
 use crate::state::{COLLECTIONS, DevKey, State, UploadError};
 
 /// Most patches one answer carries; `has_more_patches` tells the rest.
 const PAGE: usize = 100;
 
-/// Handles one `w:sync:app:state` iq of a linked device.
-pub fn on_iq(session: &Session, id: &str, node: &Node) -> Node {
-    let Some((me, _)) = session.device() else {
-        return iq_result(id, vec![]);
-    };
+/// Handles one `w:sync:app:state` iq of the linked device `me`.
+pub fn on_iq(state: &State, me: &DevKey, id: &str, node: &Node) -> Node {
     let Some(sync) = child(node, "sync") else {
         return iq_result(id, vec![]);
     };
-    let state = &session.state;
     let mut answers = Vec::new();
     let mut uploaded = Vec::new();
     for c in children(sync).iter().filter(|c| c.tag == "collection") {

@@ -81,7 +81,12 @@ pub async fn handle(session: &mut Session, node: Node) {
                 picture::handle(&session.state, &me.phone, &id, &ty, &node)
             }
         }
-        "w:sync:app:state" => crate::appstate::on_iq(session, &id, &node),
+        "w:sync:app:state" => {
+            let Some((me, _)) = session.device() else {
+                return;
+            };
+            crate::appstate::on_iq(&session.state, me, &id, &node)
+        }
         "w:g2" => crate::groups::on_iq(session, &id, &ty, &node),
         "w:m" => crate::media::media_conn(session, &id),
         "md" => crate::pair_code::on_iq(session, &id, &node),
