@@ -158,6 +158,9 @@ fn build_patch(
     Ok(waproto::codec::syncd_patch_to_vec(&patch))
 }
 
+/// Index MAC -> the value MAC it holds now.
+type ValueMacs = HashMap<Vec<u8>, Vec<u8>>;
+
 /// The collection's ltHash at `version` and each index's current value
 /// MAC, replayed from the stored patches.
 fn current_hash(
@@ -165,10 +168,10 @@ fn current_hash(
     phone: &str,
     collection: &str,
     version: u64,
-) -> anyhow::Result<(HashState, HashMap<Vec<u8>, Vec<u8>>)> {
+) -> anyhow::Result<(HashState, ValueMacs)> {
     let (patches, _) = state.app_state_after(phone, collection, 0, usize::MAX);
     let mut hash = HashState::default();
-    let mut values: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+    let mut values: ValueMacs = HashMap::new();
     for raw in patches.iter().take(version as usize) {
         let patch = waproto::codec::syncd_patch_decode(raw)?;
         let mut in_patch: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
