@@ -30,6 +30,8 @@ pub struct MessageDto {
     /// Pushed by the phone when the session linked (WhatsApp's history
     /// sync), not received live: never emitted as `message.received`.
     pub from_history: bool,
+    /// The account starred it (here or on any of its devices).
+    pub starred: bool,
     /// The file the message carries, when it was stored.
     pub media: Option<MediaDto>,
     /// A location's `{latitude, longitude, name, address, url, isLive}`.
@@ -82,6 +84,7 @@ impl From<&MessageRecord> for MessageDto {
             quoted_message_id: m.quoted_id.clone(),
             push_name: m.push_name.clone(),
             from_history: m.from_history,
+            starred: m.starred,
             media: m.media.as_ref().map(|f| MediaDto {
                 mimetype: f.mimetype.clone(),
                 filename: f.filename.clone(),

@@ -61,6 +61,7 @@ kinds! {
     GroupLeave => "group.leave",
     GroupUpdate => "group.update",
     ChatState => "chat.state",
+    ChatUpdate => "chat.update",
     PresenceUpdate => "presence.update",
     CallReceived => "call.received",
     CallEnded => "call.ended",

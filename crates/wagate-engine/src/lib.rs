@@ -17,10 +17,12 @@
 //! - [`polls`]: polls sent and received, votes cast and decrypted;
 //! - [`proxy`]: the proxy a session's WhatsApp traffic goes through.
 //! - [`calls`]: incoming calls told as events, rejected by setting.
+//! - [`chats`]: chat settings and clean-up through WhatsApp's app state.
 
 pub mod actions;
 pub mod blocklist;
 pub mod calls;
+pub mod chats;
 pub mod config;
 pub mod contact_list;
 pub mod contacts;

@@ -1,6 +1,7 @@
 //! The admin API (JSON): creating virtual phones, playing the phone's part
 //! in linking (QR scan, pairing code), kicking / logging out devices,
-//! temporary bans, the relay log, and what each device has not acked yet. This is a contract used by tests
+//! temporary bans, the relay log, and what each device has not acked yet
+//! (the phone's app-state routes are `appstate::admin`). This is a contract used by tests
 //! outside the project; every error is `{"error": "..."}` with 400/404/409.
 
 use std::collections::HashMap;
@@ -104,6 +105,7 @@ pub(crate) fn new_phone(state: &State, phone: &str, push_name: &str, bot: Option
         phone_registration_id: (rand::random::<u32>() % 16380) + 1,
         phone_signed_prekey: spk,
         phone_signed_prekey_sig: spk_sig,
+        app_state_key: None,
     }
 }
 

@@ -3,20 +3,18 @@
 //! sync immediately instead of waiting out its key-share grace period.
 //!
 //! The phone sends it as itself (`phone_session.rs`): a
-//! `protocolMessage{APP_STATE_SYNC_KEY_SHARE}`. The sandbox holds no app
-//! state, so the key never protects anything.
+//! `protocolMessage{APP_STATE_SYNC_KEY_SHARE}`. Every device of an account
+//! gets the account's one key (`Phone::app_state_key`), so what one device
+//! uploads the others (and the phone) can read.
 
 use waproto::whatsapp as wa;
 
 use crate::nodes::now_millis;
-use crate::state::{Device, Phone};
+use crate::state::{AppStateKey, Device, Phone};
 
-/// The key-share message from `phone` to `device`.
-pub fn message(phone: &Phone, device: &Device) -> wa::Message {
-    let mut key_id = vec![0u8, 0, 0, 0, 0, 0];
-    rand::fill(&mut key_id[2..]);
-    let mut key_data = vec![0u8; 32];
-    rand::fill(key_data.as_mut_slice());
+/// The key-share message from `phone` to `device`, carrying the account's
+/// app-state key.
+pub fn message(phone: &Phone, key: &AppStateKey, device: &Device) -> wa::Message {
     wa::Message {
         protocol_message: buffa::MessageField::some(wa::message::ProtocolMessage {
             r#type: Some(wa::message::protocol_message::Type::APP_STATE_SYNC_KEY_SHARE),
@@ -24,10 +22,10 @@ pub fn message(phone: &Phone, device: &Device) -> wa::Message {
                 wa::message::AppStateSyncKeyShare {
                     keys: vec![wa::message::AppStateSyncKey {
                         key_id: buffa::MessageField::some(wa::message::AppStateSyncKeyId {
-                            key_id: Some(key_id),
+                            key_id: Some(key.key_id.clone()),
                         }),
                         key_data: buffa::MessageField::some(wa::message::AppStateSyncKeyData {
-                            key_data: Some(key_data),
+                            key_data: Some(key.key_data.clone()),
                             fingerprint: buffa::MessageField::some(
                                 wa::message::AppStateSyncKeyFingerprint {
                                     raw_id: Some(phone.raw_id),

@@ -3,7 +3,8 @@
 //! Real WhatsApp Web clients (whatsapp-rust) connect to it unchanged except
 //! for the server URL. It speaks the wire protocol (Noise XX / IK /
 //! XXfallback, binary stanzas), plays the virtual phones behind an admin API
-//! (QR scan, pairing code, kick, logout, ban), relays end-to-end encrypted
+//! (QR scan, pairing code, kick, logout, ban, the phone's own chat
+//! settings), keeps each account's app-state patches, relays end-to-end encrypted
 //! stanzas between devices without ever decrypting them, and serves media
 //! uploads/downloads — all on one axum listener:
 //!
@@ -13,6 +14,7 @@
 //! * `GET /pp/{owner}/{id}.jpg` — profile pictures
 
 mod admin;
+mod appstate;
 mod bot;
 pub mod cert;
 mod calls;
@@ -131,6 +133,7 @@ impl Sandbox {
             .route("/pp/{owner}/{file}", get(iq::picture::serve))
             .merge(admin::router())
             .merge(calls::routes::router())
+            .merge(appstate::admin::router())
             .with_state(state.clone());
 
         let mut shutdown = state.shutdown.subscribe();

@@ -149,6 +149,10 @@ fn share_app_state_key(state: &std::sync::Arc<State>, key: &DevKey) {
     if device.key_shared {
         return;
     }
+    let Some(app_key) = state.app_state_key(&key.phone) else {
+        return;
+    };
+    state.persist();
     let history = read(&state.histories).get(&key.phone).cloned();
     let state = state.clone();
     let key = key.clone();
@@ -156,7 +160,7 @@ fn share_app_state_key(state: &std::sync::Arc<State>, key: &DevKey) {
         let sent = async {
             let mut session = crate::phone_session::PhoneSession::open(&phone, &device).await?;
             let share = session
-                .encrypt(&crate::keyshare::message(&phone, &device))
+                .encrypt(&crate::keyshare::message(&phone, &app_key, &device))
                 .await?;
             let history = match history {
                 Some(chats) => {

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod bulk;
+pub mod chat_actions;
 pub mod chats;
 pub mod circles;
 pub mod compat;
@@ -36,6 +37,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(circles::router())
         .merge(messages::router())
         .merge(chats::router())
+        .merge(chat_actions::router())
         .merge(stats::router())
         .merge(media::router())
         .merge(actions::router())

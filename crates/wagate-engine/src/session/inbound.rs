@@ -115,7 +115,9 @@ impl Session {
             Event::HistorySync(sync) => self.on_history_sync(sync).await,
             Event::IncomingCall(call) => self.on_call(call, client).await,
             Event::MissedCall(missed) => self.on_missed_call(missed).await,
-            _ => {}
+            other => {
+                self.on_chat_sync(other).await;
+            }
         }
     }
 

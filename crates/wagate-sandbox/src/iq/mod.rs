@@ -1,8 +1,8 @@
 //! `<iq>` dispatch by namespace, plus the small answers a client waits on
-//! after login (passive/active, ping, props, privacy, blocklist, app state).
+//! after login (passive/active, ping, props, privacy).
 //! Bigger namespaces live in their own modules: `keys` (prekeys), `usync`,
-//! `blocklist`, `picture` (profile pictures), and `groups` / `media` at the
-//! crate root.
+//! `blocklist`, `picture` (profile pictures), and `groups` / `media` /
+//! `appstate` at the crate root.
 
 pub(crate) mod blocklist;
 mod keys;
@@ -13,7 +13,7 @@ use wacore_binary::Node;
 use wacore_binary::builder::NodeBuilder;
 
 use crate::conn::{Role, Session};
-use crate::nodes::{attr, child, children, iq_error, iq_result};
+use crate::nodes::{attr, child, iq_error, iq_result};
 
 /// Handles one client `<iq>`.
 pub async fn handle(session: &mut Session, node: Node) {
@@ -81,7 +81,12 @@ pub async fn handle(session: &mut Session, node: Node) {
                 picture::handle(&session.state, &me.phone, &id, &ty, &node)
             }
         }
-        "w:sync:app:state" => app_state(&id, &node),
+        "w:sync:app:state" => {
+            let Some((me, _)) = session.device() else {
+                return;
+            };
+            crate::appstate::on_iq(&session.state, me, &id, &node)
+        }
         "w:g2" => crate::groups::on_iq(session, &id, &ty, &node),
         "w:m" => crate::media::media_conn(session, &id),
         "md" => crate::pair_code::on_iq(session, &id, &node),
@@ -134,29 +139,6 @@ fn privacy(id: &str, ty: &str) -> Node {
                 .build(),
         ],
     )
-}
-
-/// App-state sync: the sandbox holds no app-state, so every requested
-/// collection answers at its requested version with no patches.
-fn app_state(id: &str, node: &Node) -> Node {
-    let Some(sync) = child(node, "sync") else {
-        return iq_result(id, vec![]);
-    };
-    let cols: Vec<Node> = children(sync)
-        .iter()
-        .filter(|c| c.tag == "collection")
-        .filter_map(|c| {
-            let name = attr(c, "name")?;
-            let version = attr(c, "version").unwrap_or_else(|| "0".into());
-            Some(
-                NodeBuilder::new("collection")
-                    .attr("name", name)
-                    .attr("version", version)
-                    .build(),
-            )
-        })
-        .collect();
-    iq_result(id, vec![NodeBuilder::new("sync").children(cols).build()])
 }
 
 #[cfg(test)]

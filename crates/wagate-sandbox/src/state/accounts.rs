@@ -52,6 +52,10 @@ pub struct Phone {
     pub phone_registration_id: u32,
     pub phone_signed_prekey: StoredKeyPair,
     pub phone_signed_prekey_sig: Vec<u8>,
+    /// The app-state sync key the phone shares with every device it links
+    /// (made with the first link).
+    #[serde(default)]
+    pub app_state_key: Option<super::AppStateKey>,
 }
 
 /// A linked companion device.

@@ -1,7 +1,8 @@
 //! The sandbox's shared world: virtual phones (accounts), their linked
 //! devices with the key material those devices published, the live
 //! connections, pending QR refs, what each device has not acked yet
-//! (`pending.rs`), groups, media blobs, the relay log and the calls.
+//! (`pending.rs`), groups, media blobs, each account's app state, the
+//! relay log and the calls.
 //!
 //! Everything is behind short-lived `std::sync` locks keyed by jid; no lock is
 //! ever held across an `.await`, so one slow connection never stalls another.
@@ -10,6 +11,7 @@
 //! has its own submodule (types plus the `impl State` methods over them).
 
 mod accounts;
+mod app_state;
 mod connections;
 mod delivery;
 mod group;
@@ -27,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 pub use accounts::{DevKey, Device, Phone};
+pub use app_state::{AppStateKey, AppStateLog, COLLECTIONS, UploadError};
 pub use connections::{ConnHandle, ConnId, Outbound};
 pub use group::Group;
 pub use keys::{SignedPreKey, StoredKeyPair};
@@ -80,6 +83,8 @@ pub struct State {
     pub histories: RwLock<HashMap<String, Vec<crate::history::SeedChat>>>,
     /// Calls the phones placed and what each device answered.
     pub calls: Mutex<Calls>,
+    /// Each account's app-state collections (`app_state.rs`).
+    pub app_state: RwLock<AppStateLog>,
     next_conn: AtomicU64,
     /// In-process bot clients (`echo-bot` feature), stopped on shutdown.
     #[cfg(feature = "echo-bot")]
@@ -120,6 +125,7 @@ impl State {
             relayed: Mutex::default(),
             histories: RwLock::default(),
             calls: Mutex::default(),
+            app_state: RwLock::default(),
             next_conn: AtomicU64::new(1),
             #[cfg(feature = "echo-bot")]
             bots: Mutex::default(),

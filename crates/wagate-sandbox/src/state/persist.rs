@@ -1,5 +1,5 @@
 //! Persistence: the `state.json` snapshot of phones, devices, groups,
-//! blocklists, pictures and unacked stanzas, written on changes and read
+//! blocklists, pictures, app state and unacked stanzas, written on changes and read
 //! back on start when the sandbox has a data dir.
 
 use std::collections::{BTreeMap, HashMap};
@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use wacore_binary::Node;
 
-use super::{DevKey, Device, Group, Phone, Picture, State, lock, read, write};
+use super::{AppStateLog, DevKey, Device, Group, Phone, Picture, State, lock, read, write};
 
 impl State {
     /// Writes phones, devices and groups to `data_dir` (if configured).
@@ -21,6 +21,7 @@ impl State {
             groups: read(&self.groups).values().cloned().collect(),
             blocklists: read(&self.blocklists).clone(),
             pictures: read(&self.pictures).values().cloned().collect(),
+            app_state: app_state_snapshot(&read(&self.app_state)),
             pending,
             histories: read(&self.histories).clone(),
         };
@@ -69,6 +70,7 @@ impl State {
             pictures.insert(p.owner.clone(), p);
         }
         drop((phones, lids, devices, groups, pictures));
+        *write(&self.app_state) = app_state_restore(snapshot.app_state);
         let mut pending = lock(&self.pending);
         for stored in snapshot.pending {
             for raw in stored.stanzas {
@@ -95,6 +97,38 @@ impl State {
             .collect()
     }
 }
+
+/// The app-state log as hex strings, for `state.json`.
+fn app_state_snapshot(log: &AppStateLog) -> StoredAppState {
+    log.iter()
+        .map(|(phone, cols)| {
+            let cols = cols
+                .iter()
+                .map(|(name, patches)| (name.clone(), patches.iter().map(hex::encode).collect()))
+                .collect();
+            (phone.clone(), cols)
+        })
+        .collect()
+}
+
+fn app_state_restore(stored: StoredAppState) -> AppStateLog {
+    stored
+        .into_iter()
+        .map(|(phone, cols)| {
+            let cols = cols
+                .into_iter()
+                .map(|(name, patches)| {
+                    let patches = patches.iter().filter_map(|h| hex::decode(h).ok()).collect();
+                    (name, patches)
+                })
+                .collect();
+            (phone, cols)
+        })
+        .collect()
+}
+
+/// phone -> collection -> patches (hex), version order.
+type StoredAppState = HashMap<String, BTreeMap<String, Vec<String>>>;
 
 fn decode_stanza(hex_bytes: &str) -> Option<Node> {
     let raw = hex::decode(hex_bytes).ok()?;
@@ -124,4 +158,6 @@ struct Snapshot {
     pending: Vec<StoredPending>,
     #[serde(default)]
     histories: HashMap<String, Vec<crate::history::SeedChat>>,
+    #[serde(default)]
+    app_state: StoredAppState,
 }

@@ -63,9 +63,11 @@ pub struct MessageRecord {
     pub extras: Option<serde_json::Value>,
     /// Pushed by the phone at link (history sync), not received live.
     pub from_history: bool,
+    /// The account starred it (on any of its devices).
+    pub starred: bool,
 }
 
-pub(super) const COLUMNS: &str = "seq, session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body, wa_timestamp, status, quoted_id, push_name, created_at, media_file_id, media_mimetype, media_filename, media_size, media_path, extras, from_history";
+pub(super) const COLUMNS: &str = "seq, session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body, wa_timestamp, status, quoted_id, push_name, created_at, media_file_id, media_mimetype, media_filename, media_size, media_path, extras, from_history, starred";
 
 impl Store {
     /// Stores a message; a second copy of the same (session, chat, id) is
@@ -92,31 +94,6 @@ impl Store {
             extras,
         )
         .await
-    }
-
-    /// The session's chats, most recently active first: each chat's newest
-    /// message and the newest push name a contact sent in it.
-    pub async fn list_chats(
-        &self,
-        session_id: &str,
-        limit: u32,
-    ) -> Result<Vec<(MessageRecord, Option<String>)>, StoreError> {
-        let limit = limit.clamp(1, 1000) as i64;
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS}, (SELECT p.push_name FROM messages p WHERE p.session_id = m.session_id
-                 AND p.chat_id = m.chat_id AND p.from_me = 0 AND p.push_name IS NOT NULL
-                 ORDER BY p.seq DESC LIMIT 1) AS chat_name
-             FROM messages m WHERE m.seq IN
-                 (SELECT MAX(seq) FROM messages WHERE session_id = $1 GROUP BY chat_id)
-             ORDER BY m.seq DESC LIMIT {limit}"
-        )))
-        .bind(session_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((message_from_row(r)?, r.try_get("chat_name")?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
     }
 
     /// The newest `limit` messages of a chat, newest first, optionally only
@@ -391,6 +368,7 @@ pub(super) fn message_from_row(r: &sqlx::any::AnyRow) -> Result<MessageRecord, s
             .try_get::<Option<String>, _>("extras")?
             .and_then(|x| serde_json::from_str(&x).ok()),
         from_history: r.try_get::<i64, _>("from_history")? != 0,
+        starred: r.try_get::<i64, _>("starred")? != 0,
     })
 }
 

@@ -4,6 +4,7 @@
 //!   in the clear);
 //! - [`sessions`]: one row per WhatsApp session, its status and identity;
 //! - [`messages`]: message history, incoming and outgoing;
+//! - [`chats`]: the chat list and each chat's app-state settings;
 //! - [`polls`]: polls' options and secrets, and the votes seen on them;
 //! - [`events`]: the durable event log every consumer reads by cursor;
 //! - [`queue`]: the durable send queue and bulk batches;
@@ -13,6 +14,7 @@
 //! All SQL here is written once for both databases (`$N` placeholders,
 //! `ON CONFLICT`), and timestamps are epoch milliseconds.
 
+pub mod chats;
 pub mod contacts;
 pub mod events;
 pub mod gauges;
@@ -30,6 +32,7 @@ pub mod tenants;
 pub mod warming;
 pub mod webhooks;
 
+pub use chats::{ChatChange, ChatPage, ChatRow, ChatSettings};
 pub use contacts::KnownContact;
 pub use events::{EventQuery, EventRecord, Publisher, SpineTx};
 pub use incoming_media::IncomingMediaJob;
