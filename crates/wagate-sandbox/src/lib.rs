@@ -16,8 +16,8 @@
 mod admin;
 mod appstate;
 mod bot;
-pub mod cert;
 mod calls;
+pub mod cert;
 mod conn;
 mod groups;
 mod history;

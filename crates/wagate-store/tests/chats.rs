@@ -29,6 +29,7 @@ fn incoming(chat: &str, wa_id: &str, at: i64) -> NewMessage {
         quoted_id: None,
         push_name: Some("Friend".into()),
         media: None,
+        from_history: false,
     }
 }
 

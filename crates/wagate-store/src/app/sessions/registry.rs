@@ -153,7 +153,13 @@ impl Store {
     /// Deletes the session row, its message history (polls, votes and chat
     /// settings included) and its proxy.
     pub async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
-        for table in ["messages", "polls", "poll_votes", "chat_settings", "session_proxies"] {
+        for table in [
+            "messages",
+            "polls",
+            "poll_votes",
+            "chat_settings",
+            "session_proxies",
+        ] {
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE session_id = $1"
             )))
