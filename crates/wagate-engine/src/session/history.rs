@@ -145,11 +145,7 @@ fn item(
         (false, true) => participant?,
         (false, false) => chat_id.to_string(),
     };
-    let recipient = if from_me || is_group {
-        chat_id.to_string()
-    } else {
-        own.to_string()
-    };
+    let (recipient, status) = super::inbound::addressed(from_me, is_group, chat_id, own);
     let record = NewMessage {
         session_id: session_id.to_string(),
         chat_id: chat_id.to_string(),
@@ -160,11 +156,7 @@ fn item(
         msg_type: kind,
         body,
         wa_timestamp: info.message_timestamp.unwrap_or(0) as i64,
-        status: if from_me {
-            MessageStatus::Sent
-        } else {
-            MessageStatus::Received
-        },
+        status,
         quoted_id: convert::quoted_id(message),
         push_name: info.push_name.clone().filter(|n| !n.is_empty()),
         media: None,

@@ -210,12 +210,13 @@ impl Session {
         };
         let chat = info.source.chat.to_non_ad_string();
         let sender = info.source.sender.to_non_ad_string();
-        let own = self.live().phone.map(|p| format!("{p}@s.whatsapp.net"));
-        let recipient = if info.source.is_from_me || info.source.is_group {
-            chat.clone()
-        } else {
-            own.unwrap_or_default()
-        };
+        let own = self
+            .live()
+            .phone
+            .map(|p| format!("{p}@s.whatsapp.net"))
+            .unwrap_or_default();
+        let (recipient, status) =
+            addressed(info.source.is_from_me, info.source.is_group, &chat, &own);
         let record = NewMessage {
             session_id: self.id.clone(),
             chat_id: chat,
@@ -226,11 +227,7 @@ impl Session {
             msg_type: kind,
             body,
             wa_timestamp: info.timestamp.timestamp(),
-            status: if info.source.is_from_me {
-                MessageStatus::Sent
-            } else {
-                MessageStatus::Received
-            },
+            status,
             quoted_id: convert::quoted_id(message),
             push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
             media,
@@ -330,6 +327,25 @@ impl Session {
 }
 
 /// The contract's message payload for events.
+/// Whom a stored message of `chat` went to, and the status it is stored
+/// with: one the session's account sent, or any group message, is
+/// addressed to the chat; one it received in a direct chat, to its own
+/// JID `own`.
+pub(super) fn addressed(
+    from_me: bool,
+    is_group: bool,
+    chat: &str,
+    own: &str,
+) -> (String, MessageStatus) {
+    if from_me {
+        (chat.to_string(), MessageStatus::Sent)
+    } else if is_group {
+        (chat.to_string(), MessageStatus::Received)
+    } else {
+        (own.to_string(), MessageStatus::Received)
+    }
+}
+
 pub fn message_event_data(m: &NewMessage) -> serde_json::Value {
     let chat_api = ChatId::api_from_jid(&m.chat_id);
     let id = wagate_core::ids::message_id(m.from_me, &chat_api, &m.wa_id);

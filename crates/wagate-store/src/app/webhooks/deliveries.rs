@@ -1,6 +1,9 @@
 //! The delivery log (`webhook_deliveries`): one row per attempt, under the
 //! `deliveryId` the receiver saw.
 
+use std::fmt::Write as _;
+
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use wagate_core::DeliveryOutcome;
@@ -45,25 +48,7 @@ fn delivery_from_row(r: &AnyRow) -> Result<DeliveryRecord, sqlx::Error> {
 
 impl Store {
     pub async fn record_delivery(&self, d: &DeliveryRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (id, webhook_id, seq, event, idempotency_key, attempt, outcome,
-                                             status_code, latency_ms, error, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&d.id)
-        .bind(&d.webhook_id)
-        .bind(d.seq)
-        .bind(&d.event)
-        .bind(&d.idempotency_key)
-        .bind(d.attempt)
-        .bind(d.outcome.as_str())
-        .bind(d.status_code)
-        .bind(d.latency_ms)
-        .bind(&d.error)
-        .bind(d.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_deliveries(&mut *self.pool.acquire().await?, std::slice::from_ref(d)).await
     }
 
     /// A webhook's delivery attempts, newest first, and how many there are.
@@ -109,4 +94,49 @@ impl Store {
         .await?;
         Ok(row.as_ref().map(delivery_from_row).transpose()?)
     }
+}
+
+/// Rows per INSERT statement (11 parameters each, well under every
+/// database's parameter limit).
+const ROWS_PER_INSERT: usize = 200;
+
+/// Records delivery attempts, a few hundred rows per statement: one for a
+/// single attempt, a run of them when a worker settles in a group.
+pub(super) async fn insert_deliveries(
+    conn: &mut AnyConnection,
+    deliveries: &[DeliveryRecord],
+) -> Result<(), StoreError> {
+    for chunk in deliveries.chunks(ROWS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO webhook_deliveries (id, webhook_id, seq, event, idempotency_key, attempt,
+                                             outcome, status_code, latency_ms, error, created_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 11;
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(sql, "{sep}(");
+            for k in 1..=11 {
+                let comma = if k == 1 { "" } else { ", " };
+                let _ = write!(sql, "{comma}${}", b + k);
+            }
+            sql.push(')');
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for d in chunk {
+            q = q
+                .bind(&d.id)
+                .bind(&d.webhook_id)
+                .bind(d.seq)
+                .bind(&d.event)
+                .bind(&d.idempotency_key)
+                .bind(d.attempt)
+                .bind(d.outcome.as_str())
+                .bind(d.status_code)
+                .bind(d.latency_ms)
+                .bind(&d.error)
+                .bind(d.created_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
