@@ -44,6 +44,8 @@ use answers::Answers;
         actions::send_location, actions::send_contact, actions::react, actions::revoke,
         actions::delete_message, actions::edit,
         polls::send_poll, polls::vote, polls::poll_results,
+        crate::routes::status::post_text, crate::routes::status::post_image,
+        crate::routes::status::post_video, crate::routes::status::revoke,
         contacts::check_one, contacts::check_many, contacts::list_contacts, contacts::list_blocked,
         contacts::block, contacts::unblock, contacts::profile_picture,
         contacts::own_profile_picture, contacts::set_own_profile_picture,
@@ -92,7 +94,7 @@ use answers::Answers;
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-microservice", description = "Seed 003 (multi-tenant microservice) drop-in: change only the base URL to /compat/microservice"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "status", description = "Status updates (stories): post text, image and video statuses and revoke them"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-microservice", description = "Seed 003 (multi-tenant microservice) drop-in: change only the base URL to /compat/microservice"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
     )
 )]
 pub struct ApiDoc;

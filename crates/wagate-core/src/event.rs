@@ -65,6 +65,8 @@ kinds! {
     PresenceUpdate => "presence.update",
     CallReceived => "call.received",
     CallEnded => "call.ended",
+    StatusReceived => "status.received",
+    StatusRevoked => "status.revoked",
     WebhookDisabled => "webhook.disabled",
     WarmingMessage => "warming.message",
     WarmingPaused => "warming.paused",

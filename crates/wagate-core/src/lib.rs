@@ -24,6 +24,7 @@ pub mod queue;
 pub mod schedule;
 pub mod session_settings;
 pub mod status;
+pub mod status_post;
 pub mod warming;
 
 pub use call::CallEndReason;

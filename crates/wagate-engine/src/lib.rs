@@ -18,6 +18,7 @@
 //! - [`proxy`]: the proxy a session's WhatsApp traffic goes through.
 //! - [`calls`]: incoming calls told as events, rejected by setting.
 //! - [`chats`]: chat settings and clean-up through WhatsApp's app state.
+//! - [`status`]: status updates (stories) posted, revoked and received.
 
 pub mod actions;
 pub mod blocklist;
@@ -42,6 +43,7 @@ pub mod proxy;
 pub mod queue;
 pub mod recipient_cache;
 pub mod session;
+pub mod status;
 pub mod warming;
 
 pub use config::EngineConfig;

@@ -33,6 +33,7 @@ mod pending;
 mod phone_session;
 mod relay;
 mod state;
+mod status;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -134,6 +135,7 @@ impl Sandbox {
             .merge(admin::router())
             .merge(calls::routes::router())
             .merge(appstate::admin::router())
+            .merge(status::routes::router())
             .with_state(state.clone());
 
         let mut shutdown = state.shutdown.subscribe();

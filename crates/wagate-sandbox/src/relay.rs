@@ -154,8 +154,12 @@ pub fn on_message(session: &Session, node: Node) {
         crate::groups::relay_message(session, &node, &to, &id);
         return;
     }
+    if to.is_status_broadcast() {
+        crate::status::relay_status(session, &node, &to, &id);
+        return;
+    }
     let ty = attr(&node, "type").unwrap_or_else(|| "text".into());
-    if to.is_status_broadcast() || to.is_broadcast_list() {
+    if to.is_broadcast_list() {
         session.send(server_ack("message", &id, &to, None));
         return;
     }
@@ -245,7 +249,8 @@ pub fn on_receipt(session: &Session, node: Node) {
     // "inactive" is a delivery receipt from a backgrounded client; WhatsApp
     // hands it to the sender as a plain delivery receipt.
     let relayed_ty = ty.clone().filter(|t| t != "inactive");
-    let (target_phone, from, participant) = if to.is_group() {
+    // A group's (or a status's) receipt goes to the sender in `participant`.
+    let (target_phone, from, participant) = if to.is_group() || to.is_status_broadcast() {
         let Some(p) = attr_jid(&node, "participant").and_then(|j| state.resolve_user(&j)) else {
             session.send(server_ack(
                 "receipt",
@@ -278,7 +283,7 @@ pub fn on_receipt(session: &Session, node: Node) {
     if let Some(p) = participant {
         b = b.attr("participant", p);
     }
-    if target_phone == me.phone && !to.is_group() {
+    if target_phone == me.phone && !to.is_group() && !to.is_status_broadcast() {
         b = b.attr("recipient", to.to_non_ad());
     }
     let receipt = match &node.content {

@@ -27,8 +27,8 @@ pub const SERVE_ENVIRONMENT: &str = r#"Also read from the environment (or .env);
       Defaults of a session's settings.rejectCalls (reject every incoming call) and callRejectMessage (text to the caller)
   SESSION_ALWAYS_ONLINE / SESSION_AUTO_READ [default: false, false]
       Defaults of settings.alwaysOnline (say "available" on connect and every minute) and autoRead (mark incoming read)
-  SESSION_IGNORE_GROUPS / SESSION_IGNORE_BROADCASTS / SESSION_IGNORE_STATUS / SESSION_IGNORE_CHANNELS [default: false]
-      Defaults of settings.ignore.*: incoming messages of such chats are neither stored nor emitted
+  SESSION_IGNORE_GROUPS / SESSION_IGNORE_BROADCASTS / SESSION_IGNORE_STATUS / SESSION_IGNORE_CHANNELS [default: false, false, true, false]
+      Defaults of settings.ignore.*: incoming messages of such chats are neither stored nor emitted (statuses: status.received)
   MEDIA_DIR [default: $DATA_DIR/media]
       Where sent and received media files are kept (<session>/<file id>.<ext>) with MEDIA_STORAGE=local
   MEDIA_STORAGE [default: local]

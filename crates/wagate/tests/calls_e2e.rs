@@ -252,7 +252,8 @@ async fn settings_are_merged_checked_and_followed() {
             "callRejectMessage": null,
             "alwaysOnline": false,
             "autoRead": true,
-            "ignore": { "groups": true, "broadcasts": false, "status": false, "channels": false },
+            // Statuses are ignored unless asked for (SESSION_IGNORE_STATUS).
+            "ignore": { "groups": true, "broadcasts": false, "status": true, "channels": false },
         })
     );
 

@@ -250,7 +250,8 @@ fn error_statuses(method: &Method, path: &str, op: &Operation) -> BTreeMap<u16, 
         add(400, "SESSION_INITIALIZING");
         add(403, "SESSION_BANNED");
     }
-    if session_bound && path.contains("/messages/") && *method != Method::GET {
+    let on_the_wire = path.contains("/messages/") || path.contains("/status/");
+    if session_bound && on_the_wire && *method != Method::GET {
         add(403, "MESSAGE_BLOCKED_CONTACT");
         add(500, "MESSAGE_SEND_FAILED");
     }

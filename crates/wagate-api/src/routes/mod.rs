@@ -21,6 +21,7 @@ pub mod queue;
 pub mod sessions;
 pub mod sse;
 pub mod stats;
+pub mod status;
 pub mod tenant_rate_limits;
 pub mod tenants;
 pub mod warming;
@@ -42,6 +43,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(media::router())
         .merge(actions::router())
         .merge(polls::router())
+        .merge(status::router())
         .merge(contacts::router())
         .merge(groups::router())
         .merge(presence::router())

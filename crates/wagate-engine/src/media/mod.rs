@@ -49,6 +49,8 @@ pub use kind::*;
 pub use object::media_json;
 pub use stage::*;
 
+pub(crate) use send::build_message;
+
 pub use crate::config::media::{MediaConfig, STICKER_MAX_BYTES, URL_DOWNLOAD_TIMEOUT};
 
 pub use crate::error::MediaError;

@@ -65,7 +65,8 @@ impl Session {
     }
 }
 
-fn build_message(
+/// The WhatsApp message of an uploaded staged file (also a status's).
+pub(crate) fn build_message(
     media: &StagedMedia,
     up: UploadResponse,
     context: Option<wa::ContextInfo>,

@@ -192,6 +192,9 @@ impl Session {
         {
             return Ok(());
         }
+        if info.source.chat.to_non_ad_string() == wagate_core::status_post::STATUS_CHAT {
+            return self.persist_status(message, info).await;
+        }
         if self.apply_protocol_change(message, info).await?
             || self.apply_poll_vote(message, info).await?
         {

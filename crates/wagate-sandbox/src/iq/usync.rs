@@ -85,9 +85,16 @@ fn user_result(state: &State, u: &Node, has: &dyn Fn(&str) -> bool) -> Node {
         });
     }
     if has("lid") {
-        // Addressing stays phone-number based in the sandbox; an empty
-        // `<lid/>` tells the client there is no mapping to learn.
-        kids.push(NodeBuilder::new("lid").build());
+        // Each account's LID, as WhatsApp answers: clients learn the
+        // LID↔phone mapping (status updates are addressed by LID). Messages
+        // between people stay phone-number based in the sandbox; a number
+        // not on WhatsApp gets an empty `<lid/>`.
+        kids.push(match &account {
+            Some(p) if !p.lid.is_empty() => NodeBuilder::new("lid")
+                .attr("val", Jid::lid(p.lid.as_str()))
+                .build(),
+            _ => NodeBuilder::new("lid").build(),
+        });
     }
     if has("status")
         && let Some(p) = &account

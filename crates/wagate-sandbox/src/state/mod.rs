@@ -85,6 +85,8 @@ pub struct State {
     pub calls: Mutex<Calls>,
     /// Each account's app-state collections (`app_state.rs`).
     pub app_state: RwLock<AppStateLog>,
+    /// The statuses relayed (`crate::status`), for the admin API.
+    pub statuses: Mutex<crate::status::StatusLog>,
     next_conn: AtomicU64,
     /// In-process bot clients (`echo-bot` feature), stopped on shutdown.
     #[cfg(feature = "echo-bot")]
@@ -126,6 +128,7 @@ impl State {
             histories: RwLock::default(),
             calls: Mutex::default(),
             app_state: RwLock::default(),
+            statuses: Mutex::default(),
             next_conn: AtomicU64::new(1),
             #[cfg(feature = "echo-bot")]
             bots: Mutex::default(),

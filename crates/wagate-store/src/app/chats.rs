@@ -9,6 +9,7 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use wagate_core::MessageStatus;
+use wagate_core::status_post::STATUS_CHAT;
 
 use super::messages::{COLUMNS, message_from_row};
 use crate::app::{MessageRecord, SpineTx};
@@ -65,7 +66,8 @@ pub struct ChatPage {
 
 impl Store {
     /// A page of the session's chats: pinned first (latest pinned first),
-    /// then by newest message; with the number of chats in all.
+    /// then by newest message; with the number of chats in all. Statuses
+    /// (`status@broadcast`) are kept in the history but are not a chat.
     pub async fn list_chat_page(
         &self,
         session_id: &str,
@@ -90,7 +92,8 @@ impl Store {
                c.muted_until AS c_muted_until, COALESCE(c.marked_unread, 0) AS c_marked_unread
              FROM messages m LEFT JOIN chat_settings c
                ON c.session_id = m.session_id AND c.chat_id = m.chat_id
-             WHERE m.seq IN (SELECT MAX(seq) FROM messages WHERE session_id = $1 GROUP BY chat_id)
+             WHERE m.seq IN (SELECT MAX(seq) FROM messages WHERE session_id = $1
+                               AND chat_id <> '{STATUS_CHAT}' GROUP BY chat_id)
                {archived_filter}
              ORDER BY CASE WHEN c.pinned_at IS NULL THEN 0 ELSE 1 END DESC,
                COALESCE(c.pinned_at, 0) DESC, m.seq DESC
@@ -120,7 +123,7 @@ impl Store {
         let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT COUNT(DISTINCT m.chat_id) FROM messages m LEFT JOIN chat_settings c
                ON c.session_id = m.session_id AND c.chat_id = m.chat_id
-             WHERE m.session_id = $1 {}",
+             WHERE m.session_id = $1 AND m.chat_id <> '{STATUS_CHAT}' {}",
             archived_filter.replace("$3", "$2")
         )))
         .bind(session_id)
