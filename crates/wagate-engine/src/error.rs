@@ -66,6 +66,8 @@ pub enum EngineError {
     ContactNotBlocked(String),
     #[error("{0} is blocked; unblock it to send")]
     BlockedContact(String),
+    #[error("the session has no label {0}")]
+    LabelNotFound(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -107,6 +109,7 @@ impl EngineError {
             EngineError::ContactNotFound(_) => C::ContactNotFound,
             EngineError::ContactBlocked(_) => C::ContactBlocked,
             EngineError::ContactNotBlocked(_) => C::ContactNotBlocked,
+            EngineError::LabelNotFound(_) => C::LabelNotFound,
             EngineError::BlockedContact(_) => C::MessageBlockedContact,
             EngineError::Invalid(_) => C::ValidationError,
             EngineError::NotFound(_) => C::NotFound,

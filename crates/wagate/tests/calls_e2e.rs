@@ -253,6 +253,7 @@ async fn settings_are_merged_checked_and_followed() {
             "alwaysOnline": false,
             "autoRead": true,
             "ignore": { "groups": true, "broadcasts": false, "status": false, "channels": false },
+            "historySync": true,
         })
     );
 

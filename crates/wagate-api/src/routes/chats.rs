@@ -57,6 +57,8 @@ pub struct ChatDto {
     pub muted_until: Option<String>,
     /// The time of the newest message (ISO 8601).
     pub last_activity: String,
+    /// The ids of the labels the chat carries (WhatsApp Business).
+    pub labels: Vec<String>,
 }
 
 /// The session's chats: pinned ones first (most recently pinned first), then
@@ -89,6 +91,7 @@ pub async fn list_chats(
             },
         )
         .await?;
+    let labels = state.store.chat_label_pairs(&record.id).await?;
     let out: Vec<ChatDto> = chats
         .iter()
         .map(|c| {
@@ -105,6 +108,11 @@ pub async fn list_chats(
                 pinned_at: s.pinned_at.map(iso_ms),
                 muted_until: muted_until_text(s.muted_until),
                 last_activity: iso_ms(c.last.wa_timestamp * 1000),
+                labels: labels
+                    .iter()
+                    .filter(|(chat, _)| *chat == c.last.chat_id)
+                    .map(|(_, label)| label.clone())
+                    .collect(),
             }
         })
         .collect();

@@ -10,6 +10,7 @@ pub mod compat;
 pub mod contacts;
 pub mod groups;
 pub mod health;
+pub mod labels;
 pub mod media;
 pub mod messages;
 pub mod otp;
@@ -38,6 +39,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(messages::router())
         .merge(chats::router())
         .merge(chat_actions::router())
+        .merge(labels::router())
         .merge(stats::router())
         .merge(media::router())
         .merge(actions::router())

@@ -1,6 +1,8 @@
 //! The behaviour settings a session follows where it chose nothing
 //! (`SESSION_*`): rejecting calls and the reply after, staying online,
 //! reading incoming messages, and the chats whose messages are ignored.
+//! Keeping the history pushed at link defaults to on; `HISTORY_SYNC` is
+//! read with the other server flags and laid over these.
 
 use wagate_core::session_settings::{IgnoreSettings, SessionSettings, SettingsPatch};
 
@@ -9,7 +11,8 @@ pub fn from_env() -> Result<SessionSettings, String> {
     from_lookup(|k| std::env::var(k).ok())
 }
 
-/// Reads the `SESSION_*` defaults (every one off, no message, when unset).
+/// Reads the `SESSION_*` defaults (every one off, no message, when unset;
+/// history sync on).
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SessionSettings, String> {
     let flag = |name: &str| -> Result<bool, String> {
         match get(name).map(|s| s.trim().to_ascii_lowercase()).as_deref() {
@@ -38,6 +41,7 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SessionSettin
             status: flag("SESSION_IGNORE_STATUS")?,
             channels: flag("SESSION_IGNORE_CHANNELS")?,
         },
+        history_sync: true,
     })
 }
 
@@ -47,7 +51,11 @@ mod tests {
 
     #[test]
     fn unset_is_all_off_and_values_are_checked() {
-        assert_eq!(from_lookup(|_| None).unwrap(), SessionSettings::default());
+        let unset = SessionSettings {
+            history_sync: true,
+            ..Default::default()
+        };
+        assert_eq!(from_lookup(|_| None).unwrap(), unset);
         let on = from_lookup(|k| match k {
             "SESSION_REJECT_CALLS" | "SESSION_IGNORE_STATUS" => Some("true".into()),
             "SESSION_CALL_REJECT_MESSAGE" => Some("No calls, please".into()),

@@ -115,8 +115,13 @@ impl Session {
             Event::HistorySync(sync) => self.on_history_sync(sync).await,
             Event::IncomingCall(call) => self.on_call(call, client).await,
             Event::MissedCall(missed) => self.on_missed_call(missed).await,
+            Event::AppStateSyncFailed(failed) => {
+                self.on_app_state_skipped(failed, client, generation)
+            }
             other => {
-                self.on_chat_sync(other).await;
+                if !self.on_chat_sync(other).await {
+                    self.on_label_sync(other).await;
+                }
             }
         }
     }

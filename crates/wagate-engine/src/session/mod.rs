@@ -43,6 +43,7 @@ use crate::error::EngineError;
 use crate::events::{EventKind, GatewayEvent};
 use crate::http::GatewayHttpClient;
 
+mod app_state_catch_up;
 mod connection;
 mod history;
 mod inbound;
