@@ -74,6 +74,7 @@ codes! {
     ContactNotFound => 404,
     ContactBlocked => 400,
     ContactNotBlocked => 400,
+    ContactLidNotFound => 404,
 }
 
 impl ErrorCode {

@@ -32,6 +32,7 @@ pub mod events;
 pub mod groups;
 pub mod http;
 pub mod incoming;
+pub mod lid;
 pub mod manager;
 pub mod media;
 pub mod media_store;

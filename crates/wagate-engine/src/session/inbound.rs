@@ -261,6 +261,8 @@ impl Session {
         if let Some(alt) = &info.source.sender_alt {
             data["senderAlt"] = json!(ChatId::api_from_jid(&alt.to_non_ad_string()));
         }
+        self.add_lid_fields(&mut data, &record, info.source.sender_alt.as_ref())
+            .await;
         tx.append(&self.id, &self.tenant_id, event, &data).await?;
         tx.commit().await?;
         if record.media.is_some() {
@@ -287,6 +289,13 @@ impl Session {
                 .flatten()
             {
                 chats.push(alt.to_non_ad_string());
+            }
+            // The other address the engine learned (a LID receipt for a
+            // message sent to the phone number, or the reverse).
+            if let Some(other) = self.other_address(&source.chat.to_non_ad()).await
+                && !chats.contains(&other)
+            {
+                chats.push(other);
             }
         }
         for id in &receipt.message_ids {

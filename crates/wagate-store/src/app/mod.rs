@@ -5,6 +5,7 @@
 //! - [`sessions`]: one row per WhatsApp session, its status and identity;
 //! - [`messages`]: message history, incoming and outgoing;
 //! - [`chats`]: the chat list and each chat's app-state settings;
+//! - [`lid_pn`]: the LID ↔ phone-number pairs a session's device learned;
 //! - [`polls`]: polls' options and secrets, and the votes seen on them;
 //! - [`events`]: the durable event log every consumer reads by cursor;
 //! - [`queue`]: the durable send queue and bulk batches;
@@ -19,6 +20,7 @@ pub mod contacts;
 pub mod events;
 pub mod gauges;
 pub mod incoming_media;
+pub mod lid_pn;
 pub mod message_feed;
 pub mod messages;
 pub mod outbox_workers;
