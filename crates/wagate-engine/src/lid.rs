@@ -19,6 +19,7 @@ use whatsapp_rust::Jid;
 use whatsapp_rust::client::Client;
 use whatsapp_rust::lid_pn_cache::LearningSource;
 use whatsapp_rust::wacore::iq::usync::LidQuerySpec;
+use whatsapp_rust::wacore_binary::JidExt as _;
 
 use crate::error::EngineError;
 use crate::session::Session;

@@ -134,7 +134,6 @@ fn history_sync(own_phone: &str, chats: &[SeedChat], lid_of: LidOf<'_>) -> wa::H
                     mappings.push(wa::PhoneNumberToLIDMapping {
                         pn_jid: Some(pn_jid.clone()),
                         lid_jid: Some(lid.clone()),
-                        ..Default::default()
                     });
                     lid
                 }
