@@ -52,6 +52,7 @@ use answers::Answers;
         contacts::block, contacts::unblock, contacts::profile_picture,
         contacts::own_profile_picture, contacts::set_own_profile_picture,
         contacts::remove_own_profile_picture,
+        crate::routes::contact_lids::lid_of, crate::routes::contact_lids::pn_of,
         groups::list_groups, groups::create_group, groups::get_group, groups::change_participants,
         groups::set_subject, groups::set_description, groups::invite_link, groups::revoke_invite_link,
         groups::leave_group, groups::join_group,

@@ -76,6 +76,7 @@ codes! {
     ContactNotBlocked => 400,
     // Labels (WhatsApp Business)
     LabelNotFound => 404,
+    ContactLidNotFound => 404,
 }
 
 impl ErrorCode {

@@ -7,6 +7,7 @@ pub mod chat_actions;
 pub mod chats;
 pub mod circles;
 pub mod compat;
+pub mod contact_lids;
 pub mod contacts;
 pub mod groups;
 pub mod health;
@@ -45,6 +46,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(actions::router())
         .merge(polls::router())
         .merge(contacts::router())
+        .merge(contact_lids::router())
         .merge(groups::router())
         .merge(presence::router())
         .merge(queue::router())

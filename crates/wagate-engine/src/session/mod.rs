@@ -284,6 +284,7 @@ impl Session {
             return Ok(());
         }
         let mut data = message_event_data(record);
+        self.add_lid_fields(&mut data, record, None).await;
         if let Some(x) = extras {
             tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
                 .await?;

@@ -6,6 +6,7 @@
 //! - [`messages`]: message history, incoming and outgoing;
 //! - [`chats`]: the chat list and each chat's app-state settings;
 //! - [`labels`]: the account's labels and the chats that carry them;
+//! - [`lid_pn`]: the LID ↔ phone-number pairs a session's device learned;
 //! - [`polls`]: polls' options and secrets, and the votes seen on them;
 //! - [`events`]: the durable event log every consumer reads by cursor;
 //! - [`queue`]: the durable send queue and bulk batches;
@@ -21,6 +22,7 @@ pub mod events;
 pub mod gauges;
 pub mod incoming_media;
 pub mod labels;
+pub mod lid_pn;
 pub mod message_feed;
 pub mod messages;
 pub mod outbox_workers;
