@@ -1,9 +1,16 @@
 //! A stored message as the API shows it: history pages, chat previews.
+//!
+//! A chat or sender WhatsApp names by LID (`…@lid`) is shown with its phone
+//! number beside (`chatPn`, `senderPn`) when the session's device knows the
+//! pair ([`PhoneNumbers`], read from what the engine learned, at read time).
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 use wagate_core::{ChatId, iso_ms};
 use wagate_store::app::MessageRecord;
+use wagate_store::{Store, StoreError};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -32,6 +39,16 @@ pub struct MessageDto {
     pub from_history: bool,
     /// The account starred it (here or on any of its devices).
     pub starred: bool,
+    /// The sender's phone number (`628…@c.us`) when `from` is a LID and
+    /// the session knows the number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "628123456789@c.us")]
+    pub sender_pn: Option<String>,
+    /// The chat's phone number (`628…@c.us`) when a one-to-one chat is
+    /// named by LID and the session knows the number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "628123456789@c.us")]
+    pub chat_pn: Option<String>,
     /// The file the message carries, when it was stored.
     pub media: Option<MediaDto>,
     /// A location's `{latitude, longitude, name, address, url, isLive}`.
@@ -85,6 +102,8 @@ impl From<&MessageRecord> for MessageDto {
             push_name: m.push_name.clone(),
             from_history: m.from_history,
             starred: m.starred,
+            sender_pn: None,
+            chat_pn: None,
             media: m.media.as_ref().map(|f| MediaDto {
                 mimetype: f.mimetype.clone(),
                 filename: f.filename.clone(),
@@ -102,4 +121,58 @@ impl From<&MessageRecord> for MessageDto {
 /// One key of a message's stored extras (a location, contact card or poll).
 fn extra(m: &MessageRecord, key: &str) -> Option<serde_json::Value> {
     m.extras.as_ref().and_then(|x| x.get(key)).cloned()
+}
+
+/// The phone numbers of the LIDs some stored messages name, per session.
+#[derive(Default)]
+pub struct PhoneNumbers(HashMap<String, HashMap<String, String>>);
+
+impl PhoneNumbers {
+    /// What the sessions of `records` know of the LIDs their chats and
+    /// senders are.
+    pub async fn of<'a>(
+        store: &Store,
+        records: impl IntoIterator<Item = &'a MessageRecord>,
+    ) -> Result<PhoneNumbers, StoreError> {
+        let mut wanted: HashMap<&str, Vec<String>> = HashMap::new();
+        for m in records {
+            for jid in [&m.chat_id, &m.sender] {
+                if let Some(lid) = jid.strip_suffix("@lid") {
+                    wanted.entry(&m.session_id).or_default().push(lid.into());
+                }
+            }
+        }
+        let mut out = HashMap::new();
+        for (session, lids) in wanted {
+            out.insert(
+                session.to_string(),
+                store.phones_of_lids(session, &lids).await?,
+            );
+        }
+        Ok(PhoneNumbers(out))
+    }
+
+    /// `628…@c.us` of a LID JID (`…@lid`) of `session`, when known.
+    pub fn pn(&self, session: &str, jid: &str) -> Option<String> {
+        let lid = jid.strip_suffix("@lid")?;
+        let pn = self.0.get(session)?.get(lid)?;
+        Some(format!("{pn}@c.us"))
+    }
+
+    /// The record as the API shows it, LIDs with their phone numbers.
+    pub fn dto(&self, m: &MessageRecord) -> MessageDto {
+        let mut dto = MessageDto::from(m);
+        dto.sender_pn = self.pn(&m.session_id, &m.sender);
+        dto.chat_pn = self.pn(&m.session_id, &m.chat_id);
+        dto
+    }
+
+    /// Each record as the API shows it (see [`PhoneNumbers::dto`]).
+    pub async fn dtos(
+        store: &Store,
+        records: &[MessageRecord],
+    ) -> Result<Vec<MessageDto>, StoreError> {
+        let pns = PhoneNumbers::of(store, records).await?;
+        Ok(records.iter().map(|m| pns.dto(m)).collect())
+    }
 }

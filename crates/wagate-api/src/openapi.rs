@@ -32,6 +32,10 @@ use answers::Answers;
         crate::routes::chat_actions::mute, crate::routes::chat_actions::unread,
         crate::routes::chat_actions::clear, crate::routes::chat_actions::delete_chat,
         crate::routes::chat_actions::star, crate::routes::chat_actions::delete_for_me,
+        crate::routes::labels::list_labels, crate::routes::labels::create_label,
+        crate::routes::labels::update_label, crate::routes::labels::delete_label,
+        crate::routes::labels::label_chats, crate::routes::labels::chat_labels,
+        crate::routes::labels::add_chat_label, crate::routes::labels::remove_chat_label,
         crate::routes::stats::stats, crate::routes::stats::tenant_stats,
         crate::routes::bulk::send_bulk, crate::routes::bulk::get_batch,
         crate::routes::bulk::cancel_batch, crate::routes::otp::send_otp,
@@ -50,6 +54,7 @@ use answers::Answers;
         contacts::block, contacts::unblock, contacts::profile_picture,
         contacts::own_profile_picture, contacts::set_own_profile_picture,
         contacts::remove_own_profile_picture,
+        crate::routes::contact_lids::lid_of, crate::routes::contact_lids::pn_of,
         groups::list_groups, groups::create_group, groups::get_group, groups::change_participants,
         groups::set_subject, groups::set_description, groups::invite_link, groups::revoke_invite_link,
         groups::leave_group, groups::join_group,
@@ -94,7 +99,7 @@ use answers::Answers;
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "status", description = "Status updates (stories): post text, image and video statuses and revoke them"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-microservice", description = "Seed 003 (multi-tenant microservice) drop-in: change only the base URL to /compat/microservice"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "status", description = "Status updates (stories): post text, image and video statuses and revoke them"), (name = "labels", description = "WhatsApp Business labels, shared with the phone through app state"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-microservice", description = "Seed 003 (multi-tenant microservice) drop-in: change only the base URL to /compat/microservice"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
     )
 )]
 pub struct ApiDoc;

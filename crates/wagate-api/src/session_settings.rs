@@ -27,6 +27,9 @@ pub struct SessionSettingsChange {
     pub auto_read: Option<bool>,
     /// Chats whose incoming messages are neither stored nor emitted.
     pub ignore: Option<IgnoreChange>,
+    /// Keep the chats and messages the phone pushes when the session links
+    /// (default `HISTORY_SYNC`); takes effect at the next link or start.
+    pub history_sync: Option<bool>,
 }
 
 /// A change of which chats are ignored.
@@ -47,6 +50,7 @@ pub struct SessionSettingsDto {
     pub always_online: bool,
     pub auto_read: bool,
     pub ignore: IgnoreDto,
+    pub history_sync: bool,
 }
 
 /// Which chats' incoming messages are neither stored nor emitted.

@@ -30,7 +30,7 @@ impl ChatId {
         let raw = raw.trim();
         let bad = || {
             ChatIdError(format!(
-                "invalid chatId '{raw}': use 628123456789@c.us, 628123456789@s.whatsapp.net, digits, or <id>@g.us"
+                "invalid chatId '{raw}': use 628123456789@c.us, 628123456789@s.whatsapp.net, digits, <id>@g.us or <id>@lid"
             ))
         };
         let (user, server) = match raw.split_once('@') {

@@ -74,6 +74,9 @@ codes! {
     ContactNotFound => 404,
     ContactBlocked => 400,
     ContactNotBlocked => 400,
+    // Labels (WhatsApp Business)
+    LabelNotFound => 404,
+    ContactLidNotFound => 404,
 }
 
 impl ErrorCode {

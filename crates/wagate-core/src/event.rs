@@ -62,6 +62,7 @@ kinds! {
     GroupUpdate => "group.update",
     ChatState => "chat.state",
     ChatUpdate => "chat.update",
+    LabelUpdate => "label.update",
     PresenceUpdate => "presence.update",
     CallReceived => "call.received",
     CallEnded => "call.ended",

@@ -27,6 +27,9 @@ pub struct SessionSettings {
     pub auto_read: bool,
     /// Incoming messages neither stored nor emitted.
     pub ignore: IgnoreSettings,
+    /// Store the chats and messages the phone pushes when the session links
+    /// (marked `fromHistory`); off, the engine asks WhatsApp for none.
+    pub history_sync: bool,
 }
 
 /// The kinds of chat whose incoming messages a session ignores.
@@ -95,6 +98,8 @@ pub struct SettingsPatch {
     pub auto_read: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore: Option<IgnorePatch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_sync: Option<bool>,
 }
 
 /// The chosen part of [`IgnoreSettings`].
@@ -158,6 +163,7 @@ impl SettingsPatch {
             always_online: newer.always_online.or(self.always_online),
             auto_read: newer.auto_read.or(self.auto_read),
             ignore,
+            history_sync: newer.history_sync.or(self.history_sync),
         }
     }
 }
@@ -181,6 +187,7 @@ impl SessionSettings {
                 status: ignore.status.unwrap_or(self.ignore.status),
                 channels: ignore.channels.unwrap_or(self.ignore.channels),
             },
+            history_sync: chosen.history_sync.unwrap_or(self.history_sync),
         }
     }
 }

@@ -64,8 +64,12 @@ pub enum EngineError {
     ContactBlocked(String),
     #[error("{0} is not blocked")]
     ContactNotBlocked(String),
+    #[error("no LID ↔ phone-number mapping is known for {0}")]
+    LidNotFound(String),
     #[error("{0} is blocked; unblock it to send")]
     BlockedContact(String),
+    #[error("the session has no label {0}")]
+    LabelNotFound(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -107,6 +111,8 @@ impl EngineError {
             EngineError::ContactNotFound(_) => C::ContactNotFound,
             EngineError::ContactBlocked(_) => C::ContactBlocked,
             EngineError::ContactNotBlocked(_) => C::ContactNotBlocked,
+            EngineError::LabelNotFound(_) => C::LabelNotFound,
+            EngineError::LidNotFound(_) => C::ContactLidNotFound,
             EngineError::BlockedContact(_) => C::MessageBlockedContact,
             EngineError::Invalid(_) => C::ValidationError,
             EngineError::NotFound(_) => C::NotFound,

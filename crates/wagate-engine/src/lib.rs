@@ -33,6 +33,8 @@ pub mod events;
 pub mod groups;
 pub mod http;
 pub mod incoming;
+pub mod labels;
+pub mod lid;
 pub mod manager;
 pub mod media;
 pub mod media_store;

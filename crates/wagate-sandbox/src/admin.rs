@@ -76,6 +76,9 @@ struct CreatePhone {
     /// Chats the phone already holds: pushed to each device it links.
     #[serde(default)]
     history: Vec<crate::history::SeedChat>,
+    /// Addressed by its LID (`Phone::lid_addressed`).
+    #[serde(default)]
+    lid: bool,
 }
 
 /// Creates the account record of a virtual phone.
@@ -96,6 +99,7 @@ pub(crate) fn new_phone(state: &State, phone: &str, push_name: &str, bot: Option
         phone: phone.to_string(),
         push_name: push_name.to_string(),
         lid,
+        lid_addressed: false,
         account,
         raw_id: rand::random::<u32>() & 0x7fff_ffff,
         next_device: 1,
@@ -142,7 +146,9 @@ async fn create_phone(AxState(state): AxState<Arc<State>>, body: Bytes) -> Respo
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     let push_name = req.push_name.unwrap_or_default();
-    let record = new_phone(&state, &phone, &push_name, req.bot.clone());
+    let mut record = new_phone(&state, &phone, &push_name, req.bot.clone());
+    record.lid_addressed = req.lid;
+    let lid_jid = format!("{}@lid", record.lid);
     {
         let mut phones = write(&state.phones);
         if phones.contains_key(&phone) {
@@ -168,7 +174,12 @@ async fn create_phone(AxState(state): AxState<Arc<State>>, body: Bytes) -> Respo
     }
     (
         StatusCode::CREATED,
-        Json(json!({ "phone": phone, "jid": format!("{phone}@s.whatsapp.net") })),
+        Json(json!({
+            "phone": phone,
+            "jid": format!("{phone}@s.whatsapp.net"),
+            "lid": lid_jid,
+            "lidAddressed": req.lid,
+        })),
     )
         .into_response()
 }
@@ -191,6 +202,7 @@ async fn list_phones(AxState(state): AxState<Arc<State>>) -> Response {
                 "phone": p.phone,
                 "jid": format!("{}@s.whatsapp.net", p.phone),
                 "lid": format!("{}@lid", p.lid),
+                "lidAddressed": p.lid_addressed,
                 "pushName": p.push_name,
                 "bot": p.bot,
                 "bannedUntil": p.banned_until.filter(|t| *t > now_secs()),

@@ -112,14 +112,33 @@ pub fn prepare(mut chats: Vec<SeedChat>) -> Result<Vec<SeedChat>, String> {
     Ok(chats)
 }
 
-/// The `HistorySync` of `chats`, as the phone of `own_phone` holds them.
-fn history_sync(own_phone: &str, chats: &[SeedChat]) -> wa::HistorySync {
+/// The LID of a phone that is addressed by it (`Phone::lid_addressed`).
+pub type LidOf<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The `HistorySync` of `chats`, as the phone of `own_phone` holds them. A
+/// direct chat with a LID-addressed person is named by the LID, with the
+/// phone number beside (`pn_jid`), and the pair is among the sync's
+/// phone-number ↔ LID mappings, as WhatsApp's phone sends them.
+fn history_sync(own_phone: &str, chats: &[SeedChat], lid_of: LidOf<'_>) -> wa::HistorySync {
     let own = format!("{own_phone}@s.whatsapp.net");
+    let mut mappings = Vec::new();
     let conversations = chats
         .iter()
         .filter_map(|c| {
-            let jid = chat_jid(&c.chat)?;
-            let group = jid.ends_with("@g.us");
+            let pn_jid = chat_jid(&c.chat)?;
+            let group = pn_jid.ends_with("@g.us");
+            let lid = (!group).then(|| lid_of(&c.chat)).flatten();
+            let jid = match &lid {
+                Some(lid) => {
+                    let lid = format!("{lid}@lid");
+                    mappings.push(wa::PhoneNumberToLIDMapping {
+                        pn_jid: Some(pn_jid.clone()),
+                        lid_jid: Some(lid.clone()),
+                    });
+                    lid
+                }
+                None => pn_jid.clone(),
+            };
             let messages = c
                 .messages
                 .iter()
@@ -152,6 +171,7 @@ fn history_sync(own_phone: &str, chats: &[SeedChat]) -> wa::HistorySync {
                 .collect();
             Some(wa::Conversation {
                 id: jid,
+                pn_jid: lid.is_some().then_some(pn_jid),
                 name: c.name.clone(),
                 last_msg_timestamp: c.messages.last().and_then(|m| m.timestamp),
                 messages,
@@ -162,6 +182,7 @@ fn history_sync(own_phone: &str, chats: &[SeedChat]) -> wa::HistorySync {
     wa::HistorySync {
         sync_type: wa::history_sync::HistorySyncType::INITIAL_BOOTSTRAP,
         conversations,
+        phone_number_to_lid_mappings: mappings,
         chunk_order: Some(0),
         progress: Some(100),
         ..Default::default()
@@ -169,8 +190,12 @@ fn history_sync(own_phone: &str, chats: &[SeedChat]) -> wa::HistorySync {
 }
 
 /// The phone's `HISTORY_SYNC_NOTIFICATION` carrying `chats` inline.
-pub fn notification(own_phone: &str, chats: &[SeedChat]) -> anyhow::Result<wa::Message> {
-    let raw = history_sync(own_phone, chats).encode_to_vec();
+pub fn notification(
+    own_phone: &str,
+    chats: &[SeedChat],
+    lid_of: LidOf<'_>,
+) -> anyhow::Result<wa::Message> {
+    let raw = history_sync(own_phone, chats, lid_of).encode_to_vec();
     let mut zlib = ZlibEncoder::new(Vec::new(), Compression::default());
     zlib.write_all(&raw)?;
     let compressed = zlib.finish()?;

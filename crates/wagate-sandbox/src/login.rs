@@ -164,7 +164,8 @@ fn share_app_state_key(state: &std::sync::Arc<State>, key: &DevKey) {
                 .await?;
             let history = match history {
                 Some(chats) => {
-                    let message = crate::history::notification(&phone.phone, &chats)?;
+                    let lid_of = |p: &str| state.lid_addressed(p).map(|(lid, _)| lid);
+                    let message = crate::history::notification(&phone.phone, &chats, &lid_of)?;
                     Some(session.encrypt(&message).await?)
                 }
                 None => None,

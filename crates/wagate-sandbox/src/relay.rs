@@ -56,6 +56,9 @@ pub(crate) struct Fanout<'a> {
     pub from: Jid,
     pub participant: Option<Jid>,
     pub recipient: Option<Jid>,
+    /// The sender's phone-number JID when `from` is its LID: the stanza
+    /// then says `addressing_mode="lid"`, as WhatsApp's do.
+    pub sender_pn: Option<Jid>,
     pub notify: String,
     pub t: i64,
 }
@@ -74,6 +77,11 @@ impl Fanout<'_> {
         }
         if let Some(r) = &self.recipient {
             b = b.attr("recipient", r.clone());
+        }
+        if let Some(pn) = &self.sender_pn {
+            b = b
+                .attr("sender_pn", pn.clone())
+                .attr("addressing_mode", "lid");
         }
         if !self.notify.is_empty() {
             b = b.attr("notify", self.notify.clone());
@@ -187,9 +195,13 @@ pub fn on_message(session: &Session, node: Node) {
         from: my_jid,
         participant: None,
         recipient: None,
+        sender_pn: None,
         notify,
         t: now_secs(),
     };
+    // How the sender is named to the other account: a LID-addressed
+    // phone's devices by their LID, with the phone number beside.
+    let (from_others, sender_pn) = state.sender_address(&me);
     let to_user = to.to_non_ad();
     // The same message sent again (same sender, chat and id, and not a
     // retry for a device that could not decrypt it) is acked, not relayed.
@@ -224,6 +236,9 @@ pub fn on_message(session: &Session, node: Node) {
         if target.phone == me.phone {
             // A copy for the sender's own other devices names the chat.
             f.recipient = Some(to_user.clone());
+        } else {
+            f.from = from_others.clone();
+            f.sender_pn = sender_pn.clone();
         }
         state.deliver(&target, f.build(encs, &shared));
     }
@@ -271,7 +286,14 @@ pub fn on_receipt(session: &Session, node: Node) {
             ));
             return;
         };
-        (p, my_jid.clone(), None)
+        // Another account sees a LID-addressed phone's receipts come
+        // from its LID, as its messages do.
+        let from = if p == me.phone {
+            my_jid.clone()
+        } else {
+            state.sender_address(me).0
+        };
+        (p, from, None)
     };
     let mut b = NodeBuilder::new("receipt")
         .attr("from", from)

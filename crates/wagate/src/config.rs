@@ -228,11 +228,13 @@ impl ServeArgs {
                 typing: wagate_engine::presence::TypingConfig::from_env()?,
                 presence_heartbeat: (self.presence_heartbeat_secs > 0)
                     .then(|| std::time::Duration::from_secs(self.presence_heartbeat_secs)),
-                history_sync: self.history_sync,
                 queue,
                 outbound: wagate_outbound::Outbound::new(wagate_outbound::Policy::from_env()?),
                 proxy: wagate_engine::config::ProxyConfig::from_env()?,
-                session_defaults: wagate_engine::config::session_defaults::from_env()?,
+                session_defaults: wagate_core::SessionSettings {
+                    history_sync: self.history_sync,
+                    ..wagate_engine::config::session_defaults::from_env()?
+                },
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),

@@ -254,6 +254,7 @@ async fn settings_are_merged_checked_and_followed() {
             "autoRead": true,
             // Statuses are ignored unless asked for (SESSION_IGNORE_STATUS).
             "ignore": { "groups": true, "broadcasts": false, "status": true, "channels": false },
+            "historySync": true,
         })
     );
 

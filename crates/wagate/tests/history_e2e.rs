@@ -4,8 +4,9 @@
 //! `fromHistory`, visible in the chat list and the chat's messages, with
 //! one `session.history_synced` event and no `message.received` for any of
 //! them — while a message Bob sends afterwards is an ordinary live one. A
-//! gateway started with `HISTORY_SYNC=false` keeps none of it, and the
-//! sandbox refuses a bad seed.
+//! gateway started with `HISTORY_SYNC=false` keeps none of it, nor does a
+//! session that chose `settings.historySync: false` on a gateway that
+//! keeps history; the sandbox refuses a bad seed.
 
 mod common;
 
@@ -206,5 +207,72 @@ async fn history_sync_off_keeps_nothing_and_bad_seeds_are_refused() {
         .map(|m| m["body"].as_str().unwrap())
         .collect();
     assert_eq!(bodies, vec!["hello?"]);
+    assert!(history(&api, &a, GROUP).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_that_chose_no_history_keeps_none_on_a_gateway_that_keeps_it() {
+    // A gateway with the default HISTORY_SYNC=true; Ann's phone holds history.
+    let sandbox = start_sandbox().await;
+    assert_eq!(
+        phone_with_history(&sandbox, ANN).await.status().as_u16(),
+        201
+    );
+    let ann = Phone {
+        sandbox: &sandbox,
+        number: ANN.to_string(),
+    };
+    let bob = create_phone(&sandbox, BOB, "Bob").await;
+    let data = tempfile::tempdir().unwrap();
+    let db = Db::sqlite();
+    let gw = Gateway::start(data.path(), &db.url(data.path()), &sandbox);
+    let api = gw.api(ADMIN_KEY);
+
+    // Ann's session chooses no history; Bob's follows the default.
+    let (status, created) = api
+        .post(
+            "/api/sessions",
+            json!({ "name": "ann", "settings": { "historySync": false } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"]["settings"]["historySync"], false);
+    let a = created["data"]["id"].as_str().unwrap().to_string();
+    let (status, bad) = api
+        .patch(
+            &format!("/api/sessions/{a}"),
+            json!({ "settings": { "historySync": "no" } }),
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    pair(&api, &a, &ann).await;
+    let b = create_and_pair(&api, "bob", &bob).await;
+    let (_, bob_session) = api.get(&format!("/api/sessions/{b}")).await;
+    assert_eq!(bob_session["data"]["settings"]["historySync"], true);
+
+    // A live message from Bob arrives; by then the history would have too.
+    let (status, sent) = api
+        .post(
+            &format!("/api/sessions/{b}/messages/send-text"),
+            json!({ "chatId": format!("{ANN}@c.us"), "text": "still there?" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let events = events_until(&gw.base, WAIT, |v| {
+        v["event"] == "message.received" && v["sessionId"] == a.as_str()
+    })
+    .await;
+    assert!(
+        !events
+            .iter()
+            .any(|v| v["event"] == "session.history_synced" && v["sessionId"] == a.as_str()),
+        "{events:?}"
+    );
+    let with_bob = history(&api, &a, &format!("{BOB}@c.us")).await;
+    let bodies: Vec<&str> = with_bob
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["still there?"]);
     assert!(history(&api, &a, GROUP).await.is_empty());
 }

@@ -5,7 +5,7 @@
 //! made on the phone).
 
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::routing::{delete, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,7 +16,7 @@ use wagate_store::app::ChatSettings;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::history::MessageDto;
+use crate::history::{MessageDto, PhoneNumbers};
 use crate::owned::OwnedSession;
 use crate::send::{parse_chat_id, wa_id_of};
 use crate::state::AppState;
@@ -275,6 +275,7 @@ pub async fn delete_chat(
               (status = 400, description = "VALIDATION_ERROR, SESSION_NOT_READY"),
               (status = 404, description = "MESSAGE_NOT_FOUND")))]
 pub async fn star(
+    State(state): State<AppState>,
     OwnedSession { session, .. }: OwnedSession,
     Path((_id, message_id)): Path<(String, String)>,
     Json(body): Json<Star>,
@@ -282,7 +283,8 @@ pub async fn star(
     let m = session
         .star_message(wa_id_of(&message_id), body.starred)
         .await?;
-    Ok(envelope::ok(MessageDto::from(&m)))
+    let pns = PhoneNumbers::of(&state.store, [&m]).await?;
+    Ok(envelope::ok(pns.dto(&m)))
 }
 
 /// Delete a message for me: gone from this account's devices, not from the

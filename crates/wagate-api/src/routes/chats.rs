@@ -16,7 +16,7 @@ use wagate_store::app::ChatPage;
 use crate::envelope::{self, Envelope, Pagination};
 use crate::error::ApiError;
 use crate::extract::Query;
-use crate::history::MessageDto;
+use crate::history::{MessageDto, PhoneNumbers};
 use crate::owned::OwnedSession;
 use crate::state::AppState;
 
@@ -57,6 +57,13 @@ pub struct ChatDto {
     pub muted_until: Option<String>,
     /// The time of the newest message (ISO 8601).
     pub last_activity: String,
+    /// The ids of the labels the chat carries (WhatsApp Business).
+    pub labels: Vec<String>,
+    /// The phone number (`628…@c.us`) of a one-to-one chat named by LID
+    /// (`…@lid`), when the session knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "628123456789@c.us")]
+    pub chat_pn: Option<String>,
 }
 
 /// The session's chats: pinned ones first (most recently pinned first), then
@@ -89,6 +96,8 @@ pub async fn list_chats(
             },
         )
         .await?;
+    let labels = state.store.chat_label_pairs(&record.id).await?;
+    let pns = PhoneNumbers::of(&state.store, chats.iter().map(|c| &c.last)).await?;
     let out: Vec<ChatDto> = chats
         .iter()
         .map(|c| {
@@ -97,7 +106,7 @@ pub async fn list_chats(
                 id: ChatId::api_from_jid(&c.last.chat_id),
                 name: c.name.clone(),
                 is_group: c.last.chat_id.ends_with("@g.us"),
-                last_message: MessageDto::from(&c.last),
+                last_message: pns.dto(&c.last),
                 unread_count: c.unread_count,
                 marked_unread: s.marked_unread,
                 archived: s.archived,
@@ -105,6 +114,12 @@ pub async fn list_chats(
                 pinned_at: s.pinned_at.map(iso_ms),
                 muted_until: muted_until_text(s.muted_until),
                 last_activity: iso_ms(c.last.wa_timestamp * 1000),
+                labels: labels
+                    .iter()
+                    .filter(|(chat, _)| *chat == c.last.chat_id)
+                    .map(|(_, label)| label.clone())
+                    .collect(),
+                chat_pn: pns.pn(&c.last.session_id, &c.last.chat_id),
             }
         })
         .collect();

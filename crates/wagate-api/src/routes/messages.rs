@@ -11,7 +11,7 @@ use crate::auth::Auth;
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
-use crate::history::MessageDto;
+use crate::history::{MessageDto, PhoneNumbers};
 use crate::owned::OwnedSession;
 use crate::send::{
     self, IdempotencyKey, SendMode, SendResultDto, SendText, parse_chat_id, wa_id_of,
@@ -81,7 +81,9 @@ pub async fn list_messages(
         .store
         .list_messages(&id, &chat.jid(), limit, before)
         .await?;
-    Ok(envelope::ok(records.iter().map(MessageDto::from).collect()))
+    Ok(envelope::ok(
+        PhoneNumbers::dtos(&state.store, &records).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -129,5 +131,7 @@ pub async fn message_feed(
             limit,
         })
         .await?;
-    Ok(envelope::ok(records.iter().map(MessageDto::from).collect()))
+    Ok(envelope::ok(
+        PhoneNumbers::dtos(&state.store, &records).await?,
+    ))
 }

@@ -7,9 +7,11 @@ pub mod chat_actions;
 pub mod chats;
 pub mod circles;
 pub mod compat;
+pub mod contact_lids;
 pub mod contacts;
 pub mod groups;
 pub mod health;
+pub mod labels;
 pub mod media;
 pub mod messages;
 pub mod otp;
@@ -39,12 +41,14 @@ pub fn api_router() -> Router<AppState> {
         .merge(messages::router())
         .merge(chats::router())
         .merge(chat_actions::router())
+        .merge(labels::router())
         .merge(stats::router())
         .merge(media::router())
         .merge(actions::router())
         .merge(polls::router())
         .merge(status::router())
         .merge(contacts::router())
+        .merge(contact_lids::router())
         .merge(groups::router())
         .merge(presence::router())
         .merge(queue::router())

@@ -79,7 +79,7 @@ fn chat_jid(chat: &ChatId) -> Result<Jid, EngineError> {
         .map_err(|_| EngineError::InvalidChatId(chat.api()))
 }
 
-fn app_state_error(e: AppStateError) -> EngineError {
+pub(crate) fn app_state_error(e: AppStateError) -> EngineError {
     match e {
         AppStateError::InvalidRequest(m) => EngineError::Invalid(m),
         other => EngineError::Engine(format!("app-state change failed: {other}")),

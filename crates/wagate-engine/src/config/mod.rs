@@ -38,9 +38,6 @@ pub struct EngineConfig {
     pub typing: TypingConfig,
     /// Say "available" this often while connected (`None`: never).
     pub presence_heartbeat: Option<std::time::Duration>,
-    /// Store the history the phone pushes at link (`HISTORY_SYNC`); off,
-    /// the engine acknowledges and drops it.
-    pub history_sync: bool,
     /// The send queue: pacing, retries, idempotency.
     pub queue: QueueConfig,
     /// The guarded client for URLs a tenant chooses (media URLs; webhooks
@@ -48,7 +45,8 @@ pub struct EngineConfig {
     pub outbound: wagate_outbound::Outbound,
     /// The operator's proxies: `PROXY_URL`, `PROXY_POOL`.
     pub proxy: ProxyConfig,
-    /// What a session does where it chose nothing (`SESSION_*`).
+    /// What a session does where it chose nothing (`SESSION_*`, and
+    /// `HISTORY_SYNC` for `historySync`).
     pub session_defaults: wagate_core::SessionSettings,
 }
 

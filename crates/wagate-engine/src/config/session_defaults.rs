@@ -1,9 +1,11 @@
 //! The behaviour settings a session follows where it chose nothing
 //! (`SESSION_*`): rejecting calls and the reply after, staying online,
 //! reading incoming messages, and the chats whose messages are ignored.
-//! Every one is off when unset, except ignoring status updates: a session
-//! hears other people's statuses only when asked to
-//! (`SESSION_IGNORE_STATUS=false`, or its own `settings.ignore.status`).
+//! Every one is off when unset, except ignoring status updates (a session
+//! hears other people's statuses only when asked to:
+//! `SESSION_IGNORE_STATUS=false`, or its own `settings.ignore.status`) and
+//! keeping the history pushed at link (`HISTORY_SYNC`, read with the other
+//! server flags and laid over these).
 
 use wagate_core::session_settings::{IgnoreSettings, SessionSettings, SettingsPatch};
 
@@ -13,7 +15,7 @@ pub fn from_env() -> Result<SessionSettings, String> {
 }
 
 /// Reads the `SESSION_*` defaults (every one off but
-/// `SESSION_IGNORE_STATUS`, no message, when unset).
+/// `SESSION_IGNORE_STATUS`, no message, when unset; history sync on).
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SessionSettings, String> {
     let flag_or = |name: &str, unset: bool| -> Result<bool, String> {
         match get(name).map(|s| s.trim().to_ascii_lowercase()).as_deref() {
@@ -43,6 +45,7 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SessionSettin
             status: flag_or("SESSION_IGNORE_STATUS", true)?,
             channels: flag("SESSION_IGNORE_CHANNELS")?,
         },
+        history_sync: true,
     })
 }
 
@@ -56,7 +59,13 @@ mod tests {
         assert!(unset.ignore.status);
         let mut all_off = unset.clone();
         all_off.ignore.status = false;
-        assert_eq!(all_off, SessionSettings::default());
+        assert_eq!(
+            all_off,
+            SessionSettings {
+                history_sync: true,
+                ..Default::default()
+            }
+        );
         let heard = from_lookup(|k| (k == "SESSION_IGNORE_STATUS").then(|| "false".into()));
         assert!(!heard.unwrap().ignore.status);
         let on = from_lookup(|k| match k {

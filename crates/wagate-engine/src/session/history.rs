@@ -34,6 +34,10 @@ struct Chunk {
 
 impl Session {
     pub(super) async fn on_history_sync(&self, sync: &LazyHistorySync) {
+        // Turned off after this run started: the engine still asked for it.
+        if !self.settings().history_sync {
+            return;
+        }
         let sync_type = sync_type_name(sync.sync_type());
         let progress = sync.progress();
         let own = self.live().phone.map(|p| format!("{p}@s.whatsapp.net"));

@@ -115,8 +115,13 @@ impl Session {
             Event::HistorySync(sync) => self.on_history_sync(sync).await,
             Event::IncomingCall(call) => self.on_call(call, client).await,
             Event::MissedCall(missed) => self.on_missed_call(missed).await,
+            Event::AppStateSyncFailed(failed) => {
+                self.on_app_state_skipped(failed, client, generation)
+            }
             other => {
-                self.on_chat_sync(other).await;
+                if !self.on_chat_sync(other).await {
+                    self.on_label_sync(other).await;
+                }
             }
         }
     }
@@ -264,6 +269,8 @@ impl Session {
         if let Some(alt) = &info.source.sender_alt {
             data["senderAlt"] = json!(ChatId::api_from_jid(&alt.to_non_ad_string()));
         }
+        self.add_lid_fields(&mut data, &record, info.source.sender_alt.as_ref())
+            .await;
         tx.append(&self.id, &self.tenant_id, event, &data).await?;
         tx.commit().await?;
         if record.media.is_some() {
@@ -292,8 +299,24 @@ impl Session {
                 chats.push(alt.to_non_ad_string());
             }
         }
+        // Looked up only when a message is not found under the receipt's
+        // own addresses: the other address the engine learned (a LID
+        // receipt for a message sent to the phone number, or the reverse).
+        let mut other_looked_up = source.is_group;
         for id in &receipt.message_ids {
-            if let Err(e) = self.apply_receipt(&chats, id, ack, name).await {
+            let mut result = self.apply_receipt(&chats, id, ack, name).await;
+            if matches!(result, Ok(false)) && !other_looked_up {
+                other_looked_up = true;
+                if let Some(other) = self.other_address(&source.chat.to_non_ad()).await
+                    && !chats.contains(&other)
+                {
+                    chats.push(other);
+                    result = self
+                        .apply_receipt(&chats[chats.len() - 1..], id, ack, name)
+                        .await;
+                }
+            }
+            if let Err(e) = result {
                 warn!(session = %self.id, "could not record receipt: {e}");
             }
         }
@@ -301,14 +324,14 @@ impl Session {
 
     /// Moves the message `id` *of the receipt's chat* to `name` and appends
     /// its `message.ack`, in one transaction; an id of another chat (or a
-    /// status that would go backwards) changes nothing.
+    /// status that would go backwards) changes nothing. Whether it moved.
     pub(super) async fn apply_receipt(
         &self,
         chats: &[String],
         id: &str,
         ack: u8,
         name: MessageStatus,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         let mut tx = self.shared.store.begin().await?;
         let mut matched = None;
         for chat in chats {
@@ -318,14 +341,14 @@ impl Session {
             }
         }
         let Some(chat) = matched else {
-            return Ok(());
+            return Ok(false);
         };
         let message_id = wagate_core::ids::message_id(true, &ChatId::api_from_jid(chat), id);
         let data = json!({ "messageId": message_id, "ack": ack, "ackName": name });
         tx.append(&self.id, &self.tenant_id, EventKind::MessageAck, &data)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 }
 

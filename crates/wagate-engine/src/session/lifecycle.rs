@@ -77,7 +77,7 @@ impl Session {
                     }
                 }
             });
-        if !self.shared.config.history_sync {
+        if !self.settings().history_sync {
             builder = builder.skip_history_sync();
         }
         if let Some(version) = self.shared.config.effective_version() {

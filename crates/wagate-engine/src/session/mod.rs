@@ -43,6 +43,7 @@ use crate::error::EngineError;
 use crate::events::{EventKind, GatewayEvent};
 use crate::http::GatewayHttpClient;
 
+mod app_state_catch_up;
 mod connection;
 mod history;
 mod inbound;
@@ -283,6 +284,7 @@ impl Session {
             return Ok(());
         }
         let mut data = message_event_data(record);
+        self.add_lid_fields(&mut data, record, None).await;
         if let Some(x) = extras {
             tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
                 .await?;

@@ -1,5 +1,6 @@
 //! Admin routes over app state: the phone archiving, pinning, muting or
 //! marking a chat unread by itself (`POST /admin/phones/{phone}/chats/{chatJid}`),
+//! its labels (`super::labels`),
 //! and what each collection of an account holds
 //! (`GET /admin/phones/{phone}/app-state`).
 
@@ -13,11 +14,12 @@ use axum::{Json, Router, routing};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::phone::{self, ChatChange};
+use super::phone::{self, ChatChange, PhoneMutation};
 use crate::state::State;
 
 pub fn router() -> Router<Arc<State>> {
     Router::new()
+        .merge(super::labels::router())
         .route(
             "/admin/phones/{phone}/chats/{chat_jid}",
             routing::post(change_chat),
@@ -26,7 +28,7 @@ pub fn router() -> Router<Arc<State>> {
 }
 
 /// The admin API's error: `{"error": "..."}`.
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({ "error": msg.into() }))).into_response()
 }
 
@@ -43,7 +45,7 @@ struct ChatChanges {
 
 /// A chat JID the phone can name: `…@s.whatsapp.net` (or `…@c.us`),
 /// `…@g.us` or `…@lid`, normalized to WhatsApp's form.
-fn chat_jid(raw: &str) -> Option<String> {
+pub(super) fn chat_jid(raw: &str) -> Option<String> {
     let (user, server) = raw.split_once('@')?;
     let server = match server {
         "c.us" | "s.whatsapp.net" => "s.whatsapp.net",
@@ -99,42 +101,63 @@ async fn change_chat(
             "give at least one of archived, pinned, mutedUntil, markedUnread",
         );
     }
-    let has_device = state.devices_of(&phone).iter().any(|d| d.key_shared);
-    let key = match state.phone(&phone).and_then(|p| p.app_state_key) {
+    let mutations: Vec<_> = changes.into_iter().map(|c| c.mutation(&jid)).collect();
+    match store_changes(&state, &phone, &mutations) {
+        Ok(moved) => Json(json!({
+            "phone": phone,
+            "chatJid": jid,
+            "collections": collections_json(&moved),
+        }))
+        .into_response(),
+        Err(resp) => resp,
+    }
+}
+
+/// The collections a change moved, as the admin API shows them.
+pub(super) fn collections_json(moved: &[(String, u64)]) -> Vec<serde_json::Value> {
+    moved
+        .iter()
+        .map(|(name, version)| json!({ "name": name, "version": version }))
+        .collect()
+}
+
+/// Encodes each mutation as the phone with the account's app-state key,
+/// stores it as the next version of its collection and tells the devices;
+/// the collections moved, with their new versions. A 409 when the phone
+/// has shared no key yet or a change cannot be stored.
+pub(super) fn store_changes(
+    state: &State,
+    phone: &str,
+    mutations: &[PhoneMutation],
+) -> Result<Vec<(String, u64)>, Response> {
+    let has_device = state.devices_of(phone).iter().any(|d| d.key_shared);
+    let key = match state.phone(phone).and_then(|p| p.app_state_key) {
         Some(key) if has_device => key,
         _ => {
-            return error(
+            return Err(error(
                 StatusCode::CONFLICT,
                 "the phone has shared no app-state key yet: link a device first",
-            );
+            ));
         }
     };
     let mut moved: Vec<(String, u64)> = Vec::new();
-    for change in changes {
-        match phone::apply(&state, &phone, &key, &jid, change) {
+    for mutation in mutations {
+        match phone::apply(state, phone, &key, mutation) {
             Ok((name, version)) => {
                 moved.retain(|(n, _)| n != name);
                 moved.push((name.to_string(), version));
             }
             Err(e) => {
-                return error(
+                return Err(error(
                     StatusCode::CONFLICT,
                     format!("cannot store the change: {e:#}"),
-                );
+                ));
             }
         }
     }
     state.persist();
-    super::notify_devices(&state, &phone, None, &moved);
-    Json(json!({
-        "phone": phone,
-        "chatJid": jid,
-        "collections": moved
-            .iter()
-            .map(|(name, version)| json!({ "name": name, "version": version }))
-            .collect::<Vec<_>>(),
-    }))
-    .into_response()
+    super::notify_devices(state, phone, None, &moved);
+    Ok(moved)
 }
 
 /// `GET /admin/phones/{phone}/app-state` →

@@ -1,5 +1,6 @@
 //! The phone changing its own app state: archive, pin, mute or mark a chat
-//! unread on the virtual phone. The phone owns the account's sync key, so
+//! unread, create, change or delete a label and label a chat, on the
+//! virtual phone. The phone owns the account's sync key, so
 //! it encodes a real mutation patch with wacore-appstate — the same code
 //! whatsapp-rust sends patches with — on top of the collection's current
 //! ltHash, which it rebuilds from the stored patches' MACs (no decryption
@@ -27,7 +28,86 @@ pub enum ChatChange {
     MarkedUnread(bool),
 }
 
+/// One change the phone makes to its labels (WhatsApp Business).
+#[derive(Clone, Debug)]
+pub enum LabelChange {
+    /// Creates or changes label `id`.
+    Edit {
+        id: String,
+        name: String,
+        color: i32,
+    },
+    /// Deletes label `id`.
+    Delete { id: String },
+    /// Puts label `id` on `chat_jid` (or takes it off).
+    Chat {
+        id: String,
+        chat_jid: String,
+        labeled: bool,
+    },
+}
+
+/// A mutation the phone encodes: its schema, the variable parts of its
+/// index in order, and its value.
+pub struct PhoneMutation {
+    schema: &'static Schema,
+    keys: Vec<String>,
+    value: wa::SyncActionValue,
+}
+
+impl LabelChange {
+    pub fn mutation(&self) -> PhoneMutation {
+        let mut value = wa::SyncActionValue {
+            timestamp: Some(now_millis()),
+            ..Default::default()
+        };
+        let (schema, keys) = match self {
+            Self::Edit { id, name, color } => {
+                value.label_edit_action = buffa::MessageField::some(act::LabelEditAction {
+                    name: Some(name.clone()),
+                    color: Some(*color),
+                    deleted: Some(false),
+                    ..Default::default()
+                });
+                (&schemas::LABEL_EDIT, vec![id.clone()])
+            }
+            Self::Delete { id } => {
+                value.label_edit_action = buffa::MessageField::some(act::LabelEditAction {
+                    deleted: Some(true),
+                    ..Default::default()
+                });
+                (&schemas::LABEL_EDIT, vec![id.clone()])
+            }
+            Self::Chat {
+                id,
+                chat_jid,
+                labeled,
+            } => {
+                value.label_association_action =
+                    buffa::MessageField::some(act::LabelAssociationAction {
+                        labeled: Some(*labeled),
+                        ..Default::default()
+                    });
+                (&schemas::LABEL_JID, vec![id.clone(), chat_jid.clone()])
+            }
+        };
+        PhoneMutation {
+            schema,
+            keys,
+            value,
+        }
+    }
+}
+
 impl ChatChange {
+    pub fn mutation(self, chat_jid: &str) -> PhoneMutation {
+        PhoneMutation {
+            schema: self.schema(),
+            keys: vec![chat_jid.to_string()],
+            value: self.value(),
+        }
+    }
+
     fn schema(self) -> &'static Schema {
         match self {
             Self::Archived(_) => &schemas::ARCHIVE,
@@ -73,25 +153,24 @@ impl ChatChange {
     }
 }
 
-/// Encodes `change` on `chat_jid` as the phone, stores it as the next
-/// version of its collection and returns (collection, version).
+/// Encodes `change` as the phone, stores it as the next version of its
+/// collection and returns (collection, version).
 pub fn apply(
     state: &State,
     phone: &str,
     key: &AppStateKey,
-    chat_jid: &str,
-    change: ChatChange,
+    change: &PhoneMutation,
 ) -> anyhow::Result<(&'static str, u64)> {
-    let schema = change.schema();
+    let schema = change.schema;
     let collection = schema.collection.as_str();
     let keys = expand_app_state_keys(&key.key_data);
-    let index = action_index(schema, chat_jid)?;
+    let index = action_index(schema, &change.keys)?;
     let mut iv = [0u8; 16];
     rand::fill(&mut iv);
     let (mutation, _) = encode_record(
         wa::syncd_mutation::SyncdOperation::SET,
         &index,
-        &change.value(),
+        &change.value,
         &keys,
         &key.key_id,
         &iv,
@@ -111,16 +190,20 @@ pub fn apply(
     anyhow::bail!("the collection kept moving")
 }
 
-/// The JSON index of a chat-keyed action: `["archive", "<jid>"]`.
-fn action_index(schema: &Schema, chat_jid: &str) -> anyhow::Result<Vec<u8>> {
-    let parts: Vec<&str> = schema
-        .index_parts
-        .iter()
-        .map(|p| match p {
-            IndexPart::Literal { value } => *value,
-            _ => chat_jid,
-        })
-        .collect();
+/// The JSON index of an action: its literal, then `keys` in order
+/// (`["archive", "<jid>"]`, `["label_jid", "<id>", "<jid>"]`).
+fn action_index(schema: &Schema, keys: &[String]) -> anyhow::Result<Vec<u8>> {
+    let mut keys = keys.iter();
+    let mut parts: Vec<&str> = Vec::new();
+    for part in schema.index_parts {
+        match part {
+            IndexPart::Literal { value } => parts.push(value),
+            _ => match keys.next() {
+                Some(k) => parts.push(k),
+                None => anyhow::bail!("the {} index needs more keys", schema.name),
+            },
+        }
+    }
     Ok(serde_json::to_vec(&parts)?)
 }
 

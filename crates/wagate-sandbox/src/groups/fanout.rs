@@ -51,6 +51,7 @@ pub fn relay_message(session: &Session, node: &Node, to: &Jid, id: &str) {
         from: Jid::group(group.id.as_str()),
         participant: Some(my_jid.clone()),
         recipient: None,
+        sender_pn: None,
         notify: state
             .phone(&me.phone)
             .map(|p| p.push_name)

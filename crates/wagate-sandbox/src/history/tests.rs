@@ -42,7 +42,7 @@ fn the_notification_carries_the_history_inline() {
         {"chat": "120363-1@g.us", "messages": [{"text": "yo", "sender": "628222"}]},
     ]))
     .unwrap();
-    let msg = notification("628000", &chats).unwrap();
+    let msg = notification("628000", &chats, &|_| None).unwrap();
     let n = msg
         .protocol_message
         .as_option()
@@ -61,4 +61,32 @@ fn the_notification_carries_the_history_inline() {
     assert_eq!(first.key.as_option().unwrap().id.as_deref(), Some("A1"));
     let group = hs.conversations[1].messages[0].message.as_option().unwrap();
     assert_eq!(group.participant.as_deref(), Some("628222@s.whatsapp.net"));
+}
+
+#[test]
+fn a_lid_addressed_contact_is_named_by_its_lid() {
+    let chats = seed(serde_json::json!([
+        {"chat": "628111", "messages": [{"text": "hi"}]},
+        {"chat": "628333", "messages": [{"text": "plain"}]},
+    ]))
+    .unwrap();
+    let lid_of = |p: &str| (p == "628111").then(|| "100000000000042".to_string());
+    let hs = history_sync("628000", &chats, &lid_of);
+    let lid_chat = &hs.conversations[0];
+    assert_eq!(lid_chat.id, "100000000000042@lid");
+    assert_eq!(lid_chat.pn_jid.as_deref(), Some("628111@s.whatsapp.net"));
+    let key = lid_chat.messages[0]
+        .message
+        .as_option()
+        .unwrap()
+        .key
+        .as_option()
+        .unwrap();
+    assert_eq!(key.remote_jid.as_deref(), Some("100000000000042@lid"));
+    assert_eq!(hs.conversations[1].id, "628333@s.whatsapp.net");
+    assert_eq!(hs.conversations[1].pn_jid, None);
+    assert_eq!(hs.phone_number_to_lid_mappings.len(), 1);
+    let m = &hs.phone_number_to_lid_mappings[0];
+    assert_eq!(m.pn_jid.as_deref(), Some("628111@s.whatsapp.net"));
+    assert_eq!(m.lid_jid.as_deref(), Some("100000000000042@lid"));
 }

@@ -1,5 +1,6 @@
 //! `xmlns="usync"`: who is on WhatsApp (`contact`), device lists
-//! (`devices`, with a key-index list signed by the account key) and LIDs.
+//! (`devices`, with a key-index list signed by the account key) and LIDs
+//! (a LID-addressed phone's mapping, asked either way).
 //! A number is on WhatsApp exactly when it was created through the admin API.
 
 use buffa::Message as _;
@@ -84,17 +85,19 @@ fn user_result(state: &State, u: &Node, has: &dyn Fn(&str) -> bool) -> Node {
                 .build(),
         });
     }
+    // Only a LID-addressed phone's mapping is revealed; for any other an
+    // empty `<lid/>` tells the client there is no mapping to learn, and
+    // it keeps addressing the number by phone.
+    let lid_mapping = account
+        .as_ref()
+        .filter(|p| p.lid_addressed)
+        .map(|p| (Jid::lid(p.lid.as_str()), Jid::pn(p.phone.as_str())));
     if has("lid") {
-        // Each account's LID, as WhatsApp answers: clients learn the
-        // LID↔phone mapping (status updates are addressed by LID). Messages
-        // between people stay phone-number based in the sandbox; a number
-        // not on WhatsApp gets an empty `<lid/>`.
-        kids.push(match &account {
-            Some(p) if !p.lid.is_empty() => NodeBuilder::new("lid")
-                .attr("val", Jid::lid(p.lid.as_str()))
-                .build(),
-            _ => NodeBuilder::new("lid").build(),
-        });
+        let mut l = NodeBuilder::new("lid");
+        if let Some((lid, _)) = lid_mapping.as_ref().filter(|_| !jid.is_lid()) {
+            l = l.attr("val", lid.clone());
+        }
+        kids.push(l.build());
     }
     if has("status")
         && let Some(p) = &account
@@ -106,10 +109,12 @@ fn user_result(state: &State, u: &Node, has: &dyn Fn(&str) -> bool) -> Node {
                 .build(),
         );
     }
-    NodeBuilder::new("user")
-        .attr("jid", jid)
-        .children(kids)
-        .build()
+    let mut user = NodeBuilder::new("user").attr("jid", jid.clone());
+    // Asked by LID: the phone number it stands for.
+    if let Some((_, pn)) = lid_mapping.filter(|_| jid.is_lid()) {
+        user = user.attr("pn_jid", pn);
+    }
+    user.children(kids).build()
 }
 
 fn devices_node(state: &State, p: &Phone) -> Node {

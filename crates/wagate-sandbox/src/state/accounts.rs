@@ -39,6 +39,13 @@ pub struct Phone {
     pub push_name: String,
     /// The account's LID user part (`<lid>@lid`).
     pub lid: String,
+    /// Addressed by its LID, as WhatsApp does for more and more people
+    /// (`"lid": true` on create): what it sends reaches others from
+    /// `<lid>@lid` with its phone number beside (`sender_pn`), and usync
+    /// reveals its LID ↔ phone-number mapping. Other phones' LIDs stay
+    /// private, and they are addressed by phone number.
+    #[serde(default)]
+    pub lid_addressed: bool,
     /// ADV account signature key (the phone's identity key).
     pub account: StoredKeyPair,
     /// ADV raw id of the account, constant across devices.
@@ -99,6 +106,27 @@ impl State {
             Some(jid.user.to_string())
         } else {
             None
+        }
+    }
+
+    /// `(lid, phone)` of a LID-addressed phone; `None` for any other.
+    pub fn lid_addressed(&self, phone: &str) -> Option<(String, String)> {
+        read(&self.phones)
+            .get(phone)
+            .filter(|p| p.lid_addressed)
+            .map(|p| (p.lid.clone(), p.phone.clone()))
+    }
+
+    /// How a device of `key`'s phone is named to other accounts: its
+    /// LID device JID with the phone-number JID beside (a LID-addressed
+    /// phone), else its phone-number device JID alone.
+    pub fn sender_address(&self, key: &DevKey) -> (Jid, Option<Jid>) {
+        match self.lid_addressed(&key.phone) {
+            Some((lid, phone)) => (
+                Jid::lid_device(lid.as_str(), key.device),
+                Some(Jid::pn(phone.as_str())),
+            ),
+            None => (key.jid(), None),
         }
     }
 

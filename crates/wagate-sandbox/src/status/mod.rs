@@ -115,6 +115,7 @@ pub fn relay_status(session: &Session, node: &Node, to: &Jid, id: &str) {
         from: Jid::status_broadcast(),
         participant: Some(my_jid.clone()),
         recipient: None,
+        sender_pn: None,
         notify: state
             .phone(&me.phone)
             .map(|p| p.push_name)

@@ -150,14 +150,16 @@ impl Store {
         Ok((records, total.max(0) as u64))
     }
 
-    /// Deletes the session row, its message history (polls, votes and chat
-    /// settings included) and its proxy.
+    /// Deletes the session row, its message history (polls, votes, chat
+    /// settings and labels included) and its proxy.
     pub async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
         for table in [
             "messages",
             "polls",
             "poll_votes",
             "chat_settings",
+            "labels",
+            "chat_labels",
             "session_proxies",
         ] {
             sqlx::query(AssertSqlSafe(format!(
