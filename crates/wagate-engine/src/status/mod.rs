@@ -7,7 +7,8 @@
 //! (`client.status()`) addresses a status by LID, so each recipient's
 //! LID↔phone mapping must be known before it is sent: the engine asks
 //! WhatsApp (a number check) for those it does not know yet, and a person
-//! WhatsApp does not know is left out.
+//! WhatsApp gives no LID for is left out (the sandbox reveals the LIDs of
+//! its LID-addressed phones only).
 //!
 //! Who sees a status: the `contacts` given, else the session's contacts —
 //! everyone it exchanged a one-to-one message with or heard in a group

@@ -44,7 +44,9 @@ impl Session {
         let (recipients, jids) = reachable(&client, wanted).await;
         if jids.is_empty() {
             return Err(EngineError::Invalid(
-                "none of the contacts is on WhatsApp".into(),
+                "none of the contacts can get a status: WhatsApp gave no LID for them \
+                 (not on WhatsApp, or not addressed by LID)"
+                    .into(),
             ));
         }
 
