@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod bulk;
+pub mod channels;
 pub mod chat_actions;
 pub mod chats;
 pub mod circles;
@@ -44,6 +45,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(polls::router())
         .merge(contacts::router())
         .merge(groups::router())
+        .merge(channels::router())
         .merge(presence::router())
         .merge(queue::router())
         .merge(bulk::router())

@@ -3,6 +3,7 @@
 //! secret, votes on them applied), receipts.
 
 use super::*;
+use wagate_core::session_settings::ChatKind;
 
 impl Session {
     // ── engine events ──────────────────────────────────────────────────
@@ -260,6 +261,10 @@ impl Session {
         }
         if let Some(alt) = &info.source.sender_alt {
             data["senderAlt"] = json!(ChatId::api_from_jid(&alt.to_non_ad_string()));
+        }
+        // A channel's post is named by its server id (reactions take it).
+        if ChatKind::of(&record.chat_id) == ChatKind::Channel && info.server_id > 0 {
+            data["serverId"] = json!(info.server_id);
         }
         tx.append(&self.id, &self.tenant_id, event, &data).await?;
         tx.commit().await?;
