@@ -10,6 +10,8 @@
 
 mod posts;
 pub mod routes;
+#[cfg(test)]
+mod tests;
 
 use serde_json::{Value, json};
 use wacore::iq::mex_operations::{
