@@ -16,6 +16,7 @@
 
 mod posts;
 
+use wagate_core::session_settings::ChatKind;
 use wagate_core::{ChannelId, ChannelRef, ChannelRole};
 use whatsapp_rust::features::{
     MexError, NewsletterError, NewsletterMetadata, NewsletterRole, NewsletterState,
@@ -104,6 +105,18 @@ pub(crate) fn channel_error(e: NewsletterError) -> EngineError {
         return EngineError::ChannelNotFound;
     }
     EngineError::Engine(format!("channel request failed: {e}"))
+}
+
+/// Refuses a channel's message where only a chat's will do: reacting,
+/// editing or deleting for everyone go end-to-end encrypted, which a
+/// channel is not (its reactions have their own route).
+pub(crate) fn not_a_channel(chat_jid: &str) -> Result<(), EngineError> {
+    if ChatKind::of(chat_jid) == ChatKind::Channel {
+        return Err(EngineError::Invalid(
+            "this is a channel's message: react with POST /api/sessions/{id}/channels/{channelId}/messages/{serverId}/react".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn channel_jid(id: &ChannelId) -> Result<Jid, EngineError> {

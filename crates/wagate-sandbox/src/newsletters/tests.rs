@@ -147,6 +147,7 @@ fn posts_take_rising_server_ids_and_count_reactions() {
     let n = all.get(digits).unwrap();
     assert_eq!(n.posts.len(), 2);
     assert_eq!(n.posts[0].reaction_counts().get("👍"), Some(&1));
+    drop(all);
     assert!(matches!(
         react(&state, BEN, digits, 5, "👍"),
         Err(PostError::NotFound(_))
