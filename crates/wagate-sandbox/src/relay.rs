@@ -162,6 +162,10 @@ pub fn on_message(session: &Session, node: Node) {
         crate::groups::relay_message(session, &node, &to, &id);
         return;
     }
+    if to.server == wacore_binary::Server::Newsletter {
+        crate::newsletters::on_message(session, &node, &to, &id);
+        return;
+    }
     let ty = attr(&node, "type").unwrap_or_else(|| "text".into());
     if to.is_status_broadcast() || to.is_broadcast_list() {
         session.send(server_ack("message", &id, &to, None));

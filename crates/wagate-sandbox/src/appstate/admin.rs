@@ -109,7 +109,7 @@ async fn change_chat(
             "collections": collections_json(&moved),
         }))
         .into_response(),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -129,15 +129,15 @@ pub(super) fn store_changes(
     state: &State,
     phone: &str,
     mutations: &[PhoneMutation],
-) -> Result<Vec<(String, u64)>, Response> {
+) -> Result<Vec<(String, u64)>, Box<Response>> {
     let has_device = state.devices_of(phone).iter().any(|d| d.key_shared);
     let key = match state.phone(phone).and_then(|p| p.app_state_key) {
         Some(key) if has_device => key,
         _ => {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::CONFLICT,
                 "the phone has shared no app-state key yet: link a device first",
-            ));
+            )));
         }
     };
     let mut moved: Vec<(String, u64)> = Vec::new();
@@ -148,10 +148,10 @@ pub(super) fn store_changes(
                 moved.push((name.to_string(), version));
             }
             Err(e) => {
-                return Err(error(
+                return Err(Box::new(error(
                     StatusCode::CONFLICT,
                     format!("cannot store the change: {e:#}"),
-                ));
+                )));
             }
         }
     }

@@ -64,7 +64,7 @@ fn checked<T: DeserializeOwned>(
     phone: &str,
     label_id: &str,
     body: &Bytes,
-) -> Result<T, Response> {
+) -> Result<T, Box<Response>> {
     if !state.phone_exists(phone) {
         return Err(error(
             StatusCode::NOT_FOUND,
@@ -72,13 +72,17 @@ fn checked<T: DeserializeOwned>(
         ));
     }
     if !valid_label_id(label_id) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "labelId is 1 to 32 letters or digits",
-        ));
+        )));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid JSON body: {e}"),
+        ))
+    })
 }
 
 /// `POST /admin/phones/{phone}/labels/{labelId}` →
@@ -90,7 +94,7 @@ async fn edit_label(
 ) -> Response {
     let req: LabelEdit = match checked(&state, &phone, &label_id, &body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let change = if req.deleted {
         LabelChange::Delete {
@@ -123,7 +127,7 @@ async fn label_chat(
 ) -> Response {
     let req: LabelChat = match checked(&state, &phone, &label_id, &body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let Some(jid) = chat_jid(&raw_jid) else {
         return error(
@@ -156,6 +160,6 @@ fn respond(
             body["collections"] = json!(collections_json(&moved));
             Json(body).into_response()
         }
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
