@@ -9,8 +9,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::envelope::Pagination;
 use crate::routes::{
-    actions, contacts, groups, health, media, messages, polls, presence, sessions, sse, tenants,
-    webhooks,
+    actions, channels, contacts, groups, health, media, messages, polls, presence, sessions, sse,
+    tenants, webhooks,
 };
 use crate::state::AppState;
 
@@ -58,6 +58,9 @@ use answers::Answers;
         groups::list_groups, groups::create_group, groups::get_group, groups::change_participants,
         groups::set_subject, groups::set_description, groups::invite_link, groups::revoke_invite_link,
         groups::leave_group, groups::join_group,
+        channels::list_channels, channels::create_channel, channels::get_channel,
+        channels::follow_channel, channels::unfollow_channel, channels::channel_messages,
+        channels::post_to_channel, channels::react,
         presence::set_presence, presence::subscribe, presence::chat_state, presence::mark_read,
         tenants::create_tenant, tenants::list_tenants, tenants::delete_tenant,
         tenants::create_key, tenants::list_keys, tenants::delete_key,
@@ -99,7 +102,7 @@ use answers::Answers;
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "status", description = "Status updates (stories): post text, image and video statuses and revoke them"), (name = "labels", description = "WhatsApp Business labels, shared with the phone through app state"), (name = "contacts"), (name = "groups"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-microservice", description = "Seed 003 (multi-tenant microservice) drop-in: change only the base URL to /compat/microservice"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "status", description = "Status updates (stories): post text, image and video statuses and revoke them"), (name = "labels", description = "WhatsApp Business labels, shared with the phone through app state"), (name = "contacts"), (name = "groups"), (name = "channels"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-microservice", description = "Seed 003 (multi-tenant microservice) drop-in: change only the base URL to /compat/microservice"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
     )
 )]
 pub struct ApiDoc;

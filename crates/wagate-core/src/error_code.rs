@@ -1,7 +1,7 @@
 //! The API's error codes and the HTTP status each one answers with.
 //!
 //! This is the contract's tables (general, session, message, webhook, group,
-//! contact) as one enum, so a code can never be misspelled or sent with the
+//! contact), plus channels, as one enum, so a code can never be misspelled or sent with the
 //! wrong status.
 
 use serde::Serialize;
@@ -70,6 +70,10 @@ codes! {
     GroupParticipantNotFound => 404,
     GroupInviteInvalid => 400,
     GroupNameTooLong => 400,
+
+    ChannelNotFound => 404,
+    ChannelNotAdmin => 403,
+    ChannelInvalidId => 400,
 
     ContactNotFound => 404,
     ContactBlocked => 400,

@@ -11,6 +11,7 @@
 pub mod wire;
 
 pub mod call;
+pub mod channel;
 pub mod chat_id;
 pub mod error_code;
 pub mod event;
@@ -29,6 +30,7 @@ pub mod status_post;
 pub mod warming;
 
 pub use call::CallEndReason;
+pub use channel::{ChannelId, ChannelIdError, ChannelRef, ChannelRole};
 pub use chat_id::{ChatId, ChatIdError};
 pub use error_code::ErrorCode;
 pub use event::{DeliveryOutcome, Event, EventKind, MediaStatus, WebhookFormat};

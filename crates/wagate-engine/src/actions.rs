@@ -351,11 +351,10 @@ impl Session {
     }
 
     async fn stored(&self, wa_id: &str) -> Result<MessageRecord, EngineError> {
-        self.shared
-            .store
-            .get_message(&self.id, wa_id)
-            .await?
-            .ok_or(EngineError::MessageNotFound)
+        let m = self.shared.store.get_message(&self.id, wa_id).await?;
+        let m = m.ok_or(EngineError::MessageNotFound)?;
+        crate::channels::not_a_channel(&m.chat_id)?;
+        Ok(m)
     }
 
     /// Sends `message` under `wa_id` and records it (once) as sent.

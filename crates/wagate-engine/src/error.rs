@@ -56,6 +56,10 @@ pub enum EngineError {
     GroupParticipantExists(String),
     #[error("{0} is not in the group")]
     GroupParticipantNotFound(String),
+    #[error("channel not found (or WhatsApp does not show it to this session)")]
+    ChannelNotFound,
+    #[error("this session is not an owner or admin of the channel")]
+    ChannelNotAdmin,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} is not on WhatsApp")]
@@ -107,6 +111,8 @@ impl EngineError {
             EngineError::GroupInviteInvalid => C::GroupInviteInvalid,
             EngineError::GroupParticipantExists(_) => C::GroupParticipantExists,
             EngineError::GroupParticipantNotFound(_) => C::GroupParticipantNotFound,
+            EngineError::ChannelNotFound => C::ChannelNotFound,
+            EngineError::ChannelNotAdmin => C::ChannelNotAdmin,
             EngineError::Forbidden(_) => C::Forbidden,
             EngineError::ContactNotFound(_) => C::ContactNotFound,
             EngineError::ContactBlocked(_) => C::ContactBlocked,

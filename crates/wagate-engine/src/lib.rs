@@ -18,11 +18,13 @@
 //! - [`proxy`]: the proxy a session's WhatsApp traffic goes through.
 //! - [`calls`]: incoming calls told as events, rejected by setting.
 //! - [`chats`]: chat settings and clean-up through WhatsApp's app state.
+//! - [`channels`]: channels (newsletters): follow, create, post, read, react.
 //! - [`status`]: status updates (stories) posted, revoked and received.
 
 pub mod actions;
 pub mod blocklist;
 pub mod calls;
+pub mod channels;
 pub mod chats;
 pub mod config;
 pub mod contact_list;

@@ -4,12 +4,14 @@
 //! for the server URL. It speaks the wire protocol (Noise XX / IK /
 //! XXfallback, binary stanzas), plays the virtual phones behind an admin API
 //! (QR scan, pairing code, kick, logout, ban, the phone's own chat
-//! settings), keeps each account's app-state patches, relays end-to-end encrypted
-//! stanzas between devices without ever decrypting them, and serves media
+//! settings), keeps each account's app-state patches and newsletters
+//! (channels, plaintext as on WhatsApp), relays end-to-end encrypted stanzas
+//! between devices without ever decrypting them, and serves media
 //! uploads/downloads — all on one axum listener:
 //!
 //! * `GET  /ws/chat` — the WhatsApp WebSocket
-//! * `/admin/...` — the JSON admin API (`admin.rs`; calls in `calls/`)
+//! * `/admin/...` — the JSON admin API (`admin.rs`; calls in `calls/`,
+//!   newsletters in `newsletters/`)
 //! * `POST /mms/{type}/{token}`, `GET /v/sandbox/{type}/{token}` — media
 //! * `GET /pp/{owner}/{id}.jpg` — profile pictures
 
@@ -25,6 +27,7 @@ mod iq;
 mod keyshare;
 mod login;
 mod media;
+mod newsletters;
 mod nodes;
 mod noise;
 mod pair_code;
@@ -135,6 +138,7 @@ impl Sandbox {
             .merge(admin::router())
             .merge(calls::routes::router())
             .merge(appstate::admin::router())
+            .merge(newsletters::routes::router())
             .merge(status::routes::router())
             .with_state(state.clone());
 

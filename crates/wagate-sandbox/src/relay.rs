@@ -162,6 +162,10 @@ pub fn on_message(session: &Session, node: Node) {
         crate::groups::relay_message(session, &node, &to, &id);
         return;
     }
+    if to.server == wacore_binary::Server::Newsletter {
+        crate::newsletters::on_message(session, &node, &to, &id);
+        return;
+    }
     if to.is_status_broadcast() {
         crate::status::relay_status(session, &node, &to, &id);
         return;

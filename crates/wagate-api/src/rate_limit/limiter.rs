@@ -194,7 +194,7 @@ pub fn classify(method: &Method, path: &str) -> Option<Category> {
         [
             "sessions",
             _,
-            "groups" | "presence" | "chats" | "contacts" | "queue" | "status",
+            "groups" | "presence" | "chats" | "contacts" | "queue" | "channels" | "status",
             ..,
         ] => Category::Send,
         _ => Category::Session,

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod bulk;
+pub mod channels;
 pub mod chat_actions;
 pub mod chats;
 pub mod circles;
@@ -50,6 +51,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(contacts::router())
         .merge(contact_lids::router())
         .merge(groups::router())
+        .merge(channels::router())
         .merge(presence::router())
         .merge(queue::router())
         .merge(bulk::router())

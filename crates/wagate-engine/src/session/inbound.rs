@@ -3,6 +3,7 @@
 //! secret, votes on them applied), receipts.
 
 use super::*;
+use wagate_core::session_settings::ChatKind;
 
 impl Session {
     // ── engine events ──────────────────────────────────────────────────
@@ -271,6 +272,10 @@ impl Session {
         }
         self.add_lid_fields(&mut data, &record, info.source.sender_alt.as_ref())
             .await;
+        // A channel's post is named by its server id (reactions take it).
+        if ChatKind::of(&record.chat_id) == ChatKind::Channel && info.server_id > 0 {
+            data["serverId"] = json!(info.server_id);
+        }
         tx.append(&self.id, &self.tenant_id, event, &data).await?;
         tx.commit().await?;
         if record.media.is_some() {

@@ -2,7 +2,7 @@
 //! after login (passive/active, ping, props, privacy).
 //! Bigger namespaces live in their own modules: `keys` (prekeys), `usync`,
 //! `blocklist`, `picture` (profile pictures), and `groups` / `media` /
-//! `appstate` at the crate root.
+//! `appstate` / `newsletters` (with their `w:mex` queries) at the crate root.
 
 pub(crate) mod blocklist;
 mod keys;
@@ -88,6 +88,19 @@ pub async fn handle(session: &mut Session, node: Node) {
             crate::appstate::on_iq(&session.state, me, &id, &node)
         }
         "w:g2" => crate::groups::on_iq(session, &id, &ty, &node),
+        "newsletter" => crate::newsletters::on_iq(session, &id, &node),
+        "w:mex" => {
+            let Some((me, _)) = session.device() else {
+                return;
+            };
+            match crate::newsletters::on_mex(&session.state, &me.phone, &id, &node) {
+                Some(reply) => reply,
+                None => {
+                    tracing::debug!("sandbox: default empty result for an unknown mex query");
+                    iq_result(&id, vec![])
+                }
+            }
+        }
         "w:m" => crate::media::media_conn(session, &id),
         "md" => crate::pair_code::on_iq(session, &id, &node),
         _ => {

@@ -1,7 +1,7 @@
 //! The sandbox's shared world: virtual phones (accounts), their linked
 //! devices with the key material those devices published, the live
 //! connections, pending QR refs, what each device has not acked yet
-//! (`pending.rs`), groups, media blobs, each account's app state, the
+//! (`pending.rs`), groups, newsletters, media blobs, each account's app state, the
 //! relay log and the calls.
 //!
 //! Everything is behind short-lived `std::sync` locks keyed by jid; no lock is
@@ -17,6 +17,7 @@ mod delivery;
 mod group;
 mod keys;
 mod locks;
+mod newsletter;
 mod pairing;
 mod persist;
 mod phone_calls;
@@ -34,6 +35,7 @@ pub use connections::{ConnHandle, ConnId, Outbound};
 pub use group::Group;
 pub use keys::{SignedPreKey, StoredKeyPair};
 pub use locks::{lock, read, write};
+pub use newsletter::{Newsletter, Post};
 pub use pairing::{AwaitingSign, PendingPairCode, PendingRef, Registration};
 #[cfg(test)]
 pub use phone_calls::CALLS_MAX;
@@ -63,6 +65,8 @@ pub struct State {
     /// Emulated network latency: every frame the sandbox writes waits this long.
     pub latency: std::time::Duration,
     pub groups: RwLock<HashMap<String, Group>>,
+    /// Newsletters (channels) by id digits.
+    pub newsletters: RwLock<HashMap<String, Newsletter>>,
     pub media: RwLock<HashMap<String, bytes::Bytes>>,
     pub media_token: String,
     pub relay_log: Mutex<VecDeque<LogEntry>>,
@@ -117,6 +121,7 @@ impl State {
             pending: Mutex::default(),
             latency: std::time::Duration::ZERO,
             groups: RwLock::default(),
+            newsletters: RwLock::default(),
             media: RwLock::default(),
             media_token: crate::nodes::new_id(),
             relay_log: Mutex::default(),

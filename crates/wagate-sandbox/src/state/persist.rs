@@ -1,4 +1,4 @@
-//! Persistence: the `state.json` snapshot of phones, devices, groups,
+//! Persistence: the `state.json` snapshot of phones, devices, groups, newsletters,
 //! blocklists, pictures, app state and unacked stanzas, written on changes and read
 //! back on start when the sandbox has a data dir.
 
@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use wacore_binary::Node;
 
-use super::{AppStateLog, DevKey, Device, Group, Phone, Picture, State, lock, read, write};
+use super::{
+    AppStateLog, DevKey, Device, Group, Newsletter, Phone, Picture, State, lock, read, write,
+};
 
 impl State {
     /// Writes phones, devices and groups to `data_dir` (if configured).
@@ -19,6 +21,7 @@ impl State {
             phones: read(&self.phones).values().cloned().collect(),
             devices: read(&self.devices).values().cloned().collect(),
             groups: read(&self.groups).values().cloned().collect(),
+            newsletters: read(&self.newsletters).values().cloned().collect(),
             blocklists: read(&self.blocklists).clone(),
             pictures: read(&self.pictures).values().cloned().collect(),
             app_state: app_state_snapshot(&read(&self.app_state)),
@@ -65,6 +68,11 @@ impl State {
         }
         *write(&self.blocklists) = snapshot.blocklists;
         *write(&self.histories) = snapshot.histories;
+        let mut newsletters = write(&self.newsletters);
+        for n in snapshot.newsletters {
+            newsletters.insert(n.id.clone(), n);
+        }
+        drop(newsletters);
         let mut pictures = write(&self.pictures);
         for p in snapshot.pictures {
             pictures.insert(p.owner.clone(), p);
@@ -150,6 +158,8 @@ struct Snapshot {
     phones: Vec<Phone>,
     devices: Vec<Device>,
     groups: Vec<Group>,
+    #[serde(default)]
+    newsletters: Vec<Newsletter>,
     #[serde(default)]
     blocklists: HashMap<String, BTreeMap<String, i64>>,
     #[serde(default)]
