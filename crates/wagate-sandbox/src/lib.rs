@@ -138,6 +138,7 @@ impl Sandbox {
             .merge(admin::router())
             .merge(calls::routes::router())
             .merge(appstate::admin::router())
+            .merge(appstate::labels::router())
             .merge(newsletters::routes::router())
             .merge(status::routes::router())
             .with_state(state.clone());

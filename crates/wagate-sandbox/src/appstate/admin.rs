@@ -1,6 +1,5 @@
 //! Admin routes over app state: the phone archiving, pinning, muting or
 //! marking a chat unread by itself (`POST /admin/phones/{phone}/chats/{chatJid}`),
-//! its labels (`super::labels`),
 //! and what each collection of an account holds
 //! (`GET /admin/phones/{phone}/app-state`).
 
@@ -14,22 +13,17 @@ use axum::{Json, Router, routing};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::phone::{self, ChatChange, PhoneMutation};
+use super::changes::{chat_jid, collections_json, error, store_changes};
+use super::phone::ChatChange;
 use crate::state::State;
 
 pub fn router() -> Router<Arc<State>> {
     Router::new()
-        .merge(super::labels::router())
         .route(
             "/admin/phones/{phone}/chats/{chat_jid}",
             routing::post(change_chat),
         )
         .route("/admin/phones/{phone}/app-state", routing::get(summary))
-}
-
-/// The admin API's error: `{"error": "..."}`.
-pub(super) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": msg.into() }))).into_response()
 }
 
 /// What the phone changes on one chat; at least one field.
@@ -41,22 +35,6 @@ struct ChatChanges {
     /// Unix seconds in the future; `-1` forever; `0` unmutes.
     muted_until: Option<i64>,
     marked_unread: Option<bool>,
-}
-
-/// A chat JID the phone can name: `…@s.whatsapp.net` (or `…@c.us`),
-/// `…@g.us` or `…@lid`, normalized to WhatsApp's form.
-pub(super) fn chat_jid(raw: &str) -> Option<String> {
-    let (user, server) = raw.split_once('@')?;
-    let server = match server {
-        "c.us" | "s.whatsapp.net" => "s.whatsapp.net",
-        "g.us" => "g.us",
-        "lid" => "lid",
-        _ => return None,
-    };
-    let ok = !user.is_empty()
-        && user.len() <= 40
-        && user.bytes().all(|b| b.is_ascii_digit() || b == b'-');
-    ok.then(|| format!("{user}@{server}"))
 }
 
 /// `POST /admin/phones/{phone}/chats/{chatJid}` with
@@ -111,53 +89,6 @@ async fn change_chat(
         .into_response(),
         Err(resp) => *resp,
     }
-}
-
-/// The collections a change moved, as the admin API shows them.
-pub(super) fn collections_json(moved: &[(String, u64)]) -> Vec<serde_json::Value> {
-    moved
-        .iter()
-        .map(|(name, version)| json!({ "name": name, "version": version }))
-        .collect()
-}
-
-/// Encodes each mutation as the phone with the account's app-state key,
-/// stores it as the next version of its collection and tells the devices;
-/// the collections moved, with their new versions. A 409 when the phone
-/// has shared no key yet or a change cannot be stored.
-pub(super) fn store_changes(
-    state: &State,
-    phone: &str,
-    mutations: &[PhoneMutation],
-) -> Result<Vec<(String, u64)>, Box<Response>> {
-    let has_device = state.devices_of(phone).iter().any(|d| d.key_shared);
-    let key = match state.phone(phone).and_then(|p| p.app_state_key) {
-        Some(key) if has_device => key,
-        _ => {
-            return Err(Box::new(error(
-                StatusCode::CONFLICT,
-                "the phone has shared no app-state key yet: link a device first",
-            )));
-        }
-    };
-    let mut moved: Vec<(String, u64)> = Vec::new();
-    for mutation in mutations {
-        match phone::apply(state, phone, &key, mutation) {
-            Ok((name, version)) => {
-                moved.retain(|(n, _)| n != name);
-                moved.push((name.to_string(), version));
-            }
-            Err(e) => {
-                return Err(Box::new(error(
-                    StatusCode::CONFLICT,
-                    format!("cannot store the change: {e:#}"),
-                )));
-            }
-        }
-    }
-    state.persist();
-    super::notify_devices(state, phone, None, &moved);
-    Ok(moved)
 }
 
 /// `GET /admin/phones/{phone}/app-state` →

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::admin::{chat_jid, collections_json, error, store_changes};
+use super::changes::{chat_jid, collections_json, error, store_changes};
 use super::phone::LabelChange;
 use crate::state::State;
 

@@ -10,6 +10,7 @@
 //! encoded by the phone itself ([`phone`]), a participant that owns the key.
 
 pub(crate) mod admin;
+mod changes;
 pub(crate) mod labels;
 pub(crate) mod phone;
 
