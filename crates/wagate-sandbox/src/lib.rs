@@ -35,6 +35,7 @@ mod pairing;
 mod pending;
 mod phone_session;
 mod relay;
+mod sender_key;
 mod state;
 mod status;
 

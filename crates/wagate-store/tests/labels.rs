@@ -53,6 +53,14 @@ async fn labels_and_chats(store: Store) {
         .map(|(c, l)| (c.as_str(), l.as_str()))
         .collect();
     assert_eq!(pairs, [(BEN, "1"), (BEN, "2"), (CAT, "1")]);
+    let of_cat: Vec<String> = store
+        .chat_labels(S, CAT)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(of_cat, ["1"]);
 
     // Step 3: deleting a label takes it off its chats; twice is nothing.
     let mut tx = store.begin().await.unwrap();

@@ -1,7 +1,7 @@
 //! What wagate's tests stand on, in one place:
 //!
 //! - [`start_sandbox`]: the sandbox (WhatsApp's server on loopback), in
-//!   process; [`create_phone`], [`pair`], [`create_and_pair`]: its phones,
+//!   process; [`create_phone`] ([`create_lid_phone`]), [`pair`], [`create_and_pair`]: its phones,
 //!   and linking them to gateway sessions;
 //! - [`Gateway`]: the real `wagate` binary as a child process (SIGKILL and
 //!   SIGTERM included; [`Launch`] for any binary and sandbox), and [`Api`],
@@ -34,7 +34,7 @@ mod traces;
 
 pub use db::{Db, psql};
 pub use gateway::{Api, Gateway, Launch};
-pub use phones::{Phone, create_and_pair, create_phone, pair};
+pub use phones::{Phone, create_and_pair, create_lid_phone, create_phone, pair};
 pub use process::{SandboxProcess, free_port, rss_bytes};
 pub use receiver::{Hit, Receiver};
 pub use socks::{Relayed, SocksProxy};

@@ -9,9 +9,32 @@ pub struct Phone<'a> {
 }
 
 pub async fn create_phone<'a>(sandbox: &'a Sandbox, number: &str, push_name: &str) -> Phone<'a> {
+    create_phone_with(
+        sandbox,
+        number,
+        json!({ "phone": number, "pushName": push_name }),
+    )
+    .await
+}
+
+/// A sandbox phone WhatsApp addresses by its LID (`"lid": true`).
+pub async fn create_lid_phone<'a>(
+    sandbox: &'a Sandbox,
+    number: &str,
+    push_name: &str,
+) -> Phone<'a> {
+    let body = json!({ "phone": number, "pushName": push_name, "lid": true });
+    create_phone_with(sandbox, number, body).await
+}
+
+async fn create_phone_with<'a>(
+    sandbox: &'a Sandbox,
+    number: &str,
+    body: serde_json::Value,
+) -> Phone<'a> {
     let resp = reqwest::Client::new()
         .post(format!("{}/admin/phones", sandbox.http_url()))
-        .json(&json!({ "phone": number, "pushName": push_name }))
+        .json(&body)
         .send()
         .await
         .unwrap();

@@ -184,30 +184,13 @@ async fn history_sync_off_keeps_nothing_and_bad_seeds_are_refused() {
 
     // A live message from Bob arrives; by then the history would have too.
     let b = create_and_pair(&api, "bob", &bob).await;
-    let (status, sent) = api
-        .post(
-            &format!("/api/sessions/{b}/messages/send-text"),
-            json!({ "chatId": format!("{ANN}@c.us"), "text": "hello?" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{sent}");
-    let events = events_until(&gw.base, WAIT, |v| {
-        v["event"] == "message.received" && v["sessionId"] == a.as_str()
-    })
-    .await;
+    let events = only_the_live_message_is_kept(&api, &gw.base, &a, &b, "hello?").await;
     assert!(
         !events
             .iter()
             .any(|v| v["event"] == "session.history_synced"),
         "{events:?}"
     );
-    let with_bob = history(&api, &a, &format!("{BOB}@c.us")).await;
-    let bodies: Vec<&str> = with_bob
-        .iter()
-        .map(|m| m["body"].as_str().unwrap())
-        .collect();
-    assert_eq!(bodies, vec!["hello?"]);
-    assert!(history(&api, &a, GROUP).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -251,28 +234,42 @@ async fn a_session_that_chose_no_history_keeps_none_on_a_gateway_that_keeps_it()
     assert_eq!(bob_session["data"]["settings"]["historySync"], true);
 
     // A live message from Bob arrives; by then the history would have too.
-    let (status, sent) = api
-        .post(
-            &format!("/api/sessions/{b}/messages/send-text"),
-            json!({ "chatId": format!("{ANN}@c.us"), "text": "still there?" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{sent}");
-    let events = events_until(&gw.base, WAIT, |v| {
-        v["event"] == "message.received" && v["sessionId"] == a.as_str()
-    })
-    .await;
+    let events = only_the_live_message_is_kept(&api, &gw.base, &a, &b, "still there?").await;
     assert!(
         !events
             .iter()
             .any(|v| v["event"] == "session.history_synced" && v["sessionId"] == a.as_str()),
         "{events:?}"
     );
-    let with_bob = history(&api, &a, &format!("{BOB}@c.us")).await;
+}
+
+/// Bob (session `b`) sends Ann (session `a`) `text`; once it arrives —
+/// by then the history would have too — Ann's chat with Bob holds only
+/// it and the group chat nothing. The events up to its arrival.
+async fn only_the_live_message_is_kept(
+    api: &Api,
+    base: &str,
+    a: &str,
+    b: &str,
+    text: &str,
+) -> Vec<Value> {
+    let (status, sent) = api
+        .post(
+            &format!("/api/sessions/{b}/messages/send-text"),
+            json!({ "chatId": format!("{ANN}@c.us"), "text": text }),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let events = events_until(base, WAIT, |v| {
+        v["event"] == "message.received" && v["sessionId"] == a
+    })
+    .await;
+    let with_bob = history(api, a, &format!("{BOB}@c.us")).await;
     let bodies: Vec<&str> = with_bob
         .iter()
         .map(|m| m["body"].as_str().unwrap())
         .collect();
-    assert_eq!(bodies, vec!["still there?"]);
-    assert!(history(&api, &a, GROUP).await.is_empty());
+    assert_eq!(bodies, vec![text]);
+    assert!(history(api, a, GROUP).await.is_empty());
+    events
 }

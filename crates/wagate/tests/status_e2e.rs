@@ -39,27 +39,6 @@ fn data_url(mime: &str, bytes: &[u8]) -> String {
     )
 }
 
-/// A sandbox phone WhatsApp addresses by its LID (`"lid": true`). A
-/// status goes out addressed by LID, so its audience is people whose LID
-/// WhatsApp reveals.
-async fn lid_phone<'a>(sandbox: &'a Sandbox, number: &str, push_name: &str) -> Phone<'a> {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/admin/phones", sandbox.http_url()))
-        .json(&json!({ "phone": number, "pushName": push_name, "lid": true }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        resp.status().as_u16(),
-        201,
-        "sandbox creates phone {number}"
-    );
-    Phone {
-        sandbox,
-        number: number.to_string(),
-    }
-}
-
 fn is_status(v: &Value, kind: &str, session: &str, message_id: &str) -> bool {
     v["event"] == kind && v["sessionId"] == session && v["data"]["messageId"] == message_id
 }
@@ -135,12 +114,13 @@ fn c_us(phone: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn statuses_are_posted_heard_by_those_who_asked_and_revoked() {
     // Given four people on one gateway; Ben and Dan want statuses, Cat
-    // keeps the default.
+    // keeps the default. Their phones are LID-addressed: a status goes out
+    // addressed by LID, so its audience is people whose LID WhatsApp reveals.
     let sandbox = start_sandbox().await;
-    let ann = lid_phone(&sandbox, ANN, "Ann").await;
-    let ben = lid_phone(&sandbox, BEN, "Ben").await;
-    let cat = lid_phone(&sandbox, CAT, "Cat").await;
-    let dan = lid_phone(&sandbox, DAN, "Dan").await;
+    let ann = create_lid_phone(&sandbox, ANN, "Ann").await;
+    let ben = create_lid_phone(&sandbox, BEN, "Ben").await;
+    let cat = create_lid_phone(&sandbox, CAT, "Cat").await;
+    let dan = create_lid_phone(&sandbox, DAN, "Dan").await;
     let data = tempfile::tempdir().unwrap();
     let gw = Gateway::start_with_env(
         data.path(),

@@ -217,14 +217,8 @@ pub async fn chat_labels(
     Path((_id, chat_id)): Path<(String, String)>,
 ) -> Result<Envelope<Vec<LabelDto>>, ApiError> {
     let chat = parse_chat_id(&chat_id)?;
-    let pairs = state.store.chat_label_pairs(&record.id).await?;
-    let labels = state.store.labels(&record.id).await?;
-    let jid = chat.jid();
-    let mine: Vec<LabelDto> = labels
-        .iter()
-        .filter(|l| pairs.iter().any(|(c, id)| *c == jid && *id == l.id))
-        .map(LabelDto::from)
-        .collect();
+    let labels = state.store.chat_labels(&record.id, &chat.jid()).await?;
+    let mine = labels.iter().map(LabelDto::from).collect();
     Ok(envelope::ok(mine))
 }
 

@@ -18,16 +18,14 @@ use utoipa::ToSchema;
 use wagate_core::status_post::{self, STATUS_DEFAULT_BACKGROUND, StatusPostError};
 use wagate_core::{ChatId, ErrorCode, iso_ms};
 use wagate_engine::EngineError;
-use wagate_engine::media::{MediaKind, MediaSource, OutgoingMedia};
+use wagate_engine::media::{MediaKind, OutgoingMedia};
 use wagate_engine::status::{PostedStatus, StatusContent, StatusPost};
 
 use crate::envelope::{self, Envelope};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::owned::OwnedSession;
-use crate::send::{
-    MediaSourceDto, check_caption, decode_base64, parse_chat_id, too_large, wa_id_of,
-};
+use crate::send::{MediaSourceDto, check_caption, client_file, parse_chat_id, too_large, wa_id_of};
 use crate::state::AppState;
 
 /// Room for the JSON around a base64 file.
@@ -219,32 +217,16 @@ async fn post_media(
         MediaKind::Image => body.image.take(),
         _ => body.video.take(),
     };
-    let missing = || {
-        ApiError::validation(format!(
-            "give the file as `{}`: {{\"url\": …}} or {{\"base64\": …}}",
-            kind.name()
-        ))
-    };
-    let dto = dto.ok_or_else(missing)?;
-    let source = match (dto.url, dto.base64) {
-        (Some(url), None) => MediaSource::Url(url),
-        (None, Some(b64)) => MediaSource::Bytes(decode_base64(&b64, kind, limit)?),
-        (Some(_), Some(_)) => {
-            return Err(ApiError::validation(format!(
-                "give `{}` either a url or base64, not both",
-                kind.name()
-            )));
-        }
-        (None, None) => return Err(missing()),
-    };
-    let bytes = source
+    let file = client_file(dto, kind, limit)?;
+    let bytes = file
+        .source
         .read(&config.media, &config.outbound, kind)
         .await
         .map_err(EngineError::from)?;
     let media = OutgoingMedia {
         kind,
         bytes,
-        declared_mimetype: dto.mimetype,
+        declared_mimetype: file.declared_mimetype,
         caption: body.caption,
         filename: None,
         ptt: false,

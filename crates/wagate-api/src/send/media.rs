@@ -87,6 +87,37 @@ pub struct ClientFile {
     pub declared_mimetype: Option<String>,
 }
 
+/// The file a client gave in the field of `kind` (`image`, `video`, …;
+/// `None` when it gave none): a URL, or base64 decoded within `limit`.
+pub fn client_file(
+    dto: Option<MediaSourceDto>,
+    kind: MediaKind,
+    limit: u64,
+) -> Result<ClientFile, ApiError> {
+    let missing = || {
+        ApiError::validation(format!(
+            "give the file as `{}`: {{\"url\": …}} or {{\"base64\": …}}",
+            kind.name()
+        ))
+    };
+    let dto = dto.ok_or_else(missing)?;
+    let source = match (dto.url, dto.base64) {
+        (Some(url), None) => MediaSource::Url(url),
+        (None, Some(b64)) => MediaSource::Bytes(decode_base64(&b64, kind, limit)?),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation(format!(
+                "give `{}` either a url or base64, not both",
+                kind.name()
+            )));
+        }
+        (None, None) => return Err(missing()),
+    };
+    Ok(ClientFile {
+        source,
+        declared_mimetype: dto.mimetype,
+    })
+}
+
 impl SendMedia {
     /// Reads a send-media request of `kind`: JSON, or multipart when the
     /// request says so. The body is bounded by the limit of `kind`.
@@ -111,35 +142,14 @@ impl SendMedia {
     /// The file in the field of `kind` (`image`, `video`, …): a URL or
     /// base64, decoded within `limit`.
     pub fn take_file(&mut self, kind: MediaKind, limit: u64) -> Result<ClientFile, ApiError> {
-        let missing = || {
-            ApiError::validation(format!(
-                "give the file as `{}`: {{\"url\": …}} or {{\"base64\": …}}",
-                kind.name()
-            ))
-        };
         let dto = match kind {
             MediaKind::Image => self.image.take(),
             MediaKind::Video => self.video.take(),
             MediaKind::Audio => self.audio.take(),
             MediaKind::Document => self.document.take(),
             MediaKind::Sticker => self.sticker.take(),
-        }
-        .ok_or_else(missing)?;
-        let source = match (dto.url, dto.base64) {
-            (Some(url), None) => MediaSource::Url(url),
-            (None, Some(b64)) => MediaSource::Bytes(decode_base64(&b64, kind, limit)?),
-            (Some(_), Some(_)) => {
-                return Err(ApiError::validation(format!(
-                    "give `{}` either a url or base64, not both",
-                    kind.name()
-                )));
-            }
-            (None, None) => return Err(missing()),
         };
-        Ok(ClientFile {
-            source,
-            declared_mimetype: dto.mimetype,
-        })
+        client_file(dto, kind, limit)
     }
 
     /// The checked chat and the job to queue. The file is checked and

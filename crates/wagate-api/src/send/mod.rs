@@ -39,7 +39,7 @@ mod poll;
 mod text;
 
 pub use checks::*;
-pub use media::{ClientFile, MediaSourceDto, SendMedia, UrlFetch};
+pub use media::{ClientFile, MediaSourceDto, SendMedia, UrlFetch, client_file};
 pub use poll::{SendPoll, Vote};
 pub use text::SendText;
 

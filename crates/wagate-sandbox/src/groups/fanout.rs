@@ -1,14 +1,13 @@
 //! Group message fan-out: the shared `skmsg` to every member device plus
 //! the per-device sender-key distribution `<enc>` from `<participants>`.
 
-use std::collections::BTreeMap;
-
 use wacore_binary::{Jid, Node};
 
 use crate::conn::Session;
-use crate::nodes::{attr, children, now_secs};
-use crate::relay::{self, Fanout};
-use crate::state::{DevKey, read};
+use crate::nodes::attr;
+use crate::relay;
+use crate::sender_key::SenderKeyFanout;
+use crate::state::read;
 
 /// A `<message to="…@g.us">`: the `skmsg` goes to every member device, the
 /// sender-key distribution (`<participants>`) only to the devices listed.
@@ -37,39 +36,9 @@ pub fn relay_message(session: &Session, node: &Node, to: &Jid, id: &str) {
         return;
     }
     let ty = attr(node, "type").unwrap_or_else(|| "text".into());
-    let skmsg: Vec<Node> = children(node)
-        .iter()
-        .filter(|c| c.tag == "enc")
-        .cloned()
-        .collect();
-    let mut per_device: BTreeMap<DevKey, Vec<Node>> = relay::participant_targets(state, node)
-        .into_iter()
-        .collect();
-    let shared = relay::shared_children(node);
-    let fan = Fanout {
-        original: node,
-        from: Jid::group(group.id.as_str()),
-        participant: Some(my_jid.clone()),
-        recipient: None,
-        sender_pn: None,
-        notify: state
-            .phone(&me.phone)
-            .map(|p| p.push_name)
-            .unwrap_or_default(),
-        t: now_secs(),
-    };
+    let mut fanout = SenderKeyFanout::new(state, node, me, my_jid, Jid::group(group.id.as_str()));
     for phone in group.participants.keys() {
-        for d in state.devices_of(phone) {
-            if d.key == *me {
-                continue;
-            }
-            let mut encs = per_device.remove(&d.key).unwrap_or_default();
-            encs.extend(skmsg.iter().cloned());
-            if encs.is_empty() {
-                continue;
-            }
-            state.deliver(&d.key, fan.build(encs, &shared));
-        }
+        fanout.deliver_to(phone);
     }
     relay::log_row(state, "message", id, &me.phone, &group.jid_string(), &ty);
     session.send(relay::server_ack("message", id, to, None));

@@ -16,15 +16,16 @@
 
 pub mod routes;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 use serde::Serialize;
 use wacore_binary::{Jid, Node};
 
 use crate::conn::Session;
-use crate::nodes::{attr, attr_jid, children, now_millis, now_secs};
-use crate::relay::{self, Fanout};
-use crate::state::{DevKey, State, lock};
+use crate::nodes::{attr, attr_jid, children, now_millis};
+use crate::relay;
+use crate::sender_key::SenderKeyFanout;
+use crate::state::{State, lock};
 
 /// Statuses remembered for the admin API (oldest forgotten first).
 const STATUS_LOG_CAP: usize = 10_000;
@@ -101,27 +102,7 @@ pub fn relay_status(session: &Session, node: &Node, to: &Jid, id: &str) {
     };
     let state = &session.state;
     let ty = attr(node, "type").unwrap_or_else(|| "text".into());
-    let skmsg: Vec<Node> = children(node)
-        .iter()
-        .filter(|c| c.tag == "enc")
-        .cloned()
-        .collect();
-    let mut per_device: BTreeMap<DevKey, Vec<Node>> = relay::participant_targets(state, node)
-        .into_iter()
-        .collect();
-    let shared = relay::shared_children(node);
-    let fan = Fanout {
-        original: node,
-        from: Jid::status_broadcast(),
-        participant: Some(my_jid.clone()),
-        recipient: None,
-        sender_pn: None,
-        notify: state
-            .phone(&me.phone)
-            .map(|p| p.push_name)
-            .unwrap_or_default(),
-        t: now_secs(),
-    };
+    let mut fanout = SenderKeyFanout::new(state, node, me, my_jid, Jid::status_broadcast());
     let mut recipients = Vec::new();
     for phone in audience(state, node) {
         let own = phone == me.phone;
@@ -131,16 +112,7 @@ pub fn relay_status(session: &Session, node: &Node, to: &Jid, id: &str) {
         if !own {
             recipients.push(phone.clone());
         }
-        for d in state.devices_of(&phone) {
-            if d.key == *me {
-                continue;
-            }
-            let mut encs = per_device.remove(&d.key).unwrap_or_default();
-            encs.extend(skmsg.iter().cloned());
-            if !encs.is_empty() {
-                state.deliver(&d.key, fan.build(encs, &shared));
-            }
-        }
+        fanout.deliver_to(&phone);
     }
     lock(&state.statuses).record(RelayedStatus {
         id: id.to_string(),

@@ -29,6 +29,16 @@ fn label_from_row(r: &sqlx::any::AnyRow) -> Result<LabelRecord, sqlx::Error> {
     })
 }
 
+/// Labels from rows, by id (numeric ids in numeric order).
+fn by_id(rows: &[sqlx::any::AnyRow]) -> Result<Vec<LabelRecord>, sqlx::Error> {
+    let mut labels = rows
+        .iter()
+        .map(label_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    labels.sort_by(|a, b| id_order(&a.id).cmp(&id_order(&b.id)));
+    Ok(labels)
+}
+
 const SELECT_LABELS: &str = "SELECT l.label_id, l.name, l.color,
        (SELECT COUNT(*) FROM chat_labels c
           WHERE c.session_id = l.session_id AND c.label_id = l.label_id) AS chats
@@ -41,12 +51,7 @@ impl Store {
             .bind(session_id)
             .fetch_all(&self.pool)
             .await?;
-        let mut labels = rows
-            .iter()
-            .map(label_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        labels.sort_by(|a, b| id_order(&a.id).cmp(&id_order(&b.id)));
-        Ok(labels)
+        Ok(by_id(&rows)?)
     }
 
     /// One label of the session.
@@ -63,6 +68,23 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(label_from_row).transpose()?)
+    }
+
+    /// The labels a chat carries, by id.
+    pub async fn chat_labels(
+        &self,
+        session_id: &str,
+        chat_id: &str,
+    ) -> Result<Vec<LabelRecord>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_LABELS} AND l.label_id IN (SELECT c.label_id FROM chat_labels c
+               WHERE c.session_id = $1 AND c.chat_id = $2)"
+        )))
+        .bind(session_id)
+        .bind(chat_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(by_id(&rows)?)
     }
 
     /// An id no label of the session has: one more than the highest
