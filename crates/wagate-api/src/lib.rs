@@ -52,6 +52,7 @@ pub mod owned;
 pub mod rate_limit;
 pub mod request_id;
 pub mod request_log;
+pub mod cluster;
 pub mod routes;
 pub mod secret;
 pub mod send;

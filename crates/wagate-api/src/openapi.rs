@@ -98,11 +98,12 @@ use answers::Answers;
         crate::routes::warming::add_line, crate::routes::warming::update_line,
         crate::routes::warming::delete_line, crate::routes::warming::reorder_lines,
         crate::routes::warming::session_health,
+        crate::routes::cluster::list_nodes,
     ),
     components(schemas(Pagination)),
     modifiers(&SecurityAddon, &Answers),
     tags(
-        (name = "health"), (name = "sessions"), (name = "messages"), (name = "status", description = "Status updates (stories): post text, image and video statuses and revoke them"), (name = "labels", description = "WhatsApp Business labels, shared with the phone through app state"), (name = "contacts"), (name = "groups"), (name = "channels"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-microservice", description = "Seed 003 (multi-tenant microservice) drop-in: change only the base URL to /compat/microservice"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), // not vocabulary: OpenAPI tags
+        (name = "health"), (name = "sessions"), (name = "messages"), (name = "status", description = "Status updates (stories): post text, image and video statuses and revoke them"), (name = "labels", description = "WhatsApp Business labels, shared with the phone through app state"), (name = "contacts"), (name = "groups"), (name = "channels"), (name = "presence"), (name = "tenants"), (name = "webhooks"), (name = "events"), (name = "outbox"), (name = "outputs"), (name = "compat-wago", description = "Seed 002 (WAGO) drop-in: change only the base URL to /compat/wago"), (name = "compat-microservice", description = "Seed 003 (multi-tenant microservice) drop-in: change only the base URL to /compat/microservice"), (name = "compat-sudevwa", description = "Seed 000 (SUDEVWA) drop-in: its per-instance webhook-setconfig"), (name = "queue"), (name = "auth"), (name = "warming"), (name = "cluster", description = "The nodes of a cluster on one PostgreSQL database"), // not vocabulary: OpenAPI tags
     )
 )]
 pub struct ApiDoc;

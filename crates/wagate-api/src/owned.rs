@@ -32,6 +32,9 @@ pub struct OwnedSession {
 /// The routes [`guard`] checks: everything below one session.
 const SESSION_ROUTES: &str = "/api/sessions/{id}";
 
+/// Creating a session (placed on the least-loaded node in a cluster).
+const NEW_SESSION: &str = "/api/sessions";
+
 /// The routes of one warming room: checked the same way.
 const ROOM_ROUTES: &str = "/api/warming/rooms/{room_id}";
 
@@ -45,12 +48,23 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         .unwrap_or_default();
     if matched.starts_with(SESSION_ROUTES) {
         let (mut parts, body) = request.into_parts();
-        return match OwnedSession::resolve(&mut parts, &state).await {
-            Ok(owned) => {
-                parts.extensions.insert(owned);
-                next.run(Request::from_parts(parts, body)).await
-            }
-            Err(e) => e.into_response(),
+        let owned = match OwnedSession::resolve(&mut parts, &state).await {
+            Ok(owned) => owned,
+            Err(e) => return e.into_response(),
+        };
+        let id = owned.record.id.clone();
+        parts.extensions.insert(owned);
+        let request = Request::from_parts(parts, body);
+        // In a cluster: on the node that runs the session.
+        return match crate::cluster::to_session_node(&state, &matched, &id, request).await {
+            crate::cluster::Route::Here(request) => next.run(request).await,
+            crate::cluster::Route::Answered(response) => response,
+        };
+    }
+    if matched == NEW_SESSION && request.method() == axum::http::Method::POST {
+        return match crate::cluster::to_new_session_node(&state, request).await {
+            crate::cluster::Route::Here(request) => next.run(request).await,
+            crate::cluster::Route::Answered(response) => response,
         };
     }
     if matched.starts_with(ROOM_ROUTES) {

@@ -117,6 +117,10 @@ pub struct SessionDto {
     /// What the session does by itself.
     #[schema(value_type = crate::session_settings::SessionSettingsDto)]
     pub settings: wagate_core::SessionSettings,
+    /// In a cluster: the node that runs it (`NODE_ID`); `null` when none
+    /// does, and absent on a single node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<Option<String>>,
 }
 
 impl SessionDto {
@@ -153,7 +157,20 @@ impl SessionDto {
             device_os: r.device_os.clone(),
             proxy: None,
             settings: live.map(|l| l.settings.clone()).unwrap_or_default(),
+            node: None,
         }
+    }
+
+    /// The same view with the node that runs the session (in a cluster).
+    pub async fn with_node(mut self, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(cluster) = state.manager.cluster() {
+            self.node = Some(if cluster.holds(&self.id) {
+                Some(cluster.node_id().to_string())
+            } else {
+                cluster.owner_of(&self.id).await?.map(|o| o.node_id)
+            });
+        }
+        Ok(self)
     }
 }
 
@@ -244,6 +261,8 @@ pub async fn create(
     let live = session.live();
     SessionDto::from_record(&record, Some(&live))
         .with_proxy(state)
+        .await?
+        .with_node(state)
         .await
 }
 

@@ -68,6 +68,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// API calls per tenant and day (tenant statistics).
     pub api_calls: Arc<ApiCalls>,
+    /// Forwards requests to the node that runs their session
+    /// ([`crate::cluster`]).
+    pub cluster_http: reqwest::Client,
 }
 
 impl AppState {
@@ -88,6 +91,11 @@ impl AppState {
             started_at: Instant::now(),
             metrics: Arc::new(Metrics::new()),
             api_calls: Arc::default(),
+            cluster_http: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(2))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
         };
         state.metrics.follow(&state.manager);
         state.api_calls.start_flushing(state.store.clone());

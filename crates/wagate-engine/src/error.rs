@@ -82,6 +82,10 @@ pub enum EngineError {
     Conflict(String),
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
+    /// Another node of the cluster runs the session (and could not be
+    /// reached to act for it), or no node has room for another session.
+    #[error("{0}")]
+    Cluster(String),
 }
 
 impl EngineError {
@@ -124,6 +128,7 @@ impl EngineError {
             EngineError::NotFound(_) => C::NotFound,
             EngineError::Conflict(_) => C::Conflict,
             EngineError::IdempotencyKeyReused => C::IdempotencyKeyReused,
+            EngineError::Cluster(_) => C::ServiceUnavailable,
         }
     }
 

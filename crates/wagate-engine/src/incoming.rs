@@ -191,6 +191,11 @@ pub(crate) trait SessionSource: Send + Sync + 'static {
     fn incoming_wake(&self) -> Arc<tokio::sync::Notify>;
     /// The session `id`, running or not.
     fn get(&self, id: &str) -> impl Future<Output = Result<Arc<Session>, EngineError>> + Send;
+    /// Whether the session runs on this node (in a cluster, another node
+    /// downloads what its sessions received).
+    fn runs_here(&self, _id: &str) -> bool {
+        true
+    }
 }
 
 /// The download pool: runs while its owner lives.
@@ -209,6 +214,9 @@ pub(crate) async fn run<M: SessionSource>(manager: Weak<M>) {
         match m.store().due_incoming_media(now_ms(), 100).await {
             Ok(jobs) => {
                 for job in jobs {
+                    if !m.runs_here(&job.session_id) {
+                        continue;
+                    }
                     let key = (job.session_id.clone(), job.wa_id.clone());
                     if !busy
                         .lock()

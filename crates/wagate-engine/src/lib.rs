@@ -26,6 +26,7 @@ pub mod blocklist;
 pub mod calls;
 pub mod channels;
 pub mod chats;
+pub mod cluster;
 pub mod config;
 pub mod contact_list;
 pub mod contacts;

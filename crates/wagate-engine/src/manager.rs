@@ -16,6 +16,7 @@ use wagate_core::{SessionStatus, StatusReason};
 use wagate_store::Store;
 use wagate_store::app::{NewSession, SessionMeta, SessionRecord};
 
+use crate::cluster::Cluster;
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::events::{EventKind, GatewayEvent};
@@ -44,6 +45,11 @@ impl SessionManager {
         let (events, _) = broadcast::channel(EVENT_CHANNEL);
         let publisher = store.start_publisher(events.clone(), None);
         let queue = SendQueue::new(store.clone(), config.queue.clone(), config.media.clone());
+        let cluster = config
+            .cluster
+            .clone()
+            .filter(|_| store.clusterable())
+            .map(|c| Arc::new(Cluster::new(store.clone(), c)));
         Arc::new(SessionManager {
             queue,
             _publisher: publisher,
@@ -54,6 +60,7 @@ impl SessionManager {
                 events,
                 recipients: Default::default(),
                 incoming_wake: Default::default(),
+                cluster,
             }),
             sessions: RwLock::new(HashMap::new()),
             incoming_started: AtomicBool::new(false),
@@ -107,8 +114,13 @@ impl SessionManager {
 
     /// Forgets the live statuses a previous process left in the store (call
     /// once at start-up, before serving): nothing is connected yet.
-    /// Messages the previous process was sending go back to the queue.
+    /// Messages the previous process was sending go back to the queue. In a
+    /// cluster the other nodes' sessions are live: each session is reset by
+    /// the node that takes its lease instead, so this does nothing.
     pub async fn reset_after_restart(&self) -> Result<u64, EngineError> {
+        if self.cluster().is_some() {
+            return Ok(0);
+        }
         let interrupted = self.shared.store.requeue_interrupted().await?;
         if interrupted > 0 {
             info!(
@@ -119,9 +131,29 @@ impl SessionManager {
         Ok(self.shared.store.reset_live_statuses().await?)
     }
 
-    /// Starts every session that should be running; returns how many.
+    /// This node's part in a cluster (`None`: a single node).
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.shared.cluster.as_ref()
+    }
+
+    /// Starts every session that should be running; returns how many. In a
+    /// cluster the node instead starts its heartbeat, which takes back this
+    /// node's own sessions and a fair share of those nobody runs
+    /// ([`crate::cluster::leases`]); returns 0.
     pub async fn boot(self: &Arc<Self>) -> Result<usize, EngineError> {
         self.start_incoming_media();
+        if let Some(cluster) = self.cluster() {
+            tokio::spawn(crate::cluster::leases::run(
+                Arc::downgrade(self),
+                cluster.clone(),
+            ));
+            tokio::spawn(crate::cluster::wake::run(
+                Arc::downgrade(self),
+                cluster.clone(),
+            ));
+            self.queue.start_pruning();
+            return Ok(0);
+        }
         let records = self.shared.store.sessions_to_resume().await?;
         let count = records.len();
         futures::stream::iter(records)
@@ -254,7 +286,56 @@ impl SessionManager {
             .stop(SessionStatus::Disconnected, StatusReason::Stopped)
             .await;
         self.shared.store.set_session_desired(id, false).await?;
+        if let Some(cluster) = self.cluster() {
+            session.set_fence(None);
+            cluster.release_session(id).await;
+        }
         Ok(())
+    }
+
+    /// Starts a session whose lease this node took (a takeover), with its
+    /// send queue.
+    pub(crate) async fn start_here(self: &Arc<Self>, id: &str) -> Result<(), EngineError> {
+        let session = self.get(id).await?;
+        session.start(None).await?;
+        self.queue.wake(&session);
+        Ok(())
+    }
+
+    /// Stops, without a write, a session whose lease this node lost.
+    pub(crate) async fn lose(&self, id: &str) {
+        let session = self.sessions.write().await.remove(id);
+        self.queue.forget(id);
+        if let Some(cluster) = self.cluster() {
+            cluster.forget_session(id);
+        }
+        if let Some(session) = session {
+            session.let_go().await;
+        }
+    }
+
+    /// Hands every session this node runs over to the others (SIGTERM in a
+    /// cluster): the node says it drains, so no new session is placed here,
+    /// then each session stops without a word and its lease is released at
+    /// once, so another node takes it over within moments.
+    async fn drain(&self, cluster: &Arc<Cluster>) {
+        cluster.set_draining();
+        if let Err(e) = cluster.announce().await {
+            warn!("cluster: could not announce the drain: {e}");
+        }
+        let ids = cluster.held_ids();
+        info!(sessions = ids.len(), "cluster: handing sessions over");
+        futures::stream::iter(ids)
+            .for_each_concurrent(BOOT_CONCURRENCY, |id| async move {
+                self.queue.forget(&id);
+                let session = self.sessions.read().await.get(&id).cloned();
+                if let Some(session) = session {
+                    session.let_go().await;
+                }
+                cluster.release_session(&id).await;
+            })
+            .await;
+        cluster.release_workers().await;
     }
 
     /// The proxy a session goes through now (for its view).
@@ -295,6 +376,9 @@ impl SessionManager {
         self.shared.store.cancel_session_queue(id).await?;
         self.queue.forget(id);
         self.sessions.write().await.remove(id);
+        if let Some(cluster) = self.cluster() {
+            cluster.release_session(id).await;
+        }
         self.shared.store.delete_session(id).await?;
         Ok(())
     }
@@ -302,6 +386,9 @@ impl SessionManager {
     /// Stops every bot gracefully (process shutdown). Sessions keep wanting
     /// to run, so they come back at the next boot.
     pub async fn shutdown(&self) {
+        if let Some(cluster) = self.cluster() {
+            self.drain(cluster).await;
+        }
         self.queue.shutdown();
         let sessions: Vec<Arc<Session>> = self.sessions.read().await.values().cloned().collect();
         futures::stream::iter(sessions)
@@ -351,5 +438,9 @@ impl crate::incoming::SessionSource for SessionManager {
 
     async fn get(&self, id: &str) -> Result<Arc<Session>, EngineError> {
         SessionManager::get(self, id).await
+    }
+
+    fn runs_here(&self, id: &str) -> bool {
+        self.cluster().is_none_or(|c| c.holds(id))
     }
 }

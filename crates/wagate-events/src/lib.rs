@@ -46,6 +46,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
+use wagate_engine::cluster::WorkerGate;
 use tracing::{info, warn};
 use wagate_engine::SessionManager;
 use wagate_store::app::ADMIN_TENANT_ID;
@@ -169,13 +170,25 @@ impl Drop for Dispatcher {
 
 /// Keeps exactly one worker per enabled endpoint, and wakes a worker whose
 /// row was edited (a replay, a redelivery, new settings).
+///
+/// In a cluster an endpoint's worker runs on one node only: the holder of
+/// the endpoint's worker lease (`webhook:<id>`), so a delivery is never
+/// made twice because there are several nodes.
 async fn reconcile_loop(shared: Arc<Shared>, workers: Workers) {
+    let mut gate = WorkerGate::new(shared.manager.cluster().cloned(), "webhook:");
     loop {
         match shared.store.list_enabled_webhooks().await {
             Ok(hooks) => {
+                let allowed = gate.allowed(hooks.iter().map(|h| h.id.as_str())).await;
                 let mut map = workers.lock().unwrap_or_else(|p| p.into_inner());
-                map.retain(|_, w| !w.handle.is_finished());
-                for hook in hooks {
+                map.retain(|id, w| {
+                    let keep = !w.handle.is_finished() && allowed.contains(id);
+                    if !keep {
+                        w.handle.abort();
+                    }
+                    keep
+                });
+                for hook in hooks.into_iter().filter(|h| allowed.contains(&h.id)) {
                     match map.get_mut(&hook.id) {
                         Some(w) => {
                             if w.updated_at != hook.updated_at {

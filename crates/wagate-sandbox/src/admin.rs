@@ -1,6 +1,7 @@
 //! The admin API (JSON): creating virtual phones, playing the phone's part
 //! in linking (QR scan, pairing code), kicking / logging out devices,
-//! temporary bans, the relay log, and what each device has not acked yet
+//! temporary bans, the relay log, the devices that connected twice at once
+//! (`/admin/conflicts`), and what each device has not acked yet
 //! (the phone's app-state routes are `appstate::admin`). This is a contract used by tests
 //! outside the project; every error is `{"error": "..."}` with 400/404/409.
 
@@ -39,6 +40,13 @@ pub fn router() -> Router<Arc<State>> {
         .route("/admin/devices/{jid}/kick", routing::post(kick))
         .route("/admin/devices/{jid}/logout", routing::post(logout))
         .route("/admin/messages", routing::get(messages))
+        .route("/admin/conflicts", routing::get(conflicts))
+}
+
+/// Devices that logged in while an older connection of theirs was still
+/// open (the older one was replaced), oldest first.
+async fn conflicts(AxState(state): AxState<Arc<State>>) -> Response {
+    Json(lock(&state.conflicts).clone()).into_response()
 }
 
 pub(crate) fn error(status: StatusCode, msg: impl Into<String>) -> Response {

@@ -68,13 +68,9 @@ pub fn admit(
             ));
         }
     }
-    // Replace any older connection of this device (it is dead or about to be).
-    let old = write(&state.conns).insert(key.clone(), handle.clone());
-    if let Some(old) = old
-        && old.id != handle.id
-    {
-        old.close();
-    }
+    // Replace any older connection of this device (recorded as a conflict
+    // when it was still open).
+    state.replace_conn(&key, &handle);
     Ok(Role::Device {
         jid: key.jid(),
         key,

@@ -40,6 +40,9 @@ pub struct Store {
     pub(crate) kind: DbKind,
     /// Rings the event publisher after commits that appended events.
     pub(crate) spine: Arc<crate::app::events::SpineSignal>,
+    /// The PostgreSQL URL, for `LISTEN` connections of the cluster
+    /// (`None` on SQLite).
+    pub(crate) pg_url: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -138,6 +141,7 @@ impl Store {
                     pool,
                     kind: DbKind::Sqlite,
                     spine: Default::default(),
+                    pg_url: None,
                 };
                 store.migrate().await?;
                 Ok(store)
@@ -161,6 +165,7 @@ impl Store {
                     pool,
                     kind: DbKind::Sqlite,
                     spine: Default::default(),
+                    pg_url: None,
                 };
                 store.migrate().await?;
                 Ok(store)
@@ -184,6 +189,7 @@ impl Store {
                     pool,
                     kind: DbKind::Postgres,
                     spine: Default::default(),
+                    pg_url: Some(url.as_str().into()),
                 };
                 store.migrate().await?;
                 Ok(store)

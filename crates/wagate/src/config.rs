@@ -90,6 +90,25 @@ pub struct ServeArgs {
     /// (`/compat/wago/…`): an id or a name; unset: the caller's only session.
     #[arg(long, env = "COMPAT_SESSION")]
     pub compat_session: Option<String>,
+    /// This node's id in a cluster (several processes on one PostgreSQL
+    /// DATABASE_URL); default: generated once and kept in $DATA_DIR/node_id.
+    #[arg(long, env = "NODE_ID")]
+    pub node_id: Option<String>,
+    /// Where the other nodes reach this one, e.g. http://10.0.0.5:2785;
+    /// default: http://HOST:PORT, with 127.0.0.1 for an unspecified HOST.
+    #[arg(long, env = "NODE_URL")]
+    pub node_url: Option<String>,
+    /// Shared by every node of a cluster (at least 16 characters): carried
+    /// by each request one node forwards to another. Never logged.
+    #[arg(long, env = "CLUSTER_SECRET", hide_env_values = true)]
+    pub cluster_secret: Option<String>,
+    /// Seconds a session's lease lives without renewal: a dead node's
+    /// sessions move to the others after this.
+    #[arg(long, env = "LEASE_TTL_SECS", default_value_t = 15)]
+    pub lease_ttl_secs: u64,
+    /// Most sessions this node runs (0: no cap).
+    #[arg(long, env = "NODE_MAX_SESSIONS", default_value_t = 0)]
+    pub node_max_sessions: usize,
 }
 
 #[derive(Args, Debug)]
@@ -115,6 +134,8 @@ pub struct SandboxArgs {
 /// Checked configuration for `serve`.
 pub struct ServeConfig {
     pub bind: String,
+    /// `HOST`, for the node's default `NODE_URL`.
+    pub host: String,
     pub database_url: String,
     pub data_dir: PathBuf,
     pub api_key: String,
@@ -137,6 +158,46 @@ pub struct ServeConfig {
     pub metrics_token: Option<String>,
     /// `COMPAT_SESSION`.
     pub compat_session: Option<String>,
+    /// The node's settings for a cluster (used on PostgreSQL only).
+    pub cluster: ClusterArgs,
+}
+
+/// `NODE_ID`, `NODE_URL`, `CLUSTER_SECRET`, `LEASE_TTL_SECS`,
+/// `NODE_MAX_SESSIONS`: turned into the engine's
+/// [`wagate_engine::cluster::ClusterConfig`] once the port is bound.
+#[derive(Debug)]
+pub struct ClusterArgs {
+    pub node_id: Option<String>,
+    pub node_url: Option<String>,
+    pub secret: Option<String>,
+    pub lease_ttl: std::time::Duration,
+    pub max_sessions: usize,
+}
+
+impl ClusterArgs {
+    /// The engine's cluster settings, for a node listening on `bound`.
+    pub fn config(
+        &self,
+        data_dir: &std::path::Path,
+        host: &str,
+        bound: std::net::SocketAddr,
+    ) -> Result<wagate_engine::cluster::ClusterConfig, String> {
+        let node_url = match &self.node_url {
+            Some(u) => u.clone(),
+            None => {
+                let unspecified = host.is_empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+                let host = if unspecified { "127.0.0.1".to_string() } else { host.to_string() };
+                format!("http://{host}:{}", bound.port())
+            }
+        };
+        Ok(wagate_engine::cluster::ClusterConfig {
+            node_id: wagate_engine::cluster::node_id(self.node_id.as_deref(), data_dir)?,
+            node_url,
+            secret: self.secret.clone(),
+            lease_ttl: self.lease_ttl,
+            max_sessions: self.max_sessions,
+        })
+    }
 }
 
 const MIN_API_KEY_LEN: usize = 16;
@@ -209,6 +270,24 @@ impl ServeArgs {
                 queue.sync_timeout.as_secs()
             ));
         }
+        let cluster_secret = self
+            .cluster_secret
+            .filter(|s| !s.trim().is_empty());
+        if cluster_secret.as_ref().is_some_and(|s| s.len() < MIN_API_KEY_LEN) {
+            return Err(format!(
+                "CLUSTER_SECRET is too short: use at least {MIN_API_KEY_LEN} characters"
+            ));
+        }
+        if !(3..=600).contains(&self.lease_ttl_secs) {
+            return Err("LEASE_TTL_SECS must be 3 to 600 seconds".to_string());
+        }
+        if let Some(url) = self.node_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            let parsed = url::Url::parse(url.trim())
+                .map_err(|e| format!("NODE_URL is not a URL ({e}): use http://host:port"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err("NODE_URL must be an http:// or https:// URL".to_string());
+            }
+        }
         if self.max_sessions_per_tenant == Some(0) {
             return Err(
                 "MAX_SESSIONS_PER_TENANT must be at least 1 (leave it unset for no limit)"
@@ -217,6 +296,7 @@ impl ServeArgs {
         }
         Ok(ServeConfig {
             bind: format!("{}:{}", self.host, self.port),
+            host: self.host.clone(),
             database_url,
             data_dir: self.data_dir,
             api_key,
@@ -235,6 +315,8 @@ impl ServeArgs {
                     history_sync: self.history_sync,
                     ..wagate_engine::config::session_defaults::from_env()?
                 },
+                // Set once the port is bound (`serve`).
+                cluster: None,
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),
@@ -249,6 +331,16 @@ impl ServeArgs {
             dashboard,
             cors: wagate_api::cors::CorsOrigins::parse(&self.cors_allow_origins)?,
             metrics_token: self.metrics_token.filter(|t| !t.trim().is_empty()),
+            cluster: ClusterArgs {
+                node_id: self.node_id,
+                node_url: self
+                    .node_url
+                    .map(|u| u.trim().trim_end_matches('/').to_string())
+                    .filter(|u| !u.is_empty()),
+                secret: cluster_secret,
+                lease_ttl: std::time::Duration::from_secs(self.lease_ttl_secs),
+                max_sessions: self.node_max_sessions,
+            },
             compat_session: self
                 .compat_session
                 .map(|s| s.trim().to_string())

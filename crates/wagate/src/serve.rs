@@ -41,6 +41,29 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "dashboard off: set DASHBOARD_USERNAME, DASHBOARD_PASSWORD and JWT_SECRET to enable it"
         );
     }
+    // Bound before anything starts: the node's address is part of its
+    // identity in a cluster.
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e} (is the port in use? set PORT)",
+                config.bind
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let mut config = config;
+    if store.clusterable() {
+        let cluster = config
+            .cluster
+            .config(&config.data_dir, &config.host, addr)
+            .map_err(anyhow::Error::msg)?;
+        info!(node = %cluster.node_id, url = %cluster.node_url, "cluster node (PostgreSQL)");
+        if cluster.secret.is_none() {
+            warn!("CLUSTER_SECRET is not set: set the same secret on every node of a cluster");
+        }
+        config.engine.cluster = Some(cluster);
+    }
     let events_config = wagate_events::EventsConfig::from_env().map_err(anyhow::Error::msg)?;
     let warming_config =
         wagate_engine::warming::WarmingConfig::from_env().map_err(anyhow::Error::msg)?;
@@ -76,15 +99,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .reset_after_restart()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let listener = tokio::net::TcpListener::bind(&config.bind)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {}: {e} (is the port in use? set PORT)",
-                config.bind
-            )
-        })?;
-    let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
     println!("wagate listening on http://{addr}");
 

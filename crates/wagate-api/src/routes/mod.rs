@@ -7,6 +7,7 @@ pub mod channels;
 pub mod chat_actions;
 pub mod chats;
 pub mod circles;
+pub mod cluster;
 pub mod compat;
 pub mod contact_lids;
 pub mod contacts;
@@ -39,6 +40,7 @@ pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(sessions::router())
         .merge(circles::router())
+        .merge(cluster::router())
         .merge(messages::router())
         .merge(chats::router())
         .merge(chat_actions::router())

@@ -165,14 +165,23 @@ pub async fn list_sessions(
         limit,
     };
     let (records, total) = state.store.list_sessions(&filter).await?;
+    // In a cluster: which node runs each; another node's live state is the
+    // stored one.
+    let cluster = state.manager.cluster();
+    let nodes = match cluster {
+        Some(c) => Some(c.session_nodes().await?),
+        None => None,
+    };
     let mut out = Vec::with_capacity(records.len());
     for r in &records {
         let live = state.manager.attach(r).await.live();
-        out.push(
-            SessionDto::from_record(r, Some(&live))
-                .with_proxy(&state)
-                .await?,
-        );
+        let here = cluster.is_none_or(|c| c.holds(&r.id));
+        let mut dto = SessionDto::from_record(r, here.then_some(&live));
+        if !here {
+            dto.settings = live.settings.clone();
+        }
+        dto.node = nodes.as_ref().map(|n| n.get(&r.id).cloned());
+        out.push(dto.with_proxy(&state).await?);
     }
     Ok(envelope::paginated(
         out,
@@ -192,6 +201,8 @@ pub async fn get_session(
     Ok(envelope::ok(
         SessionDto::from_record(&record, Some(&session.live()))
             .with_proxy(&state)
+            .await?
+            .with_node(&state)
             .await?,
     ))
 }

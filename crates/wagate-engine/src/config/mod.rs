@@ -48,6 +48,9 @@ pub struct EngineConfig {
     /// What a session does where it chose nothing (`SESSION_*`, and
     /// `HISTORY_SYNC` for `historySync`).
     pub session_defaults: wagate_core::SessionSettings,
+    /// This node's place in a cluster (PostgreSQL only; `None`: the one
+    /// process runs every session).
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 impl EngineConfig {

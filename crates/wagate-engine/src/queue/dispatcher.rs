@@ -106,7 +106,15 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
                 continue;
             }
         };
-        match inner.store.claim_queued(&record.id).await {
+        // In a cluster, only under this node's lease (a fenced write).
+        let fence = session.write_fence();
+        if matches!(fence, crate::session::WriteFence::NotHeld) {
+            if sleep_or_stop(&inner, STORE_RETRY).await {
+                return;
+            }
+            continue;
+        }
+        match inner.store.claim_queued(&record.id, fence.fence()).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {

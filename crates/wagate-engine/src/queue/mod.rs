@@ -137,9 +137,14 @@ impl SendQueue {
                 self.wake(&session);
             }
         }
+        self.start_pruning();
+        Ok(())
+    }
+
+    /// Prunes old idempotency keys and finished rows now and every hour.
+    pub(crate) fn start_pruning(&self) {
         let me = self.clone();
         tokio::spawn(async move { me.prune_every_hour().await });
-        Ok(())
     }
 
     async fn prune_every_hour(&self) {
@@ -380,6 +385,19 @@ impl SendQueue {
 
     /// Rings the session's dispatcher, starting it if it is not running.
     pub fn wake(&self, session: &Arc<Session>) {
+        // In a cluster the dispatcher runs on the session's node: tell it.
+        if let Some(cluster) = &session.shared.cluster
+            && !cluster.holds(&session.id)
+        {
+            let store = self.inner.store.clone();
+            let payload = crate::cluster::wake::queue_payload(&session.id);
+            tokio::spawn(async move {
+                if let Err(e) = store.notify_cluster(&payload).await {
+                    warn!("could not wake the session's node: {e}");
+                }
+            });
+            return;
+        }
         let mut map = self
             .inner
             .dispatchers

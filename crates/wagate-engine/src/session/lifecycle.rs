@@ -26,6 +26,11 @@ impl Session {
         if run.is_some() {
             return Ok(());
         }
+        // In a cluster the session runs here only under this node's lease.
+        if let Some(cluster) = &self.shared.cluster {
+            let fence = cluster.take_session(&self.id).await?;
+            self.set_fence(Some(fence));
+        }
         let store = &self.shared.store;
         let record = store
             .get_session(&self.id)
@@ -128,6 +133,25 @@ impl Session {
             s.pair_code = None;
         }
         self.set_status(status, Some(reason)).await;
+    }
+
+    /// Stops the bot without a word to the store: the session's lease is
+    /// gone (another node runs it now) or being handed over (this node
+    /// drains), so its status is the next holder's to tell.
+    pub(crate) async fn let_go(&self) {
+        self.set_fence(None);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let running = self.run.lock().await.take();
+        if let Some(running) = running {
+            shutdown_bot(running).await;
+        }
+        {
+            let mut s = self.lock_state();
+            s.status = SessionStatus::Disconnected;
+            s.qr = None;
+            s.pair_code = None;
+        }
+        self.changed.send_modify(|n| *n += 1);
     }
 
     /// Unlinks the device: tells WhatsApp when connected, wipes its keys,

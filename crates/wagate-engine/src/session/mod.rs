@@ -74,6 +74,8 @@ pub(crate) struct Shared {
     pub recipients: crate::recipient_cache::RecipientCache,
     /// Wakes the received-media download pool ([`crate::incoming`]).
     pub incoming_wake: Arc<tokio::sync::Notify>,
+    /// This node's part in a cluster (`None`: single node).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// The in-memory part of a session's state (the rest is in the store).
@@ -123,6 +125,28 @@ pub struct Session {
     changed: watch::Sender<u64>,
     /// The calls ringing now (`ringing.rs`).
     pub(crate) calls: std::sync::Mutex<ringing::Ringing>,
+    /// In a cluster: the lease this node holds on the session, carried by
+    /// its fenced writes (`None`: not held here).
+    fence: std::sync::Mutex<Option<wagate_store::app::Fence>>,
+}
+
+/// What a session's fenced writes carry.
+pub(crate) enum WriteFence {
+    /// A single node: nothing to prove.
+    SingleNode,
+    /// This node holds the lease.
+    Held(wagate_store::app::Fence),
+    /// This node does not hold the session: it must not write.
+    NotHeld,
+}
+
+impl WriteFence {
+    pub(crate) fn fence(&self) -> Option<&wagate_store::app::Fence> {
+        match self {
+            WriteFence::Held(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 impl Session {
@@ -155,6 +179,7 @@ impl Session {
             online_generation: AtomicU64::new(0),
             changed: watch::channel(0).0,
             calls: Default::default(),
+            fence: std::sync::Mutex::new(None),
         })
     }
 
@@ -189,6 +214,22 @@ impl Session {
 
     pub fn status(&self) -> SessionStatus {
         self.live().status
+    }
+
+    /// What this session's fenced writes (its status, taking a queued
+    /// message) carry on this node.
+    pub(crate) fn write_fence(&self) -> WriteFence {
+        if self.shared.cluster.is_none() {
+            return WriteFence::SingleNode;
+        }
+        match self.fence.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(f) => WriteFence::Held(f),
+            None => WriteFence::NotHeld,
+        }
+    }
+
+    pub(crate) fn set_fence(&self, fence: Option<wagate_store::app::Fence>) {
+        *self.fence.lock().unwrap_or_else(|p| p.into_inner()) = fence;
     }
 
     pub async fn is_running(&self) -> bool {
@@ -228,13 +269,20 @@ impl Session {
         if !changed {
             return;
         }
-        if let Err(e) = self
+        let fence = self.write_fence();
+        if matches!(fence, WriteFence::NotHeld) {
+            return;
+        }
+        match self
             .shared
             .store
-            .set_session_status(&self.id, status, reason)
+            .set_session_status(&self.id, status, reason, fence.fence())
             .await
         {
-            warn!(session = %self.id, "could not store status: {e}");
+            // Another node holds the session now: its status is theirs to tell.
+            Ok(false) if fence.fence().is_some() => return,
+            Ok(_) => {}
+            Err(e) => warn!(session = %self.id, "could not store status: {e}"),
         }
         let mut data = json!({ "status": status.api(), "phoneNumber": phone });
         if let Some(reason) = reason {

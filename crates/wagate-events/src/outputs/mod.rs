@@ -214,12 +214,22 @@ pub(crate) async fn install_global(
 /// Keeps exactly one task per enabled output, and wakes a task whose row
 /// was edited.
 pub(crate) async fn reconcile_loop(shared: Arc<Shared>, workers: Workers) {
+    // In a cluster an output's task runs on one node only (`output:<id>`).
+    let mut gate =
+        wagate_engine::cluster::WorkerGate::new(shared.manager.cluster().cloned(), "output:");
     loop {
         match shared.store.list_enabled_outputs().await {
             Ok(outputs) => {
+                let allowed = gate.allowed(outputs.iter().map(|o| o.id.as_str())).await;
                 let mut map = workers.0.lock().unwrap_or_else(|p| p.into_inner());
-                map.retain(|_, w| !w.handle.is_finished());
-                for output in outputs {
+                map.retain(|id, w| {
+                    let keep = !w.handle.is_finished() && allowed.contains(id);
+                    if !keep {
+                        w.handle.abort();
+                    }
+                    keep
+                });
+                for output in outputs.into_iter().filter(|o| allowed.contains(&o.id)) {
                     match map.get_mut(&output.id) {
                         Some(w) => {
                             if w.updated_at != output.updated_at {

@@ -40,8 +40,57 @@ impl ConnHandle {
     }
 }
 
+impl ConnHandle {
+    /// Whether its connection task still runs (the socket is open).
+    pub fn is_open(&self) -> bool {
+        !self.tx.is_closed()
+    }
+}
+
+/// A device that logged in while another connection of it was still open:
+/// WhatsApp replaces the older one, and a gateway that lets this happen runs
+/// one device twice (a cluster whose leases failed). Kept for the admin API
+/// (`GET /admin/conflicts`).
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conflict {
+    pub device_jid: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    pub replaced_connection: ConnId,
+    pub by_connection: ConnId,
+}
+
+/// Most conflicts kept (the oldest go first).
+pub const CONFLICTS_KEPT: usize = 10_000;
+
 impl State {
     pub fn conn(&self, key: &DevKey) -> Option<ConnHandle> {
         read(&self.conns).get(key).cloned()
+    }
+
+    /// Makes `handle` the device's connection; an older one still open is
+    /// closed and recorded as a conflict.
+    pub fn replace_conn(&self, key: &DevKey, handle: &ConnHandle) {
+        let old = super::write(&self.conns).insert(key.clone(), handle.clone());
+        let Some(old) = old.filter(|o| o.id != handle.id) else {
+            return;
+        };
+        if old.is_open() {
+            let mut log = super::lock(&self.conflicts);
+            if log.len() >= CONFLICTS_KEPT {
+                log.remove(0);
+            }
+            log.push(Conflict {
+                device_jid: key.jid_string(),
+                at: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or_default(),
+                replaced_connection: old.id,
+                by_connection: handle.id,
+            });
+        }
+        old.close();
     }
 }

@@ -31,7 +31,7 @@ use std::sync::{Mutex, RwLock};
 
 pub use accounts::{DevKey, Device, Phone};
 pub use app_state::{AppStateKey, AppStateLog, COLLECTIONS, UploadError};
-pub use connections::{ConnHandle, ConnId, Outbound};
+pub use connections::{Conflict, ConnHandle, ConnId, Outbound};
 pub use group::Group;
 pub use keys::{SignedPreKey, StoredKeyPair};
 pub use locks::{lock, read, write};
@@ -55,6 +55,8 @@ pub struct State {
     pub lid_to_phone: RwLock<HashMap<String, String>>,
     pub devices: RwLock<HashMap<DevKey, Device>>,
     pub conns: RwLock<HashMap<DevKey, ConnHandle>>,
+    /// Devices that logged in while an older connection of theirs was open.
+    pub conflicts: Mutex<Vec<Conflict>>,
     pub pairing_refs: RwLock<HashMap<String, PendingRef>>,
     pub pair_codes: RwLock<HashMap<String, PendingPairCode>>,
     /// pairing ref -> phone-side state after the code was entered.
@@ -114,6 +116,7 @@ impl State {
             lid_to_phone: RwLock::default(),
             devices: RwLock::default(),
             conns: RwLock::default(),
+            conflicts: Mutex::default(),
             pairing_refs: RwLock::default(),
             pair_codes: RwLock::default(),
             primary_hellos: Mutex::default(),

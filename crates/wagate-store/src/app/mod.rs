@@ -6,6 +6,8 @@
 //! - [`messages`]: message history, incoming and outgoing;
 //! - [`chats`]: the chat list and each chat's app-state settings;
 //! - [`labels`]: the account's labels and the chats that carry them;
+//! - [`cluster`]: nodes, their heartbeats and the (fenced) leases that say
+//!   which node runs each session and each single-runner worker;
 //! - [`lid_pn`]: the LID ↔ phone-number pairs a session's device learned;
 //! - [`polls`]: polls' options and secrets, and the votes seen on them;
 //! - [`events`]: the durable event log every consumer reads by cursor;
@@ -17,6 +19,7 @@
 //! `ON CONFLICT`), and timestamps are epoch milliseconds.
 
 pub mod chats;
+pub mod cluster;
 pub mod contacts;
 pub mod events;
 pub mod gauges;
@@ -36,6 +39,7 @@ pub mod tenants;
 pub mod warming;
 pub mod webhooks;
 
+pub use cluster::{Fence, NodeBeat, NodeRecord, SessionOwner};
 pub use chats::{ChatChange, ChatPage, ChatRow, ChatSettings};
 pub use contacts::KnownContact;
 pub use events::{EventQuery, EventRecord, Publisher, SpineTx};

@@ -73,22 +73,44 @@ impl Store {
         Ok(out)
     }
 
+    /// Stores a session's status; with a `fence`, only while this node
+    /// holds the session's lease (false when refused).
     pub async fn set_session_status(
         &self,
         id: &str,
         status: SessionStatus,
         reason: Option<StatusReason>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE sessions SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4",
-        )
-        .bind(status.internal())
-        .bind(reason.map(StatusReason::as_str))
-        .bind(wagate_core::now_ms())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        fence: Option<&crate::app::cluster::Fence>,
+    ) -> Result<bool, StoreError> {
+        let done = match fence {
+            None => {
+                sqlx::query(
+                    "UPDATE sessions SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4",
+                )
+                .bind(status.internal())
+                .bind(reason.map(StatusReason::as_str))
+                .bind(wagate_core::now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+            }
+            Some(fence) => {
+                sqlx::query(
+                    "UPDATE sessions SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4
+                       AND EXISTS (SELECT 1 FROM session_leases l WHERE l.session_id = $4
+                                    AND l.node_id = $5 AND l.generation = $6)",
+                )
+                .bind(status.internal())
+                .bind(reason.map(StatusReason::as_str))
+                .bind(wagate_core::now_ms())
+                .bind(id)
+                .bind(&fence.node_id)
+                .bind(fence.generation)
+                .execute(&self.pool)
+                .await?
+            }
+        };
+        Ok(done.rows_affected() > 0)
     }
 
     pub async fn set_session_desired(&self, id: &str, running: bool) -> Result<(), StoreError> {

@@ -1,0 +1,152 @@
+//! The node's heartbeat: keep what it holds, let go of what it lost, take
+//! over what nobody holds.
+//!
+//! Every third of a lease's life (`LEASE_TTL_SECS` / 3), or at once when
+//! another node released leases, one turn:
+//! 1. write the node's heartbeat row;
+//! 2. renew every session lease the node holds, in one statement; a session
+//!    missing from the answer was lost (another node took it after it
+//!    expired) and is stopped here without another write;
+//! 3. unless draining or full, take a fair share of the sessions nobody
+//!    holds (a dead node's, a drained node's, or never leased), oldest
+//!    first, and start them — the failover.
+//!
+//! **Stopping in time.** A node that cannot renew (the database is away,
+//! the node was paused) stops every session itself once two thirds of a
+//! lease's life have passed since its last good renewal, before any lease
+//! can expire and another node start the same device (two connections of
+//! one device make WhatsApp drop both). Every write a session makes after
+//! that carries a generation the lease no longer has, and is refused.
+
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use futures::StreamExt;
+use tracing::{info, warn};
+
+use super::Cluster;
+use crate::error::EngineError;
+use crate::manager::SessionManager;
+
+/// Sessions started at once after a takeover (a reconnect storm is paced).
+const START_CONCURRENCY: usize = 32;
+/// A node silent this long, holding nothing, leaves the node list.
+const FORGET_NODE_AFTER_MS: i64 = 24 * 3600 * 1000;
+
+pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
+    let config = cluster.config().clone();
+    let renew_every = config.renew_every();
+    let stop_after = config.lease_ttl * 2 / 3;
+    let mut last_renewed = Instant::now();
+    let mut first = true;
+    loop {
+        let Some(m) = manager.upgrade() else {
+            return;
+        };
+        let began = Instant::now();
+        let turn = if first {
+            tokio::time::timeout(renew_every, adopt(&m, &cluster)).await
+        } else {
+            tokio::time::timeout(renew_every, turn(&m, &cluster)).await
+        };
+        match turn {
+            Ok(Ok(())) => {
+                last_renewed = began;
+                first = false;
+            }
+            Ok(Err(e)) => warn!("cluster: heartbeat failed: {e}"),
+            Err(_) => warn!("cluster: heartbeat timed out"),
+        }
+        if began.duration_since(last_renewed) >= stop_after && cluster.held_count() > 0 {
+            warn!(
+                sessions = cluster.held_count(),
+                "cluster: leases could not be renewed in time; stopping every session here"
+            );
+            for id in cluster.held_ids() {
+                m.lose(&id).await;
+            }
+        }
+        drop(m);
+        tokio::select! {
+            _ = tokio::time::sleep(renew_every) => {}
+            _ = cluster.claim_now.notified() => {}
+        }
+    }
+}
+
+/// The first turn: take back what this node's previous process held (a
+/// restart keeps the node id), then an ordinary turn.
+async fn adopt(manager: &Arc<SessionManager>, cluster: &Arc<Cluster>) -> Result<(), EngineError> {
+    cluster.heartbeat().await?;
+    let store = manager.store();
+    let ttl = cluster.config().ttl_ms();
+    let own = store.adopt_own_leases(cluster.node_id(), ttl).await?;
+    if !own.is_empty() {
+        info!(sessions = own.len(), "cluster: taking back this node's sessions");
+        start_all(manager, own.into_iter().map(|(id, _)| id).collect());
+    }
+    turn(manager, cluster).await
+}
+
+async fn turn(manager: &Arc<SessionManager>, cluster: &Arc<Cluster>) -> Result<(), EngineError> {
+    cluster.heartbeat().await?;
+    let store = manager.store();
+    let ttl = cluster.config().ttl_ms();
+    // 2. Renew; stop what was lost.
+    let renewed = store.renew_session_leases(cluster.node_id(), ttl).await?;
+    for id in cluster.held_ids() {
+        if !renewed.contains_key(&id) {
+            warn!(session = %id, "cluster: lease lost; stopping the session here");
+            manager.lose(&id).await;
+        }
+    }
+    // 3. Take over a fair share of what nobody holds.
+    if cluster.is_draining() || !cluster.has_room() {
+        return Ok(());
+    }
+    let orphans = store.count_orphan_sessions().await?;
+    if orphans == 0 {
+        return Ok(());
+    }
+    let live = cluster
+        .nodes()
+        .await?
+        .iter()
+        .filter(|n| n.alive && !n.draining)
+        .count()
+        .max(1) as i64;
+    let share = (orphans + live - 1) / live;
+    let room = match cluster.config().max_sessions {
+        0 => i64::MAX,
+        max => max.saturating_sub(cluster.held_count()) as i64,
+    };
+    let taken = store
+        .claim_orphan_sessions(cluster.node_id(), ttl, share.min(room))
+        .await?;
+    if !taken.is_empty() {
+        info!(sessions = taken.len(), "cluster: taking sessions over");
+        start_all(manager, taken.into_iter().map(|(id, _)| id).collect());
+    }
+    if rand::random_range(0..100) == 0 {
+        let _ = store.prune_nodes(FORGET_NODE_AFTER_MS).await;
+    }
+    Ok(())
+}
+
+/// Starts sessions whose lease this node just took, a few at a time, off
+/// the heartbeat's path (renewals must not wait for handshakes).
+fn start_all(manager: &Arc<SessionManager>, ids: Vec<String>) {
+    let manager = manager.clone();
+    tokio::spawn(async move {
+        futures::stream::iter(ids)
+            .for_each_concurrent(START_CONCURRENCY, |id| {
+                let manager = manager.clone();
+                async move {
+                    if let Err(e) = manager.start_here(&id).await {
+                        warn!(session = %id, "cluster: could not start the session: {e}");
+                    }
+                }
+            })
+            .await;
+    });
+}

@@ -1,0 +1,284 @@
+//! The cluster: several `wagate serve` processes on one PostgreSQL database.
+//!
+//! Each process is a *node* with an id (`NODE_ID`) and an address the
+//! others reach it at (`NODE_URL`). A session runs on exactly one node at a
+//! time, the holder of its *lease* (`session_leases`, fenced by a
+//! generation); single-runner work (a webhook endpoint's deliveries, a
+//! broker output, the outbox workers, warming) holds a worker lease the same
+//! way. What lives where:
+//! - this module: the node's identity and settings ([`ClusterConfig`]), and
+//!   [`Cluster`], what the rest of the gateway asks: which node holds a
+//!   session, where a new session should go, whether this node holds a
+//!   worker, and the fence a session's writes carry;
+//! - [`leases`]: the node's heartbeat loop — renew held leases in one
+//!   statement, stop what was lost, take over what nobody holds (failover),
+//!   and stop everything in time when the database cannot be reached;
+//! - [`wake`]: the `LISTEN` side of `NOTIFY` — a send queued on another
+//!   node wakes the owner's dispatcher, released leases are taken at once;
+//! - [`workers`]: which single-runner workers this node may run.
+//!
+//! SQLite is single-node (`wagate serve` locks the file), so there the
+//! engine runs without a cluster and nothing here is used.
+
+pub mod leases;
+pub mod wake;
+pub mod workers;
+
+pub use workers::WorkerGate;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use wagate_store::Store;
+use wagate_store::app::{Fence, NodeBeat, NodeRecord, SessionOwner};
+
+use crate::error::EngineError;
+
+/// `LEASE_TTL_SECS`' default.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(15);
+
+/// A node's identity and the cluster's timing.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// `NODE_ID`: kept in `$DATA_DIR/node_id` when generated.
+    pub node_id: String,
+    /// `NODE_URL`: where the other nodes reach this one
+    /// (`http://host:port`, no trailing slash).
+    pub node_url: String,
+    /// `CLUSTER_SECRET`: carried by every request one node forwards to
+    /// another, and demanded of every forwarded request.
+    pub secret: Option<String>,
+    /// `LEASE_TTL_SECS`: how long a lease lives without renewal.
+    pub lease_ttl: Duration,
+    /// `NODE_MAX_SESSIONS`: the most sessions this node runs (0: no cap).
+    pub max_sessions: usize,
+}
+
+impl ClusterConfig {
+    /// How often the node renews its leases: a third of their life, so two
+    /// renewals may fail before anything expires.
+    pub fn renew_every(&self) -> Duration {
+        self.lease_ttl / 3
+    }
+
+    fn ttl_ms(&self) -> i64 {
+        self.lease_ttl.as_millis() as i64
+    }
+}
+
+/// `NODE_ID` when set, else the id kept in `<data_dir>/node_id`, else a new
+/// one written there (so a restarted node is the same node and takes its
+/// sessions straight back).
+pub fn node_id(explicit: Option<&str>, data_dir: &Path) -> Result<String, String> {
+    if let Some(id) = explicit.map(str::trim).filter(|s| !s.is_empty()) {
+        if id.len() > 64
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(
+                "NODE_ID must be 1 to 64 letters, digits, '-', '_' or '.'".to_string(),
+            );
+        }
+        return Ok(id.to_string());
+    }
+    let file = data_dir.join("node_id");
+    if let Ok(kept) = std::fs::read_to_string(&file)
+        && !kept.trim().is_empty()
+    {
+        return Ok(kept.trim().to_string());
+    }
+    let id = format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    std::fs::write(&file, &id)
+        .map_err(|e| format!("cannot keep the node id in {}: {e}", file.display()))?;
+    Ok(id)
+}
+
+/// This node's part in the cluster.
+pub struct Cluster {
+    config: ClusterConfig,
+    store: Store,
+    started_at: i64,
+    draining: AtomicBool,
+    /// The session leases this node holds: session id → generation.
+    held: Mutex<HashMap<String, i64>>,
+    /// Rung to look for sessions to take over now (a lease was released).
+    pub(crate) claim_now: Notify,
+}
+
+/// Where a new session should run.
+#[derive(Debug)]
+pub enum Placement {
+    Here,
+    /// On another node (its URL).
+    There(NodeRecord),
+}
+
+impl Cluster {
+    pub(crate) fn new(store: Store, config: ClusterConfig) -> Cluster {
+        Cluster {
+            config,
+            store,
+            started_at: wagate_core::now_ms(),
+            draining: AtomicBool::new(false),
+            held: Mutex::new(HashMap::new()),
+            claim_now: Notify::new(),
+        }
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.config.node_id
+    }
+
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many sessions this node holds.
+    pub fn held_count(&self) -> usize {
+        self.held().len()
+    }
+
+    /// The sessions this node holds.
+    pub(crate) fn held_ids(&self) -> Vec<String> {
+        self.held().keys().cloned().collect()
+    }
+
+    /// Whether this node holds the session's lease.
+    pub fn holds(&self, session_id: &str) -> bool {
+        self.held().contains_key(session_id)
+    }
+
+    fn fence_of(&self, generation: i64) -> Fence {
+        Fence {
+            node_id: self.config.node_id.clone(),
+            generation,
+        }
+    }
+
+    /// Takes the session's lease for this node before it starts here; the
+    /// fence its writes carry. Refused while another node holds it. A
+    /// session new to this node gets back what its last holder was sending.
+    pub(crate) async fn take_session(&self, session_id: &str) -> Result<Fence, EngineError> {
+        if self.is_draining() {
+            return Err(EngineError::Cluster(
+                "this node is shutting down; the session starts on another node".into(),
+            ));
+        }
+        let generation = self
+            .store
+            .claim_session_lease(session_id, &self.config.node_id, self.config.ttl_ms())
+            .await?;
+        let Some(generation) = generation else {
+            let owner = self.store.session_owner(session_id).await?;
+            return Err(EngineError::Cluster(match owner {
+                Some(o) => format!("the session runs on node {}", o.node_id),
+                None => "another node is taking the session over; try again shortly".into(),
+            }));
+        };
+        let before = self.held().insert(session_id.to_string(), generation);
+        if before != Some(generation) {
+            self.store.requeue_session_interrupted(session_id).await?;
+        }
+        Ok(self.fence_of(generation))
+    }
+
+    /// Lets a session's lease go (it stopped here, or the node drains): any
+    /// node may take it at once, and the others are told.
+    pub(crate) async fn release_session(&self, session_id: &str) {
+        let Some(generation) = self.held().remove(session_id) else {
+            return;
+        };
+        let fence = self.fence_of(generation);
+        if let Err(e) = self.store.release_session_lease(session_id, &fence).await {
+            tracing::warn!(session = %session_id, "could not release the lease: {e}");
+        }
+        let _ = self.store.notify_cluster(wake::LEASES).await;
+    }
+
+    /// Forgets a lease this node lost (another node holds it now).
+    pub(crate) fn forget_session(&self, session_id: &str) {
+        self.held().remove(session_id);
+    }
+
+    /// The node holding a live lease on the session (`None`: nobody does).
+    pub async fn owner_of(&self, session_id: &str) -> Result<Option<SessionOwner>, EngineError> {
+        Ok(self.store.session_owner(session_id).await?)
+    }
+
+    /// Every node with its heartbeat and load.
+    pub async fn nodes(&self) -> Result<Vec<NodeRecord>, EngineError> {
+        Ok(self.store.list_nodes(self.config.ttl_ms()).await?)
+    }
+
+    /// Which node each running session is on.
+    pub async fn session_nodes(&self) -> Result<HashMap<String, String>, EngineError> {
+        Ok(self.store.session_nodes().await?)
+    }
+
+    /// The least-loaded live node with room (this one when tied), for a new
+    /// session. Refused when every node is full (`NODE_MAX_SESSIONS`).
+    pub async fn place_new_session(&self) -> Result<Placement, EngineError> {
+        let nodes = self.nodes().await?;
+        let best = nodes
+            .into_iter()
+            .filter(|n| n.alive && !n.draining)
+            .filter(|n| n.max_sessions <= 0 || n.sessions < n.max_sessions)
+            .min_by_key(|n| (n.sessions, n.node_id != self.config.node_id));
+        match best {
+            Some(n) if n.node_id != self.config.node_id => Ok(Placement::There(n)),
+            Some(_) => Ok(Placement::Here),
+            None if self.has_room() && !self.is_draining() => Ok(Placement::Here),
+            None => Err(EngineError::Cluster(
+                "no node has room for another session (NODE_MAX_SESSIONS)".into(),
+            )),
+        }
+    }
+
+    /// Whether this node may take one more session.
+    pub fn has_room(&self) -> bool {
+        self.config.max_sessions == 0 || self.held_count() < self.config.max_sessions
+    }
+
+    /// Gives every worker lease up (the node drains).
+    pub async fn release_workers(&self) {
+        if let Err(e) = self.store.release_worker_leases(&self.config.node_id).await {
+            tracing::warn!("could not release the worker leases: {e}");
+        }
+    }
+
+    /// The node's row, written now (its draining flag included).
+    pub(crate) async fn announce(&self) -> Result<(), EngineError> {
+        self.heartbeat().await
+    }
+
+    /// The node's row, written now.
+    async fn heartbeat(&self) -> Result<(), EngineError> {
+        self.store
+            .node_heartbeat(&NodeBeat {
+                node_id: &self.config.node_id,
+                url: &self.config.node_url,
+                started_at: self.started_at,
+                draining: self.is_draining(),
+                max_sessions: self.config.max_sessions as i64,
+            })
+            .await?;
+        Ok(())
+    }
+}
