@@ -13,8 +13,10 @@
 //! database and goes out once a survivor takes the session over, and what
 //! needs the live session answers that it is not connected.
 //!
-//! Event streams (`…/events`, `/ws`) are not forwarded: every node reads
-//! the one event log.
+//! The seed systems' drop-in routes that act on one session are forwarded
+//! the same way ([`compat_to_session_node`]). Event streams (`…/events`,
+//! `/ws`, the drop-ins' streams) are not: every node reads the one event
+//! log.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -96,6 +98,11 @@ pub(crate) async fn to_session_node(
         Ok(_) => return Route::Here(request),
         Err(e) => return Route::Answered(ApiError::from(e).into_response()),
     };
+    // A node that missed two heartbeats is taken for gone: no request
+    // waits for its connect timeout while its leases run out.
+    if owner.silent_ms > cluster.config().renew_every().as_millis() as i64 * 2 {
+        return Route::Here(request);
+    }
     forward_or_here(state, request, &owner.url, &owner.node_id).await
 }
 
@@ -111,7 +118,9 @@ pub(crate) async fn to_new_session_node(state: &AppState, request: Request) -> R
     }
     match cluster.place_new_session().await {
         Ok(Placement::Here) => Route::Here(request),
-        Ok(Placement::There(node)) => forward_or_here(state, request, &node.url, &node.node_id).await,
+        Ok(Placement::There(node)) => {
+            forward_or_here(state, request, &node.url, &node.node_id).await
+        }
         Err(e) => Route::Answered(ApiError::from(e).into_response()),
     }
 }
@@ -169,7 +178,10 @@ async fn forward(
         .unwrap_or("/");
     let mut request = state
         .cluster_http
-        .request(parts.method.clone(), format!("{}{path}", base.trim_end_matches('/')))
+        .request(
+            parts.method.clone(),
+            format!("{}{path}", base.trim_end_matches('/')),
+        )
         .header(FORWARDED_BY, cluster.node_id());
     for (name, value) in &parts.headers {
         if passed_on(name) {
@@ -200,7 +212,72 @@ async fn forward(
     Ok(response
         .body(Body::from_stream(answer.bytes_stream()))
         .unwrap_or_else(|_| {
-            ApiError::new(ErrorCode::InternalError, "bad answer from the session's node")
-                .into_response()
+            ApiError::new(
+                ErrorCode::InternalError,
+                "bad answer from the session's node",
+            )
+            .into_response()
         }))
+}
+
+/// The drop-in routes of the seed systems that act on one session: seed
+/// 003's `/compat/microservice/session/{id}/…` (the session by its
+/// client-chosen name) and seed 002's `/compat/wago/…` (`COMPAT_SESSION`,
+/// or the key's only session). Their session is found as the handler will
+/// find it, then the request goes where [`to_session_node`] sends it. A
+/// session not found is left to the handler's own answer.
+pub(crate) async fn compat_to_session_node(
+    state: &AppState,
+    matched: &str,
+    request: Request,
+) -> Route {
+    if state.manager.cluster().is_none() {
+        return Route::Here(request);
+    }
+    if matched == MICROSERVICE_NEW_SESSION && request.method() == axum::http::Method::POST {
+        return to_new_session_node(state, request).await;
+    }
+    let microservice =
+        matched.starts_with(MICROSERVICE_SESSION) && !matched.ends_with("/messages/stream");
+    let wago = matched.starts_with(WAGO) && matched != WAGO_HEALTH;
+    if !microservice && !wago {
+        return Route::Here(request);
+    }
+    let (mut parts, body) = request.into_parts();
+    let session_id = compat_session_id(state, &mut parts, microservice).await;
+    let request = Request::from_parts(parts, body);
+    match session_id {
+        Some(id) => to_session_node(state, matched, &id, request).await,
+        None => Route::Here(request),
+    }
+}
+
+const MICROSERVICE_NEW_SESSION: &str = "/compat/microservice/tenant/sessions";
+const MICROSERVICE_SESSION: &str = "/compat/microservice/session/{id}";
+const WAGO: &str = "/compat/wago/";
+const WAGO_HEALTH: &str = "/compat/wago/health";
+
+async fn compat_session_id(
+    state: &AppState,
+    parts: &mut Parts,
+    microservice: bool,
+) -> Option<String> {
+    let crate::auth::Auth(principal) = <crate::auth::Auth as axum::extract::FromRequestParts<
+        AppState,
+    >>::from_request_parts(parts, state)
+    .await
+    .ok()?;
+    if microservice {
+        let name = crate::owned::path_param(parts, state, "id").await.ok()?;
+        let record = state
+            .store
+            .get_session_by_name(&principal.tenant_id, &name)
+            .await
+            .ok()??;
+        return Some(record.id);
+    }
+    crate::routes::compat::compat_session(state, &principal)
+        .await
+        .ok()
+        .map(|(record, _)| record.id)
 }

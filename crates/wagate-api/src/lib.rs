@@ -37,6 +37,7 @@
 
 pub mod api_calls;
 pub mod auth;
+pub mod cluster;
 pub mod cors;
 pub mod dashboard;
 pub mod envelope;
@@ -52,7 +53,6 @@ pub mod owned;
 pub mod rate_limit;
 pub mod request_id;
 pub mod request_log;
-pub mod cluster;
 pub mod routes;
 pub mod secret;
 pub mod send;

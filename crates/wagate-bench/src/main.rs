@@ -15,7 +15,8 @@
 //! target/release/wagate-bench --webhook-replay --replay-endpoints 50
 //! ```
 //!
-//! `--webhook-replay` runs only the webhook replay measurement.
+//! `--webhook-replay` runs only the webhook replay measurement, `--failover`
+//! only the cluster's failover (three nodes on PostgreSQL).
 
 mod api;
 mod machine;
@@ -84,6 +85,14 @@ struct Args {
     /// Replay on the machine's PostgreSQL (a fresh database) instead of SQLite.
     #[arg(long)]
     replay_postgres: bool,
+    /// Run only the cluster failover measurement: three nodes on a fresh
+    /// PostgreSQL database share `--sessions` sessions; one is killed, then
+    /// one drained.
+    #[arg(long)]
+    failover: bool,
+    /// The nodes' `LEASE_TTL_SECS` in the failover measurement.
+    #[arg(long, default_value_t = 15)]
+    failover_lease_ttl: u64,
 }
 
 #[tokio::main]
@@ -111,6 +120,20 @@ async fn main() -> anyhow::Result<()> {
         .run()
         .await?;
         let report = json!({ "machine": machine(), "webhookReplay": report });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    if args.failover {
+        let report = scenarios::failover::Failover {
+            binary: &binary,
+            sandbox: &sandbox,
+            sessions: args.sessions,
+            pair_concurrency: args.pair_concurrency,
+            lease_ttl_secs: args.failover_lease_ttl,
+        }
+        .run()
+        .await?;
+        let report = json!({ "machine": machine(), "failover": report });
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }

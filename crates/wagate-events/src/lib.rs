@@ -46,9 +46,9 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
-use wagate_engine::cluster::WorkerGate;
 use tracing::{info, warn};
 use wagate_engine::SessionManager;
+use wagate_engine::cluster::WorkerGate;
 use wagate_store::app::ADMIN_TENANT_ID;
 
 pub use config::{EventsConfig, GlobalOutput, GlobalWebhook};

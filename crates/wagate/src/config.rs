@@ -185,8 +185,13 @@ impl ClusterArgs {
         let node_url = match &self.node_url {
             Some(u) => u.clone(),
             None => {
-                let unspecified = host.is_empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
-                let host = if unspecified { "127.0.0.1".to_string() } else { host.to_string() };
+                let unspecified =
+                    host.is_empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+                let host = if unspecified {
+                    "127.0.0.1".to_string()
+                } else {
+                    host.to_string()
+                };
                 format!("http://{host}:{}", bound.port())
             }
         };
@@ -270,10 +275,11 @@ impl ServeArgs {
                 queue.sync_timeout.as_secs()
             ));
         }
-        let cluster_secret = self
-            .cluster_secret
-            .filter(|s| !s.trim().is_empty());
-        if cluster_secret.as_ref().is_some_and(|s| s.len() < MIN_API_KEY_LEN) {
+        let cluster_secret = self.cluster_secret.filter(|s| !s.trim().is_empty());
+        if cluster_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < MIN_API_KEY_LEN)
+        {
             return Err(format!(
                 "CLUSTER_SECRET is too short: use at least {MIN_API_KEY_LEN} characters"
             ));

@@ -19,8 +19,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use common::*;
-use wagate_sandbox::Sandbox;
 use serde_json::{Value, json};
+use wagate_sandbox::Sandbox;
 
 const LONG: Duration = Duration::from_secs(180);
 const CLUSTER_SECRET: &str = "cluster-secret-0123456789";
@@ -174,7 +174,12 @@ async fn connected_devices(sandbox: &Sandbox, phone: &str) -> usize {
 /// Waits until every session is CONNECTED on a node the cluster lists as
 /// alive, never on `not_on`.
 async fn all_connected(api: &Api, ids: &[String], not_on: Option<&str>) {
-    eventually("every session CONNECTED on a live node", LONG, || async {
+    all_connected_within(api, ids, not_on, LONG).await
+}
+
+/// [`all_connected`], failing after `within`.
+async fn all_connected_within(api: &Api, ids: &[String], not_on: Option<&str>, within: Duration) {
+    eventually("every session CONNECTED on a live node", within, || async {
         let alive: HashSet<String> = cluster_nodes(api)
             .await
             .into_iter()
@@ -229,7 +234,10 @@ async fn three_nodes_share_the_sessions_and_any_node_answers() {
     for phone in &phones {
         assert_eq!(connected_devices(&sandbox, &phone.number).await, 1);
     }
-    assert!(conflicts(&sandbox).await.is_empty(), "a device connected twice");
+    assert!(
+        conflicts(&sandbox).await.is_empty(),
+        "a device connected twice"
+    );
 
     // Step 4: a QR through a node that does not run the session.
     let (status, created) = nodes
@@ -275,10 +283,21 @@ async fn three_nodes_share_the_sessions_and_any_node_answers() {
     })
     .await;
 
-    // Step 7: a forwarded request with a wrong secret is refused.
+    // Step 7: every node's event stream carries that session's events.
+    let base = nodes.running[2].as_ref().unwrap().base.clone();
+    let event = event_where(&base, |e| {
+        e["event"] == "message.received" && e["data"]["body"] == "from any node"
+    })
+    .await;
+    assert_eq!(event["sessionId"], ids[1].as_str(), "{event}");
+
+    // Step 8: a forwarded request with a wrong secret is refused.
     let (status, body) = send_forged(&nodes.api(1), &late).await;
     assert_eq!(status, 401, "{body}");
-    assert!(conflicts(&sandbox).await.is_empty(), "a device connected twice");
+    assert!(
+        conflicts(&sandbox).await.is_empty(),
+        "a device connected twice"
+    );
 }
 
 /// A request that claims to come from another node, with a wrong secret.
@@ -334,7 +353,10 @@ impl Ring<'_> {
         let next = &self.phones[(i + 1) % self.ids.len()].number;
         let (status, body) = api
             .post(
-                &format!("/api/sessions/{}/messages/send-text?async=true", self.ids[i]),
+                &format!(
+                    "/api/sessions/{}/messages/send-text?async=true",
+                    self.ids[i]
+                ),
                 json!({ "chatId": next, "text": text }),
             )
             .await;
@@ -352,8 +374,7 @@ impl Ring<'_> {
             let from = &self.phones[i].number;
             let texts = eventually("every text in the receiver's history", LONG, || async {
                 let got = received_texts(api, &self.ids[to], from).await;
-                (got.iter().filter(|t| wanted.contains(t)).count() >= wanted.len())
-                    .then_some(got)
+                (got.iter().filter(|t| wanted.contains(t)).count() >= wanted.len()).then_some(got)
             })
             .await;
             let mut seen = HashSet::new();
@@ -363,8 +384,15 @@ impl Ring<'_> {
             let relayed = relayed_messages(sandbox, from, &self.phones[to].number).await;
             let relayed_ids: Vec<&str> = relayed.iter().filter_map(|m| m["id"].as_str()).collect();
             let unique: HashSet<&&str> = relayed_ids.iter().collect();
-            assert_eq!(unique.len(), relayed_ids.len(), "a message was relayed twice");
-            assert!(relayed_ids.len() >= wanted.len(), "relay log misses messages");
+            assert_eq!(
+                unique.len(),
+                relayed_ids.len(),
+                "a message was relayed twice"
+            );
+            assert!(
+                relayed_ids.len() >= wanted.len(),
+                "relay log misses messages"
+            );
         }
         // The webhooks: every received text, once by idempotency key.
         let total: usize = sent.iter().map(Vec::len).sum();
@@ -374,7 +402,9 @@ impl Ring<'_> {
                 let body: Value = serde_json::from_slice(&hit.0).unwrap();
                 let text = body["data"]["body"].as_str().unwrap_or_default();
                 if sent.iter().any(|s| s.iter().any(|t| t == text)) {
-                    *keys.entry(Receiver::header(&hit, "webhook-id")).or_default() += 1;
+                    *keys
+                        .entry(Receiver::header(&hit, "webhook-id"))
+                        .or_default() += 1;
                 }
             }
             (keys.len() >= total).then_some(keys)
@@ -384,7 +414,10 @@ impl Ring<'_> {
         let repeats: usize = keys.values().map(|n| n - 1).sum();
         let bound = (wagate_events::ledger::WINDOW + 1) * self.ids.len();
         eprintln!("webhook repeats (same idempotency key): {repeats}");
-        assert!(repeats <= bound, "{repeats} repeats; at most {bound} may be");
+        assert!(
+            repeats <= bound,
+            "{repeats} repeats; at most {bound} may be"
+        );
     }
 }
 
@@ -430,12 +463,17 @@ async fn a_killed_node_s_sessions_move_and_nothing_is_lost_or_doubled() {
         sent[i].push(text);
     }
 
-    // Step 5: every session is CONNECTED again, none on the dead node.
-    all_connected(&survivor, &ring.ids, Some(&victim_id)).await;
+    // Step 5: every session is CONNECTED again, none on the dead node,
+    // within the lease's life and 30 s.
+    let within = Duration::from_secs(LEASE_TTL_SECS + 30);
+    all_connected_within(&survivor, &ring.ids, Some(&victim_id), within).await;
 
     // Step 6: every message arrived once; no device was connected twice.
     ring.check_exactly_once(&survivor, &sandbox, &sent).await;
-    assert!(conflicts(&sandbox).await.is_empty(), "a device connected twice");
+    assert!(
+        conflicts(&sandbox).await.is_empty(),
+        "a device connected twice"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -473,6 +511,10 @@ async fn a_rolling_restart_under_traffic_loses_nothing() {
 
     // Step 3: nothing lost, nothing doubled, no device connected twice.
     all_connected(&nodes.api(0), &ring.ids, None).await;
-    ring.check_exactly_once(&nodes.api(1), &sandbox, &sent).await;
-    assert!(conflicts(&sandbox).await.is_empty(), "a device connected twice");
+    ring.check_exactly_once(&nodes.api(1), &sandbox, &sent)
+        .await;
+    assert!(
+        conflicts(&sandbox).await.is_empty(),
+        "a device connected twice"
+    );
 }

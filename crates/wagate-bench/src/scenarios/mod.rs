@@ -3,6 +3,7 @@
 //! of the report.
 
 pub mod api_overhead;
+pub mod failover;
 pub mod idle_memory;
 pub mod reconnect_storm;
 pub mod send_path;

@@ -19,7 +19,7 @@
 //! that carries a generation the lease no longer has, and is refused.
 
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tracing::{info, warn};
@@ -30,6 +30,8 @@ use crate::manager::SessionManager;
 
 /// Sessions started at once after a takeover (a reconnect storm is paced).
 const START_CONCURRENCY: usize = 32;
+/// The shortest turn or pause (a deadline already passed still gets a try).
+const MIN_TURN: Duration = Duration::from_millis(200);
 /// A node silent this long, holding nothing, leaves the node list.
 const FORGET_NODE_AFTER_MS: i64 = 24 * 3600 * 1000;
 
@@ -43,21 +45,36 @@ pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
         let Some(m) = manager.upgrade() else {
             return;
         };
+        // A turn may not outlast the moment this node must have stopped
+        // what it can no longer prove it holds.
         let began = Instant::now();
+        let deadline = last_renewed + stop_after;
+        let budget = renew_every
+            .min(deadline.saturating_duration_since(began))
+            .max(MIN_TURN);
         let turn = if first {
-            tokio::time::timeout(renew_every, adopt(&m, &cluster)).await
+            tokio::time::timeout(budget, adopt(&m, &cluster)).await
         } else {
-            tokio::time::timeout(renew_every, turn(&m, &cluster)).await
+            tokio::time::timeout(budget, turn(&m, &cluster)).await
         };
-        match turn {
-            Ok(Ok(())) => {
-                last_renewed = began;
-                first = false;
+        let renewed = match turn {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                warn!("cluster: heartbeat failed: {e}");
+                false
             }
-            Ok(Err(e)) => warn!("cluster: heartbeat failed: {e}"),
-            Err(_) => warn!("cluster: heartbeat timed out"),
-        }
-        if began.duration_since(last_renewed) >= stop_after && cluster.held_count() > 0 {
+            Err(_) => {
+                warn!("cluster: heartbeat timed out");
+                false
+            }
+        };
+        if renewed {
+            last_renewed = began;
+            if first {
+                cluster.set_adopted();
+            }
+            first = false;
+        } else if Instant::now() >= deadline && cluster.held_count() > 0 {
             warn!(
                 sessions = cluster.held_count(),
                 "cluster: leases could not be renewed in time; stopping every session here"
@@ -67,8 +84,16 @@ pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
             }
         }
         drop(m);
+        // After a failure, try again no later than the deadline.
+        let wait = if renewed {
+            renew_every
+        } else {
+            renew_every
+                .min((last_renewed + stop_after).saturating_duration_since(Instant::now()))
+                .max(MIN_TURN)
+        };
         tokio::select! {
-            _ = tokio::time::sleep(renew_every) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = cluster.claim_now.notified() => {}
         }
     }
@@ -82,7 +107,10 @@ async fn adopt(manager: &Arc<SessionManager>, cluster: &Arc<Cluster>) -> Result<
     let ttl = cluster.config().ttl_ms();
     let own = store.adopt_own_leases(cluster.node_id(), ttl).await?;
     if !own.is_empty() {
-        info!(sessions = own.len(), "cluster: taking back this node's sessions");
+        info!(
+            sessions = own.len(),
+            "cluster: taking back this node's sessions"
+        );
         start_all(manager, own.into_iter().map(|(id, _)| id).collect());
     }
     turn(manager, cluster).await

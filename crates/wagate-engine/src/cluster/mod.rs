@@ -80,9 +80,7 @@ pub fn node_id(explicit: Option<&str>, data_dir: &Path) -> Result<String, String
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
-            return Err(
-                "NODE_ID must be 1 to 64 letters, digits, '-', '_' or '.'".to_string(),
-            );
+            return Err("NODE_ID must be 1 to 64 letters, digits, '-', '_' or '.'".to_string());
         }
         return Ok(id.to_string());
     }
@@ -108,6 +106,11 @@ pub struct Cluster {
     held: Mutex<HashMap<String, i64>>,
     /// Rung to look for sessions to take over now (a lease was released).
     pub(crate) claim_now: Notify,
+    /// Whether the first heartbeat took back this node's own leases. Until
+    /// then no session starts here: taking them back moves their
+    /// generation on, which would leave an already started session's fence
+    /// stale.
+    adopted: tokio::sync::watch::Sender<bool>,
 }
 
 /// Where a new session should run.
@@ -127,6 +130,7 @@ impl Cluster {
             draining: AtomicBool::new(false),
             held: Mutex::new(HashMap::new()),
             claim_now: Notify::new(),
+            adopted: tokio::sync::watch::channel(false).0,
         }
     }
 
@@ -176,6 +180,7 @@ impl Cluster {
     /// fence its writes carry. Refused while another node holds it. A
     /// session new to this node gets back what its last holder was sending.
     pub(crate) async fn take_session(&self, session_id: &str) -> Result<Fence, EngineError> {
+        let _ = self.adopted.subscribe().wait_for(|done| *done).await;
         if self.is_draining() {
             return Err(EngineError::Cluster(
                 "this node is shutting down; the session starts on another node".into(),
@@ -261,6 +266,12 @@ impl Cluster {
         if let Err(e) = self.store.release_worker_leases(&self.config.node_id).await {
             tracing::warn!("could not release the worker leases: {e}");
         }
+    }
+
+    /// The first heartbeat took back this node's own leases: sessions may
+    /// start here now.
+    pub(crate) fn set_adopted(&self) {
+        self.adopted.send_replace(true);
     }
 
     /// The node's row, written now (its draining flag included).

@@ -6,7 +6,10 @@
 //! - `queue:<session id>`: a send was queued on another node; the session's
 //!   holder wakes its dispatcher;
 //! - [`LEASES`]: a node let session leases go (it stopped them, or drains);
-//!   the others look for sessions to take over now.
+//!   the others look for sessions to take over now;
+//! - `events`: a node published events it appended; the others' live
+//!   streams (WebSocket, SSE, webhook wake-ups) read the log now instead of
+//!   at their next poll.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -57,6 +60,8 @@ pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
             let payload = note.payload();
             if payload == LEASES {
                 cluster.claim_now.notify_one();
+            } else if payload == wagate_store::app::events::EVENTS_PUBLISHED {
+                manager.store().wake_publisher_from_cluster();
             } else if let Some(id) = payload.strip_prefix(QUEUE)
                 && cluster.holds(id)
                 && let Ok(session) = manager.get(id).await

@@ -65,6 +65,9 @@ pub struct SessionOwner {
     pub node_id: String,
     pub url: String,
     pub generation: i64,
+    /// Milliseconds since the node's last heartbeat (a node that stopped
+    /// beating is likely gone, though its leases still run).
+    pub silent_ms: i64,
 }
 
 impl Store {
@@ -134,7 +137,8 @@ impl Store {
     pub async fn prune_nodes(&self, older_than_ms: i64) -> Result<u64, StoreError> {
         let done = sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM cluster_nodes n WHERE n.heartbeat_at < {DB_NOW} - $1
-               AND NOT EXISTS (SELECT 1 FROM session_leases l WHERE l.node_id = n.node_id)"
+               AND NOT EXISTS (SELECT 1 FROM session_leases l
+                                WHERE l.node_id = n.node_id AND l.expires_at > {DB_NOW})"
         )))
         .bind(older_than_ms)
         .execute(&self.pool)
@@ -258,12 +262,17 @@ impl Store {
         session_id: &str,
         fence: &Fence,
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM session_leases WHERE session_id = $1 AND node_id = $2 AND generation = $3")
-            .bind(session_id)
-            .bind(&fence.node_id)
-            .bind(fence.generation)
-            .execute(&self.pool)
-            .await?;
+        // Expired, not deleted: the generation lives on, so the next holder
+        // (even this node again) gets a new one and old fences stay stale.
+        sqlx::query(
+            "UPDATE session_leases SET expires_at = 0
+              WHERE session_id = $1 AND node_id = $2 AND generation = $3",
+        )
+        .bind(session_id)
+        .bind(&fence.node_id)
+        .bind(fence.generation)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -273,7 +282,8 @@ impl Store {
         session_id: &str,
     ) -> Result<Option<SessionOwner>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT l.node_id, l.generation, n.url FROM session_leases l
+            "SELECT l.node_id, l.generation, n.url, {DB_NOW} - n.heartbeat_at AS silent_ms
+               FROM session_leases l
                JOIN cluster_nodes n ON n.node_id = l.node_id
               WHERE l.session_id = $1 AND l.expires_at > {DB_NOW}"
         )))
@@ -285,6 +295,7 @@ impl Store {
                 node_id: r.try_get("node_id")?,
                 url: r.try_get("url")?,
                 generation: r.try_get("generation")?,
+                silent_ms: r.try_get("silent_ms")?,
             })
         })
         .transpose()
@@ -360,7 +371,7 @@ impl Store {
 
     /// Gives every worker lease of a node up (it drains).
     pub async fn release_worker_leases(&self, node_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM worker_leases WHERE node_id = $1")
+        sqlx::query("UPDATE worker_leases SET expires_at = 0 WHERE node_id = $1")
             .bind(node_id)
             .execute(&self.pool)
             .await?;

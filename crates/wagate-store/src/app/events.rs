@@ -52,6 +52,9 @@ use crate::{DbKind, Store, StoreError};
 /// One event of the log (the one event type: [`wagate_core::Event`]).
 pub type EventRecord = Event;
 
+/// The cluster notification that says a node published events.
+pub const EVENTS_PUBLISHED: &str = "events";
+
 /// Most rows the sequencer numbers in one transaction.
 const SEQUENCE_BATCH: i64 = 1000;
 /// Events the publisher reads from the log at once.
@@ -65,6 +68,8 @@ const PUBLISH_POLL: Duration = Duration::from_millis(500);
 pub(crate) struct SpineSignal {
     /// Rung after every commit that appended events.
     pub wake: Notify,
+    /// Rung when another node of a cluster published events.
+    pub remote: Notify,
 }
 
 /// Which part of the log to read.
@@ -321,15 +326,29 @@ impl Store {
             }
         };
         loop {
-            tokio::select! {
-                _ = self.spine.wake.notified() => {}
-                _ = tokio::time::sleep(PUBLISH_POLL) => {}
-            }
+            let local = tokio::select! {
+                _ = self.spine.wake.notified() => true,
+                _ = self.spine.remote.notified() => false,
+                _ = tokio::time::sleep(PUBLISH_POLL) => false,
+            };
+            let before = published;
             if let Err(e) = self.publish_once(&live, &mut published).await {
                 warn!("event publisher: {e}");
                 tokio::time::sleep(PUBLISH_POLL).await;
+                continue;
+            }
+            // Events appended here: the other nodes' publishers look now
+            // (one NOTIFY per batch, not per event).
+            if local && published > before && self.kind == DbKind::Postgres {
+                let _ = self.notify_cluster(EVENTS_PUBLISHED).await;
             }
         }
+    }
+
+    /// Another node published events: this node's publisher reads them now
+    /// (it would within [`PUBLISH_POLL`] anyway).
+    pub fn wake_publisher_from_cluster(&self) {
+        self.spine.remote.notify_one();
     }
 
     async fn publish_once(

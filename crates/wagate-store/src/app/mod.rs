@@ -39,8 +39,8 @@ pub mod tenants;
 pub mod warming;
 pub mod webhooks;
 
-pub use cluster::{Fence, NodeBeat, NodeRecord, SessionOwner};
 pub use chats::{ChatChange, ChatPage, ChatRow, ChatSettings};
+pub use cluster::{Fence, NodeBeat, NodeRecord, SessionOwner};
 pub use contacts::KnownContact;
 pub use events::{EventQuery, EventRecord, Publisher, SpineTx};
 pub use incoming_media::IncomingMediaJob;

@@ -72,30 +72,26 @@ impl Store {
         fence: Option<&crate::app::cluster::Fence>,
     ) -> Result<bool, StoreError> {
         let done = match fence {
-            None => {
-                sqlx::query(
-                    "UPDATE send_queue SET status = 'sending', attempts = attempts + 1, updated_at = $2
+            None => sqlx::query(
+                "UPDATE send_queue SET status = 'sending', attempts = attempts + 1, updated_at = $2
                      WHERE id = $1 AND status = 'queued'",
-                )
-                .bind(id)
-                .bind(wagate_core::now_ms())
-                .execute(&self.pool)
-                .await?
-            }
-            Some(fence) => {
-                sqlx::query(
-                    "UPDATE send_queue SET status = 'sending', attempts = attempts + 1, updated_at = $2
+            )
+            .bind(id)
+            .bind(wagate_core::now_ms())
+            .execute(&self.pool)
+            .await?,
+            Some(fence) => sqlx::query(
+                "UPDATE send_queue SET status = 'sending', attempts = attempts + 1, updated_at = $2
                      WHERE id = $1 AND status = 'queued' AND EXISTS (
                        SELECT 1 FROM session_leases l WHERE l.session_id = send_queue.session_id
                           AND l.node_id = $3 AND l.generation = $4)",
-                )
-                .bind(id)
-                .bind(wagate_core::now_ms())
-                .bind(&fence.node_id)
-                .bind(fence.generation)
-                .execute(&self.pool)
-                .await?
-            }
+            )
+            .bind(id)
+            .bind(wagate_core::now_ms())
+            .bind(&fence.node_id)
+            .bind(fence.generation)
+            .execute(&self.pool)
+            .await?,
         };
         Ok(done.rows_affected() > 0)
     }

@@ -151,7 +151,7 @@ impl Store {
     }
 
     /// Deletes the session row, its message history (polls, votes, chat
-    /// settings and labels included) and its proxy.
+    /// settings and labels included), its proxy and its cluster lease.
     pub async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
         for table in [
             "messages",
@@ -161,6 +161,7 @@ impl Store {
             "labels",
             "chat_labels",
             "session_proxies",
+            "session_leases",
         ] {
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE session_id = $1"
