@@ -70,7 +70,7 @@ pub fn admit(
     }
     // Replace any older connection of this device (recorded as a conflict
     // when it was still open).
-    state.replace_conn(&key, &handle);
+    state.replace_conn(&key, handle);
     Ok(Role::Device {
         jid: key.jid(),
         key,

@@ -368,9 +368,9 @@ impl Ring<'_> {
     /// dropping repeated idempotency keys).
     async fn check_exactly_once(&self, api: &Api, sandbox: &Sandbox, sent: &[Vec<String>]) {
         let n = self.ids.len();
-        for i in 0..n {
+        for (i, texts_of_i) in sent.iter().enumerate() {
             let to = (i + 1) % n;
-            let wanted: HashSet<&String> = sent[i].iter().collect();
+            let wanted: HashSet<&String> = texts_of_i.iter().collect();
             let from = &self.phones[i].number;
             let texts = eventually("every text in the receiver's history", LONG, || async {
                 let got = received_texts(api, &self.ids[to], from).await;
