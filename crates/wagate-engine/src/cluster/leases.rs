@@ -9,7 +9,8 @@
 //!    expired) and is stopped here without another write;
 //! 3. unless draining or full, take a fair share of the sessions nobody
 //!    holds (a dead node's, a drained node's, or never leased), oldest
-//!    first, and start them — the failover.
+//!    first, and start them — the failover. When a node has gone silent,
+//!    the next turn comes when its first lease runs out, not a turn later.
 //!
 //! **Stopping in time.** A node that cannot renew (the database is away,
 //! the node was paused) stops every session itself once two thirds of a
@@ -30,6 +31,8 @@ use crate::manager::SessionManager;
 
 /// Sessions started at once after a takeover (a reconnect storm is paced).
 const START_CONCURRENCY: usize = 32;
+/// Tries at taking a fair share of orphans in one turn.
+const CLAIM_ROUNDS: usize = 4;
 /// The shortest turn or pause (a deadline already passed still gets a try).
 const MIN_TURN: Duration = Duration::from_millis(200);
 /// A node silent this long, holding nothing, leaves the node list.
@@ -57,8 +60,12 @@ pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
         } else {
             tokio::time::timeout(budget, turn(&m, &cluster)).await
         };
+        let mut sooner = None;
         let renewed = match turn {
-            Ok(Ok(())) => true,
+            Ok(Ok(next)) => {
+                sooner = next;
+                true
+            }
             Ok(Err(e)) => {
                 warn!("cluster: heartbeat failed: {e}");
                 false
@@ -86,7 +93,7 @@ pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
         drop(m);
         // After a failure, try again no later than the deadline.
         let wait = if renewed {
-            renew_every
+            sooner.map_or(renew_every, |s| s.min(renew_every))
         } else {
             renew_every
                 .min((last_renewed + stop_after).saturating_duration_since(Instant::now()))
@@ -101,7 +108,10 @@ pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
 
 /// The first turn: take back what this node's previous process held (a
 /// restart keeps the node id), then an ordinary turn.
-async fn adopt(manager: &Arc<SessionManager>, cluster: &Arc<Cluster>) -> Result<(), EngineError> {
+async fn adopt(
+    manager: &Arc<SessionManager>,
+    cluster: &Arc<Cluster>,
+) -> Result<Option<Duration>, EngineError> {
     cluster.heartbeat().await?;
     let store = manager.store();
     let ttl = cluster.config().ttl_ms();
@@ -116,7 +126,12 @@ async fn adopt(manager: &Arc<SessionManager>, cluster: &Arc<Cluster>) -> Result<
     turn(manager, cluster).await
 }
 
-async fn turn(manager: &Arc<SessionManager>, cluster: &Arc<Cluster>) -> Result<(), EngineError> {
+/// One turn; `Some(wait)` when a silent node's lease runs out sooner than
+/// the next turn would come (look again then, to take its session over).
+async fn turn(
+    manager: &Arc<SessionManager>,
+    cluster: &Arc<Cluster>,
+) -> Result<Option<Duration>, EngineError> {
     cluster.heartbeat().await?;
     let store = manager.store();
     let ttl = cluster.config().ttl_ms();
@@ -130,11 +145,13 @@ async fn turn(manager: &Arc<SessionManager>, cluster: &Arc<Cluster>) -> Result<(
     }
     // 3. Take over a fair share of what nobody holds.
     if cluster.is_draining() || !cluster.has_room() {
-        return Ok(());
+        return Ok(None);
     }
     let orphans = store.count_orphan_sessions().await?;
     if orphans == 0 {
-        return Ok(());
+        let silent = 2 * cluster.config().renew_every().as_millis() as i64;
+        let next = store.next_orphan_in_ms(silent).await?;
+        return Ok(next.map(|ms| Duration::from_millis(ms.max(0) as u64 + 50)));
     }
     let live = cluster
         .nodes()
@@ -148,17 +165,28 @@ async fn turn(manager: &Arc<SessionManager>, cluster: &Arc<Cluster>) -> Result<(
         0 => i64::MAX,
         max => max.saturating_sub(cluster.held_count()) as i64,
     };
-    let taken = store
-        .claim_orphan_sessions(cluster.node_id(), ttl, share.min(room))
-        .await?;
+    // Nodes that look at once all try the oldest orphans first: one that
+    // lost those races tries the next ones at once, not a turn later.
+    let wanted = share.min(room);
+    let mut taken = Vec::new();
+    for _ in 0..CLAIM_ROUNDS {
+        let left = wanted - taken.len() as i64;
+        let got = store
+            .claim_orphan_sessions(cluster.node_id(), ttl, left)
+            .await?;
+        taken.extend(got.into_iter().map(|(id, _)| id));
+        if taken.len() as i64 >= wanted || store.count_orphan_sessions().await? == 0 {
+            break;
+        }
+    }
     if !taken.is_empty() {
         info!(sessions = taken.len(), "cluster: taking sessions over");
-        start_all(manager, taken.into_iter().map(|(id, _)| id).collect());
+        start_all(manager, taken);
     }
     if rand::random_range(0..100) == 0 {
         let _ = store.prune_nodes(FORGET_NODE_AFTER_MS).await;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Starts sessions whose lease this node just took, a few at a time, off

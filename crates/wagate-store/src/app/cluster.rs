@@ -432,3 +432,20 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Milliseconds until the first live lease of a silent node (no
+    /// heartbeat for `silent_ms`) runs out: when its session becomes an
+    /// orphan to take over. `None` when no silent node holds anything.
+    pub async fn next_orphan_in_ms(&self, silent_ms: i64) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT MIN(l.expires_at) - {DB_NOW} AS wait FROM session_leases l
+               JOIN cluster_nodes n ON n.node_id = l.node_id
+              WHERE l.expires_at > {DB_NOW} AND n.heartbeat_at < {DB_NOW} - $1"
+        )))
+        .bind(silent_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>("wait")?)
+    }
+}
