@@ -208,6 +208,11 @@ impl SessionManager {
         }
         let id = wagate_core::ids::session_id();
         let store = &self.shared.store;
+        // In a cluster the new session is this node's from its first row:
+        // another node looking for sessions nobody holds must not take it.
+        if let Some(cluster) = self.cluster() {
+            cluster.take_session(&id).await?;
+        }
         if let Some(proxy) = proxy {
             store
                 .set_session_proxy(&id, Some(&proxy.secret_url()))
@@ -226,6 +231,9 @@ impl SessionManager {
             Err(e) => {
                 if proxy.is_some() {
                     let _ = store.set_session_proxy(&id, None).await;
+                }
+                if let Some(cluster) = self.cluster() {
+                    cluster.release_session(&id).await;
                 }
                 return Err(e.into());
             }
