@@ -322,10 +322,20 @@ impl SessionManager {
         }
     }
 
-    /// Hands every session this node runs over to the others (SIGTERM in a
-    /// cluster): the node says it drains, so no new session is placed here,
-    /// then each session stops without a word and its lease is released at
-    /// once, so another node takes it over within moments.
+    /// In a cluster, hands every session this node runs over to the others
+    /// (SIGTERM), as `drain` says. Called while the node
+    /// still serves HTTP, so requests for a handed-over session are
+    /// forwarded to its new node meanwhile. Nothing on a single node.
+    pub async fn hand_over(&self) {
+        if let Some(cluster) = self.cluster() {
+            self.drain(cluster).await;
+        }
+    }
+
+    /// Hands every session this node runs over to the others: the node
+    /// says it drains, so no new session is placed here, then each session
+    /// stops without a word and its lease is released at once, so another
+    /// node takes it over within moments.
     async fn drain(&self, cluster: &Arc<Cluster>) {
         cluster.set_draining();
         if let Err(e) = cluster.announce().await {

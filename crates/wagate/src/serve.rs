@@ -113,7 +113,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         })
     };
 
-    crate::http::serve(listener, app, config.http, shutdown_signal()).await;
+    // In a cluster, SIGTERM first hands the sessions over while this node
+    // still answers (forwarding to their new nodes), then stops serving.
+    let stop = {
+        let manager = manager.clone();
+        async move {
+            shutdown_signal().await;
+            manager.hand_over().await;
+        }
+    };
+    crate::http::serve(listener, app, config.http, stop).await;
     info!("shutting down: stopping sessions");
     boot.abort();
     dispatcher.shutdown();
