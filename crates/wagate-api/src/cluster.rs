@@ -14,7 +14,7 @@
 //! needs the live session answers that it is not connected.
 //!
 //! The seed systems' drop-in routes that act on one session are forwarded
-//! the same way ([`compat_to_session_node`]). Event streams (`…/events`,
+//! the same way (`routes::compat::cluster`). Event streams (`…/events`,
 //! `/ws`, the drop-ins' streams) are not: every node reads the one event
 //! log.
 
@@ -40,7 +40,7 @@ pub const CLUSTER_SECRET_HEADER: &str = "x-wagate-cluster-secret";
 const SERVED_ANYWHERE: &[&str] = &["/api/sessions/{id}/events"];
 
 /// What the guard does with a request in a cluster.
-pub(crate) enum Route {
+pub enum Route {
     /// Serve it here.
     Here(Request),
     /// Answered (forwarded, or refused).
@@ -76,7 +76,7 @@ fn forwarded(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiError> {
 
 /// A request for one session: forwarded to the node that runs it, unless
 /// that is this node (or nobody: the session starts here when asked to).
-pub(crate) async fn to_session_node(
+pub async fn to_session_node(
     state: &AppState,
     matched: &str,
     session_id: &str,
@@ -107,7 +107,7 @@ pub(crate) async fn to_session_node(
 }
 
 /// `POST /api/sessions`: on the least-loaded node.
-pub(crate) async fn to_new_session_node(state: &AppState, request: Request) -> Route {
+pub async fn to_new_session_node(state: &AppState, request: Request) -> Route {
     let Some(cluster) = state.manager.cluster() else {
         return Route::Here(request);
     };
@@ -129,6 +129,31 @@ pub(crate) async fn to_new_session_node(state: &AppState, request: Request) -> R
 /// reached at all.
 async fn forward_or_here(state: &AppState, request: Request, base: &str, node: &str) -> Route {
     let (parts, body) = request.into_parts();
+    // A large body (a media upload; media limits exceed `MAX_BODY_MB`)
+    // is streamed through, not held: it cannot fall back to being served
+    // here.
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let large = match declared {
+        Some(n) => n > state.config.max_body_bytes,
+        None => parts
+            .headers
+            .contains_key(axum::http::header::TRANSFER_ENCODING),
+    };
+    if large {
+        let streamed = reqwest::Body::wrap_stream(body.into_data_stream());
+        return Route::Answered(match forward(state, &parts, streamed, base).await {
+            Ok(response) => response,
+            Err(e) => ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                format!("the session's node ({node}) cannot be reached: {e}"),
+            )
+            .into_response(),
+        });
+    }
     let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {
@@ -144,7 +169,7 @@ async fn forward_or_here(state: &AppState, request: Request, base: &str, node: &
             );
         }
     };
-    match forward(state, &parts, bytes.clone(), base).await {
+    match forward(state, &parts, reqwest::Body::from(bytes.clone()), base).await {
         Ok(response) => Route::Answered(response),
         Err(e) => {
             warn!(node, "cluster: node unreachable, serving here: {e}");
@@ -167,7 +192,7 @@ fn passed_on(name: &HeaderName) -> bool {
 async fn forward(
     state: &AppState,
     parts: &Parts,
-    body: bytes::Bytes,
+    body: reqwest::Body,
     base: &str,
 ) -> Result<Response, reqwest::Error> {
     let cluster = state.manager.cluster().expect("only in a cluster");
@@ -218,66 +243,4 @@ async fn forward(
             )
             .into_response()
         }))
-}
-
-/// The drop-in routes of the seed systems that act on one session: seed
-/// 003's `/compat/microservice/session/{id}/…` (the session by its
-/// client-chosen name) and seed 002's `/compat/wago/…` (`COMPAT_SESSION`,
-/// or the key's only session). Their session is found as the handler will
-/// find it, then the request goes where [`to_session_node`] sends it. A
-/// session not found is left to the handler's own answer.
-pub(crate) async fn compat_to_session_node(
-    state: &AppState,
-    matched: &str,
-    request: Request,
-) -> Route {
-    if state.manager.cluster().is_none() {
-        return Route::Here(request);
-    }
-    if matched == MICROSERVICE_NEW_SESSION && request.method() == axum::http::Method::POST {
-        return to_new_session_node(state, request).await;
-    }
-    let microservice =
-        matched.starts_with(MICROSERVICE_SESSION) && !matched.ends_with("/messages/stream");
-    let wago = matched.starts_with(WAGO) && matched != WAGO_HEALTH;
-    if !microservice && !wago {
-        return Route::Here(request);
-    }
-    let (mut parts, body) = request.into_parts();
-    let session_id = compat_session_id(state, &mut parts, microservice).await;
-    let request = Request::from_parts(parts, body);
-    match session_id {
-        Some(id) => to_session_node(state, matched, &id, request).await,
-        None => Route::Here(request),
-    }
-}
-
-const MICROSERVICE_NEW_SESSION: &str = "/compat/microservice/tenant/sessions";
-const MICROSERVICE_SESSION: &str = "/compat/microservice/session/{id}";
-const WAGO: &str = "/compat/wago/";
-const WAGO_HEALTH: &str = "/compat/wago/health";
-
-async fn compat_session_id(
-    state: &AppState,
-    parts: &mut Parts,
-    microservice: bool,
-) -> Option<String> {
-    let crate::auth::Auth(principal) = <crate::auth::Auth as axum::extract::FromRequestParts<
-        AppState,
-    >>::from_request_parts(parts, state)
-    .await
-    .ok()?;
-    if microservice {
-        let name = crate::owned::path_param(parts, state, "id").await.ok()?;
-        let record = state
-            .store
-            .get_session_by_name(&principal.tenant_id, &name)
-            .await
-            .ok()??;
-        return Some(record.id);
-    }
-    crate::routes::compat::compat_session(state, &principal)
-        .await
-        .ok()
-        .map(|(record, _)| record.id)
 }

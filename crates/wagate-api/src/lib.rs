@@ -82,7 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(dashboard::router())
         .nest("/api", routes::api_router())
-        .merge(routes::compat::router())
+        .merge(routes::compat::router(&state))
         .merge(openapi::router())
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn_with_state(

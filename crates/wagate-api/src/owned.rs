@@ -61,12 +61,6 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             crate::cluster::Route::Answered(response) => response,
         };
     }
-    if matched.starts_with("/compat/") {
-        return match crate::cluster::compat_to_session_node(&state, &matched, request).await {
-            crate::cluster::Route::Here(request) => next.run(request).await,
-            crate::cluster::Route::Answered(response) => response,
-        };
-    }
     if matched == NEW_SESSION && request.method() == axum::http::Method::POST {
         return match crate::cluster::to_new_session_node(&state, request).await {
             crate::cluster::Route::Here(request) => next.run(request).await,

@@ -301,17 +301,8 @@ impl SessionManager {
         Ok(())
     }
 
-    /// Starts a session whose lease this node took (a takeover), with its
-    /// send queue.
-    pub(crate) async fn start_here(self: &Arc<Self>, id: &str) -> Result<(), EngineError> {
-        let session = self.get(id).await?;
-        session.start(None).await?;
-        self.queue.wake(&session);
-        Ok(())
-    }
-
     /// Stops, without a write, a session whose lease this node lost.
-    pub(crate) async fn lose(&self, id: &str) {
+    async fn lose(&self, id: &str) {
         let session = self.sessions.write().await.remove(id);
         self.queue.forget(id);
         if let Some(cluster) = self.cluster() {
@@ -439,6 +430,29 @@ fn random_device_os() -> String {
         .choose(&mut rand::rng())
         .unwrap_or(&"Windows")
         .to_string()
+}
+
+impl crate::cluster::Sessions for SessionManager {
+    fn store(&self) -> &Store {
+        SessionManager::store(self)
+    }
+
+    async fn start_here(self: Arc<Self>, id: String) -> Result<(), EngineError> {
+        let session = self.get(&id).await?;
+        session.start(None).await?;
+        self.queue.wake(&session);
+        Ok(())
+    }
+
+    async fn lose(&self, id: &str) {
+        SessionManager::lose(self, id).await
+    }
+
+    async fn wake_queue(&self, id: &str) {
+        if let Ok(session) = self.get(id).await {
+            self.queue.wake(&session);
+        }
+    }
 }
 
 impl crate::incoming::SessionSource for SessionManager {

@@ -4,7 +4,8 @@
 //! - Sessions created through different nodes are spread over all three;
 //!   each is CONNECTED on exactly one node (the sandbox never saw a device
 //!   connect twice); any node answers for any session — a QR, a group
-//!   create, a send — by forwarding to the node that runs it.
+//!   create, a send, the seed systems' drop-in routes — by forwarding to
+//!   the node that runs it.
 //! - `kill -9` of a node while async sends and inbound messages flow: its
 //!   sessions come back CONNECTED on the survivors, every message arrives
 //!   exactly once (history and relay log), every event reaches its webhook
@@ -291,7 +292,34 @@ async fn three_nodes_share_the_sessions_and_any_node_answers() {
     .await;
     assert_eq!(event["sessionId"], ids[1].as_str(), "{event}");
 
-    // Step 8: a forwarded request with a wrong secret is refused.
+    // Step 8: a seed-003 client (the drop-in routes) creates its session
+    // through one node, gets the QR through each of the others, and its
+    // session reaches CONNECTED wherever it runs.
+    let ms = |i: usize| {
+        let api = nodes.api(i);
+        Api {
+            base: format!("{}/compat/microservice", api.base),
+            ..api
+        }
+    };
+    let (status, created) = ms(0)
+        .post("/tenant/sessions", json!({ "session_id": "support" }))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let support = create_phone(&sandbox, "628111008888", "Support").await;
+    for i in [1, 2] {
+        let (status, qr) = ms(i).get("/session/support/qr").await;
+        assert_eq!(status, 200, "node {i}: {qr}");
+    }
+    let (_, qr) = ms(1).get("/session/support/qr").await;
+    support.scan(qr["qr"].as_str().unwrap()).await;
+    eventually("the drop-in session to connect", LONG, || async {
+        let (_, s) = ms(2).get("/session/support/status").await;
+        (s["status"] == "connected").then_some(())
+    })
+    .await;
+
+    // Step 9: a forwarded request with a wrong secret is refused.
     let (status, body) = send_forged(&nodes.api(1), &late).await;
     assert_eq!(status, 401, "{body}");
     assert!(

@@ -25,9 +25,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tracing::{info, warn};
 
-use super::Cluster;
+use super::{Cluster, Sessions};
 use crate::error::EngineError;
-use crate::manager::SessionManager;
 
 /// Sessions started at once after a takeover (a reconnect storm is paced).
 const START_CONCURRENCY: usize = 32;
@@ -38,7 +37,7 @@ const MIN_TURN: Duration = Duration::from_millis(200);
 /// A node silent this long, holding nothing, leaves the node list.
 const FORGET_NODE_AFTER_MS: i64 = 24 * 3600 * 1000;
 
-pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
+pub(crate) async fn run<M: Sessions>(manager: Weak<M>, cluster: Arc<Cluster>) {
     let config = cluster.config().clone();
     let renew_every = config.renew_every();
     let stop_after = config.lease_ttl * 2 / 3;
@@ -108,8 +107,8 @@ pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
 
 /// The first turn: take back what this node's previous process held (a
 /// restart keeps the node id), then an ordinary turn.
-async fn adopt(
-    manager: &Arc<SessionManager>,
+async fn adopt<M: Sessions>(
+    manager: &Arc<M>,
     cluster: &Arc<Cluster>,
 ) -> Result<Option<Duration>, EngineError> {
     cluster.heartbeat().await?;
@@ -128,8 +127,8 @@ async fn adopt(
 
 /// One turn; `Some(wait)` when a silent node's lease runs out sooner than
 /// the next turn would come (look again then, to take its session over).
-async fn turn(
-    manager: &Arc<SessionManager>,
+async fn turn<M: Sessions>(
+    manager: &Arc<M>,
     cluster: &Arc<Cluster>,
 ) -> Result<Option<Duration>, EngineError> {
     cluster.heartbeat().await?;
@@ -191,14 +190,14 @@ async fn turn(
 
 /// Starts sessions whose lease this node just took, a few at a time, off
 /// the heartbeat's path (renewals must not wait for handshakes).
-fn start_all(manager: &Arc<SessionManager>, ids: Vec<String>) {
+fn start_all<M: Sessions>(manager: &Arc<M>, ids: Vec<String>) {
     let manager = manager.clone();
     tokio::spawn(async move {
         futures::stream::iter(ids)
             .for_each_concurrent(START_CONCURRENCY, |id| {
                 let manager = manager.clone();
                 async move {
-                    if let Err(e) = manager.start_here(&id).await {
+                    if let Err(e) = manager.start_here(id.clone()).await {
                         warn!(session = %id, "cluster: could not start the session: {e}");
                     }
                 }

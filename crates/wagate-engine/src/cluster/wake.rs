@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use super::Cluster;
-use crate::manager::SessionManager;
+use super::{Cluster, Sessions};
 
 /// Payload: leases were released.
 pub const LEASES: &str = "leases";
@@ -30,7 +29,7 @@ pub fn queue_payload(session_id: &str) -> String {
     format!("{QUEUE}{session_id}")
 }
 
-pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
+pub(crate) async fn run<M: Sessions>(manager: Weak<M>, cluster: Arc<Cluster>) {
     loop {
         let Some(store) = manager.upgrade().map(|m| m.store().clone()) else {
             return;
@@ -64,9 +63,8 @@ pub(crate) async fn run(manager: Weak<SessionManager>, cluster: Arc<Cluster>) {
                 manager.store().wake_publisher_from_cluster();
             } else if let Some(id) = payload.strip_prefix(QUEUE)
                 && cluster.holds(id)
-                && let Ok(session) = manager.get(id).await
             {
-                manager.queue().wake(&session);
+                manager.wake_queue(id).await;
             }
         }
     }

@@ -1,11 +1,13 @@
 //! Engine configuration: which server to dial and what version to claim,
 //! and each feature's settings in a room of its own ([`media`],
-//! [`queue`], [`contacts`], [`typing`], [`proxy`], [`session_defaults`]).
+//! [`queue`], [`contacts`], [`typing`], [`proxy`], [`session_defaults`],
+//! [`cluster`]).
 //!
 //! Settings import only the engine's leaf types (media kinds, the media
 //! store, pacing), never a session or a feature that runs one: the
 //! session reads its configuration, and nothing here reads a session.
 
+pub mod cluster;
 pub mod contacts;
 pub mod media;
 pub mod proxy;
@@ -50,7 +52,7 @@ pub struct EngineConfig {
     pub session_defaults: wagate_core::SessionSettings,
     /// This node's place in a cluster (PostgreSQL only; `None`: the one
     /// process runs every session).
-    pub cluster: Option<crate::cluster::ClusterConfig>,
+    pub cluster: Option<cluster::ClusterConfig>,
 }
 
 impl EngineConfig {

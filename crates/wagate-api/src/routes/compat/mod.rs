@@ -8,12 +8,16 @@
 //!   `POST /api/instances/{id}/webhook-setconfig` (its own path, which its
 //!   clients call; nothing else of seed 000's API collides with ours).
 //!
+//! In a cluster, [`cluster`] sends each request that acts on one session
+//! to the node that runs it.
+//!
 //! Each mode is a thin translation onto the native pipeline (the same
 //! durable send queue, history and auth: any wagate key works, in the
 //! header each system used), with its own OpenAPI tag. Where a system had
 //! one WhatsApp number and no session in its paths, the session is
 //! [`compat_session`]'s choice.
 
+pub mod cluster;
 pub mod microservice;
 pub mod sudevwa;
 pub mod wago;
@@ -28,11 +32,17 @@ use wagate_store::app::{Principal, SessionFilter, SessionRecord};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+/// Every drop-in route; in a cluster each goes to its session's node
+/// ([`cluster`]).
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(wago::router())
         .merge(microservice::router())
         .merge(sudevwa::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cluster::to_session_node_layer,
+        ))
 }
 
 /// The session a single-number client's request goes to: `COMPAT_SESSION`
