@@ -4,8 +4,9 @@
 //! others reach it at (`NODE_URL`). A session runs on exactly one node at a
 //! time, the holder of its *lease* (`session_leases`, fenced by a
 //! generation); single-runner work (a webhook endpoint's deliveries, a
-//! broker output, the outbox workers, warming) holds a worker lease the same
-//! way. What lives where:
+//! broker output) holds a worker lease the same way. (Warming rooms keep
+//! their own claims, and the outbox worker is a process of its own.) What
+//! lives where:
 //! - this module: the node's identity and settings ([`ClusterConfig`]), and
 //!   [`Cluster`], what the rest of the gateway asks: which node holds a
 //!   session, where a new session should go, whether this node holds a

@@ -28,8 +28,8 @@ CREATE TABLE IF NOT EXISTS session_leases (
 CREATE INDEX IF NOT EXISTS session_leases_node ON session_leases (node_id);
 
 -- The same for work that must run on exactly one node: a webhook
--- endpoint's delivery worker, a broker output, the outbox workers,
--- warming (`worker` names it: `webhook:<id>`, …).
+-- endpoint's delivery worker, a broker output (`worker` names it:
+-- `webhook:<id>`, `output:<id>`).
 CREATE TABLE IF NOT EXISTS worker_leases (
     worker     TEXT PRIMARY KEY,
     node_id    TEXT NOT NULL,
