@@ -16,7 +16,8 @@
 //! ```
 //!
 //! `--webhook-replay` runs only the webhook replay measurement, `--failover`
-//! only the cluster's failover (three nodes on PostgreSQL).
+//! only the cluster's failover (three nodes on PostgreSQL), `--one-session`
+//! only one session's sequential send rate.
 
 mod api;
 mod machine;
@@ -93,6 +94,13 @@ struct Args {
     /// The nodes' `LEASE_TTL_SECS` in the failover measurement.
     #[arg(long, default_value_t = 15)]
     failover_lease_ttl: u64,
+    /// Run only one session's sequential send rate (`--messages` sync
+    /// sends, one after another, between two sessions).
+    #[arg(long)]
+    one_session: bool,
+    /// `SQLITE_SYNCHRONOUS` in the one-session measurement.
+    #[arg(long, default_value = "full")]
+    one_session_sync: String,
 }
 
 #[tokio::main]
@@ -120,6 +128,19 @@ async fn main() -> anyhow::Result<()> {
         .run()
         .await?;
         let report = json!({ "machine": machine(), "webhookReplay": report });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    if args.one_session {
+        let report = scenarios::one_session::OneSession {
+            binary: &binary,
+            sandbox: &sandbox,
+            messages: args.messages,
+            sqlite_synchronous: args.one_session_sync.clone(),
+        }
+        .run()
+        .await?;
+        let report = json!({ "machine": machine(), "oneSession": report });
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }

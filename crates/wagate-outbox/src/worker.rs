@@ -228,6 +228,44 @@ pub async fn run_loop(
     info!(config = first.id, "outbox loop stopped");
 }
 
+/// Tries a settling write again when the database asks for it (a
+/// deadlock, a serialization failure: MariaDB and PostgreSQL roll the
+/// statement back and expect the client to repeat it), a few times. Left
+/// unsettled, the row would wait for the claim timeout.
+async fn again<T, F, Fut>(write: F) -> Result<T, sqlx::Error>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 0u64;
+    loop {
+        match write().await {
+            Err(e) if tries < SETTLE_RETRIES && asks_to_retry(&e) => {
+                tries += 1;
+                warn!(error = %e, tries, "settling a row: trying again");
+                tokio::time::sleep(Duration::from_millis(20 * tries)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A deadlock or serialization failure (SQLSTATE 40001 / 40P01; MariaDB's
+/// 1213 and 1205 carry 40001 or HY000).
+fn asks_to_retry(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            matches!(code.as_ref(), "40001" | "40P01" | "1213" | "1205")
+                || db.message().contains("Deadlock found")
+        }
+        _ => false,
+    }
+}
+
+/// Tries of a settling write the database asked to repeat.
+const SETTLE_RETRIES: u64 = 5;
+
 enum Settled {
     Done,
     SessionDown,
@@ -250,14 +288,14 @@ async fn settle(
             gateway_status,
         } => {
             gateway_state = gateway_status;
-            if let Err(e) = db.mark_sent(row.id, worker_id, message_id.as_deref()).await {
+            if let Err(e) = again(|| db.mark_sent(row.id, worker_id, message_id.as_deref())).await {
                 error!(id = row.id, error = %e, "sent, but cannot mark the row sent (it will be retried with the same idempotency key)");
             }
             debug!(id = row.id, session, "outbox row sent");
             (STATUS_SENT, message_id, None)
         }
         SendOutcome::Rejected { error } => {
-            if let Err(e) = db.mark_failed(row.id, worker_id, &error).await {
+            if let Err(e) = again(|| db.mark_failed(row.id, worker_id, &error)).await {
                 error!(id = row.id, error = %e, "cannot mark the row failed");
             }
             info!(id = row.id, session, %error, "outbox row failed");
@@ -268,7 +306,7 @@ async fn settle(
             // The session refused before queueing: the key is unused, so
             // another session may take the row (unless it names its own).
             let forget = row.from_number.is_none();
-            if let Err(e) = db.release(row.id, worker_id, forget).await {
+            if let Err(e) = again(|| db.release(row.id, worker_id, forget)).await {
                 error!(id = row.id, error = %e, "cannot release the row");
             }
             return Settled::SessionDown;
@@ -279,16 +317,13 @@ async fn settle(
                 ?retry_after,
                 "gateway rate limit: row left pending"
             );
-            if let Err(e) = db.release(row.id, worker_id, false).await {
+            if let Err(e) = again(|| db.release(row.id, worker_id, false)).await {
                 error!(id = row.id, error = %e, "cannot release the row");
             }
             return Settled::Throttled(retry_after);
         }
         SendOutcome::Transient { error } => {
-            match db
-                .mark_retry(row.id, worker_id, &error, shared.max_attempts)
-                .await
-            {
+            match again(|| db.mark_retry(row.id, worker_id, &error, shared.max_attempts)).await {
                 Ok(STATUS_FAILED) => {
                     warn!(id = row.id, session, %error, "outbox row failed after its last attempt");
                     (STATUS_FAILED, None, Some(error))

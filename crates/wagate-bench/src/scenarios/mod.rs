@@ -5,6 +5,7 @@
 pub mod api_overhead;
 pub mod failover;
 pub mod idle_memory;
+pub mod one_session;
 pub mod reconnect_storm;
 pub mod send_path;
 pub mod webhook_replay;
