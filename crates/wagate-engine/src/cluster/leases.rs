@@ -111,7 +111,7 @@ async fn adopt<M: Sessions>(
     manager: &Arc<M>,
     cluster: &Arc<Cluster>,
 ) -> Result<Option<Duration>, EngineError> {
-    cluster.heartbeat().await?;
+    // (The heartbeat row is written by the ordinary turn below.)
     let store = manager.store();
     let ttl = cluster.config().ttl_ms();
     let own = store.adopt_own_leases(cluster.node_id(), ttl).await?;
