@@ -146,6 +146,13 @@ impl Sandbox {
 
         let mut shutdown = state.shutdown.subscribe();
         let server = tokio::spawn(async move {
+            // Frames go out at once, as WhatsApp's servers send them: with
+            // Nagle's algorithm a small frame waits for the peer's delayed
+            // ACK (tens of milliseconds per round trip).
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = shutdown.wait_for(|v| *v).await;
             });

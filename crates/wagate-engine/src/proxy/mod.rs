@@ -31,7 +31,7 @@ use wagate_core::{ProxySource, ProxyUrl, StatusReason};
 use wagate_outbound::Reach;
 use wagate_store::Store;
 use wagate_store::app::{ADMIN_TENANT_ID, SessionRecord};
-use whatsapp_rust::transport::{TokioWebSocketTransportFactory, TransportFactory};
+use whatsapp_rust::transport::TransportFactory;
 use whatsapp_rust::wacore::net::WHATSAPP_WEB_WS_URL;
 
 use crate::config::EngineConfig;
@@ -153,11 +153,12 @@ pub(crate) async fn connectors(
     let url = config.server_url.clone();
     Ok(match route {
         Route::Direct => {
-            let direct = match url {
-                Some(url) => TokioWebSocketTransportFactory::new().with_url(url),
-                None => TokioWebSocketTransportFactory::new(),
-            };
-            (Box::new(direct), http.clone(), false)
+            let url = url.unwrap_or_else(|| WHATSAPP_WEB_WS_URL.to_string());
+            (
+                Box::new(transport::DirectTransport { url }),
+                http.clone(),
+                false,
+            )
         }
         Route::Via(proxy) => {
             let http = http.through(&proxy)?;

@@ -1,8 +1,8 @@
-//! The WebSocket to WhatsApp, through a proxy: the stream comes from
-//! [`super::tunnel::open`], TLS (for `wss://`) is the engine's own default
-//! connector with WhatsApp's normal certificate checks, and the engine's
-//! `from_websocket` turns the upgraded socket into its transport, exactly
-//! as its own factory does for a direct connection.
+//! The WebSocket to WhatsApp, directly or through a proxy: the stream is a
+//! TCP connection with `TCP_NODELAY`, or comes from [`super::tunnel::open`];
+//! TLS (for `wss://`) is the engine's own default connector with WhatsApp's
+//! normal certificate checks, and the engine's `from_websocket` turns the
+//! upgraded socket into its transport, exactly as its own factory does.
 
 use std::sync::Arc;
 
@@ -24,11 +24,44 @@ pub(crate) struct ProxiedTransport {
     pub url: String,
 }
 
+/// Opens each WebSocket to `url` directly, on a socket with `TCP_NODELAY`
+/// (the engine's own factory leaves Nagle's algorithm on, and each small
+/// frame of a send then waits for the server's delayed ACK).
+pub(crate) struct DirectTransport {
+    /// `wss://web.whatsapp.com/ws/chat`, or a sandbox's `ws://…`.
+    pub url: String,
+}
+
+#[async_trait]
+impl TransportFactory for DirectTransport {
+    async fn create_transport(&self) -> Result<Opened, anyhow::Error> {
+        let target = Target::of(&self.url)?;
+        let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port)).await?;
+        let _ = tcp.set_nodelay(true);
+        target.upgrade(Box::new(tcp), "").await
+    }
+}
+
 #[async_trait]
 impl TransportFactory for ProxiedTransport {
     async fn create_transport(&self) -> Result<Opened, anyhow::Error> {
-        let uri: http::Uri = self
-            .url
+        let target = Target::of(&self.url)?;
+        let stream = tunnel::open(&self.proxy, &target.host, target.port).await?;
+        target.upgrade(stream, " through the proxy").await
+    }
+}
+
+/// Where a WebSocket to WhatsApp goes.
+struct Target {
+    uri: http::Uri,
+    secure: bool,
+    host: String,
+    port: u16,
+}
+
+impl Target {
+    fn of(url: &str) -> Result<Target, anyhow::Error> {
+        let uri: http::Uri = url
             .parse()
             .map_err(|e| anyhow::anyhow!("the WhatsApp server URL is not usable: {e}"))?;
         let secure = match uri.scheme_str() {
@@ -43,23 +76,37 @@ impl TransportFactory for ProxiedTransport {
             .trim_end_matches(']')
             .to_string();
         let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
-        let stream = tunnel::open(&self.proxy, &host, port).await?;
-        let connector = if secure {
+        Ok(Target {
+            uri,
+            secure,
+            host,
+            port,
+        })
+    }
+
+    /// TLS (for `wss://`, WhatsApp's normal certificate checks) and the
+    /// WebSocket upgrade on an open stream; `how` ends the error messages.
+    async fn upgrade(
+        self,
+        stream: Box<dyn tunnel::Tunnelled>,
+        how: &str,
+    ) -> Result<Opened, anyhow::Error> {
+        let connector = if self.secure {
             default_tls_connector()
         } else {
             Connector::Plain
         };
         let stream = connector
-            .wrap(&host, stream)
+            .wrap(&self.host, stream)
             .await
-            .map_err(|e| anyhow::anyhow!("TLS through the proxy failed: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("TLS{how} failed: {e}"))?;
         let origin = http::HeaderValue::from_static(WHATSAPP_WEB_ORIGIN);
-        let (ws, _) = tokio_websockets::ClientBuilder::from_uri(uri)
+        let (ws, _) = tokio_websockets::ClientBuilder::from_uri(self.uri)
             .add_header(http::header::ORIGIN, origin)
             .map_err(|e| anyhow::anyhow!("cannot set the Origin header: {e}"))?
             .connect_on(stream)
             .await
-            .map_err(|e| anyhow::anyhow!("WebSocket upgrade through the proxy failed: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("WebSocket upgrade{how} failed: {e}"))?;
         Ok(from_websocket(ws))
     }
 }

@@ -178,15 +178,21 @@ async fn deliver(
             return false;
         }
     };
-    match session
+    // Storing the sent message marks its row sent in the same commit.
+    session.sending_queued(&record.wa_id, &record.id);
+    let outcome = session
         .perform(&chat, &job, &record.wa_id, &pacing.typing())
-        .await
-    {
+        .await;
+    let unsettled = session.take_sending(&record.wa_id);
+    match outcome {
         Ok(sent) => {
-            if let Err(e) = inner
-                .store
-                .mark_queued_sent(&record.id, sent.timestamp_ms)
-                .await
+            // Not settled with its message (a resend already stored):
+            // its own commit.
+            if unsettled.is_some()
+                && let Err(e) = inner
+                    .store
+                    .mark_queued_sent(&record.id, sent.timestamp_ms)
+                    .await
             {
                 warn!(session = %session.id, "could not record a sent message: {e}");
             }

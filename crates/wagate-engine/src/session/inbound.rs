@@ -278,6 +278,10 @@ impl Session {
         }
         tx.append(&self.id, &self.tenant_id, event, &data).await?;
         tx.commit().await?;
+        if record.from_me {
+            // Sent from another device: its receipts may have come first.
+            self.replay_early_receipts(&record.wa_id).await;
+        }
         if record.media.is_some() {
             self.shared.incoming_wake.notify_one();
         }
@@ -321,8 +325,18 @@ impl Session {
                         .await;
                 }
             }
-            if let Err(e) = result {
-                warn!(session = %self.id, "could not record receipt: {e}");
+            match result {
+                Ok(true) => {}
+                // Its message may not be stored yet: it waits for it.
+                Ok(false) => {
+                    let receipt = early_receipts::Parked {
+                        chats: chats.clone(),
+                        ack,
+                        name,
+                    };
+                    self.park_receipt(id, receipt).await;
+                }
+                Err(e) => warn!(session = %self.id, "could not record receipt: {e}"),
             }
         }
     }

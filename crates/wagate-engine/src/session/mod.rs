@@ -45,6 +45,7 @@ use crate::http::GatewayHttpClient;
 
 mod app_state_catch_up;
 mod connection;
+mod early_receipts;
 mod history;
 mod inbound;
 mod lifecycle;
@@ -128,6 +129,13 @@ pub struct Session {
     /// In a cluster: the lease this node holds on the session, carried by
     /// its fenced writes (`None`: not held here).
     fence: std::sync::Mutex<Option<wagate_store::app::Fence>>,
+    /// Receipts that came before their message was stored
+    /// (`early_receipts.rs`).
+    early_receipts: std::sync::Mutex<early_receipts::EarlyReceipts>,
+    /// The queued message the dispatcher is sending now, as (WhatsApp id,
+    /// queue row id): its row is marked sent in the same commit that
+    /// stores the message ([`Session::record_outgoing`]).
+    sending: std::sync::Mutex<Option<(String, String)>>,
 }
 
 /// What a session's fenced writes carry.
@@ -180,6 +188,8 @@ impl Session {
             changed: watch::channel(0).0,
             calls: Default::default(),
             fence: std::sync::Mutex::new(None),
+            early_receipts: Default::default(),
+            sending: std::sync::Mutex::new(None),
         })
     }
 
@@ -225,6 +235,22 @@ impl Session {
         match self.fence.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             Some(f) => WriteFence::Held(f),
             None => WriteFence::NotHeld,
+        }
+    }
+
+    /// The dispatcher is about to send queue row `queue_id` as `wa_id`.
+    pub(crate) fn sending_queued(&self, wa_id: &str, queue_id: &str) {
+        *self.sending.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((wa_id.to_string(), queue_id.to_string()));
+    }
+
+    /// The queue row being sent as `wa_id`, taken: whoever takes it marks
+    /// it sent. `None` once [`Session::record_outgoing`] settled it.
+    pub(crate) fn take_sending(&self, wa_id: &str) -> Option<String> {
+        let mut slot = self.sending.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some((id, _)) if id == wa_id => slot.take().map(|(_, row)| row),
+            _ => None,
         }
     }
 
@@ -340,7 +366,19 @@ impl Session {
         }
         tx.append(&self.id, &self.tenant_id, EventKind::MessageSent, &data)
             .await?;
-        tx.commit().await?;
+        // A queued message: its row is settled by the same commit.
+        let queue_row = self.take_sending(&record.wa_id);
+        if let Some(row) = &queue_row {
+            tx.mark_queued_sent(row, now_ms()).await?;
+        }
+        if let Err(e) = tx.commit().await {
+            if let Some(row) = queue_row {
+                self.sending_queued(&record.wa_id, &row);
+            }
+            return Err(e.into());
+        }
+        // Its receipts may have come back before this commit.
+        self.replay_early_receipts(&record.wa_id).await;
         Ok(())
     }
 }

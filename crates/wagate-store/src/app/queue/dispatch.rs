@@ -97,15 +97,9 @@ impl Store {
     }
 
     pub async fn mark_queued_sent(&self, id: &str, sent_at: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE send_queue SET status = 'sent', sent_at = $2, updated_at = $2,
-             error_code = NULL, error_message = NULL WHERE id = $1",
-        )
-        .bind(id)
-        .bind(sent_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.mark_queued_sent(id, sent_at).await?;
+        tx.commit().await
     }
 
     pub async fn mark_queued_failed(
@@ -191,8 +185,22 @@ impl Store {
     }
 }
 
-/// Queue changes that commit with their event (`message.failed`).
+/// Queue changes that commit with their event (`message.failed`) or their
+/// message (`message.sent`: the send and its queue row settle in one commit).
 impl crate::app::SpineTx {
+    /// Marks a queued message sent at `sent_at`.
+    pub async fn mark_queued_sent(&mut self, id: &str, sent_at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE send_queue SET status = 'sent', sent_at = $2, updated_at = $2,
+             error_code = NULL, error_message = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(sent_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
     /// Marks a queued message failed for good; returns whether it was still
     /// queued or sending (a second settle changes nothing).
     pub async fn mark_queued_failed(
