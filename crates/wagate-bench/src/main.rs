@@ -101,6 +101,11 @@ struct Args {
     /// `SQLITE_SYNCHRONOUS` in the one-session measurement.
     #[arg(long, default_value = "full")]
     one_session_sync: String,
+    /// In the one-session measurement, WhatsApp knows both phones by a LID
+    /// too, as it knows every account today (the sandbox's default phones
+    /// have none, so whatsapp-rust asks for it before every send).
+    #[arg(long)]
+    one_session_lid: bool,
 }
 
 #[tokio::main]
@@ -137,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
             sandbox: &sandbox,
             messages: args.messages,
             sqlite_synchronous: args.one_session_sync.clone(),
+            lid: args.one_session_lid,
         }
         .run()
         .await?;

@@ -12,6 +12,17 @@ use crate::api::Api;
 use wagate_testkit::SandboxProcess;
 
 pub async fn create_phones(sandbox: &SandboxProcess, phones: &[String]) -> anyhow::Result<()> {
+    create_phones_with(sandbox, phones, false).await
+}
+
+/// [`create_phones`]; with `lid`, WhatsApp knows each phone by a LID too
+/// (as it knows every account today), so a sender learns the recipient's
+/// LID once instead of asking for it before every message.
+pub async fn create_phones_with(
+    sandbox: &SandboxProcess,
+    phones: &[String],
+    lid: bool,
+) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     futures::stream::iter(phones.iter().cloned())
         .map(|p| {
@@ -19,7 +30,7 @@ pub async fn create_phones(sandbox: &SandboxProcess, phones: &[String]) -> anyho
             let url = format!("{}/admin/phones", sandbox.http);
             async move {
                 http.post(url)
-                    .json(&json!({ "phone": p, "pushName": format!("Bench {p}") }))
+                    .json(&json!({ "phone": p, "pushName": format!("Bench {p}"), "lid": lid }))
                     .send()
                     .await
                     .map(|_| ())

@@ -47,6 +47,7 @@ pub mod profile;
 pub mod proxy;
 pub mod queue;
 pub mod recipient_cache;
+pub mod reconnect;
 pub mod session;
 pub mod status;
 pub mod warming;

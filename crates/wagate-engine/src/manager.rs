@@ -24,8 +24,8 @@ use crate::http::GatewayHttpClient;
 use crate::queue::SendQueue;
 use crate::session::{Session, Shared};
 
-/// How many sessions start at once at boot.
-const BOOT_CONCURRENCY: usize = 32;
+/// How many sessions stop (or are handed over) at once.
+const STOP_CONCURRENCY: usize = 32;
 /// Capacity of the live event channel (a slow consumer that falls this far
 /// behind misses events; durable delivery reads the event log instead).
 const EVENT_CHANNEL: usize = 8192;
@@ -156,17 +156,21 @@ impl SessionManager {
         }
         let records = self.shared.store.sessions_to_resume().await?;
         let count = records.len();
-        futures::stream::iter(records)
-            .for_each_concurrent(BOOT_CONCURRENCY, |record| {
-                let me = self.clone();
-                async move {
-                    let session = me.attach(&record).await;
-                    if let Err(e) = session.start(None).await {
+        // Paced: a crowd of sessions must not dial at once (`reconnect`).
+        crate::reconnect::start_paced(records, &self.shared.config.reconnect, |record| {
+            let me = self.clone();
+            async move {
+                let session = me.attach(&record).await;
+                match session.start(None).await {
+                    Ok(()) => Some(session),
+                    Err(e) => {
                         warn!(session = %record.id, "could not start at boot: {e}");
+                        None
                     }
                 }
-            })
-            .await;
+            }
+        })
+        .await;
         info!(sessions = count, "sessions resumed");
         let me = self.clone();
         self.queue
@@ -335,7 +339,7 @@ impl SessionManager {
         let ids = cluster.held_ids();
         info!(sessions = ids.len(), "cluster: handing sessions over");
         futures::stream::iter(ids)
-            .for_each_concurrent(BOOT_CONCURRENCY, |id| async move {
+            .for_each_concurrent(STOP_CONCURRENCY, |id| async move {
                 self.queue.forget(&id);
                 let session = self.sessions.read().await.get(&id).cloned();
                 if let Some(session) = session {
@@ -401,7 +405,7 @@ impl SessionManager {
         self.queue.shutdown();
         let sessions: Vec<Arc<Session>> = self.sessions.read().await.values().cloned().collect();
         futures::stream::iter(sessions)
-            .for_each_concurrent(BOOT_CONCURRENCY, |s| async move {
+            .for_each_concurrent(STOP_CONCURRENCY, |s| async move {
                 if s.is_running().await {
                     s.stop(SessionStatus::Disconnected, StatusReason::Stopped)
                         .await;
@@ -441,7 +445,13 @@ impl crate::cluster::Sessions for SessionManager {
         let session = self.get(&id).await?;
         session.start(None).await?;
         self.queue.wake(&session);
+        // Holds the caller's place in the pacing until it has connected.
+        crate::reconnect::settled(&session).await;
         Ok(())
+    }
+
+    fn reconnect_concurrency(&self) -> usize {
+        self.shared.config.reconnect.concurrency
     }
 
     async fn lose(&self, id: &str) {

@@ -1,7 +1,8 @@
 //! The admin API (JSON): creating virtual phones, playing the phone's part
 //! in linking (QR scan, pairing code), kicking / logging out devices,
 //! temporary bans, the relay log, the devices that connected twice at once
-//! (`/admin/conflicts`), and what each device has not acked yet
+//! (`/admin/conflicts`), how many clients are connecting at once
+//! (`/admin/handshakes`), and what each device has not acked yet
 //! (the phone's app-state routes are `appstate::admin`). This is a contract used by tests
 //! outside the project; every error is `{"error": "..."}` with 400/404/409.
 
@@ -41,6 +42,21 @@ pub fn router() -> Router<Arc<State>> {
         .route("/admin/devices/{jid}/logout", routing::post(logout))
         .route("/admin/messages", routing::get(messages))
         .route("/admin/conflicts", routing::get(conflicts))
+        .route(
+            "/admin/handshakes",
+            routing::get(handshakes).delete(reset_handshakes),
+        )
+}
+
+/// How many clients are connecting now, the most at once, and in all.
+async fn handshakes(AxState(state): AxState<Arc<State>>) -> Response {
+    Json(state.handshakes.counts()).into_response()
+}
+
+/// Starts a new peak from now.
+async fn reset_handshakes(AxState(state): AxState<Arc<State>>) -> Response {
+    state.handshakes.reset_peak();
+    Json(state.handshakes.counts()).into_response()
 }
 
 /// Devices that logged in while an older connection of theirs was still

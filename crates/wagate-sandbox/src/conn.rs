@@ -52,6 +52,8 @@ pub struct Session {
     pub state: Arc<State>,
     pub handle: ConnHandle,
     pub role: Role,
+    /// Counts this client as connecting until it leaves passive mode.
+    pub handshaking: std::sync::Mutex<Option<crate::state::Handshaking>>,
 }
 
 impl Session {
@@ -135,6 +137,8 @@ impl Wire {
 
 /// Entry point for an upgraded `/ws/chat` socket.
 pub async fn serve(state: Arc<State>, ws: WebSocket) {
+    // Counted from the accept until connected (`/admin/handshakes`).
+    let handshaking = state.handshakes.begin();
     let mut wire = Wire {
         ws,
         decoder: FrameDecoder::new(),
@@ -179,6 +183,7 @@ pub async fn serve(state: Arc<State>, ws: WebSocket) {
         state: state.clone(),
         handle,
         role,
+        handshaking: std::sync::Mutex::new(Some(handshaking)),
     };
     if let Err(e) = run(&mut session, &mut wire, &mut cipher, rx).await {
         tracing::debug!("sandbox: connection {} ended: {e:#}", session.handle.id);

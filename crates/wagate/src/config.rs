@@ -323,6 +323,7 @@ impl ServeArgs {
                 },
                 // Set once the port is bound (`serve`).
                 cluster: None,
+                reconnect: wagate_engine::config::ReconnectConfig::from_env()?,
             },
             max_body_bytes: self.max_body_mb * 1024 * 1024,
             database_max_connections: self.database_max_connections.max(1),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use wagate_testkit::{Launch, SandboxProcess};
 
 use crate::api::Api;
-use crate::sessions::{create_phones, pair_many};
+use crate::sessions::{create_phones_with, pair_many};
 use crate::stats::Latencies;
 
 pub struct OneSession<'a> {
@@ -21,13 +21,19 @@ pub struct OneSession<'a> {
     pub messages: usize,
     /// `full` (the default) or `normal`.
     pub sqlite_synchronous: String,
+    /// Whether WhatsApp knows the phones by a LID too (`--one-session-lid`).
+    pub lid: bool,
 }
 
 impl OneSession<'_> {
     pub async fn run(&self) -> anyhow::Result<Value> {
         let data = tempfile::tempdir()?;
+        // `WAGATE_BENCH_LOG=<file>` keeps the gateway's log there, at
+        // `WAGATE_BENCH_RUST_LOG` (default `warn`): to see where a send waits.
+        let log = std::env::var_os("WAGATE_BENCH_LOG").map(std::path::PathBuf::from);
+        let level = std::env::var("WAGATE_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into());
         let env = [
-            ("RUST_LOG", "warn".to_string()),
+            ("RUST_LOG", level),
             ("RATE_LIMIT_ENABLED", "false".to_string()),
             ("SQLITE_SYNCHRONOUS", self.sqlite_synchronous.clone()),
         ];
@@ -38,13 +44,13 @@ impl OneSession<'_> {
             sandbox_ws: &self.sandbox.ws,
             env: &env,
             allow_private: true,
-            log: None,
+            log: log.as_deref(),
         }
         .start();
         gw.healthy().await;
         let api = Api::new(&gw.base);
         let phones = vec!["62866000001".to_string(), "62866000002".to_string()];
-        create_phones(self.sandbox, &phones).await?;
+        create_phones_with(self.sandbox, &phones, self.lid).await?;
         let sessions = pair_many(&api, self.sandbox, &phones, 0, 2).await?;
         let send = |i: usize| {
             let api = api.clone();
@@ -74,6 +80,7 @@ impl OneSession<'_> {
         Ok(json!({
             "messages": self.messages,
             "sqliteSynchronous": self.sqlite_synchronous,
+            "lid": self.lid,
             "msgPerSec": rate,
             "latency": latencies.summary(),
         }))

@@ -28,8 +28,6 @@ use tracing::{info, warn};
 use super::{Cluster, Sessions};
 use crate::error::EngineError;
 
-/// Sessions started at once after a takeover (a reconnect storm is paced).
-const START_CONCURRENCY: usize = 32;
 /// Tries at taking a fair share of orphans in one turn.
 const CLAIM_ROUNDS: usize = 4;
 /// The shortest turn or pause (a deadline already passed still gets a try).
@@ -192,9 +190,12 @@ async fn turn<M: Sessions>(
 /// the heartbeat's path (renewals must not wait for handshakes).
 fn start_all<M: Sessions>(manager: &Arc<M>, ids: Vec<String>) {
     let manager = manager.clone();
+    // Paced like a start-up (`reconnect`): each start holds its place
+    // until its connect attempt settles.
+    let concurrency = manager.reconnect_concurrency().max(1);
     tokio::spawn(async move {
         futures::stream::iter(ids)
-            .for_each_concurrent(START_CONCURRENCY, |id| {
+            .for_each_concurrent(concurrency, |id| {
                 let manager = manager.clone();
                 async move {
                     if let Err(e) = manager.start_here(id.clone()).await {

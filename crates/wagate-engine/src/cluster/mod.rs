@@ -44,11 +44,14 @@ use crate::error::EngineError;
 /// not know the manager, only these.
 pub(crate) trait Sessions: Send + Sync + 'static {
     fn store(&self) -> &Store;
-    /// Starts a session whose lease this node just took, with its queue.
+    /// Starts a session whose lease this node just took, with its queue;
+    /// returns once its connect attempt has settled (`reconnect`).
     fn start_here(
         self: Arc<Self>,
         id: String,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// How many sessions may be connecting at once (`RECONNECT_CONCURRENCY`).
+    fn reconnect_concurrency(&self) -> usize;
     /// Stops, without a write, a session whose lease this node lost.
     fn lose(&self, id: &str) -> impl Future<Output = ()> + Send;
     /// Wakes the send queue of a session this node runs.

@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod media;
 pub mod proxy;
 pub mod queue;
+pub mod reconnect;
 pub mod session_defaults;
 pub mod typing;
 
@@ -19,6 +20,7 @@ pub use contacts::ContactsConfig;
 pub use media::MediaConfig;
 pub use proxy::ProxyConfig;
 pub use queue::QueueConfig;
+pub use reconnect::ReconnectConfig;
 pub use typing::TypingConfig;
 
 /// The WhatsApp Web version claimed when talking to a sandbox and no version
@@ -53,6 +55,9 @@ pub struct EngineConfig {
     /// This node's place in a cluster (PostgreSQL only; `None`: the one
     /// process runs every session).
     pub cluster: Option<cluster::ClusterConfig>,
+    /// Connect pacing when many sessions come back at once
+    /// (`RECONNECT_CONCURRENCY`, `RECONNECT_JITTER_MS`).
+    pub reconnect: ReconnectConfig,
 }
 
 impl EngineConfig {

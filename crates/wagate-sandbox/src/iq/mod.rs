@@ -118,6 +118,8 @@ fn go_active(session: &Session) {
         return;
     };
     let n = session.state.activate(key, &session.handle);
+    // Connected: no longer counted as connecting (`/admin/handshakes`).
+    crate::state::lock(&session.handshaking).take();
     session.send(
         NodeBuilder::new("ib")
             .children([NodeBuilder::new("offline").attr("count", n).build()])

@@ -15,6 +15,7 @@ mod app_state;
 mod connections;
 mod delivery;
 mod group;
+mod handshakes;
 mod keys;
 mod locks;
 mod newsletter;
@@ -33,6 +34,7 @@ pub use accounts::{DevKey, Device, Phone};
 pub use app_state::{AppStateKey, AppStateLog, COLLECTIONS, UploadError};
 pub use connections::{Conflict, ConnHandle, ConnId, Outbound};
 pub use group::Group;
+pub use handshakes::{Handshakes, Handshaking};
 pub use keys::{SignedPreKey, StoredKeyPair};
 pub use locks::{lock, read, write};
 pub use newsletter::{Newsletter, Post};
@@ -57,6 +59,8 @@ pub struct State {
     pub conns: RwLock<HashMap<DevKey, ConnHandle>>,
     /// Devices that logged in while an older connection of theirs was open.
     pub conflicts: Mutex<Vec<Conflict>>,
+    /// Clients connecting now, and the most at once (`handshakes.rs`).
+    pub handshakes: std::sync::Arc<Handshakes>,
     pub pairing_refs: RwLock<HashMap<String, PendingRef>>,
     pub pair_codes: RwLock<HashMap<String, PendingPairCode>>,
     /// pairing ref -> phone-side state after the code was entered.
@@ -117,6 +121,7 @@ impl State {
             devices: RwLock::default(),
             conns: RwLock::default(),
             conflicts: Mutex::default(),
+            handshakes: Default::default(),
             pairing_refs: RwLock::default(),
             pair_codes: RwLock::default(),
             primary_hellos: Mutex::default(),
