@@ -227,6 +227,21 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    /// Milliseconds until the first live lease of a silent node (no
+    /// heartbeat for `silent_ms`) runs out: when its session becomes an
+    /// orphan to take over. `None` when no silent node holds anything.
+    pub async fn next_orphan_in_ms(&self, silent_ms: i64) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT MIN(l.expires_at) - {DB_NOW} AS wait FROM session_leases l
+               JOIN cluster_nodes n ON n.node_id = l.node_id
+              WHERE l.expires_at > {DB_NOW} AND n.heartbeat_at < {DB_NOW} - $1"
+        )))
+        .bind(silent_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>("wait")?)
+    }
+
     /// Takes one session's lease for this node (to start it here): `Some`
     /// with the generation held, or `None` while another node holds it.
     /// Taking a lease this node already holds keeps its generation.
@@ -327,20 +342,6 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Puts back in the queue what a session's previous holder was sending
-    /// when it stopped (the new holder resends under the same WhatsApp id).
-    pub async fn requeue_session_interrupted(&self, session_id: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE send_queue SET status = 'queued', updated_at = $2
-              WHERE session_id = $1 AND status = 'sending'",
-        )
-        .bind(session_id)
-        .bind(wagate_core::now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
-    }
-
     // ── worker leases ──────────────────────────────────────────────────
 
     /// Takes or renews the lease of a single-runner worker; true while this
@@ -367,6 +368,26 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.is_some())
+    }
+
+    /// Renews, in one statement, every worker lease the node holds; returns
+    /// their names.
+    pub async fn renew_worker_leases(
+        &self,
+        node_id: &str,
+        ttl_ms: i64,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE worker_leases SET expires_at = {DB_NOW} + $2
+             WHERE node_id = $1 AND expires_at > {DB_NOW} RETURNING worker"
+        )))
+        .bind(node_id)
+        .bind(ttl_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("worker").map_err(Into::into))
+            .collect()
     }
 
     /// Gives every worker lease of a node up (it drains).
@@ -409,43 +430,4 @@ fn leases_from(rows: &[sqlx::any::AnyRow]) -> Result<Vec<(String, i64)>, StoreEr
     rows.iter()
         .map(|r| Ok((r.try_get("session_id")?, r.try_get("generation")?)))
         .collect()
-}
-
-impl Store {
-    /// Renews, in one statement, every worker lease the node holds; returns
-    /// their names.
-    pub async fn renew_worker_leases(
-        &self,
-        node_id: &str,
-        ttl_ms: i64,
-    ) -> Result<std::collections::HashSet<String>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE worker_leases SET expires_at = {DB_NOW} + $2
-             WHERE node_id = $1 AND expires_at > {DB_NOW} RETURNING worker"
-        )))
-        .bind(node_id)
-        .bind(ttl_ms)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| r.try_get("worker").map_err(Into::into))
-            .collect()
-    }
-}
-
-impl Store {
-    /// Milliseconds until the first live lease of a silent node (no
-    /// heartbeat for `silent_ms`) runs out: when its session becomes an
-    /// orphan to take over. `None` when no silent node holds anything.
-    pub async fn next_orphan_in_ms(&self, silent_ms: i64) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT MIN(l.expires_at) - {DB_NOW} AS wait FROM session_leases l
-               JOIN cluster_nodes n ON n.node_id = l.node_id
-              WHERE l.expires_at > {DB_NOW} AND n.heartbeat_at < {DB_NOW} - $1"
-        )))
-        .bind(silent_ms)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get::<Option<i64>, _>("wait")?)
-    }
 }

@@ -154,6 +154,21 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// A cluster took a session over: what its previous holder was sending
+    /// when it stopped goes back to the queue (the new holder resends under
+    /// the same WhatsApp id). Returns how many.
+    pub async fn requeue_session_interrupted(&self, session_id: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE send_queue SET status = 'queued', updated_at = $2
+              WHERE session_id = $1 AND status = 'sending'",
+        )
+        .bind(session_id)
+        .bind(wagate_core::now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Sessions with messages waiting.
     pub async fn sessions_with_queue(&self) -> Result<Vec<String>, StoreError> {
         let rows =
