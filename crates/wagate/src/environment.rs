@@ -19,7 +19,7 @@ pub const SERVE_ENVIRONMENT: &str = r#"Also read from the environment (or .env);
       Largest document sent
   VALIDATE_RECIPIENTS [default: true]
       Check that a phone-number recipient is on WhatsApp before sending (MESSAGE_NUMBER_NOT_ON_WHATSAPP 400)
-  RECONNECT_CONCURRENCY / RECONNECT_JITTER_MS [default: 64, 250]
+  RECONNECT_CONCURRENCY / RECONNECT_JITTER_MS [default: 256, 250]
       Connect pacing when many sessions come back at once: most connecting at a time; first wave spread over 0–N ms
   TYPING_DELAY_MIN / TYPING_DELAY_MAX [default: 1, 3]
       Bounds, in seconds, of the composing shown before a send with options.simulateTyping: true: it grows with t…

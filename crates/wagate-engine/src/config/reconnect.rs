@@ -17,7 +17,7 @@ pub struct ReconnectConfig {
 impl Default for ReconnectConfig {
     fn default() -> Self {
         ReconnectConfig {
-            concurrency: 64,
+            concurrency: 256,
             jitter: Duration::from_millis(250),
         }
     }
