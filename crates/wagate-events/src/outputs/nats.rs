@@ -50,10 +50,17 @@ impl NatsOutput {
         })
         .await
         .map_err(|e| {
-            format!(
-                "refused: cannot use JetStream stream '{}': {e}",
-                output.target
-            )
+            use async_nats::jetstream::context::CreateStreamErrorKind;
+            match e.kind() {
+                // The broker went away (or is not answering): not a refusal.
+                CreateStreamErrorKind::TimedOut | CreateStreamErrorKind::JetStreamUnavailable => {
+                    format!("unreachable: NATS JetStream did not answer: {e}")
+                }
+                _ => format!(
+                    "refused: NATS cannot use JetStream stream '{}': {e}",
+                    output.target
+                ),
+            }
         })?;
         Ok(NatsOutput { client, js })
     }

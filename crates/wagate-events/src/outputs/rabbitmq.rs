@@ -54,7 +54,7 @@ impl RabbitOutput {
             .await
             .map_err(|e| {
                 format!(
-                    "refused: cannot declare the topic exchange '{}': {e}",
+                    "refused: RabbitMQ cannot declare the topic exchange '{}': {e}",
                     output.target
                 )
             })?;
