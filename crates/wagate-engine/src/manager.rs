@@ -156,22 +156,13 @@ impl SessionManager {
         }
         let records = self.shared.store.sessions_to_resume().await?;
         let count = records.len();
-        // Paced: a crowd of sessions must not dial at once (`reconnect`).
-        crate::reconnect::start_paced(records, &self.shared.config.reconnect, |record| {
-            let me = self.clone();
-            async move {
-                let session = me.attach(&record).await;
-                match session.start(None).await {
-                    Ok(()) => Some(session),
-                    Err(e) => {
-                        warn!(session = %record.id, "could not start at boot: {e}");
-                        None
-                    }
-                }
-            }
-        })
-        .await;
-        info!(sessions = count, "sessions resumed");
+        // Every session is known before any connects, so the queue's
+        // dispatchers wake at once: each sends as soon as its own session is
+        // connected, not after the whole crowd.
+        let mut sessions = Vec::with_capacity(count);
+        for record in &records {
+            sessions.push(self.attach(record).await);
+        }
         let me = self.clone();
         self.queue
             .boot(move |id| {
@@ -179,6 +170,22 @@ impl SessionManager {
                 Box::pin(async move { me.get(&id).await.ok() })
             })
             .await?;
+        // Paced: a crowd of sessions must not dial at once (`reconnect`).
+        crate::reconnect::start_paced(
+            sessions,
+            &self.shared.config.reconnect,
+            |session| async move {
+                match session.start(None).await {
+                    Ok(()) => Some(session),
+                    Err(e) => {
+                        warn!(session = %session.id, "could not start at boot: {e}");
+                        None
+                    }
+                }
+            },
+        )
+        .await;
+        info!(sessions = count, "sessions resumed");
         Ok(count)
     }
 
