@@ -285,22 +285,8 @@ pub(crate) async fn start_gateway(
         log: None,
     }
     .start();
-    // Polled every 2 ms: the harness's own `healthy()` polls every 100 ms,
-    // too coarse for a start-up figure.
-    let client = reqwest::Client::new();
-    let url = format!("{}/health", gw.base);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let up = client
-            .get(&url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if up || Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    // Polled every 2 ms: 100 ms (a test's poll) is too coarse for a start-up figure.
+    gw.healthy_polled_every(Duration::from_millis(2)).await;
     (gw, spawned.elapsed())
 }
 

@@ -121,7 +121,7 @@ impl SessionManager {
         if self.cluster().is_some() {
             return Ok(0);
         }
-        let interrupted = self.shared.store.requeue_interrupted().await?;
+        let interrupted = self.shared.store.requeue_interrupted(None).await?;
         if interrupted > 0 {
             info!(
                 messages = interrupted,
@@ -448,17 +448,15 @@ impl crate::cluster::Sessions for SessionManager {
         SessionManager::store(self)
     }
 
-    async fn start_here(self: Arc<Self>, id: String) -> Result<(), EngineError> {
+    async fn start_here(self: Arc<Self>, id: String) -> Result<Arc<Session>, EngineError> {
         let session = self.get(&id).await?;
         session.start(None).await?;
         self.queue.wake(&session);
-        // Holds the caller's place in the pacing until it has connected.
-        crate::reconnect::settled(&session).await;
-        Ok(())
+        Ok(session)
     }
 
-    fn reconnect_concurrency(&self) -> usize {
-        self.shared.config.reconnect.concurrency
+    fn reconnect(&self) -> &crate::config::ReconnectConfig {
+        &self.shared.config.reconnect
     }
 
     async fn lose(&self, id: &str) {

@@ -49,7 +49,7 @@ where
 
 /// Waits until `session` is past connecting (connected, showing a QR,
 /// disconnected or failed), at most [`HANDSHAKE_WAIT`].
-pub(crate) async fn settled(session: &Session) {
+async fn settled(session: &Session) {
     let mut changes = session.watch_changes();
     let _ = tokio::time::timeout(HANDSHAKE_WAIT, async {
         while matches!(

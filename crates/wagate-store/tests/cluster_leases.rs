@@ -153,7 +153,7 @@ async fn leases_are_fenced(store: Store) {
     assert!(store.claim_queued("q1", Some(&new)).await.unwrap());
 
     // Step 6: what b was sending goes back to the queue for the next holder.
-    assert_eq!(store.requeue_session_interrupted(S).await.unwrap(), 1);
+    assert_eq!(store.requeue_interrupted(Some(S)).await.unwrap(), 1);
 
     // Step 7: a released lease is taken at once, with a new generation.
     store.release_session_lease(S, &old).await.unwrap();

@@ -75,11 +75,18 @@ impl Gateway {
     /// Waits until `/health` answers 200 (two minutes at most: a hang
     /// guard).
     pub async fn healthy(&self) {
+        self.healthy_polled_every(Duration::from_millis(100)).await
+    }
+
+    /// [`Gateway::healthy`], asking every `every` (a start-up measurement
+    /// needs a finer poll than a test).
+    pub async fn healthy_polled_every(&self, every: Duration) {
         let client = reqwest::Client::new();
         let url = format!("{}/health", self.base);
-        eventually(
+        eventually_every(
             "the gateway to answer /health",
             Duration::from_secs(120),
+            every,
             || async {
                 let ok = client
                     .get(&url)

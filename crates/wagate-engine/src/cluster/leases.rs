@@ -22,7 +22,6 @@
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use tracing::{info, warn};
 
 use super::{Cluster, Sessions};
@@ -186,23 +185,25 @@ async fn turn<M: Sessions>(
     Ok(None)
 }
 
-/// Starts sessions whose lease this node just took, a few at a time, off
-/// the heartbeat's path (renewals must not wait for handshakes).
+/// Starts sessions whose lease this node just took, paced like a start-up
+/// (`reconnect`), off the heartbeat's path (renewals must not wait for
+/// handshakes).
 fn start_all<M: Sessions>(manager: &Arc<M>, ids: Vec<String>) {
     let manager = manager.clone();
-    // Paced like a start-up (`reconnect`): each start holds its place
-    // until its connect attempt settles.
-    let concurrency = manager.reconnect_concurrency().max(1);
     tokio::spawn(async move {
-        futures::stream::iter(ids)
-            .for_each_concurrent(concurrency, |id| {
-                let manager = manager.clone();
-                async move {
-                    if let Err(e) = manager.start_here(id.clone()).await {
+        let pacing = manager.reconnect().clone();
+        crate::reconnect::start_paced(ids, &pacing, |id| {
+            let manager = manager.clone();
+            async move {
+                match manager.start_here(id.clone()).await {
+                    Ok(session) => Some(session),
+                    Err(e) => {
                         warn!(session = %id, "cluster: could not start the session: {e}");
+                        None
                     }
                 }
-            })
-            .await;
+            }
+        })
+        .await;
     });
 }

@@ -44,14 +44,14 @@ use crate::error::EngineError;
 /// not know the manager, only these.
 pub(crate) trait Sessions: Send + Sync + 'static {
     fn store(&self) -> &Store;
-    /// Starts a session whose lease this node just took, with its queue;
-    /// returns once its connect attempt has settled (`reconnect`).
+    /// Starts a session whose lease this node just took, with its queue.
     fn start_here(
         self: Arc<Self>,
         id: String,
-    ) -> impl Future<Output = Result<(), EngineError>> + Send;
-    /// How many sessions may be connecting at once (`RECONNECT_CONCURRENCY`).
-    fn reconnect_concurrency(&self) -> usize;
+    ) -> impl Future<Output = Result<Arc<crate::session::Session>, EngineError>> + Send;
+    /// The pacing of a crowd of starts (`RECONNECT_CONCURRENCY`,
+    /// `RECONNECT_JITTER_MS`).
+    fn reconnect(&self) -> &crate::config::ReconnectConfig;
     /// Stops, without a write, a session whose lease this node lost.
     fn lose(&self, id: &str) -> impl Future<Output = ()> + Send;
     /// Wakes the send queue of a session this node runs.
@@ -161,7 +161,7 @@ impl Cluster {
         };
         let before = self.held().insert(session_id.to_string(), generation);
         if before != Some(generation) {
-            self.store.requeue_session_interrupted(session_id).await?;
+            self.store.requeue_interrupted(Some(session_id)).await?;
         }
         Ok(self.fence_of(generation))
     }

@@ -142,28 +142,25 @@ impl Store {
         Ok(())
     }
 
-    /// Start-up: what a previous process was sending when it stopped goes
-    /// back to the queue (same WhatsApp id). Returns how many.
-    pub async fn requeue_interrupted(&self) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE send_queue SET status = 'queued', updated_at = $1 WHERE status = 'sending'",
-        )
-        .bind(wagate_core::now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
-    }
-
-    /// A cluster took a session over: what its previous holder was sending
-    /// when it stopped goes back to the queue (the new holder resends under
-    /// the same WhatsApp id). Returns how many.
-    pub async fn requeue_session_interrupted(&self, session_id: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE send_queue SET status = 'queued', updated_at = $2
-              WHERE session_id = $1 AND status = 'sending'",
-        )
-        .bind(session_id)
-        .bind(wagate_core::now_ms())
+    /// What was being sent when its sender stopped goes back to the queue
+    /// (the next sender resends it under the same WhatsApp id): at
+    /// start-up every session's (`None`), or one session's when a cluster
+    /// node takes it over. Returns how many.
+    pub async fn requeue_interrupted(&self, session_id: Option<&str>) -> Result<u64, StoreError> {
+        let of_session = if session_id.is_some() {
+            " AND session_id = $2"
+        } else {
+            ""
+        };
+        let done = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE send_queue SET status = 'queued', updated_at = $1
+              WHERE status = 'sending'{of_session}"
+        )))
+        .bind(wagate_core::now_ms());
+        let done = match session_id {
+            Some(id) => done.bind(id),
+            None => done,
+        }
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
