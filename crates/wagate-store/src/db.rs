@@ -43,6 +43,10 @@ pub struct Store {
     /// The PostgreSQL URL, for `LISTEN` connections of the cluster
     /// (`None` on SQLite).
     pub(crate) pg_url: Option<Arc<str>>,
+    /// The group-commit writer of a SQLite file with `synchronous=FULL`
+    /// (`None` otherwise: PostgreSQL groups commits itself, and with
+    /// `NORMAL` or in memory there is no fsync to share).
+    pub(crate) group: Option<Arc<crate::group_commit::GroupCommit>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -137,11 +141,16 @@ impl Store {
                             one_line(&e)
                         ))
                     })?;
+                let group = match sqlite_synchronous()? {
+                    "FULL" => Some(Arc::new(group_writer(&path, &any_url).await?)),
+                    _ => None,
+                };
                 let store = Store {
                     pool,
                     kind: DbKind::Sqlite,
                     spine: Default::default(),
                     pg_url: None,
+                    group,
                 };
                 store.migrate().await?;
                 Ok(store)
@@ -166,6 +175,7 @@ impl Store {
                     kind: DbKind::Sqlite,
                     spine: Default::default(),
                     pg_url: None,
+                    group: None,
                 };
                 store.migrate().await?;
                 Ok(store)
@@ -190,6 +200,7 @@ impl Store {
                     kind: DbKind::Postgres,
                     spine: Default::default(),
                     pg_url: Some(url.as_str().into()),
+                    group: None,
                 };
                 store.migrate().await?;
                 Ok(store)
@@ -230,6 +241,32 @@ impl Store {
     /// The shared connection pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool of the hot writes (spine transactions, the send queue, the
+    /// engine's Signal state): the group-commit writer on a SQLite file, the
+    /// shared pool otherwise. A commit on it is durable only after
+    /// [`Store::wait_durable`].
+    pub(crate) fn writer(&self) -> &AnyPool {
+        match &self.group {
+            Some(group) => group.pool(),
+            None => &self.pool,
+        }
+    }
+
+    /// Waits until everything committed before this call is on disk (one
+    /// fsync shared with every concurrent caller; see
+    /// [`crate::group_commit`]). Immediate where each commit syncs itself.
+    pub async fn wait_durable(&self) -> Result<(), StoreError> {
+        match &self.group {
+            Some(group) => group.wait_durable().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Group commit's counters (`None` where it is off).
+    pub fn group_commit_stats(&self) -> Option<crate::GroupCommitStats> {
+        self.group.as_ref().map(|g| g.stats())
     }
 
     /// Round-trip a trivial query.
@@ -281,6 +318,46 @@ fn sqlite_pool_options(max_connections: u32) -> Result<AnyPoolOptions, StoreErro
                 Ok(())
             })
         }))
+}
+
+/// The group-commit writer of a SQLite file: one connection (SQLite has
+/// one writer anyway; queueing for it here costs no busy-wait sleeps) with
+/// `synchronous=NORMAL`, made durable by [`crate::group_commit`]'s fsyncs.
+async fn group_writer(
+    path: &str,
+    any_url: &str,
+) -> Result<crate::group_commit::GroupCommit, StoreError> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                )))
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("PRAGMA foreign_keys = ON")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA synchronous = NORMAL")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_with(any_options(any_url)?)
+        .await
+        .map_err(|e| {
+            StoreError::Connect(format!(
+                "cannot open SQLite database {path}: {}; check the path and its permissions",
+                one_line(&e)
+            ))
+        })?;
+    Ok(crate::group_commit::GroupCommit::start(pool, path))
 }
 
 fn any_options(url: &str) -> Result<AnyConnectOptions, StoreError> {

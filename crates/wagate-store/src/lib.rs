@@ -9,10 +9,14 @@
 //!   one [`backend::DeviceBackend`] per linked device, all rows keyed by
 //!   `device_id`;
 //! - [`app`]: the gateway's own tables (tenants, API keys, sessions,
-//!   messages).
+//!   messages);
+//! - `group_commit`: on a SQLite file, the hot writers' commits share
+//!   fsyncs instead of paying one each.
 
 pub mod app;
 pub mod backend;
 pub mod db;
+mod group_commit;
 
 pub use db::{DbKind, Store, StoreError, sqlite_file};
+pub use group_commit::GroupCommitStats;

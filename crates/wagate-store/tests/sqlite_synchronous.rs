@@ -29,11 +29,19 @@ async fn full_by_default_normal_on_request_and_bad_values_refused() {
     unsafe { std::env::remove_var("SQLITE_SYNCHRONOUS") };
     let store = Store::connect(&url).await.unwrap();
     assert_eq!(synchronous_of(&store).await, 2, "FULL by default");
+    assert!(
+        store.group_commit_stats().is_some(),
+        "FULL's fsyncs are shared by group commit"
+    );
     drop(store);
 
     unsafe { std::env::set_var("SQLITE_SYNCHRONOUS", "normal") };
     let store = Store::connect(&url).await.unwrap();
     assert_eq!(synchronous_of(&store).await, 1, "NORMAL when asked");
+    assert!(
+        store.group_commit_stats().is_none(),
+        "no fsync to share with NORMAL"
+    );
     drop(store);
 
     unsafe { std::env::set_var("SQLITE_SYNCHRONOUS", "sometimes") };

@@ -51,6 +51,8 @@ pub struct Metrics {
     pool: Family<PoolLabels, Gauge>,
     rss: Gauge,
     fds: Gauge,
+    group_commit_waits: Gauge,
+    group_commit_syncs: Gauge,
 }
 
 impl Default for Metrics {
@@ -83,6 +85,8 @@ impl Metrics {
             pool: Family::default(),
             rss: Gauge::default(),
             fds: Gauge::default(),
+            group_commit_waits: Gauge::default(),
+            group_commit_syncs: Gauge::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -189,6 +193,16 @@ impl Metrics {
             "process_open_fds",
             "Open file descriptors of the process",
             m.fds.clone(),
+        );
+        r.register(
+            "sqlite_group_commit_waits",
+            "Commits (and log reads) that waited for a group-commit fsync since start (SQLite with synchronous=FULL)",
+            m.group_commit_waits.clone(),
+        );
+        r.register(
+            "sqlite_wal_syncs",
+            "fsyncs of the SQLite WAL that group commit made since start; waits / syncs is the commits each fsync served",
+            m.group_commit_syncs.clone(),
         );
         m
     }
@@ -361,6 +375,10 @@ impl Metrics {
                 state: "in_use".into(),
             })
             .set((size - idle).max(0));
+        if let Some(g) = store.group_commit_stats() {
+            self.group_commit_waits.set(g.waits as i64);
+            self.group_commit_syncs.set(g.syncs as i64);
+        }
         if let Some(rss) = resident_bytes() {
             self.rss.set(rss);
         }

@@ -39,7 +39,6 @@
 //!   writer's transaction; `event_head.last_seq` is the head every cursor
 //!   may safely jump to.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, Row};
@@ -89,9 +88,9 @@ pub struct EventQuery {
 /// everything back.
 pub struct SpineTx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
-    signal: Arc<SpineSignal>,
-    kind: DbKind,
-    appended: bool,
+    store: Store,
+    /// The highest key appended (SQLite: a `seq`).
+    appended: Option<i64>,
 }
 
 impl SpineTx {
@@ -101,7 +100,7 @@ impl SpineTx {
     }
 
     pub fn kind(&self) -> DbKind {
-        self.kind
+        self.store.kind
     }
 
     /// Appends an event, stamped now; visible to readers after commit.
@@ -127,7 +126,7 @@ impl SpineTx {
         data: &serde_json::Value,
         created_at: i64,
     ) -> Result<i64, StoreError> {
-        let returning = match self.kind {
+        let returning = match self.store.kind {
             DbKind::Sqlite => "seq",
             DbKind::Postgres => "id",
         };
@@ -142,15 +141,29 @@ impl SpineTx {
         .bind(created_at)
         .fetch_one(&mut *self.tx)
         .await?;
-        self.appended = true;
-        Ok(row.try_get("k")?)
+        let key: i64 = row.try_get("k")?;
+        self.appended = Some(self.appended.map_or(key, |k| k.max(key)));
+        Ok(key)
     }
 
-    /// Commits the change and its events, then wakes the publisher.
+    /// Commits the change and its events, waits until the commit is
+    /// durable (one fsync shared with concurrent commits on SQLite), then
+    /// wakes the publisher.
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await?;
-        if self.appended {
-            self.signal.wake.notify_one();
+        let SpineTx {
+            tx,
+            store,
+            appended,
+        } = self;
+        tx.commit().await?;
+        store.wait_durable().await?;
+        if let Some(key) = appended {
+            // On SQLite `seq` order is commit order and the WAL is synced
+            // as a prefix: every event up to this one is durable too.
+            if let (DbKind::Sqlite, Some(group)) = (store.kind, &store.group) {
+                group.durable_up_to(key);
+            }
+            store.spine.wake.notify_one();
         }
         Ok(())
     }
@@ -160,10 +173,9 @@ impl Store {
     /// Opens a spine transaction (see the module doc).
     pub async fn begin(&self) -> Result<SpineTx, StoreError> {
         Ok(SpineTx {
-            tx: self.pool.begin().await?,
-            signal: self.spine.clone(),
-            kind: self.kind,
-            appended: false,
+            tx: self.writer().begin().await?,
+            store: self.clone(),
+            appended: None,
         })
     }
 
@@ -256,6 +268,7 @@ impl Store {
             query = query.bind(b);
         }
         let rows = query.fetch_all(&self.pool).await?;
+        self.hold_back_until_durable(&rows).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let name: String = r.try_get("event")?;
@@ -277,6 +290,25 @@ impl Store {
         Ok(out)
     }
 
+    /// With group commit, a reader may see an event whose commit is not yet
+    /// synced: wait for a sync that covers what was read (one fsync shared
+    /// with the writers) before anyone is shown it, so no cursor passes an
+    /// event a power cut could take back.
+    async fn hold_back_until_durable(&self, rows: &[sqlx::any::AnyRow]) -> Result<(), StoreError> {
+        let Some(group) = &self.group else {
+            return Ok(());
+        };
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        let seq: i64 = last.try_get("seq")?;
+        if seq > group.durable_seq() {
+            group.wait_durable().await?;
+            group.durable_up_to(seq);
+        }
+        Ok(())
+    }
+
     /// The head of the log: every event with a sequence number up to it is
     /// committed and readable, and none will ever appear below it (0 for an
     /// empty log).
@@ -290,7 +322,16 @@ impl Store {
             DbKind::Postgres => "SELECT last_seq AS n FROM event_head WHERE id = 1",
         };
         let row = sqlx::query(sql).fetch_one(&self.pool).await?;
-        Ok(row.try_get("n")?)
+        let head: i64 = row.try_get("n")?;
+        // A cursor may start here: only once every event up to it is
+        // durable (see `hold_back_until_durable`).
+        if let Some(group) = &self.group
+            && head > group.durable_seq()
+        {
+            group.wait_durable().await?;
+            group.durable_up_to(head);
+        }
+        Ok(head)
     }
 
     /// Deletes events older than `cutoff_ms`; returns how many.

@@ -56,9 +56,10 @@ impl AppSyncStore for DeviceBackend {
         .bind(self.device_id)
         .bind(key_id)
         .bind(encode_app_state_sync_key(&key))
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(db_err)?;
+        self.durable().await?;
         Ok(())
     }
 
@@ -97,9 +98,10 @@ impl AppSyncStore for DeviceBackend {
         .bind(self.device_id)
         .bind(name)
         .bind(encode_hash_state(&state))
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(db_err)?;
+        self.durable().await?;
         Ok(())
     }
 
@@ -116,7 +118,7 @@ impl AppSyncStore for DeviceBackend {
             StoreError::Validation(format!("app-state version out of range: {version}"))
         })?;
         let rows = dedup_last_by(mutations.iter(), |m| m.index_mac.as_slice());
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         for chunk in rows.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO wa_app_state_mutation_macs (device_id, name, index_mac, version, value_mac) \
@@ -135,7 +137,8 @@ impl AppSyncStore for DeviceBackend {
             }
             q.execute(&mut *tx).await.map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        self.durable().await
     }
 
     async fn get_mutation_mac(&self, name: &str, index_mac: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -184,7 +187,7 @@ impl AppSyncStore for DeviceBackend {
         if index_macs.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         for chunk in index_macs.chunks(CHUNK) {
             let sql = format!(
                 "DELETE FROM wa_app_state_mutation_macs \
@@ -197,16 +200,18 @@ impl AppSyncStore for DeviceBackend {
             }
             q.execute(&mut *tx).await.map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        self.durable().await
     }
 
     async fn clear_mutation_macs(&self, name: &str) -> Result<()> {
         sqlx::query("DELETE FROM wa_app_state_mutation_macs WHERE device_id = $1 AND name = $2")
             .bind(self.device_id)
             .bind(name)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
+        self.durable().await?;
         Ok(())
     }
 

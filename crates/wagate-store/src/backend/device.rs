@@ -232,9 +232,10 @@ impl DeviceStore for DeviceBackend {
             .bind(device.last_signed_pre_key_rotation_ms)
             .bind(i64::from(device.read_receipts_disabled))
             .bind(now_secs())
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
+        self.durable().await?;
         Ok(())
     }
 

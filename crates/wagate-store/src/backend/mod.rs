@@ -91,8 +91,25 @@ impl DeviceBackend {
         &self.store
     }
 
+    /// The pool reads go to.
     pub(crate) fn pool(&self) -> &sqlx::AnyPool {
         &self.store.pool
+    }
+
+    /// The pool writes go to: the group-commit writer on a SQLite file. A
+    /// write is followed by [`DeviceBackend::durable`]: whatsapp-rust sends
+    /// what a ratchet step encrypted right after storing it, so the step
+    /// must be on disk first, as it was with one fsync per commit.
+    pub(crate) fn writer(&self) -> &sqlx::AnyPool {
+        self.store.writer()
+    }
+
+    /// Waits until this device's writes so far are durable.
+    pub(crate) async fn durable(&self) -> Result<(), WaStoreError> {
+        self.store
+            .wait_durable()
+            .await
+            .map_err(|e| WaStoreError::Connection(Box::new(e)))
     }
 }
 

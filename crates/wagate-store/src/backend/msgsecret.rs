@@ -57,7 +57,7 @@ impl MsgSecretStore for DeviceBackend {
         }
         let now = now_secs();
         let entries = merge_batch(entries);
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         for chunk in entries.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO wa_msg_secrets (device_id, chat, sender, msg_id, secret, created_at, expires_at, message_ts) \
@@ -88,6 +88,7 @@ impl MsgSecretStore for DeviceBackend {
             q.execute(&mut *tx).await.map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
+        self.durable().await?;
         Ok(stored)
     }
 
@@ -130,9 +131,10 @@ impl MsgSecretStore for DeviceBackend {
         )
         .bind(self.device_id)
         .bind(cutoff_timestamp)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(db_err)?;
+        self.durable().await?;
         Ok(u32::try_from(res.rows_affected()).unwrap_or(u32::MAX))
     }
 }

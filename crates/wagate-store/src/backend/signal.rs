@@ -29,7 +29,7 @@ impl DeviceBackend {
             return Ok(());
         }
         let rows = last_wins(rows);
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         for chunk in rows.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO {table} (device_id, address, {col}) VALUES {} \
@@ -45,7 +45,8 @@ impl DeviceBackend {
             }
             q.execute(&mut *tx).await.map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        self.durable().await
     }
 
     async fn get_address_blob(
@@ -71,9 +72,10 @@ impl DeviceBackend {
         )))
         .bind(self.device_id)
         .bind(address)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(db_err)?;
+        self.durable().await?;
         Ok(())
     }
 
@@ -82,7 +84,7 @@ impl DeviceBackend {
             return Ok(());
         }
         let keys = last_wins(keys);
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         for chunk in keys.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO wa_prekeys (device_id, id, record, uploaded) VALUES {} \
@@ -99,7 +101,8 @@ impl DeviceBackend {
             }
             q.execute(&mut *tx).await.map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        self.durable().await
     }
 }
 
@@ -248,7 +251,7 @@ impl SignalStore for DeviceBackend {
             return Ok(());
         }
         // UPDATE only: a key consumed meanwhile must stay deleted.
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
                 "UPDATE wa_prekeys SET uploaded = 1 WHERE device_id = $1 AND id IN ({})",
@@ -260,16 +263,18 @@ impl SignalStore for DeviceBackend {
             }
             q.execute(&mut *tx).await.map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        self.durable().await
     }
 
     async fn remove_prekey(&self, id: u32) -> Result<()> {
         sqlx::query("DELETE FROM wa_prekeys WHERE device_id = $1 AND id = $2")
             .bind(self.device_id)
             .bind(i64::from(id))
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
+        self.durable().await?;
         Ok(())
     }
 
@@ -291,9 +296,10 @@ impl SignalStore for DeviceBackend {
         .bind(self.device_id)
         .bind(i64::from(id))
         .bind(record)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(db_err)?;
+        self.durable().await?;
         Ok(())
     }
 
@@ -325,9 +331,10 @@ impl SignalStore for DeviceBackend {
         sqlx::query("DELETE FROM wa_signed_prekeys WHERE device_id = $1 AND id = $2")
             .bind(self.device_id)
             .bind(i64::from(id))
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
+        self.durable().await?;
         Ok(())
     }
 

@@ -66,6 +66,11 @@ impl Store {
     /// Takes a queued message for sending (counts an attempt); false when it
     /// is no longer queued (cancelled meanwhile) or, with a `fence`, when
     /// this node no longer holds the session's lease.
+    ///
+    /// Bookkeeping only, so it does not wait for a sync: a claim a power cut
+    /// takes back leaves the message queued, to be sent again under its own
+    /// id, as an interrupted send is after a crash. The send's own record
+    /// (`record_outgoing`) waits for a sync that covers the claim too.
     pub async fn claim_queued(
         &self,
         id: &str,
@@ -78,7 +83,7 @@ impl Store {
             )
             .bind(id)
             .bind(wagate_core::now_ms())
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?,
             Some(fence) => sqlx::query(
                 "UPDATE send_queue SET status = 'sending', attempts = attempts + 1, updated_at = $2
@@ -90,7 +95,7 @@ impl Store {
             .bind(wagate_core::now_ms())
             .bind(&fence.node_id)
             .bind(fence.generation)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?,
         };
         Ok(done.rows_affected() > 0)

@@ -12,7 +12,10 @@ impl Store {
     /// nothing is queued and the earlier row comes back instead.
     pub async fn enqueue(&self, new: &NewQueued) -> Result<Enqueued, StoreError> {
         let now = wagate_core::now_ms();
-        let done = insert_queued(&self.pool, new, now).await?;
+        // On the group-commit writer: queued means on disk before anyone
+        // is told so.
+        let done = insert_queued(self.writer(), new, now).await?;
+        self.wait_durable().await?;
         if done {
             return Ok(Enqueued::New(Box::new(QueuedRecord::queued(new, now))));
         }

@@ -21,9 +21,10 @@ pub(super) async fn save_base_key(
     .bind(message_id)
     .bind(base_key)
     .bind(now_secs())
-    .execute(b.pool())
+    .execute(b.writer())
     .await
     .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }
 
@@ -57,8 +58,9 @@ pub(super) async fn delete_base_key(
     .bind(b.device_id)
     .bind(address)
     .bind(message_id)
-    .execute(b.pool())
+    .execute(b.writer())
     .await
     .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }

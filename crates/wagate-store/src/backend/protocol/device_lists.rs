@@ -25,7 +25,7 @@ pub(super) async fn upsert_device_lists(
             Ok((r, json))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut tx = b.pool().begin().await.map_err(db_err)?;
+    let mut tx = b.writer().begin().await.map_err(db_err)?;
     for chunk in prepared.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO wa_device_lists (device_id, user_id, devices_json, timestamp, phash, raw_id, updated_at) \
@@ -47,7 +47,8 @@ pub(super) async fn upsert_device_lists(
         }
         q.execute(&mut *tx).await.map_err(db_err)?;
     }
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    b.durable().await
 }
 
 pub(super) async fn get_devices(b: &DeviceBackend, user: &str) -> Result<Option<DeviceListRecord>> {
@@ -79,8 +80,9 @@ pub(super) async fn delete_devices(b: &DeviceBackend, user: &str) -> Result<()> 
     sqlx::query("DELETE FROM wa_device_lists WHERE device_id = $1 AND user_id = $2")
         .bind(b.device_id)
         .bind(user)
-        .execute(b.pool())
+        .execute(b.writer())
         .await
         .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }

@@ -33,9 +33,10 @@ pub(super) async fn put_group_metadata(
     .bind(group_jid)
     .bind(blob)
     .bind(now_secs())
-    .execute(b.pool())
+    .execute(b.writer())
     .await
     .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }
 
@@ -43,8 +44,9 @@ pub(super) async fn delete_group_metadata(b: &DeviceBackend, group_jid: &str) ->
     sqlx::query("DELETE FROM wa_group_metadata WHERE device_id = $1 AND group_jid = $2")
         .bind(b.device_id)
         .bind(group_jid)
-        .execute(b.pool())
+        .execute(b.writer())
         .await
         .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }

@@ -28,7 +28,7 @@ pub(super) async fn upsert_lid_mappings(
         return Ok(());
     }
     let entries = dedup_last_by(entries.iter(), |e| e.lid.as_str());
-    let mut tx = b.pool().begin().await.map_err(db_err)?;
+    let mut tx = b.writer().begin().await.map_err(db_err)?;
     for chunk in entries.chunks(CHUNK) {
         // created_at is kept from the first time the LID was learned.
         let sql = format!(
@@ -50,7 +50,8 @@ pub(super) async fn upsert_lid_mappings(
         }
         q.execute(&mut *tx).await.map_err(db_err)?;
     }
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    b.durable().await
 }
 
 pub(super) async fn get_lid_mapping(

@@ -20,7 +20,7 @@ pub(super) async fn insert_pending(
     }
     let now = now_secs();
     let rows = dedup_last_by(rows.iter(), |r| (r.chat, r.sender, r.id));
-    let mut tx = b.pool().begin().await.map_err(db_err)?;
+    let mut tx = b.writer().begin().await.map_err(db_err)?;
     for chunk in rows.chunks(PENDING_CHUNK) {
         // Re-buffering a message replaces it and restarts its retention.
         let sql = format!(
@@ -41,7 +41,8 @@ pub(super) async fn insert_pending(
         }
         q.execute(&mut *tx).await.map_err(db_err)?;
     }
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    b.durable().await
 }
 
 pub(super) async fn remove_pending(
@@ -51,7 +52,7 @@ pub(super) async fn remove_pending(
     if keys.is_empty() {
         return Ok(());
     }
-    let mut tx = b.pool().begin().await.map_err(db_err)?;
+    let mut tx = b.writer().begin().await.map_err(db_err)?;
     for chunk in keys.chunks(PENDING_CHUNK) {
         let conds: Vec<String> = (0..chunk.len())
             .map(|i| {
@@ -72,7 +73,8 @@ pub(super) async fn remove_pending(
         }
         q.execute(&mut *tx).await.map_err(db_err)?;
     }
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    b.durable().await
 }
 
 pub(super) async fn get_pending_inbound(
@@ -109,9 +111,10 @@ pub(super) async fn delete_pending_inbound(
     .bind(chat)
     .bind(sender)
     .bind(id)
-    .execute(b.pool())
+    .execute(b.writer())
     .await
     .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }
 
@@ -123,8 +126,9 @@ pub(super) async fn delete_expired_pending_inbound(
         sqlx::query("DELETE FROM wa_pending_inbound WHERE device_id = $1 AND inserted_at < $2")
             .bind(b.device_id)
             .bind(cutoff_timestamp)
-            .execute(b.pool())
+            .execute(b.writer())
             .await
             .map_err(db_err)?;
+    b.durable().await?;
     Ok(count(res.rows_affected()))
 }

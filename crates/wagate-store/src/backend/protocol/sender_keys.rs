@@ -34,7 +34,7 @@ pub(super) async fn set_sender_key_status(
     }
     let now = now_secs();
     let entries = dedup_last_by(entries.iter(), |(jid, _)| *jid);
-    let mut tx = b.pool().begin().await.map_err(db_err)?;
+    let mut tx = b.writer().begin().await.map_err(db_err)?;
     for chunk in entries.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO wa_sender_key_devices (device_id, group_jid, device_jid, has_key, updated_at) \
@@ -53,16 +53,18 @@ pub(super) async fn set_sender_key_status(
         }
         q.execute(&mut *tx).await.map_err(db_err)?;
     }
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    b.durable().await
 }
 
 pub(super) async fn clear_sender_key_devices(b: &DeviceBackend, group_jid: &str) -> Result<()> {
     sqlx::query("DELETE FROM wa_sender_key_devices WHERE device_id = $1 AND group_jid = $2")
         .bind(b.device_id)
         .bind(group_jid)
-        .execute(b.pool())
+        .execute(b.writer())
         .await
         .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }
 
@@ -73,7 +75,7 @@ pub(super) async fn delete_sender_key_device_rows(
     if device_jids.is_empty() {
         return Ok(());
     }
-    let mut tx = b.pool().begin().await.map_err(db_err)?;
+    let mut tx = b.writer().begin().await.map_err(db_err)?;
     for chunk in device_jids.chunks(CHUNK) {
         let sql = format!(
             "DELETE FROM wa_sender_key_devices WHERE device_id = $1 AND device_jid IN ({})",
@@ -85,14 +87,16 @@ pub(super) async fn delete_sender_key_device_rows(
         }
         q.execute(&mut *tx).await.map_err(db_err)?;
     }
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    b.durable().await
 }
 
 pub(super) async fn clear_all_sender_key_devices(b: &DeviceBackend) -> Result<()> {
     sqlx::query("DELETE FROM wa_sender_key_devices WHERE device_id = $1")
         .bind(b.device_id)
-        .execute(b.pool())
+        .execute(b.writer())
         .await
         .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }

@@ -22,9 +22,10 @@ pub(super) async fn store_sent_message(
     .bind(message_id)
     .bind(payload)
     .bind(now_secs())
-    .execute(b.pool())
+    .execute(b.writer())
     .await
     .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }
 
@@ -40,9 +41,10 @@ pub(super) async fn take_sent_message(
     .bind(b.device_id)
     .bind(chat_jid)
     .bind(message_id)
-    .fetch_all(b.pool())
+    .fetch_all(b.writer())
     .await
     .map_err(db_err)?;
+    b.durable().await?;
     Ok(rows.into_iter().next().map(|(p,)| p))
 }
 
@@ -53,8 +55,9 @@ pub(super) async fn delete_expired_sent_messages(
     let res = sqlx::query("DELETE FROM wa_sent_messages WHERE device_id = $1 AND created_at < $2")
         .bind(b.device_id)
         .bind(cutoff_timestamp)
-        .execute(b.pool())
+        .execute(b.writer())
         .await
         .map_err(db_err)?;
+    b.durable().await?;
     Ok(count(res.rows_affected()))
 }

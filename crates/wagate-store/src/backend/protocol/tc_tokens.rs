@@ -40,9 +40,10 @@ pub(super) async fn put_tc_token(b: &DeviceBackend, jid: &str, entry: &TcTokenEn
     .bind(entry.token_timestamp)
     .bind(entry.sender_timestamp)
     .bind(now_secs())
-    .execute(b.pool())
+    .execute(b.writer())
     .await
     .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }
 
@@ -50,9 +51,10 @@ pub(super) async fn delete_tc_token(b: &DeviceBackend, jid: &str) -> Result<()> 
     sqlx::query("DELETE FROM wa_tc_tokens WHERE device_id = $1 AND jid = $2")
         .bind(b.device_id)
         .bind(jid)
-        .execute(b.pool())
+        .execute(b.writer())
         .await
         .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }
 
@@ -81,9 +83,10 @@ pub(super) async fn delete_expired_tc_tokens(
     .bind(b.device_id)
     .bind(token_cutoff)
     .bind(sender_cutoff)
-    .execute(b.pool())
+    .execute(b.writer())
     .await
     .map_err(db_err)?;
+    b.durable().await?;
     Ok(count(res.rows_affected()))
 }
 
@@ -107,9 +110,10 @@ pub(super) async fn touch_tc_token_sender_timestamp(
     .bind(Vec::<u8>::new())
     .bind(sender_timestamp)
     .bind(now_secs())
-    .execute(b.pool())
+    .execute(b.writer())
     .await
     .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }
 
@@ -134,8 +138,9 @@ pub(super) async fn store_received_tc_token(
     .bind(token)
     .bind(token_timestamp)
     .bind(now_secs())
-    .execute(b.pool())
+    .execute(b.writer())
     .await
     .map_err(db_err)?;
+    b.durable().await?;
     Ok(())
 }

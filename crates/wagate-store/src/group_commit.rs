@@ -1,0 +1,178 @@
+//! Group commit for SQLite: many transactions, one fsync.
+//!
+//! With `synchronous=FULL` every SQLite commit waits for its own fsync of the
+//! WAL (~2 ms on this kind of disk), one after the other: a message costs
+//! several commits on each side, so the whole gateway was held to what one
+//! writer can fsync. A database server does better by letting every commit
+//! that arrives while an fsync runs share the next one. This module does the
+//! same for SQLite:
+//!
+//! - The hot writers (spine transactions, the send queue, the engine's
+//!   Signal state) use [`GroupCommit::pool`]: one connection with
+//!   `synchronous=NORMAL`, whose `COMMIT` only writes the WAL frames (into
+//!   the page cache; a `kill -9` cannot take them back).
+//! - After its `COMMIT` a writer calls [`GroupCommit::wait_durable`]: it
+//!   takes a ticket (a counter of completed commits) and waits until the
+//!   syncer has fsynced the WAL file at a moment after that ticket was
+//!   taken. The syncer fsyncs once for every ticket taken while the
+//!   previous fsync ran, so a hundred concurrent commits cost one fsync.
+//! - The WAL is append-only between checkpoints, and SQLite fsyncs the WAL
+//!   before a checkpoint and the database after it (also with `NORMAL`), so
+//!   an fsync of the WAL file makes every earlier commit durable.
+//!
+//! A caller is told "committed" only once its commit is durable, exactly as
+//! with `FULL`. Readers on other connections may see a row up to one fsync
+//! before it is durable; the event log therefore holds back events until a
+//! sync covers them ([`crate::Store::read_events`]), so no consumer's cursor
+//! ever passes an event a power cut could take back.
+//!
+//! Everything else (admin writes, settings) keeps the main pool at `FULL`:
+//! rare writes, and their callers need no change.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+use sqlx::AnyPool;
+use tokio::sync::{Notify, watch};
+use tracing::error;
+
+use crate::StoreError;
+
+/// The group-commit writer of one SQLite file.
+pub(crate) struct GroupCommit {
+    /// The writers' pool: one connection, `synchronous=NORMAL`.
+    pool: AnyPool,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// The WAL file the syncer fsyncs.
+    wal: PathBuf,
+    /// Tickets taken: commits that completed (and barriers) so far.
+    tickets: AtomicU64,
+    /// The highest ticket an fsync has covered.
+    synced: watch::Sender<u64>,
+    /// Rung when a ticket is waiting.
+    wake: Notify,
+    /// An fsync failed: the page cache's state is unknown, refuse to go on
+    /// pretending commits are durable (PostgreSQL panics for the same).
+    failed: AtomicBool,
+    /// Every event up to this `seq` is known durable.
+    durable_seq: AtomicI64,
+    /// The store is gone: the syncer ends.
+    closed: AtomicBool,
+    /// fsyncs of the WAL so far.
+    syncs: AtomicU64,
+}
+
+/// What group commit has done since start: commits (and log reads) that
+/// waited for a sync, and the fsyncs that served them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GroupCommitStats {
+    pub waits: u64,
+    pub syncs: u64,
+}
+
+impl GroupCommit {
+    /// Starts the syncer for the database file `db_path`; `pool` is the
+    /// writers' pool (already `synchronous=NORMAL`).
+    pub(crate) fn start(pool: AnyPool, db_path: &str) -> GroupCommit {
+        let shared = Arc::new(Shared {
+            wal: PathBuf::from(format!("{db_path}-wal")),
+            tickets: AtomicU64::new(0),
+            synced: watch::channel(0).0,
+            wake: Notify::new(),
+            failed: AtomicBool::new(false),
+            durable_seq: AtomicI64::new(0),
+            closed: AtomicBool::new(false),
+            syncs: AtomicU64::new(0),
+        });
+        tokio::spawn(sync_loop(shared.clone()));
+        GroupCommit { pool, shared }
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Waits until everything committed (or read) before this call is on
+    /// disk: the next fsync that starts after now.
+    pub(crate) async fn wait_durable(&self) -> Result<(), StoreError> {
+        let shared = &self.shared;
+        let ticket = shared.tickets.fetch_add(1, Ordering::AcqRel) + 1;
+        shared.wake.notify_one();
+        let mut synced = shared.synced.subscribe();
+        let waited = synced.wait_for(|s| *s >= ticket).await.is_ok();
+        if !waited || shared.failed.load(Ordering::Acquire) {
+            return Err(fsync_failed());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stats(&self) -> GroupCommitStats {
+        GroupCommitStats {
+            waits: self.shared.tickets.load(Ordering::Acquire),
+            syncs: self.shared.syncs.load(Ordering::Acquire),
+        }
+    }
+
+    /// Events up to `seq` are durable (a sync covered them).
+    pub(crate) fn durable_up_to(&self, seq: i64) {
+        self.shared.durable_seq.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    /// Every event up to this `seq` is known durable.
+    pub(crate) fn durable_seq(&self) -> i64 {
+        self.shared.durable_seq.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+    }
+}
+
+fn fsync_failed() -> StoreError {
+    StoreError::Connect(
+        "the disk refused to sync the SQLite WAL; commits can no longer be made durable: check the disk and restart the gateway".into(),
+    )
+}
+
+/// The syncer: one fsync of the WAL file for every ticket taken since the
+/// last one. Ends when the [`GroupCommit`] is dropped.
+async fn sync_loop(s: Arc<Shared>) {
+    loop {
+        let target = s.tickets.load(Ordering::Acquire);
+        if target <= *s.synced.borrow() {
+            if s.closed.load(Ordering::Acquire) {
+                return;
+            }
+            s.wake.notified().await;
+            continue;
+        }
+        let wal = s.wal.clone();
+        let result = tokio::task::spawn_blocking(move || sync_file(&wal))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = result {
+            error!(wal = %s.wal.display(), "fsync of the SQLite WAL failed: {e}");
+            s.failed.store(true, Ordering::Release);
+        }
+        s.syncs.fetch_add(1, Ordering::AcqRel);
+        s.synced.send_replace(target);
+    }
+}
+
+/// fsyncs (`fdatasync`) the file at `path`, opened anew: SQLite may have
+/// replaced the WAL file after a full checkpoint (which synced the
+/// database itself), and a missing WAL has nothing to sync.
+fn sync_file(path: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::File::open(path) {
+        Ok(f) => f.sync_data(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
