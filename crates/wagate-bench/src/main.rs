@@ -106,6 +106,12 @@ struct Args {
     /// have none, so whatsapp-rust asks for it before every send).
     #[arg(long)]
     one_session_lid: bool,
+    /// Run only the send path: `--sessions` paired sessions (LID-known
+    /// phones), `--messages` sync then queued sends, `--send-concurrency`
+    /// at a time, with group commit's figures. `SQLITE_SYNCHRONOUS` is
+    /// `--one-session-sync`.
+    #[arg(long)]
+    send_path: bool,
 }
 
 #[tokio::main]
@@ -147,6 +153,22 @@ async fn main() -> anyhow::Result<()> {
         .run()
         .await?;
         let report = json!({ "machine": machine(), "oneSession": report });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    if args.send_path {
+        let report = scenarios::send_path_only::SendPathOnly {
+            binary: &binary,
+            sandbox: &sandbox,
+            sessions: args.sessions,
+            messages: args.messages,
+            concurrency: args.send_concurrency,
+            pair_concurrency: args.pair_concurrency,
+            sqlite_synchronous: args.one_session_sync.clone(),
+        }
+        .run()
+        .await?;
+        let report = json!({ "machine": machine(), "sendPathOnly": report });
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }

@@ -21,7 +21,12 @@
 //!   an fsync of the WAL file makes every earlier commit durable.
 //!
 //! A caller is told "committed" only once its commit is durable, exactly as
-//! with `FULL`. Readers on other connections may see a row up to one fsync
+//! with `FULL`, with two named exceptions whose loss in a power cut is
+//! harmless and which sit on every send's path: whatsapp-rust's copy of a
+//! sent message kept for retry receipts, and a message's secret. They are
+//! committed (a crash cannot take them back) and durable with the next
+//! sync, a few ms later. The send queue's claim of a row does not wait
+//! either (see `Store::claim_queued`). Readers on other connections may see a row up to one fsync
 //! before it is durable; the event log therefore holds back events until a
 //! sync covers them ([`crate::Store::read_events`]), so no consumer's cursor
 //! ever passes an event a power cut could take back.

@@ -8,5 +8,6 @@ pub mod idle_memory;
 pub mod one_session;
 pub mod reconnect_storm;
 pub mod send_path;
+pub mod send_path_only;
 pub mod webhook_replay;
 pub mod ws_fanout;

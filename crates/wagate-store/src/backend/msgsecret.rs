@@ -88,7 +88,11 @@ impl MsgSecretStore for DeviceBackend {
             q.execute(&mut *tx).await.map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
-        self.durable().await?;
+        // No wait for a sync: a sent message's secret is written before it
+        // goes out, and waiting would put an fsync on every send's path. It
+        // is committed (a crash cannot take it back) and durable with the
+        // next sync, which the send's own record and a received message's
+        // store (before its ack) wait for.
         Ok(stored)
     }
 

@@ -25,7 +25,11 @@ pub(super) async fn store_sent_message(
     .execute(b.writer())
     .await
     .map_err(db_err)?;
-    b.durable().await?;
+    // No wait for a sync: whatsapp-rust awaits this copy before the message
+    // goes out, so waiting would put an fsync on every send's path. The copy
+    // only answers a retry receipt (WhatsApp Web keeps it best effort too);
+    // it is committed, a crash cannot take it back, and the next sync (a
+    // few ms later, the send's own record waits for one) makes it durable.
     Ok(())
 }
 

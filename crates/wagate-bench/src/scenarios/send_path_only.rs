@@ -1,0 +1,130 @@
+//! The send path on its own (`--send-path`): a fresh gateway (SQLite, the
+//! `SQLITE_SYNCHRONOUS` given) with `--sessions` paired sessions whose
+//! phones WhatsApp knows by a LID too (as it knows every account), then
+//! `--messages` sync sends and as many queued sends from up to 50 senders,
+//! `--send-concurrency` API calls at a time, each until the receiving
+//! session's `message.received`. Reports what group commit did meanwhile
+//! (commits per fsync, from `/metrics`).
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use wagate_testkit::{Launch, SandboxProcess};
+
+use crate::api::Api;
+use crate::scenarios::send_path::send_path;
+use crate::sessions::{create_phones_with, pair_many};
+
+pub struct SendPathOnly<'a> {
+    pub binary: &'a Path,
+    pub sandbox: &'a SandboxProcess,
+    pub sessions: usize,
+    pub messages: usize,
+    pub concurrency: usize,
+    pub pair_concurrency: usize,
+    /// `full` (the default) or `normal`.
+    pub sqlite_synchronous: String,
+}
+
+impl SendPathOnly<'_> {
+    pub async fn run(&self) -> anyhow::Result<Value> {
+        let data = tempfile::tempdir()?;
+        let env = [
+            ("RUST_LOG", "warn".to_string()),
+            ("RATE_LIMIT_ENABLED", "false".to_string()),
+            ("SQLITE_SYNCHRONOUS", self.sqlite_synchronous.clone()),
+        ];
+        let gw = Launch {
+            binary: self.binary,
+            data_dir: data.path(),
+            database_url: None,
+            sandbox_ws: &self.sandbox.ws,
+            env: &env,
+            allow_private: true,
+            log: None,
+        }
+        .start();
+        gw.healthy().await;
+        let api = Api::new(&gw.base);
+        let n = self.sessions.max(2) & !1;
+        let phones: Vec<String> = (0..n).map(|i| format!("62877{i:07}")).collect();
+        create_phones_with(self.sandbox, &phones, true).await?;
+        let sessions = pair_many(&api, self.sandbox, &phones, 0, self.pair_concurrency).await?;
+        eprintln!("{n} sessions paired; warming up");
+        // Each sender learns its recipient's devices once: not counted.
+        send_path(&api, &sessions, &phones, n / 2, n / 2, false).await?;
+        let before = group_commit(&api).await;
+        let sync = send_path(
+            &api,
+            &sessions,
+            &phones,
+            self.messages,
+            self.concurrency,
+            false,
+        )
+        .await?;
+        let middle = group_commit(&api).await;
+        eprintln!("sync sends: {sync}");
+        let queued = send_path(
+            &api,
+            &sessions,
+            &phones,
+            self.messages,
+            self.concurrency,
+            true,
+        )
+        .await?;
+        let after = group_commit(&api).await;
+        eprintln!("queued sends: {queued}");
+        gw.stop();
+        Ok(json!({
+            "sessions": n,
+            "sqliteSynchronous": self.sqlite_synchronous,
+            "sync": sync,
+            "syncGroupCommit": delta(before, middle, self.messages),
+            "queued": queued,
+            "queuedGroupCommit": delta(middle, after, self.messages),
+        }))
+    }
+}
+
+/// `(waits, syncs)` from the gateway's `/metrics` (absent without group
+/// commit).
+async fn group_commit(api: &Api) -> Option<(f64, f64)> {
+    let text = api
+        .http
+        .get(format!("{}/metrics", api.base))
+        .header("X-API-Key", wagate_testkit::ADMIN_KEY)
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    Some((
+        value("wagate_sqlite_group_commit_waits")?,
+        value("wagate_sqlite_wal_syncs")?,
+    ))
+}
+
+fn delta(from: Option<(f64, f64)>, to: Option<(f64, f64)>, messages: usize) -> Value {
+    match (from, to) {
+        (Some((w0, s0)), Some((w1, s1))) => {
+            let (waits, syncs) = (w1 - w0, s1 - s0);
+            json!({
+                "waits": waits,
+                "fsyncs": syncs,
+                "waitsPerMessage": waits / messages as f64,
+                "fsyncsPerMessage": syncs / messages as f64,
+                "waitsPerFsync": if syncs > 0.0 { waits / syncs } else { 0.0 },
+            })
+        }
+        _ => Value::Null,
+    }
+}
