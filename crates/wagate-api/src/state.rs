@@ -91,7 +91,7 @@ impl AppState {
             started_at: Instant::now(),
             metrics: Arc::new(Metrics::new()),
             api_calls: Arc::default(),
-            cluster_http: reqwest::Client::builder()
+            cluster_http: wagate_outbound::client_builder()
                 .connect_timeout(std::time::Duration::from_secs(2))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

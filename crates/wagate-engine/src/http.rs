@@ -33,7 +33,7 @@ pub struct GatewayHttpClient {
 }
 
 fn builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
+    wagate_outbound::client_builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(300))
         .read_timeout(READ_TIMEOUT)

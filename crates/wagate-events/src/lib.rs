@@ -114,7 +114,7 @@ impl Dispatcher {
             }
         }
         outputs::install_global(&store, &config.global_outputs).await?;
-        let http = reqwest::Client::builder()
+        let http = wagate_outbound::client_builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
             .redirect(reqwest::redirect::Policy::none())

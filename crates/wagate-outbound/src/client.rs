@@ -89,7 +89,7 @@ impl Outbound {
             }
         });
         let build = |redirect: reqwest::redirect::Policy| {
-            reqwest::Client::builder()
+            crate::client_builder()
                 .dns_resolver(Arc::new(GuardedResolver {
                     policy: policy.clone(),
                 }))

@@ -27,12 +27,14 @@ mod client;
 mod error;
 mod policy;
 mod resolve;
+mod trust;
 
 pub use address::is_public;
 pub use client::{CONNECT_TIMEOUT, MAX_REDIRECTS, Outbound};
 pub use error::{OutboundError, Reason, classify};
 pub use policy::Policy;
 pub use resolve::Reach;
+pub use trust::client_builder;
 
 #[cfg(test)]
 mod tests;

@@ -201,7 +201,7 @@ pub fn phone_digits(n: &str) -> String {
 
 impl Gateway {
     pub fn new(base: &str, key: &str) -> Result<Gateway, String> {
-        let http = reqwest::Client::builder()
+        let http = wagate_outbound::client_builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;

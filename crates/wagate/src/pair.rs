@@ -84,7 +84,7 @@ fn error_of(body: &Value) -> String {
 }
 
 pub async fn run(args: PairArgs) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder()
+    let http = wagate_outbound::client_builder()
         .timeout(Duration::from_secs(30))
         .build()?;
     let base = args

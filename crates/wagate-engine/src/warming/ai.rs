@@ -74,7 +74,7 @@ pub struct Ai {
 
 impl Ai {
     pub fn new(config: AiConfig) -> Ai {
-        let http = reqwest::Client::builder()
+        let http = wagate_outbound::client_builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
