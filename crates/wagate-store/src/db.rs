@@ -121,15 +121,11 @@ impl Store {
                         ))
                     })?;
                 }
-                let pool = sqlite_pool_options(max_connections)?
+                let synchronous = sqlite_synchronous()?;
+                let pool = sqlite_pool_options(max_connections, synchronous)
                     .connect_with(any_options(&any_url)?)
                     .await
-                    .map_err(|e| {
-                        StoreError::Connect(format!(
-                            "cannot open SQLite database {path}: {}; check the path and its permissions",
-                            one_line(&e)
-                        ))
-                    })?;
+                    .map_err(|e| cannot_open(&path, &e))?;
                 // WAL is a property of the file: set it once, every later
                 // connection inherits it. Readers then never block the writer.
                 sqlx::query("PRAGMA journal_mode = WAL")
@@ -141,7 +137,7 @@ impl Store {
                             one_line(&e)
                         ))
                     })?;
-                let group = match sqlite_synchronous()? {
+                let group = match synchronous {
                     "FULL" => Some(Arc::new(group_writer(&path, &any_url).await?)),
                     _ => None,
                 };
@@ -158,7 +154,7 @@ impl Store {
             Target::SqliteMemory { any_url } => {
                 // Every new connection would be a new empty database: keep
                 // exactly one, forever.
-                let pool = sqlite_pool_options(1)?
+                let pool = sqlite_pool_options(1, sqlite_synchronous()?)
                     .min_connections(1)
                     .idle_timeout(None)
                     .max_lifetime(None)
@@ -293,9 +289,10 @@ fn parse_synchronous(value: Option<&str>) -> Result<&'static str, StoreError> {
     }
 }
 
-fn sqlite_pool_options(max_connections: u32) -> Result<AnyPoolOptions, StoreError> {
-    let synchronous = sqlite_synchronous()?;
-    Ok(AnyPoolOptions::new()
+/// The options of a SQLite pool: busy timeout, foreign keys and the
+/// `synchronous` level on every connection.
+fn sqlite_pool_options(max_connections: u32, synchronous: &'static str) -> AnyPoolOptions {
+    AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .after_connect(move |conn, _meta| {
@@ -317,7 +314,7 @@ fn sqlite_pool_options(max_connections: u32) -> Result<AnyPoolOptions, StoreErro
                 .await?;
                 Ok(())
             })
-        }))
+        })
 }
 
 /// The group-commit writer of a SQLite file: one connection (SQLite has
@@ -327,37 +324,21 @@ async fn group_writer(
     path: &str,
     any_url: &str,
 ) -> Result<crate::group_commit::GroupCommit, StoreError> {
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
+    let pool = sqlite_pool_options(1, "NORMAL")
         .min_connections(1)
         .idle_timeout(None)
         .max_lifetime(None)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .after_connect(|conn, _meta| {
-            Box::pin(async move {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
-                )))
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query("PRAGMA foreign_keys = ON")
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query("PRAGMA synchronous = NORMAL")
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
-            })
-        })
         .connect_with(any_options(any_url)?)
         .await
-        .map_err(|e| {
-            StoreError::Connect(format!(
-                "cannot open SQLite database {path}: {}; check the path and its permissions",
-                one_line(&e)
-            ))
-        })?;
+        .map_err(|e| cannot_open(path, &e))?;
     Ok(crate::group_commit::GroupCommit::start(pool, path))
+}
+
+fn cannot_open(path: &str, e: &sqlx::Error) -> StoreError {
+    StoreError::Connect(format!(
+        "cannot open SQLite database {path}: {}; check the path and its permissions",
+        one_line(e)
+    ))
 }
 
 fn any_options(url: &str) -> Result<AnyConnectOptions, StoreError> {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 use serde_json::{Value, json};
-use wagate_testkit::{Launch, SandboxProcess};
+use wagate_testkit::{Gateway, Launch, SandboxProcess};
 
 use crate::api::Api;
 use crate::sessions::{create_phones_with, pair_many};
@@ -28,26 +28,13 @@ pub struct OneSession<'a> {
 impl OneSession<'_> {
     pub async fn run(&self) -> anyhow::Result<Value> {
         let data = tempfile::tempdir()?;
-        // `WAGATE_BENCH_LOG=<file>` keeps the gateway's log there, at
-        // `WAGATE_BENCH_RUST_LOG` (default `warn`): to see where a send waits.
-        let log = std::env::var_os("WAGATE_BENCH_LOG").map(std::path::PathBuf::from);
-        let level = std::env::var("WAGATE_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into());
-        let env = [
-            ("RUST_LOG", level),
-            ("RATE_LIMIT_ENABLED", "false".to_string()),
-            ("SQLITE_SYNCHRONOUS", self.sqlite_synchronous.clone()),
-        ];
-        let gw = Launch {
-            binary: self.binary,
-            data_dir: data.path(),
-            database_url: None,
-            sandbox_ws: &self.sandbox.ws,
-            env: &env,
-            allow_private: true,
-            log: log.as_deref(),
-        }
-        .start();
-        gw.healthy().await;
+        let gw = start_send_gateway(
+            self.binary,
+            self.sandbox,
+            data.path(),
+            &self.sqlite_synchronous,
+        )
+        .await;
         let api = Api::new(&gw.base);
         let phones = vec!["62866000001".to_string(), "62866000002".to_string()];
         create_phones_with(self.sandbox, &phones, self.lid).await?;
@@ -85,4 +72,35 @@ impl OneSession<'_> {
             "latency": latencies.summary(),
         }))
     }
+}
+
+/// A fresh gateway on SQLite for a send measurement: rate limits off, the
+/// `SQLITE_SYNCHRONOUS` given, answering `/health`.
+/// `WAGATE_BENCH_LOG=<file>` keeps its log there, at `WAGATE_BENCH_RUST_LOG`
+/// (default `warn`): to see where a send waits.
+pub(crate) async fn start_send_gateway(
+    binary: &Path,
+    sandbox: &SandboxProcess,
+    data_dir: &Path,
+    sqlite_synchronous: &str,
+) -> Gateway {
+    let log = std::env::var_os("WAGATE_BENCH_LOG").map(std::path::PathBuf::from);
+    let level = std::env::var("WAGATE_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into());
+    let env = [
+        ("RUST_LOG", level),
+        ("RATE_LIMIT_ENABLED", "false".to_string()),
+        ("SQLITE_SYNCHRONOUS", sqlite_synchronous.to_string()),
+    ];
+    let gw = Launch {
+        binary,
+        data_dir,
+        database_url: None,
+        sandbox_ws: &sandbox.ws,
+        env: &env,
+        allow_private: true,
+        log: log.as_deref(),
+    }
+    .start();
+    gw.healthy().await;
+    gw
 }

@@ -9,9 +9,10 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use wagate_testkit::{Launch, SandboxProcess};
+use wagate_testkit::SandboxProcess;
 
 use crate::api::Api;
+use crate::scenarios::one_session::start_send_gateway;
 use crate::scenarios::send_path::send_path;
 use crate::sessions::{create_phones_with, pair_many};
 
@@ -29,22 +30,13 @@ pub struct SendPathOnly<'a> {
 impl SendPathOnly<'_> {
     pub async fn run(&self) -> anyhow::Result<Value> {
         let data = tempfile::tempdir()?;
-        let env = [
-            ("RUST_LOG", "warn".to_string()),
-            ("RATE_LIMIT_ENABLED", "false".to_string()),
-            ("SQLITE_SYNCHRONOUS", self.sqlite_synchronous.clone()),
-        ];
-        let gw = Launch {
-            binary: self.binary,
-            data_dir: data.path(),
-            database_url: None,
-            sandbox_ws: &self.sandbox.ws,
-            env: &env,
-            allow_private: true,
-            log: None,
-        }
-        .start();
-        gw.healthy().await;
+        let gw = start_send_gateway(
+            self.binary,
+            self.sandbox,
+            data.path(),
+            &self.sqlite_synchronous,
+        )
+        .await;
         let api = Api::new(&gw.base);
         let n = self.sessions.max(2) & !1;
         let phones: Vec<String> = (0..n).map(|i| format!("62877{i:07}")).collect();

@@ -160,7 +160,8 @@ impl SpineTx {
         if let Some(key) = appended {
             // On SQLite `seq` order is commit order and the WAL is synced
             // as a prefix: every event up to this one is durable too.
-            if let (DbKind::Sqlite, Some(group)) = (store.kind, &store.group) {
+            // (Group commit exists only on SQLite.)
+            if let Some(group) = &store.group {
                 group.durable_up_to(key);
             }
             store.spine.wake.notify_one();
@@ -268,7 +269,9 @@ impl Store {
             query = query.bind(b);
         }
         let rows = query.fetch_all(&self.pool).await?;
-        self.hold_back_until_durable(&rows).await?;
+        if let Some(last) = rows.last() {
+            self.hold_back_until_durable(last.try_get("seq")?).await?;
+        }
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let name: String = r.try_get("event")?;
@@ -291,18 +294,13 @@ impl Store {
     }
 
     /// With group commit, a reader may see an event whose commit is not yet
-    /// synced: wait for a sync that covers what was read (one fsync shared
-    /// with the writers) before anyone is shown it, so no cursor passes an
-    /// event a power cut could take back.
-    async fn hold_back_until_durable(&self, rows: &[sqlx::any::AnyRow]) -> Result<(), StoreError> {
-        let Some(group) = &self.group else {
-            return Ok(());
-        };
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        let seq: i64 = last.try_get("seq")?;
-        if seq > group.durable_seq() {
+    /// synced: before anyone is shown events up to `seq`, wait for a sync
+    /// that covers them (one fsync shared with the writers), so no cursor
+    /// passes an event a power cut could take back.
+    async fn hold_back_until_durable(&self, seq: i64) -> Result<(), StoreError> {
+        if let Some(group) = &self.group
+            && seq > group.durable_seq()
+        {
             group.wait_durable().await?;
             group.durable_up_to(seq);
         }
@@ -324,13 +322,8 @@ impl Store {
         let row = sqlx::query(sql).fetch_one(&self.pool).await?;
         let head: i64 = row.try_get("n")?;
         // A cursor may start here: only once every event up to it is
-        // durable (see `hold_back_until_durable`).
-        if let Some(group) = &self.group
-            && head > group.durable_seq()
-        {
-            group.wait_durable().await?;
-            group.durable_up_to(head);
-        }
+        // durable.
+        self.hold_back_until_durable(head).await?;
         Ok(head)
     }
 
