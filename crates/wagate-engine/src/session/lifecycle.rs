@@ -63,24 +63,15 @@ impl Session {
             session: Arc::downgrade(&self),
             generation,
         };
-        let weak = Arc::downgrade(&self);
+        // The bot's events reach `on_engine_event` in order (mailbox.rs).
+        let (mailbox, inbox) = mailbox::mailbox(&self.id);
         let mut builder = Bot::builder()
             .with_backend_arc(backend)
             .with_transport_factory(transport)
             .with_http_client(http)
-            .with_event_delivery(EventDelivery::Ordered {
-                capacity: EVENT_MAILBOX,
-            })
+            .with_event_handler(mailbox)
             .with_inbound_durability_hook(Durability {
                 session: Arc::downgrade(&self),
-            })
-            .on_event(move |event, client| {
-                let weak = weak.clone();
-                async move {
-                    if let Some(session) = weak.upgrade() {
-                        session.on_engine_event(generation, &event, &client).await;
-                    }
-                }
             });
         if !self.settings().history_sync {
             builder = builder.skip_history_sync();
@@ -113,6 +104,12 @@ impl Session {
         self.set_status(SessionStatus::Initializing, None).await;
         let handle = bot.spawn();
         let client = handle.client();
+        mailbox::deliver(
+            inbox,
+            Arc::downgrade(&self),
+            Arc::downgrade(&client),
+            generation,
+        );
         *run = Some(Running { handle, client });
         store.set_session_desired(&self.id, true).await?;
         info!(session = %self.id, "session started");

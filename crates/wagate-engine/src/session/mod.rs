@@ -27,7 +27,7 @@ use wagate_core::{ChatId, MessageStatus, MessageType, SessionStatus, StatusReaso
 use wagate_store::Store;
 use wagate_store::app::NewMessage;
 use whatsapp_rust::InboundDurabilityHook;
-use whatsapp_rust::bot::{Bot, BotHandle, EventDelivery};
+use whatsapp_rust::bot::{Bot, BotHandle};
 use whatsapp_rust::client::Client;
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::send::SendOptions;
@@ -49,6 +49,7 @@ mod early_receipts;
 mod history;
 mod inbound;
 mod lifecycle;
+mod mailbox;
 pub(crate) mod ringing;
 mod send;
 mod settings;
@@ -61,9 +62,6 @@ pub use inbound::message_event_data;
 const QR_INTEREST: Duration = Duration::from_secs(90);
 /// How long a graceful bot shutdown may take before it is aborted.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// The ordered event mailbox of each bot. Events are handled quickly (a few
-/// database writes), so this only absorbs bursts.
-const EVENT_MAILBOX: usize = 4096;
 
 /// What every session of a process shares.
 pub(crate) struct Shared {
