@@ -29,10 +29,22 @@ async fn a_new_database_migrates_with_one_fsync() {
     assert_eq!((stats.waits, stats.syncs), (1, 1), "{stats:?}");
 
     // And the schema is there: the store answers, and a reopen finds it.
-    assert!(store.count_sessions_by_status(None).await.unwrap().is_empty());
+    assert!(
+        store
+            .count_sessions_by_status(None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     drop(store);
     let again = store_in(&dir).await;
-    assert!(again.count_sessions_by_status(None).await.unwrap().is_empty());
+    assert!(
+        again
+            .count_sessions_by_status(None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

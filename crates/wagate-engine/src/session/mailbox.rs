@@ -77,12 +77,7 @@ impl EventHandler for Mailbox {
 /// Hands the events of bot run `generation` to `session`, in order, until
 /// the bot (which owns the [`Mailbox`]) is gone. Holds neither the session
 /// nor the client alive: both are borrowed per event.
-pub(super) fn deliver(
-    inbox: Inbox,
-    session: Weak<Session>,
-    client: Weak<Client>,
-    generation: u64,
-) {
+pub(super) fn deliver(inbox: Inbox, session: Weak<Session>, client: Weak<Client>, generation: u64) {
     let Inbox(mut rx) = inbox;
     tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
