@@ -26,22 +26,30 @@ pub const HANDSHAKE_WAIT: Duration = Duration::from_secs(10);
 
 /// Starts each of `items` with `start` (which returns the started session,
 /// if any), at most `config.concurrency` connecting at once.
+///
+/// Each start runs as a task of its own: starting a session (reading it,
+/// building its client, storing its status) is work, and on the one task
+/// this loop runs on it would use one core however many there are.
 pub(crate) async fn start_paced<T, F, Fut>(items: Vec<T>, config: &ReconnectConfig, start: F)
 where
     F: Fn(T) -> Fut,
-    Fut: Future<Output = Option<std::sync::Arc<Session>>>,
+    Fut: Future<Output = Option<std::sync::Arc<Session>>> + Send + 'static,
 {
     let first_wave = config.concurrency;
     let jitter = config.jitter;
     let start = &start;
     futures::stream::iter(items.into_iter().enumerate())
-        .for_each_concurrent(config.concurrency.max(1), |(i, item)| async move {
-            if i < first_wave && !jitter.is_zero() {
-                let ms = rand::random_range(0..=jitter.as_millis() as u64);
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
-            if let Some(session) = start(item).await {
-                settled(&session).await;
+        .for_each_concurrent(config.concurrency.max(1), |(i, item)| {
+            // Not polled until spawned below, after the jitter.
+            let starting = start(item);
+            async move {
+                if i < first_wave && !jitter.is_zero() {
+                    let ms = rand::random_range(0..=jitter.as_millis() as u64);
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                if let Ok(Some(session)) = tokio::spawn(starting).await {
+                    settled(&session).await;
+                }
             }
         })
         .await;

@@ -38,9 +38,10 @@ impl Store {
         .bind(connected_at)
         .bind(wagate_core::now_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
-        Ok(())
+        // One per connect: shares the fsyncs of a reconnect storm.
+        self.wait_durable().await
     }
 
     /// Forgets the linked identity (after a logout).

@@ -74,7 +74,10 @@ impl Store {
     }
 
     /// Stores a session's status; with a `fence`, only while this node
-    /// holds the session's lease (false when refused).
+    /// holds the session's lease (false when refused). On the group-commit
+    /// writer: a reconnect storm changes thousands of statuses at once, and
+    /// each of them paying an fsync of its own under SQLite's one write lock
+    /// was what paced the storm.
     pub async fn set_session_status(
         &self,
         id: &str,
@@ -91,7 +94,7 @@ impl Store {
                 .bind(reason.map(StatusReason::as_str))
                 .bind(wagate_core::now_ms())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
             }
             Some(fence) => {
@@ -106,10 +109,11 @@ impl Store {
                 .bind(id)
                 .bind(&fence.node_id)
                 .bind(fence.generation)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
             }
         };
+        self.wait_durable().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -118,8 +122,8 @@ impl Store {
             .bind(if running { "running" } else { "stopped" })
             .bind(wagate_core::now_ms())
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
-        Ok(())
+        self.wait_durable().await
     }
 }
