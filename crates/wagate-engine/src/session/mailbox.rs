@@ -94,3 +94,42 @@ pub(super) fn deliver(inbox: Inbox, session: Weak<Session>, client: Weak<Client>
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whatsapp_rust::types::events::Connected;
+
+    fn event() -> Arc<Event> {
+        Arc::new(Event::Connected(Connected::builder().build()))
+    }
+
+    #[tokio::test]
+    async fn events_wait_in_order_and_a_full_mailbox_drops_and_counts() {
+        // Step: the bus raises more events than the mailbox holds, with
+        // nobody draining it yet.
+        let (mailbox, Inbox(mut rx)) = mailbox("sess_test");
+        let first = event();
+        mailbox.handle_event(first.clone());
+        for _ in 1..CAPACITY {
+            mailbox.handle_event(event());
+        }
+        mailbox.handle_event(event());
+        mailbox.handle_event(event());
+
+        // Then: the bus never waited, the two past the bound were dropped
+        // and counted, and the rest wait in the order they came.
+        assert_eq!(mailbox.dropped.load(Ordering::Relaxed), 2);
+        let head = rx.recv().await.unwrap();
+        assert!(Arc::ptr_eq(&head, &first));
+        let mut waiting = 1;
+        while rx.try_recv().is_ok() {
+            waiting += 1;
+        }
+        assert_eq!(waiting, CAPACITY);
+
+        // And once the bot (the mailbox's owner) is gone, the inbox ends.
+        drop(mailbox);
+        assert!(rx.recv().await.is_none());
+    }
+}
