@@ -297,17 +297,6 @@ impl Session {
         if matches!(fence, WriteFence::NotHeld) {
             return;
         }
-        match self
-            .shared
-            .store
-            .set_session_status(&self.id, status, reason, fence.fence())
-            .await
-        {
-            // Another node holds the session now: its status is theirs to tell.
-            Ok(false) if fence.fence().is_some() => return,
-            Ok(_) => {}
-            Err(e) => warn!(session = %self.id, "could not store status: {e}"),
-        }
         let mut data = json!({ "status": status.api(), "phoneNumber": phone });
         if let Some(reason) = reason {
             data["reason"] = json!(reason.as_str());
@@ -318,7 +307,32 @@ impl Session {
         if let Some(at) = next_retry_at {
             data["nextRetryAt"] = json!(wagate_core::iso_ms(at));
         }
-        self.emit(EventKind::SessionStatus, data).await;
+        if let Err(e) = self.store_status(status, reason, fence, &data).await {
+            warn!(session = %self.id, "could not store status: {e}");
+        }
+    }
+
+    /// The status and the `session.status` event that tells it, in one
+    /// commit. Under a fence that no longer holds, neither: another node
+    /// holds the session now, and its status is theirs to tell.
+    async fn store_status(
+        &self,
+        status: SessionStatus,
+        reason: Option<StatusReason>,
+        fence: WriteFence,
+        data: &serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.shared.store.begin().await?;
+        let stored = tx
+            .set_session_status(&self.id, status, reason, fence.fence())
+            .await?;
+        if !stored && fence.fence().is_some() {
+            return Ok(());
+        }
+        tx.append(&self.id, &self.tenant_id, EventKind::SessionStatus, data)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Appends an event to the durable log on its own; live listeners hear

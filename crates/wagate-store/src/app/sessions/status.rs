@@ -6,6 +6,7 @@ use sqlx::{AssertSqlSafe, Row};
 use wagate_core::{SessionStatus, StatusReason};
 
 use super::record::{COLUMNS, SessionRecord, session_from_row};
+use crate::app::SpineTx;
 use crate::{Store, StoreError};
 
 impl Store {
@@ -73,13 +74,42 @@ impl Store {
         Ok(out)
     }
 
-    /// Stores a session's status; with a `fence`, only while this node
-    /// holds the session's lease (false when refused). On the group-commit
-    /// writer: a reconnect storm changes thousands of statuses at once, and
-    /// each of them paying an fsync of its own under SQLite's one write lock
-    /// was what paced the storm.
+    /// Stores a session's status on its own; with a `fence`, only while
+    /// this node holds the session's lease (false when refused). The
+    /// gateway stores a status together with its `session.status` event
+    /// ([`SpineTx::set_session_status`]).
     pub async fn set_session_status(
         &self,
+        id: &str,
+        status: SessionStatus,
+        reason: Option<StatusReason>,
+        fence: Option<&crate::app::cluster::Fence>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = tx.set_session_status(id, status, reason, fence).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    pub async fn set_session_desired(&self, id: &str, running: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET desired = $1, updated_at = $2 WHERE id = $3")
+            .bind(if running { "running" } else { "stopped" })
+            .bind(wagate_core::now_ms())
+            .bind(id)
+            .execute(self.writer())
+            .await?;
+        self.wait_durable().await
+    }
+}
+
+impl SpineTx {
+    /// Stores a session's status in this transaction, so that it commits
+    /// with the `session.status` event that tells it (one commit, one
+    /// group-commit wait: a reconnect storm changes thousands of statuses
+    /// at once). With a `fence`, only while this node holds the session's
+    /// lease: false when refused.
+    pub async fn set_session_status(
+        &mut self,
         id: &str,
         status: SessionStatus,
         reason: Option<StatusReason>,
@@ -94,7 +124,7 @@ impl Store {
                 .bind(reason.map(StatusReason::as_str))
                 .bind(wagate_core::now_ms())
                 .bind(id)
-                .execute(self.writer())
+                .execute(self.conn())
                 .await?
             }
             Some(fence) => {
@@ -109,21 +139,10 @@ impl Store {
                 .bind(id)
                 .bind(&fence.node_id)
                 .bind(fence.generation)
-                .execute(self.writer())
+                .execute(self.conn())
                 .await?
             }
         };
-        self.wait_durable().await?;
         Ok(done.rows_affected() > 0)
-    }
-
-    pub async fn set_session_desired(&self, id: &str, running: bool) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET desired = $1, updated_at = $2 WHERE id = $3")
-            .bind(if running { "running" } else { "stopped" })
-            .bind(wagate_core::now_ms())
-            .bind(id)
-            .execute(self.writer())
-            .await?;
-        self.wait_durable().await
     }
 }
