@@ -47,8 +47,11 @@ where
                     let ms = rand::random_range(0..=jitter.as_millis() as u64);
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
-                if let Ok(Some(session)) = tokio::spawn(starting).await {
-                    settled(&session).await;
+                match tokio::spawn(starting).await {
+                    Ok(Some(session)) => settled(&session).await,
+                    Ok(None) => {}
+                    // The rest of the crowd still starts.
+                    Err(e) => tracing::warn!("a session's start failed: {e}"),
                 }
             }
         })

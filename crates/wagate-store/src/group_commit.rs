@@ -9,9 +9,10 @@
 //!
 //! - The hot writers (spine transactions, the send queue, the engine's
 //!   Signal state, a session's status and connection record: a reconnect
-//!   storm writes thousands of those at once) use [`GroupCommit::pool`]: one connection with
-//!   `synchronous=NORMAL`, whose `COMMIT` only writes the WAL frames (into
-//!   the page cache; a `kill -9` cannot take them back).
+//!   storm writes thousands of those at once) use [`GroupCommit::pool`]:
+//!   one connection with `synchronous=NORMAL`, whose `COMMIT` only writes
+//!   the WAL frames (into the page cache; a `kill -9` cannot take them
+//!   back).
 //! - After its `COMMIT` a writer calls [`GroupCommit::wait_durable`]: it
 //!   takes a ticket (a counter of completed commits) and waits until the
 //!   syncer has fsynced the WAL file at a moment after that ticket was
