@@ -296,11 +296,15 @@ fn parse_synchronous(value: Option<&str>) -> Result<&'static str, StoreError> {
 }
 
 /// The options of a SQLite pool: busy timeout, foreign keys and the
-/// `synchronous` level on every connection.
+/// `synchronous` level on every connection. No ping before each use: a
+/// SQLite connection lives in this process and cannot go stale, and the
+/// ping is a round trip to the connection's worker thread (two thread
+/// switches) on every statement outside a transaction and every `BEGIN`.
 fn sqlite_pool_options(max_connections: u32, synchronous: &'static str) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 // sqlx already enables foreign keys; be explicit anyway, and
@@ -337,7 +341,7 @@ async fn group_writer(
         .connect_with(any_options(any_url)?)
         .await
         .map_err(|e| cannot_open(path, &e))?;
-    Ok(crate::group_commit::GroupCommit::start(pool, path))
+    crate::group_commit::GroupCommit::start(pool, path)
 }
 
 fn cannot_open(path: &str, e: &sqlx::Error) -> StoreError {

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use sqlx::AnyPool;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tracing::error;
 
 use crate::StoreError;
@@ -51,6 +51,8 @@ pub(crate) struct GroupCommit {
     /// The writers' pool: one connection, `synchronous=NORMAL`.
     pool: AnyPool,
     shared: Arc<Shared>,
+    /// The syncer's thread, unparked when a ticket waits.
+    syncer: std::thread::Thread,
 }
 
 struct Shared {
@@ -60,8 +62,6 @@ struct Shared {
     tickets: AtomicU64,
     /// The highest ticket an fsync has covered.
     synced: watch::Sender<u64>,
-    /// Rung when a ticket is waiting.
-    wake: Notify,
     /// An fsync failed: the page cache's state is unknown, refuse to go on
     /// pretending commits are durable (PostgreSQL panics for the same).
     failed: AtomicBool,
@@ -84,19 +84,30 @@ pub struct GroupCommitStats {
 impl GroupCommit {
     /// Starts the syncer for the database file `db_path`; `pool` is the
     /// writers' pool (already `synchronous=NORMAL`).
-    pub(crate) fn start(pool: AnyPool, db_path: &str) -> GroupCommit {
+    pub(crate) fn start(pool: AnyPool, db_path: &str) -> Result<GroupCommit, StoreError> {
         let shared = Arc::new(Shared {
             wal: PathBuf::from(format!("{db_path}-wal")),
             tickets: AtomicU64::new(0),
             synced: watch::channel(0).0,
-            wake: Notify::new(),
             failed: AtomicBool::new(false),
             durable_seq: AtomicI64::new(0),
             closed: AtomicBool::new(false),
             syncs: AtomicU64::new(0),
         });
-        tokio::spawn(sync_loop(shared.clone()));
-        GroupCommit { pool, shared }
+        let syncer = std::thread::Builder::new()
+            .name("wal-syncer".into())
+            .spawn({
+                let shared = shared.clone();
+                move || sync_loop(shared)
+            })
+            .map_err(|e| StoreError::Connect(format!("cannot start the WAL syncer thread: {e}")))?
+            .thread()
+            .clone();
+        Ok(GroupCommit {
+            pool,
+            shared,
+            syncer,
+        })
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
@@ -108,7 +119,7 @@ impl GroupCommit {
     pub(crate) async fn wait_durable(&self) -> Result<(), StoreError> {
         let shared = &self.shared;
         let ticket = shared.tickets.fetch_add(1, Ordering::AcqRel) + 1;
-        shared.wake.notify_one();
+        self.syncer.unpark();
         let mut synced = shared.synced.subscribe();
         let waited = synced.wait_for(|s| *s >= ticket).await.is_ok();
         if !waited || shared.failed.load(Ordering::Acquire) {
@@ -138,7 +149,7 @@ impl GroupCommit {
 impl Drop for GroupCommit {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::Release);
-        self.shared.wake.notify_one();
+        self.syncer.unpark();
     }
 }
 
@@ -149,22 +160,24 @@ fn fsync_failed() -> StoreError {
 }
 
 /// The syncer: one fsync of the WAL file for every ticket taken since the
-/// last one. Ends when the [`GroupCommit`] is dropped.
-async fn sync_loop(s: Arc<Shared>) {
+/// last one, on a thread of its own (a waiter unparks it; an fsync is a
+/// blocking call, and a thread of its own saves the hand-offs through the
+/// runtime's blocking pool on every sync). Ends when the [`GroupCommit`] is
+/// dropped.
+fn sync_loop(s: Arc<Shared>) {
     loop {
         let target = s.tickets.load(Ordering::Acquire);
         if target <= *s.synced.borrow() {
             if s.closed.load(Ordering::Acquire) {
                 return;
             }
-            s.wake.notified().await;
+            // A waiter takes its ticket before it unparks this thread, and
+            // an unpark before the park makes the park return at once: no
+            // ticket is missed.
+            std::thread::park();
             continue;
         }
-        let wal = s.wal.clone();
-        let result = tokio::task::spawn_blocking(move || sync_file(&wal))
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        if let Err(e) = result {
+        if let Err(e) = sync_file(&s.wal) {
             error!(wal = %s.wal.display(), "fsync of the SQLite WAL failed: {e}");
             s.failed.store(true, Ordering::Release);
         }

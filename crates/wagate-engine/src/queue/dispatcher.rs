@@ -47,6 +47,11 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
         }
     };
     debug!(session = %session.id, "dispatcher started");
+    // The last look at the backlog found only the message then sent, and
+    // it was settled: nothing waits until the bell rings (every enqueue
+    // rings it after its commit, and a ring before now is kept), so the
+    // next turn need not ask the store.
+    let mut drained = false;
     loop {
         if inner.shutdown.is_cancelled() || !queue.is_current(&session.id, &bell) {
             debug!(session = %session.id, "dispatcher stopped");
@@ -62,7 +67,14 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
             continue;
         }
         // 2. What may go, and when?
-        let (next, pacing) = match pick(&queue, &session, &gate).await {
+        if std::mem::take(&mut drained) {
+            tokio::select! {
+                _ = inner.shutdown.cancelled() => return,
+                _ = bell.notified() => {}
+            }
+            continue;
+        }
+        let (next, pacing, waiting) = match pick(&queue, &session, &gate).await {
             Ok(n) => n,
             Err(e) => {
                 warn!(session = %session.id, "send queue: {e}");
@@ -122,7 +134,8 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
                 continue;
             }
         }
-        let tried = deliver(&queue, &session, &record, &pacing).await;
+        let Delivered { tried, settled } = deliver(&queue, &session, &record, &pacing).await;
+        drained = settled && waiting == 1;
         if tried {
             let jitter = if pacing.jitter_ms > 0 {
                 rand::random_range(0..=pacing.jitter_ms)
@@ -135,26 +148,40 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
 }
 
 /// The lane to serve next and when it may send (see
-/// [`super::pacing::next_send`]), with the session's pacing.
+/// [`super::pacing::next_send`]), with the session's pacing and how many
+/// messages wait in all.
 async fn pick(
     queue: &SendQueue,
     session: &Session,
     gate: &Gate,
-) -> Result<(Option<(Lane, i64)>, super::Pacing), EngineError> {
+) -> Result<(Option<(Lane, i64)>, super::Pacing, i64), EngineError> {
     let (pacing, _) = queue.pacing(&session.id).await?;
     let backlog = queue.inner.store.queue_backlog(&session.id).await?;
     let next = super::pacing::next_send(&backlog, gate, &pacing, now_ms());
-    Ok((next, pacing))
+    let waiting = backlog.iter().map(|l| l.count).sum();
+    Ok((next, pacing, waiting))
 }
 
-/// Sends one claimed message and records what happened. Returns whether a
-/// send was attempted (what the gate counts).
+/// What [`deliver`] did with a claimed message.
+struct Delivered {
+    /// A send was attempted (what the gate counts).
+    tried: bool,
+    /// The message left the queue for good (sent, or failed finally); false
+    /// when it went back in line.
+    settled: bool,
+}
+
+/// Sends one claimed message and records what happened.
 async fn deliver(
     queue: &SendQueue,
     session: &Session,
     record: &QueuedRecord,
     pacing: &super::Pacing,
-) -> bool {
+) -> Delivered {
+    let settled = |tried| Delivered {
+        tried,
+        settled: true,
+    };
     let inner = &queue.inner;
     let job: SendJob = match serde_json::from_str(&record.payload) {
         Ok(j) => j,
@@ -167,7 +194,7 @@ async fn deliver(
                 &format!("unreadable job: {e}"),
             )
             .await;
-            return false;
+            return settled(false);
         }
     };
     let chat = match ChatId::parse(&record.chat_id) {
@@ -175,7 +202,7 @@ async fn deliver(
         Err(e) => {
             let code = ErrorCode::MessageInvalidChatId.as_str();
             fail(queue, session, record, &code, &e.0).await;
-            return false;
+            return settled(false);
         }
     };
     // Storing the sent message marks its row sent in the same commit.
@@ -200,21 +227,24 @@ async fn deliver(
             if let Some(batch) = &record.batch_id {
                 after_batch_item(inner, session, batch, true, sent.timestamp_ms).await;
             }
-            true
+            settled(true)
         }
         Err(e) if e.is_not_connected() => {
             // Nothing was tried: back in line until the session is back.
             if let Err(e) = inner.store.requeue(&record.id, 0, None, true).await {
                 warn!(session = %session.id, "could not requeue: {e}");
             }
-            false
+            Delivered {
+                tried: false,
+                settled: false,
+            }
         }
         Err(e) => {
             let code = e.code().as_str();
             let message = e.to_string();
             let schedule = &inner.config.retry_schedule;
             let attempt = record.attempts + 1; // the claim counted this one
-            match (e.is_transient(), schedule.base((attempt - 1) as usize)) {
+            let retried = match (e.is_transient(), schedule.base((attempt - 1) as usize)) {
                 (true, Some(wait)) => {
                     debug!(session = %session.id, id = %record.id, attempt, "send failed, retrying: {message}");
                     let at = now_ms() + wait.as_millis() as i64;
@@ -225,13 +255,18 @@ async fn deliver(
                     {
                         warn!(session = %session.id, "could not requeue: {e}");
                     }
+                    true
                 }
                 _ => {
                     queue.release_file(record);
                     fail(queue, session, record, &code, &message).await;
+                    false
                 }
+            };
+            Delivered {
+                tried: true,
+                settled: !retried,
             }
-            true
         }
     }
 }
