@@ -59,6 +59,8 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
         }
         // 1. Connected?
         if session.status() != SessionStatus::Ready {
+            // This wait may take the bell's ring: look at the store again.
+            drained = false;
             tokio::select! {
                 _ = inner.shutdown.cancelled() => return,
                 _ = status.changed() => {}

@@ -38,7 +38,19 @@
 //!   lock is held for one UPDATE, by one task per process, never across a
 //!   writer's transaction; `event_head.last_seq` is the head every cursor
 //!   may safely jump to.
+//!
+//! **The publisher is handed what was just committed.** On SQLite a
+//! [`SpineTx`] gives its events to the publisher in memory after its commit
+//! is durable ([`SpineSignal::handed`]), so the live broadcast does not read
+//! back each event it was just told about. The publisher takes them only
+//! as an unbroken run after the last event it published (commits on the one
+//! writer are numbered in commit order, but may hand over out of order); a
+//! gap, a start-up or a full hand-off buffer sends it to the log, which
+//! stays the truth.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, Row};
@@ -62,6 +74,10 @@ const PUBLISH_BATCH: u32 = 500;
 /// another process of the deployment).
 const PUBLISH_POLL: Duration = Duration::from_millis(500);
 
+/// Most events waiting in the hand-off to the publisher; past it commits
+/// hand nothing over and the publisher reads the log instead.
+const HANDOFF_CAP: usize = 4_096;
+
 /// What the appenders and the publisher of one store share.
 #[derive(Debug, Default)]
 pub(crate) struct SpineSignal {
@@ -69,6 +85,46 @@ pub(crate) struct SpineSignal {
     pub wake: Notify,
     /// Rung when another node of a cluster published events.
     pub remote: Notify,
+    /// SQLite: events of durable commits, by `seq`, not yet published.
+    handed: Mutex<BTreeMap<i64, Event>>,
+    /// SQLite: the highest `seq` of a durable commit so far.
+    committed: AtomicI64,
+}
+
+impl SpineSignal {
+    /// A durable commit's events, for the publisher.
+    fn hand_over(&self, events: Vec<Event>) {
+        let Some(last) = events.iter().map(|e| e.seq).max() else {
+            return;
+        };
+        let mut handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
+        if handed.len() + events.len() <= HANDOFF_CAP {
+            handed.extend(events.into_iter().map(|e| (e.seq, e)));
+        }
+        drop(handed);
+        self.committed.fetch_max(last, Ordering::AcqRel);
+    }
+
+    /// The handed-over events that directly follow `published`, in order
+    /// (none at a gap); forgets what is at or below `published`.
+    fn take_after(&self, published: i64) -> Vec<Event> {
+        let mut handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
+        *handed = handed.split_off(&(published + 1));
+        let mut run = Vec::new();
+        let mut next = published + 1;
+        while let Some(e) = handed.remove(&next) {
+            run.push(e);
+            next += 1;
+        }
+        run
+    }
+
+    /// Forgets handed-over events at or below `published` (read from the
+    /// log instead).
+    fn forget_upto(&self, published: i64) {
+        let mut handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
+        *handed = handed.split_off(&(published + 1));
+    }
 }
 
 /// Which part of the log to read.
@@ -91,6 +147,8 @@ pub struct SpineTx {
     store: Store,
     /// The highest key appended (SQLite: a `seq`).
     appended: Option<i64>,
+    /// SQLite: the events appended, handed to the publisher once durable.
+    events: Vec<Event>,
 }
 
 impl SpineTx {
@@ -143,6 +201,16 @@ impl SpineTx {
         .await?;
         let key: i64 = row.try_get("k")?;
         self.appended = Some(self.appended.map_or(key, |k| k.max(key)));
+        if self.store.kind == DbKind::Sqlite {
+            self.events.push(Event {
+                seq: key,
+                session_id: session_id.to_string(),
+                tenant_id: tenant_id.to_string(),
+                event: kind,
+                data: data.clone(),
+                created_at,
+            });
+        }
         Ok(key)
     }
 
@@ -154,6 +222,7 @@ impl SpineTx {
             tx,
             store,
             appended,
+            events,
         } = self;
         tx.commit().await?;
         store.wait_durable().await?;
@@ -164,6 +233,7 @@ impl SpineTx {
             if let Some(group) = &store.group {
                 group.durable_up_to(key);
             }
+            store.spine.hand_over(events);
             store.spine.wake.notify_one();
         }
         Ok(())
@@ -177,6 +247,7 @@ impl Store {
             tx: self.writer().begin().await?,
             store: self.clone(),
             appended: None,
+            events: Vec::new(),
         })
     }
 
@@ -366,6 +437,9 @@ impl Store {
                 _ = tokio::time::sleep(PUBLISH_POLL) => false,
             };
             let before = published;
+            if local && self.publish_handed(&live, &mut published) {
+                continue;
+            }
             if let Err(e) = self.publish_once(&live, &mut published).await {
                 warn!("event publisher: {e}");
                 tokio::time::sleep(PUBLISH_POLL).await;
@@ -377,6 +451,22 @@ impl Store {
                 let _ = self.notify_cluster(EVENTS_PUBLISHED).await;
             }
         }
+    }
+
+    /// SQLite, after a local commit: publishes what the commits handed over,
+    /// if it directly follows `published`. True when that is all there is
+    /// to publish (nothing durable is left above it), false when the log
+    /// must be read (a gap, nothing handed over, PostgreSQL).
+    fn publish_handed(&self, live: &broadcast::Sender<Event>, published: &mut i64) -> bool {
+        if self.kind != DbKind::Sqlite {
+            return false;
+        }
+        for e in self.spine.take_after(*published) {
+            *published = e.seq;
+            // No receiver is fine: nobody is listening right now.
+            let _ = live.send(e);
+        }
+        self.spine.committed.load(Ordering::Acquire) <= *published
     }
 
     /// Another node published events: this node's publisher reads them now
@@ -405,6 +495,7 @@ impl Store {
                 // No receiver is fine: nobody is listening right now.
                 let _ = live.send(e);
             }
+            self.spine.forget_upto(*published);
             if !full {
                 return Ok(());
             }
