@@ -41,16 +41,15 @@
 //!
 //! **The publisher is handed what was just committed.** On SQLite a
 //! [`SpineTx`] gives its events to the publisher in memory after its commit
-//! is durable ([`SpineSignal::handed`]), so the live broadcast does not read
+//! is durable ([`handoff`]), so the live broadcast does not read
 //! back each event it was just told about. The publisher takes them only
 //! as an unbroken run after the last event it published (commits on the one
 //! writer are numbered in commit order, but may hand over out of order); a
 //! gap, a start-up or a full hand-off buffer sends it to the log, which
 //! stays the truth.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+mod handoff;
+
 use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, Row};
@@ -59,6 +58,7 @@ use tracing::warn;
 use wagate_core::{Event, EventKind};
 
 use crate::{DbKind, Store, StoreError};
+use handoff::Handoff;
 
 /// One event of the log (the one event type: [`wagate_core::Event`]).
 pub type EventRecord = Event;
@@ -74,10 +74,6 @@ const PUBLISH_BATCH: u32 = 500;
 /// another process of the deployment).
 const PUBLISH_POLL: Duration = Duration::from_millis(500);
 
-/// Most events waiting in the hand-off to the publisher; past it commits
-/// hand nothing over and the publisher reads the log instead.
-const HANDOFF_CAP: usize = 4_096;
-
 /// What the appenders and the publisher of one store share.
 #[derive(Debug, Default)]
 pub(crate) struct SpineSignal {
@@ -85,46 +81,8 @@ pub(crate) struct SpineSignal {
     pub wake: Notify,
     /// Rung when another node of a cluster published events.
     pub remote: Notify,
-    /// SQLite: events of durable commits, by `seq`, not yet published.
-    handed: Mutex<BTreeMap<i64, Event>>,
-    /// SQLite: the highest `seq` of a durable commit so far.
-    committed: AtomicI64,
-}
-
-impl SpineSignal {
-    /// A durable commit's events, for the publisher.
-    fn hand_over(&self, events: Vec<Event>) {
-        let Some(last) = events.iter().map(|e| e.seq).max() else {
-            return;
-        };
-        let mut handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
-        if handed.len() + events.len() <= HANDOFF_CAP {
-            handed.extend(events.into_iter().map(|e| (e.seq, e)));
-        }
-        drop(handed);
-        self.committed.fetch_max(last, Ordering::AcqRel);
-    }
-
-    /// The handed-over events that directly follow `published`, in order
-    /// (none at a gap); forgets what is at or below `published`.
-    fn take_after(&self, published: i64) -> Vec<Event> {
-        let mut handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
-        *handed = handed.split_off(&(published + 1));
-        let mut run = Vec::new();
-        let mut next = published + 1;
-        while let Some(e) = handed.remove(&next) {
-            run.push(e);
-            next += 1;
-        }
-        run
-    }
-
-    /// Forgets handed-over events at or below `published` (read from the
-    /// log instead).
-    fn forget_upto(&self, published: i64) {
-        let mut handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
-        *handed = handed.split_off(&(published + 1));
-    }
+    /// SQLite: durable commits' events, for the publisher.
+    handoff: Handoff,
 }
 
 /// Which part of the log to read.
@@ -233,7 +191,7 @@ impl SpineTx {
             if let Some(group) = &store.group {
                 group.durable_up_to(key);
             }
-            store.spine.hand_over(events);
+            store.spine.handoff.hand_over(events);
             store.spine.wake.notify_one();
         }
         Ok(())
@@ -461,12 +419,12 @@ impl Store {
         if self.kind != DbKind::Sqlite {
             return false;
         }
-        for e in self.spine.take_after(*published) {
+        for e in self.spine.handoff.take_after(*published) {
             *published = e.seq;
             // No receiver is fine: nobody is listening right now.
             let _ = live.send(e);
         }
-        self.spine.committed.load(Ordering::Acquire) <= *published
+        self.spine.handoff.committed() <= *published
     }
 
     /// Another node published events: this node's publisher reads them now
@@ -495,7 +453,7 @@ impl Store {
                 // No receiver is fine: nobody is listening right now.
                 let _ = live.send(e);
             }
-            self.spine.forget_upto(*published);
+            self.spine.handoff.forget_upto(*published);
             if !full {
                 return Ok(());
             }
