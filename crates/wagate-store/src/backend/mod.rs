@@ -104,6 +104,30 @@ impl DeviceBackend {
         self.store.writer()
     }
 
+    /// Runs `queries` on the writer, all or none: one statement alone in
+    /// its own (implicit) transaction, several in one `BEGIN … COMMIT`.
+    /// Most writes are one statement (one chunk of rows), and on SQLite
+    /// each of `BEGIN` and `COMMIT` is a round trip to the connection's
+    /// thread of its own.
+    pub(crate) async fn execute_atomically(
+        &self,
+        queries: Vec<Query<'static, Any, AnyArguments>>,
+    ) -> Result<(), WaStoreError> {
+        let mut queries = queries.into_iter();
+        let (Some(first), second) = (queries.next(), queries.next()) else {
+            return Ok(());
+        };
+        let Some(second) = second else {
+            first.execute(self.writer()).await.map_err(db_err)?;
+            return Ok(());
+        };
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        for q in [first, second].into_iter().chain(queries) {
+            q.execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
     /// Waits until this device's writes so far are durable.
     pub(crate) async fn durable(&self) -> Result<(), WaStoreError> {
         self.store

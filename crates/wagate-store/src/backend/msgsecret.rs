@@ -57,7 +57,7 @@ impl MsgSecretStore for DeviceBackend {
         }
         let now = now_secs();
         let entries = merge_batch(entries);
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let mut queries = Vec::new();
         for chunk in entries.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO wa_msg_secrets (device_id, chat, sender, msg_id, secret, created_at, expires_at, message_ts) \
@@ -85,9 +85,9 @@ impl MsgSecretStore for DeviceBackend {
                     .bind(e.expires_at)
                     .bind(e.message_ts);
             }
-            q.execute(&mut *tx).await.map_err(db_err)?;
+            queries.push(q);
         }
-        tx.commit().await.map_err(db_err)?;
+        self.execute_atomically(queries).await?;
         // No wait for a sync: a sent message's secret is written before it
         // goes out, and waiting would put an fsync on every send's path. It
         // is committed (a crash cannot take it back) and durable with the

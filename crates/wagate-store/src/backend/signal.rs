@@ -29,7 +29,7 @@ impl DeviceBackend {
             return Ok(());
         }
         let rows = last_wins(rows);
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let mut queries = Vec::new();
         for chunk in rows.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO {table} (device_id, address, {col}) VALUES {} \
@@ -43,9 +43,9 @@ impl DeviceBackend {
                     .bind(address.to_string())
                     .bind(blob.to_vec());
             }
-            q.execute(&mut *tx).await.map_err(db_err)?;
+            queries.push(q);
         }
-        tx.commit().await.map_err(db_err)?;
+        self.execute_atomically(queries).await?;
         self.durable().await
     }
 
@@ -84,7 +84,7 @@ impl DeviceBackend {
             return Ok(());
         }
         let keys = last_wins(keys);
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let mut queries = Vec::new();
         for chunk in keys.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO wa_prekeys (device_id, id, record, uploaded) VALUES {} \
@@ -99,9 +99,9 @@ impl DeviceBackend {
                     .bind(record.to_vec())
                     .bind(i64::from(uploaded));
             }
-            q.execute(&mut *tx).await.map_err(db_err)?;
+            queries.push(q);
         }
-        tx.commit().await.map_err(db_err)?;
+        self.execute_atomically(queries).await?;
         self.durable().await
     }
 }
@@ -251,7 +251,7 @@ impl SignalStore for DeviceBackend {
             return Ok(());
         }
         // UPDATE only: a key consumed meanwhile must stay deleted.
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let mut queries = Vec::new();
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
                 "UPDATE wa_prekeys SET uploaded = 1 WHERE device_id = $1 AND id IN ({})",
@@ -261,9 +261,9 @@ impl SignalStore for DeviceBackend {
             for id in chunk {
                 q = q.bind(i64::from(*id));
             }
-            q.execute(&mut *tx).await.map_err(db_err)?;
+            queries.push(q);
         }
-        tx.commit().await.map_err(db_err)?;
+        self.execute_atomically(queries).await?;
         self.durable().await
     }
 

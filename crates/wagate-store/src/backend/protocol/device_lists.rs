@@ -25,7 +25,7 @@ pub(super) async fn upsert_device_lists(
             Ok((r, json))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut tx = b.writer().begin().await.map_err(db_err)?;
+    let mut queries = Vec::new();
     for chunk in prepared.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO wa_device_lists (device_id, user_id, devices_json, timestamp, phash, raw_id, updated_at) \
@@ -45,9 +45,9 @@ pub(super) async fn upsert_device_lists(
                 .bind(r.raw_id.map(i64::from))
                 .bind(now);
         }
-        q.execute(&mut *tx).await.map_err(db_err)?;
+        queries.push(q);
     }
-    tx.commit().await.map_err(db_err)?;
+    b.execute_atomically(queries).await?;
     b.durable().await
 }
 

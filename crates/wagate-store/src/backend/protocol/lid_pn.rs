@@ -28,7 +28,7 @@ pub(super) async fn upsert_lid_mappings(
         return Ok(());
     }
     let entries = dedup_last_by(entries.iter(), |e| e.lid.as_str());
-    let mut tx = b.writer().begin().await.map_err(db_err)?;
+    let mut queries = Vec::new();
     for chunk in entries.chunks(CHUNK) {
         // created_at is kept from the first time the LID was learned.
         let sql = format!(
@@ -48,9 +48,9 @@ pub(super) async fn upsert_lid_mappings(
                 .bind(e.updated_at)
                 .bind(e.learning_source.clone());
         }
-        q.execute(&mut *tx).await.map_err(db_err)?;
+        queries.push(q);
     }
-    tx.commit().await.map_err(db_err)?;
+    b.execute_atomically(queries).await?;
     b.durable().await
 }
 

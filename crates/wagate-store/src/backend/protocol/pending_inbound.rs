@@ -20,7 +20,7 @@ pub(super) async fn insert_pending(
     }
     let now = now_secs();
     let rows = dedup_last_by(rows.iter(), |r| (r.chat, r.sender, r.id));
-    let mut tx = b.writer().begin().await.map_err(db_err)?;
+    let mut queries = Vec::new();
     for chunk in rows.chunks(PENDING_CHUNK) {
         // Re-buffering a message replaces it and restarts its retention.
         let sql = format!(
@@ -39,9 +39,9 @@ pub(super) async fn insert_pending(
                 .bind(r.message.to_vec())
                 .bind(now);
         }
-        q.execute(&mut *tx).await.map_err(db_err)?;
+        queries.push(q);
     }
-    tx.commit().await.map_err(db_err)?;
+    b.execute_atomically(queries).await?;
     b.durable().await
 }
 
@@ -52,7 +52,7 @@ pub(super) async fn remove_pending(
     if keys.is_empty() {
         return Ok(());
     }
-    let mut tx = b.writer().begin().await.map_err(db_err)?;
+    let mut queries = Vec::new();
     for chunk in keys.chunks(PENDING_CHUNK) {
         let conds: Vec<String> = (0..chunk.len())
             .map(|i| {
@@ -71,9 +71,9 @@ pub(super) async fn remove_pending(
                 .bind(k.sender.to_string())
                 .bind(k.id.to_string());
         }
-        q.execute(&mut *tx).await.map_err(db_err)?;
+        queries.push(q);
     }
-    tx.commit().await.map_err(db_err)?;
+    b.execute_atomically(queries).await?;
     b.durable().await
 }
 

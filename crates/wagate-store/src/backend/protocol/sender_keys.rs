@@ -34,7 +34,7 @@ pub(super) async fn set_sender_key_status(
     }
     let now = now_secs();
     let entries = dedup_last_by(entries.iter(), |(jid, _)| *jid);
-    let mut tx = b.writer().begin().await.map_err(db_err)?;
+    let mut queries = Vec::new();
     for chunk in entries.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO wa_sender_key_devices (device_id, group_jid, device_jid, has_key, updated_at) \
@@ -51,9 +51,9 @@ pub(super) async fn set_sender_key_status(
                 .bind(i64::from(*has_key))
                 .bind(now);
         }
-        q.execute(&mut *tx).await.map_err(db_err)?;
+        queries.push(q);
     }
-    tx.commit().await.map_err(db_err)?;
+    b.execute_atomically(queries).await?;
     b.durable().await
 }
 
@@ -75,7 +75,7 @@ pub(super) async fn delete_sender_key_device_rows(
     if device_jids.is_empty() {
         return Ok(());
     }
-    let mut tx = b.writer().begin().await.map_err(db_err)?;
+    let mut queries = Vec::new();
     for chunk in device_jids.chunks(CHUNK) {
         let sql = format!(
             "DELETE FROM wa_sender_key_devices WHERE device_id = $1 AND device_jid IN ({})",
@@ -85,9 +85,9 @@ pub(super) async fn delete_sender_key_device_rows(
         for jid in chunk {
             q = q.bind(jid.to_string());
         }
-        q.execute(&mut *tx).await.map_err(db_err)?;
+        queries.push(q);
     }
-    tx.commit().await.map_err(db_err)?;
+    b.execute_atomically(queries).await?;
     b.durable().await
 }
 
