@@ -113,16 +113,14 @@ impl DeviceBackend {
         &self,
         queries: Vec<Query<'static, Any, AnyArguments>>,
     ) -> Result<(), WaStoreError> {
-        let mut queries = queries.into_iter();
-        let (Some(first), second) = (queries.next(), queries.next()) else {
+        if queries.len() <= 1 {
+            for q in queries {
+                q.execute(self.writer()).await.map_err(db_err)?;
+            }
             return Ok(());
-        };
-        let Some(second) = second else {
-            first.execute(self.writer()).await.map_err(db_err)?;
-            return Ok(());
-        };
+        }
         let mut tx = self.writer().begin().await.map_err(db_err)?;
-        for q in [first, second].into_iter().chain(queries) {
+        for q in queries {
             q.execute(&mut *tx).await.map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)
