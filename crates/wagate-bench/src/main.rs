@@ -20,6 +20,7 @@
 //! only one session's sequential send rate.
 
 mod api;
+mod cpu;
 mod machine;
 mod replay_receiver;
 mod scenarios;

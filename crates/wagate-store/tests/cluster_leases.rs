@@ -4,11 +4,14 @@
 //! generation, and from then on every fenced write of the first node (its
 //! status, taking a queued message) is refused while the second node's go
 //! through. A released lease is taken at once; worker leases likewise.
+//! The device's own writes (its Signal state) are fenced the same way.
 
 mod backend_common;
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use wacore::store::traits::{ProtocolStore, SignalStore};
 use wagate_core::{Lane, MessageKind, SessionStatus};
 use wagate_store::Store;
 use wagate_store::app::{ADMIN_TENANT_ID, Fence, NewQueued, NewSession, NodeBeat};
@@ -216,4 +219,96 @@ async fn leases_are_fenced(store: Store) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leases_are_fenced_on_postgres() {
     backend_common::with_postgres(leases_are_fenced).await;
+}
+
+/// A device's writes under its session's lease: node a's backend writes
+/// while a holds the lease; once b took the session over (a stopped
+/// renewing, as a frozen node does), every write of a's backend is refused
+/// and leaves b's state as it was, and b's backend writes.
+async fn device_writes_are_fenced(store: Store) {
+    // Step 1: a session with a device, run by node a (generation 1).
+    store
+        .insert_session(&NewSession {
+            id: S.into(),
+            tenant_id: ADMIN_TENANT_ID.into(),
+            name: "leased".into(),
+            meta: Default::default(),
+        })
+        .await
+        .unwrap();
+    store.set_session_desired(S, true).await.unwrap();
+    beat(&store, "a").await;
+    beat(&store, "b").await;
+    let device = store.create_device().await.unwrap();
+    store.set_session_device(S, Some(device)).await.unwrap();
+    assert_eq!(
+        store.claim_orphan_sessions("a", TTL_MS, 10).await.unwrap(),
+        vec![(S.to_string(), 1)]
+    );
+    let on_a = store.fenced_device_backend(device, S, fence("a", 1));
+
+    // Step 2: while a holds the lease its writes go through, one statement
+    // and several at once.
+    on_a.put_session("555@s.whatsapp.net", b"from a")
+        .await
+        .unwrap();
+    let batch: Vec<(std::sync::Arc<str>, Bytes)> = (0..450)
+        .map(|i| {
+            (
+                format!("9{i}:1@s.whatsapp.net").into(),
+                Bytes::from_static(b"a"),
+            )
+        })
+        .collect();
+    on_a.put_sessions_batch(&batch).await.unwrap();
+    on_a.store_sent_message("628111@s.whatsapp.net", "3EB0A", b"payload")
+        .await
+        .unwrap();
+
+    // Step 3: a stops renewing; after expiry b takes the session.
+    store.renew_session_leases("a", RUNS_OUT_MS).await.unwrap();
+    let_expire().await;
+    assert_eq!(
+        store.claim_orphan_sessions("b", TTL_MS, 10).await.unwrap(),
+        vec![(S.to_string(), 2)]
+    );
+    let on_b = store.fenced_device_backend(device, S, fence("b", 2));
+
+    // Step 4: every kind of write from a is refused and changes nothing.
+    assert!(
+        on_a.put_session("555@s.whatsapp.net", b"late a")
+            .await
+            .is_err()
+    );
+    assert!(on_a.put_sessions_batch(&batch[..1]).await.is_err());
+    assert!(on_a.delete_session("555@s.whatsapp.net").await.is_err());
+    assert!(
+        on_a.take_sent_message("628111@s.whatsapp.net", "3EB0A")
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        on_b.get_session("555@s.whatsapp.net").await.unwrap(),
+        Some(Bytes::from_static(b"from a"))
+    );
+
+    // Step 5: b's writes go through.
+    on_b.put_session("555@s.whatsapp.net", b"from b")
+        .await
+        .unwrap();
+    assert_eq!(
+        on_b.get_session("555@s.whatsapp.net").await.unwrap(),
+        Some(Bytes::from_static(b"from b"))
+    );
+    assert_eq!(
+        on_b.take_sent_message("628111@s.whatsapp.net", "3EB0A")
+            .await
+            .unwrap(),
+        Some(b"payload".to_vec())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_writes_are_fenced_on_postgres() {
+    backend_common::with_postgres(device_writes_are_fenced).await;
 }

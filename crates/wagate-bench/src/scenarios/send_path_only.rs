@@ -4,7 +4,8 @@
 //! `--messages` sync sends and as many queued sends from up to 50 senders,
 //! `--send-concurrency` API calls at a time, each until the receiving
 //! session's `message.received`. Reports what group commit did meanwhile
-//! (commits per fsync, from `/metrics`).
+//! (commits per fsync, from `/metrics`) and where the CPU went (the
+//! gateway, the sandbox, the benchmark: microseconds per message).
 
 use std::path::Path;
 
@@ -12,6 +13,7 @@ use serde_json::{Value, json};
 use wagate_testkit::SandboxProcess;
 
 use crate::api::Api;
+use crate::cpu::CpuSplit;
 use crate::scenarios::one_session::start_send_gateway;
 use crate::scenarios::send_path::send_path;
 use crate::sessions::{create_phones_with, pair_many};
@@ -46,7 +48,9 @@ impl SendPathOnly<'_> {
         // Each sender learns its recipient's devices once: not counted.
         send_path(&api, &sessions, &phones, n / 2, n / 2, false).await?;
         let before = group_commit(&api).await;
-        let sync = send_path(
+        let started = std::time::Instant::now();
+        let cpu = CpuSplit::start(gw.pid(), self.sandbox.pid());
+        let mut sync = send_path(
             &api,
             &sessions,
             &phones,
@@ -55,9 +59,12 @@ impl SendPathOnly<'_> {
             false,
         )
         .await?;
+        sync["cpu"] = cpu.finish(self.messages, started.elapsed().as_secs_f64());
         let middle = group_commit(&api).await;
         eprintln!("sync sends: {sync}");
-        let queued = send_path(
+        let started = std::time::Instant::now();
+        let cpu = CpuSplit::start(gw.pid(), self.sandbox.pid());
+        let mut queued = send_path(
             &api,
             &sessions,
             &phones,
@@ -66,6 +73,7 @@ impl SendPathOnly<'_> {
             true,
         )
         .await?;
+        queued["cpu"] = cpu.finish(self.messages, started.elapsed().as_secs_f64());
         let after = group_commit(&api).await;
         eprintln!("queued sends: {queued}");
         gw.stop();

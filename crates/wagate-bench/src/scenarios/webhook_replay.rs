@@ -16,6 +16,7 @@ use wagate_store::app::ADMIN_TENANT_ID;
 use wagate_testkit::{Db, Launch};
 
 use crate::api::Api;
+use crate::cpu::cpu_seconds;
 use crate::replay_receiver::ReplayReceiver;
 
 /// Events per transaction while filling the log.
@@ -160,20 +161,4 @@ async fn fill(store: &Store, sessions: &[String], n: usize) -> anyhow::Result<i6
     }
     while store.sequence_pending().await? > 0 {}
     Ok(first)
-}
-
-/// CPU time (user + system) a process has used, in seconds (Linux `/proc`).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the whole line.
-    (ticks(11) + ticks(12)) / 100.0
 }

@@ -27,10 +27,14 @@ impl Session {
             return Ok(());
         }
         // In a cluster the session runs here only under this node's lease.
-        if let Some(cluster) = &self.shared.cluster {
-            let fence = cluster.take_session(&self.id).await?;
-            self.set_fence(Some(fence));
-        }
+        let lease = match &self.shared.cluster {
+            Some(cluster) => {
+                let fence = cluster.take_session(&self.id).await?;
+                self.set_fence(Some(fence.clone()));
+                Some(fence)
+            }
+            None => None,
+        };
         let store = &self.shared.store;
         let record = store
             .get_session(&self.id)
@@ -44,7 +48,12 @@ impl Session {
                 d
             }
         };
-        let backend: Arc<dyn Backend> = store.device_backend(device_id);
+        // Under a lease, the device's writes are fenced by it: a write from
+        // this run after another node took the session is refused.
+        let backend: Arc<dyn Backend> = match lease {
+            Some(fence) => store.fenced_device_backend(device_id, &self.id, fence),
+            None => store.device_backend(device_id),
+        };
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
 
         // Directly or through the session's proxy (crate::proxy).

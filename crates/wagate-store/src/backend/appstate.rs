@@ -7,6 +7,7 @@
 //! re-requested) and an undecodable hash state reads as the default (the
 //! collection re-syncs from version 0) instead of failing the sync.
 
+use super::fence::WriteOn;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -56,9 +57,8 @@ impl AppSyncStore for DeviceBackend {
         .bind(self.device_id)
         .bind(key_id)
         .bind(encode_app_state_sync_key(&key))
-        .execute(self.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(self)
+        .await?;
         self.durable().await?;
         Ok(())
     }
@@ -98,9 +98,8 @@ impl AppSyncStore for DeviceBackend {
         .bind(self.device_id)
         .bind(name)
         .bind(encode_hash_state(&state))
-        .execute(self.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(self)
+        .await?;
         self.durable().await?;
         Ok(())
     }
@@ -118,7 +117,7 @@ impl AppSyncStore for DeviceBackend {
             StoreError::Validation(format!("app-state version out of range: {version}"))
         })?;
         let rows = dedup_last_by(mutations.iter(), |m| m.index_mac.as_slice());
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         for chunk in rows.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO wa_app_state_mutation_macs (device_id, name, index_mac, version, value_mac) \
@@ -187,7 +186,7 @@ impl AppSyncStore for DeviceBackend {
         if index_macs.is_empty() {
             return Ok(());
         }
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         for chunk in index_macs.chunks(CHUNK) {
             let sql = format!(
                 "DELETE FROM wa_app_state_mutation_macs \
@@ -208,9 +207,8 @@ impl AppSyncStore for DeviceBackend {
         sqlx::query("DELETE FROM wa_app_state_mutation_macs WHERE device_id = $1 AND name = $2")
             .bind(self.device_id)
             .bind(name)
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?;
+            .execute_on(self)
+            .await?;
         self.durable().await?;
         Ok(())
     }

@@ -9,6 +9,7 @@
 //! `client_profile`, `nct_salt_sync_seen`) are not stored and come back with
 //! the same defaults the reference backend uses.
 
+use super::fence::WriteOn;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -232,9 +233,8 @@ impl DeviceStore for DeviceBackend {
             .bind(device.last_signed_pre_key_rotation_ms)
             .bind(i64::from(device.read_receipts_disabled))
             .bind(now_secs())
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?;
+            .execute_on(self)
+            .await?;
         self.durable().await?;
         Ok(())
     }

@@ -14,6 +14,18 @@ impl Store {
         Arc::new(DeviceBackend::new(self.clone(), device_id))
     }
 
+    /// A backend bound to one linked device whose writes are fenced by the
+    /// lease its session runs under (see `backend/fence.rs`): refused once
+    /// this node no longer holds it.
+    pub fn fenced_device_backend(
+        &self,
+        device_id: i64,
+        session_id: &str,
+        fence: crate::app::Fence,
+    ) -> Arc<DeviceBackend> {
+        Arc::new(DeviceBackend::new(self.clone(), device_id).fenced(session_id, fence))
+    }
+
     /// Allocate a new device row id (a new linked device); returns it.
     /// Ids are never reused, even after [`Store::delete_device`].
     pub async fn create_device(&self) -> Result<i64, StoreError> {

@@ -21,11 +21,13 @@
 mod appstate;
 mod device;
 mod devices;
+mod fence;
 mod msgsecret;
 mod protocol;
 mod signal;
 mod wire;
 
+use fence::WriteOn;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe};
@@ -65,6 +67,8 @@ pub(crate) const CHUNK: usize = 200;
 pub struct DeviceBackend {
     store: Store,
     device_id: i64,
+    /// The lease this device's writes are fenced by (`fence.rs`).
+    fence: Option<fence::DeviceFence>,
 }
 
 impl std::fmt::Debug for DeviceBackend {
@@ -78,7 +82,19 @@ impl std::fmt::Debug for DeviceBackend {
 
 impl DeviceBackend {
     pub(crate) fn new(store: Store, device_id: i64) -> Self {
-        Self { store, device_id }
+        Self {
+            store,
+            device_id,
+            fence: None,
+        }
+    }
+
+    fn fenced(mut self, session_id: &str, fence: crate::app::Fence) -> Self {
+        self.fence = Some(fence::DeviceFence {
+            session_id: session_id.to_string(),
+            fence,
+        });
+        self
     }
 
     /// The `wa_devices.id` this backend is bound to.
@@ -99,7 +115,9 @@ impl DeviceBackend {
     /// The pool writes go to: the group-commit writer on a SQLite file. A
     /// write is followed by [`DeviceBackend::durable`]: whatsapp-rust sends
     /// what a ratchet step encrypted right after storing it, so the step
-    /// must be on disk first, as it was with one fsync per commit.
+    /// must be on disk first, as it was with one fsync per commit. Writes
+    /// go through `WriteOn::execute_on` or [`DeviceBackend::begin_write`],
+    /// which fence them by the session's lease where there is one.
     pub(crate) fn writer(&self) -> &sqlx::AnyPool {
         self.store.writer()
     }
@@ -115,11 +133,11 @@ impl DeviceBackend {
     ) -> Result<(), WaStoreError> {
         if queries.len() <= 1 {
             for q in queries {
-                q.execute(self.writer()).await.map_err(db_err)?;
+                q.execute_on(self).await?;
             }
             return Ok(());
         }
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         for q in queries {
             q.execute(&mut *tx).await.map_err(db_err)?;
         }

@@ -7,6 +7,7 @@
 //! over everything) and the later non-zero parent time wins. Duplicates inside
 //! one batch are merged the same way in Rust before the upsert.
 
+use super::fence::WriteOn;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -135,9 +136,8 @@ impl MsgSecretStore for DeviceBackend {
         )
         .bind(self.device_id)
         .bind(cutoff_timestamp)
-        .execute(self.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(self)
+        .await?;
         self.durable().await?;
         Ok(u32::try_from(res.rows_affected()).unwrap_or(u32::MAX))
     }

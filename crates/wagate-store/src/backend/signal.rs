@@ -5,6 +5,7 @@
 //! (duplicate keys in a batch collapse to the last value first: PostgreSQL
 //! refuses to upsert the same row twice in one statement).
 
+use super::fence::WriteOn;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -72,9 +73,8 @@ impl DeviceBackend {
         )))
         .bind(self.device_id)
         .bind(address)
-        .execute(self.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(self)
+        .await?;
         self.durable().await?;
         Ok(())
     }
@@ -271,9 +271,8 @@ impl SignalStore for DeviceBackend {
         sqlx::query("DELETE FROM wa_prekeys WHERE device_id = $1 AND id = $2")
             .bind(self.device_id)
             .bind(i64::from(id))
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?;
+            .execute_on(self)
+            .await?;
         self.durable().await?;
         Ok(())
     }
@@ -296,9 +295,8 @@ impl SignalStore for DeviceBackend {
         .bind(self.device_id)
         .bind(i64::from(id))
         .bind(record)
-        .execute(self.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(self)
+        .await?;
         self.durable().await?;
         Ok(())
     }
@@ -331,9 +329,8 @@ impl SignalStore for DeviceBackend {
         sqlx::query("DELETE FROM wa_signed_prekeys WHERE device_id = $1 AND id = $2")
             .bind(self.device_id)
             .bind(i64::from(id))
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?;
+            .execute_on(self)
+            .await?;
         self.durable().await?;
         Ok(())
     }

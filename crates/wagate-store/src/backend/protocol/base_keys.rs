@@ -1,6 +1,7 @@
 //! Retry base-key collision detection (`wa_base_keys`): the base key a
 //! message was first encrypted under, to tell a genuine retry from a replay.
 
+use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 
 use crate::backend::{DeviceBackend, db_err, now_secs};
@@ -21,9 +22,8 @@ pub(super) async fn save_base_key(
     .bind(message_id)
     .bind(base_key)
     .bind(now_secs())
-    .execute(b.writer())
-    .await
-    .map_err(db_err)?;
+    .execute_on(b)
+    .await?;
     b.durable().await?;
     Ok(())
 }
@@ -58,9 +58,8 @@ pub(super) async fn delete_base_key(
     .bind(b.device_id)
     .bind(address)
     .bind(message_id)
-    .execute(b.writer())
-    .await
-    .map_err(db_err)?;
+    .execute_on(b)
+    .await?;
     b.durable().await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The device registry (`wa_device_lists`): each user's list of devices, as
 //! JSON, with the timestamp and hash the server gave it.
 
+use crate::backend::fence::WriteOn;
 use wacore::store::error::{Result, StoreError};
 use wacore::store::traits::{DeviceInfo, DeviceListRecord};
 
@@ -80,9 +81,8 @@ pub(super) async fn delete_devices(b: &DeviceBackend, user: &str) -> Result<()> 
     sqlx::query("DELETE FROM wa_device_lists WHERE device_id = $1 AND user_id = $2")
         .bind(b.device_id)
         .bind(user)
-        .execute(b.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(b)
+        .await?;
     b.durable().await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The group metadata cache (`wa_group_metadata`): an opaque blob per group.
 
+use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 
 use crate::backend::{DeviceBackend, db_err, now_secs};
@@ -33,9 +34,8 @@ pub(super) async fn put_group_metadata(
     .bind(group_jid)
     .bind(blob)
     .bind(now_secs())
-    .execute(b.writer())
-    .await
-    .map_err(db_err)?;
+    .execute_on(b)
+    .await?;
     b.durable().await?;
     Ok(())
 }
@@ -44,9 +44,8 @@ pub(super) async fn delete_group_metadata(b: &DeviceBackend, group_jid: &str) ->
     sqlx::query("DELETE FROM wa_group_metadata WHERE device_id = $1 AND group_jid = $2")
         .bind(b.device_id)
         .bind(group_jid)
-        .execute(b.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(b)
+        .await?;
     b.durable().await?;
     Ok(())
 }

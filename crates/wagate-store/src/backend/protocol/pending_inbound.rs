@@ -2,6 +2,7 @@
 //! arrived before they could be decrypted, kept until they are handled or
 //! expire.
 
+use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 use wacore::store::traits::{PendingInboundKey, PendingInboundRow};
 
@@ -111,9 +112,8 @@ pub(super) async fn delete_pending_inbound(
     .bind(chat)
     .bind(sender)
     .bind(id)
-    .execute(b.writer())
-    .await
-    .map_err(db_err)?;
+    .execute_on(b)
+    .await?;
     b.durable().await?;
     Ok(())
 }
@@ -126,9 +126,8 @@ pub(super) async fn delete_expired_pending_inbound(
         sqlx::query("DELETE FROM wa_pending_inbound WHERE device_id = $1 AND inserted_at < $2")
             .bind(b.device_id)
             .bind(cutoff_timestamp)
-            .execute(b.writer())
-            .await
-            .map_err(db_err)?;
+            .execute_on(b)
+            .await?;
     b.durable().await?;
     Ok(count(res.rows_affected()))
 }

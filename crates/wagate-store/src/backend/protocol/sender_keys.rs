@@ -2,6 +2,7 @@
 //! of a group already hold our sender key, so a group send distributes it
 //! only to those that do not.
 
+use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 
 use crate::backend::{
@@ -61,9 +62,8 @@ pub(super) async fn clear_sender_key_devices(b: &DeviceBackend, group_jid: &str)
     sqlx::query("DELETE FROM wa_sender_key_devices WHERE device_id = $1 AND group_jid = $2")
         .bind(b.device_id)
         .bind(group_jid)
-        .execute(b.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(b)
+        .await?;
     b.durable().await?;
     Ok(())
 }
@@ -94,9 +94,8 @@ pub(super) async fn delete_sender_key_device_rows(
 pub(super) async fn clear_all_sender_key_devices(b: &DeviceBackend) -> Result<()> {
     sqlx::query("DELETE FROM wa_sender_key_devices WHERE device_id = $1")
         .bind(b.device_id)
-        .execute(b.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(b)
+        .await?;
     b.durable().await?;
     Ok(())
 }

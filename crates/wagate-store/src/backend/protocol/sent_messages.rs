@@ -1,6 +1,7 @@
 //! Sent messages kept for retry receipts (`wa_sent_messages`): taken back
 //! with one `DELETE … RETURNING` when a recipient asks for a retry.
 
+use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 
 use super::count;
@@ -22,9 +23,8 @@ pub(super) async fn store_sent_message(
     .bind(message_id)
     .bind(payload)
     .bind(now_secs())
-    .execute(b.writer())
-    .await
-    .map_err(db_err)?;
+    .execute_on(b)
+    .await?;
     // No wait for a sync: whatsapp-rust awaits this copy before the message
     // goes out, so waiting would put an fsync on every send's path. The copy
     // only answers a retry receipt (WhatsApp Web keeps it best effort too);
@@ -38,6 +38,9 @@ pub(super) async fn take_sent_message(
     chat_jid: &str,
     message_id: &str,
 ) -> Result<Option<Vec<u8>>> {
+    // Rare (a retry receipt): a transaction of its own, fenced like every
+    // write of the device.
+    let mut tx = b.begin_write().await?;
     let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
         "DELETE FROM wa_sent_messages \
          WHERE device_id = $1 AND chat_jid = $2 AND message_id = $3 RETURNING payload",
@@ -45,9 +48,10 @@ pub(super) async fn take_sent_message(
     .bind(b.device_id)
     .bind(chat_jid)
     .bind(message_id)
-    .fetch_all(b.writer())
+    .fetch_all(&mut *tx)
     .await
     .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
     b.durable().await?;
     Ok(rows.into_iter().next().map(|(p,)| p))
 }
@@ -59,9 +63,8 @@ pub(super) async fn delete_expired_sent_messages(
     let res = sqlx::query("DELETE FROM wa_sent_messages WHERE device_id = $1 AND created_at < $2")
         .bind(b.device_id)
         .bind(cutoff_timestamp)
-        .execute(b.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(b)
+        .await?;
     b.durable().await?;
     Ok(count(res.rows_affected()))
 }

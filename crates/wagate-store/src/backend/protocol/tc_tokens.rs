@@ -2,6 +2,7 @@
 //! contact (newer wins) and when we last sent to them (advance only), each
 //! written by one atomic `INSERT … ON CONFLICT DO UPDATE`.
 
+use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 use wacore::store::traits::TcTokenEntry;
 
@@ -40,9 +41,8 @@ pub(super) async fn put_tc_token(b: &DeviceBackend, jid: &str, entry: &TcTokenEn
     .bind(entry.token_timestamp)
     .bind(entry.sender_timestamp)
     .bind(now_secs())
-    .execute(b.writer())
-    .await
-    .map_err(db_err)?;
+    .execute_on(b)
+    .await?;
     b.durable().await?;
     Ok(())
 }
@@ -51,9 +51,8 @@ pub(super) async fn delete_tc_token(b: &DeviceBackend, jid: &str) -> Result<()> 
     sqlx::query("DELETE FROM wa_tc_tokens WHERE device_id = $1 AND jid = $2")
         .bind(b.device_id)
         .bind(jid)
-        .execute(b.writer())
-        .await
-        .map_err(db_err)?;
+        .execute_on(b)
+        .await?;
     b.durable().await?;
     Ok(())
 }
@@ -83,9 +82,8 @@ pub(super) async fn delete_expired_tc_tokens(
     .bind(b.device_id)
     .bind(token_cutoff)
     .bind(sender_cutoff)
-    .execute(b.writer())
-    .await
-    .map_err(db_err)?;
+    .execute_on(b)
+    .await?;
     b.durable().await?;
     Ok(count(res.rows_affected()))
 }
@@ -110,9 +108,8 @@ pub(super) async fn touch_tc_token_sender_timestamp(
     .bind(Vec::<u8>::new())
     .bind(sender_timestamp)
     .bind(now_secs())
-    .execute(b.writer())
-    .await
-    .map_err(db_err)?;
+    .execute_on(b)
+    .await?;
     b.durable().await?;
     Ok(())
 }
@@ -138,9 +135,8 @@ pub(super) async fn store_received_tc_token(
     .bind(token)
     .bind(token_timestamp)
     .bind(now_secs())
-    .execute(b.writer())
-    .await
-    .map_err(db_err)?;
+    .execute_on(b)
+    .await?;
     b.durable().await?;
     Ok(())
 }
