@@ -214,7 +214,8 @@ impl Store {
             DbKind::Sqlite => &SQLITE_MIGRATOR,
             DbKind::Postgres => &POSTGRES_MIGRATOR,
         };
-        migrator.run(self.writer()).await.map_err(|e| {
+        let mut writer = self.writer().await?;
+        migrator.run_direct(None, &mut *writer, false).await.map_err(|e| {
             let hint = match &e {
                 sqlx::migrate::MigrateError::VersionMismatch(_)
                 | sqlx::migrate::MigrateError::VersionMissing(_) => {
@@ -232,6 +233,7 @@ impl Store {
                 one_line(&e)
             ))
         })?;
+        drop(writer);
         self.wait_durable().await
     }
 
@@ -243,17 +245,6 @@ impl Store {
     /// The shared connection pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
-    }
-
-    /// The pool of the hot writes (spine transactions, the send queue, the
-    /// engine's Signal state): the group-commit writer on a SQLite file, the
-    /// shared pool otherwise. A commit on it is durable only after
-    /// [`Store::wait_durable`].
-    pub(crate) fn writer(&self) -> &AnyPool {
-        match &self.group {
-            Some(group) => group.pool(),
-            None => &self.pool,
-        }
     }
 
     /// Waits until everything committed before this call is on disk (one
@@ -305,26 +296,30 @@ fn sqlite_pool_options(max_connections: u32, synchronous: &'static str) -> AnyPo
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .test_before_acquire(false)
-        .after_connect(move |conn, _meta| {
-            Box::pin(async move {
-                // sqlx already enables foreign keys; be explicit anyway, and
-                // set a generous busy timeout since SQLite has one writer.
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
-                )))
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query("PRAGMA foreign_keys = ON")
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "PRAGMA synchronous = {synchronous}"
-                )))
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
-            })
-        })
+        .after_connect(move |conn, _meta| Box::pin(sqlite_pragmas(conn, synchronous)))
+}
+
+/// What every SQLite connection sets: a generous busy timeout (SQLite has
+/// one writer), foreign keys (sqlx enables them already; be explicit) and
+/// the `synchronous` level.
+async fn sqlite_pragmas(
+    conn: &mut sqlx::AnyConnection,
+    synchronous: &'static str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("PRAGMA foreign_keys = ON")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "PRAGMA synchronous = {synchronous}"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// The group-commit writer of a SQLite file: one connection (SQLite has
@@ -334,14 +329,14 @@ async fn group_writer(
     path: &str,
     any_url: &str,
 ) -> Result<crate::group_commit::GroupCommit, StoreError> {
-    let pool = sqlite_pool_options(1, "NORMAL")
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .connect_with(any_options(any_url)?)
+    let mut conn = sqlx::AnyConnection::connect_with(&any_options(any_url)?)
         .await
         .map_err(|e| cannot_open(path, &e))?;
-    crate::group_commit::GroupCommit::start(pool, path)
+    sqlite_pragmas(&mut conn, "NORMAL")
+        .await
+        .map_err(|e| cannot_open(path, &e))?;
+    let writer = crate::writer::HeldWriter::new(conn, ACQUIRE_TIMEOUT);
+    crate::group_commit::GroupCommit::start(writer, path)
 }
 
 fn cannot_open(path: &str, e: &sqlx::Error) -> StoreError {

@@ -9,7 +9,7 @@
 //!
 //! - The hot writers (spine transactions, the send queue, the engine's
 //!   Signal state, a session's status and connection record: a reconnect
-//!   storm writes thousands of those at once) use [`GroupCommit::pool`]:
+//!   storm writes thousands of those at once) use [`GroupCommit::writer`]:
 //!   one connection with `synchronous=NORMAL`, whose `COMMIT` only writes
 //!   the WAL frames (into the page cache; a `kill -9` cannot take them
 //!   back).
@@ -40,16 +40,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
-use sqlx::AnyPool;
 use tokio::sync::watch;
 use tracing::error;
 
 use crate::StoreError;
+use crate::writer::HeldWriter;
 
 /// The group-commit writer of one SQLite file.
 pub(crate) struct GroupCommit {
-    /// The writers' pool: one connection, `synchronous=NORMAL`.
-    pool: AnyPool,
+    /// The writers' one connection, `synchronous=NORMAL`.
+    writer: HeldWriter,
     shared: Arc<Shared>,
     /// The syncer's thread, unparked when a ticket waits.
     syncer: std::thread::Thread,
@@ -82,9 +82,9 @@ pub struct GroupCommitStats {
 }
 
 impl GroupCommit {
-    /// Starts the syncer for the database file `db_path`; `pool` is the
-    /// writers' pool (already `synchronous=NORMAL`).
-    pub(crate) fn start(pool: AnyPool, db_path: &str) -> Result<GroupCommit, StoreError> {
+    /// Starts the syncer for the database file `db_path`; `writer` is the
+    /// writers' connection (already `synchronous=NORMAL`).
+    pub(crate) fn start(writer: HeldWriter, db_path: &str) -> Result<GroupCommit, StoreError> {
         let shared = Arc::new(Shared {
             wal: PathBuf::from(format!("{db_path}-wal")),
             tickets: AtomicU64::new(0),
@@ -104,14 +104,14 @@ impl GroupCommit {
             .thread()
             .clone();
         Ok(GroupCommit {
-            pool,
+            writer,
             shared,
             syncer,
         })
     }
 
-    pub(crate) fn pool(&self) -> &AnyPool {
-        &self.pool
+    pub(crate) fn writer(&self) -> &HeldWriter {
+        &self.writer
     }
 
     /// Waits until everything committed (or read) before this call is on

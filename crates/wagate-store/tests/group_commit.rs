@@ -163,3 +163,77 @@ async fn engine_state_writes_wait_for_a_sync() {
         Some(&b"ratchet"[..])
     );
 }
+
+/// The group-commit writer is one connection held for good: a spine
+/// transaction dropped half-way leaves nothing behind and does not keep
+/// the write lock, and several events of one transaction come back
+/// numbered in order with their data.
+#[tokio::test]
+async fn a_dropped_transaction_leaves_nothing_and_frees_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir).await;
+
+    // Step 1: a spine transaction writes a row and appends an event, then
+    // is dropped without commit (an early return, a failed statement).
+    {
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO sessions (id, tenant_id, name, status, desired, created_at, updated_at)
+             VALUES ('sess_dropped', 'tnt_a', 'dropped', 'STOPPED', 'stopped', 0, 0)",
+        )
+        .execute(tx.conn())
+        .await
+        .unwrap();
+        tx.append(
+            "sess_dropped",
+            "tnt_a",
+            wagate_core::EventKind::SessionStatus,
+            &json!({ "n": 0 }),
+        )
+        .await
+        .unwrap();
+    }
+
+    // Step 2: a write on another connection (the main pool) goes through:
+    // the dropped transaction gave up SQLite's write lock.
+    store
+        .insert_session(&wagate_store::app::NewSession {
+            id: "sess_other".into(),
+            tenant_id: "tnt_a".into(),
+            name: "other".into(),
+            meta: Default::default(),
+        })
+        .await
+        .unwrap();
+
+    // Step 3: one transaction appends three events.
+    let mut tx = store.begin().await.unwrap();
+    for n in 1..=3 {
+        tx.append(
+            "sess_a",
+            "tnt_a",
+            wagate_core::EventKind::SessionStatus,
+            &json!({ "n": n }),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    // Then: the dropped transaction left neither its row nor its event;
+    // the three events are there, in order, with their data.
+    assert!(store.get_session("sess_dropped").await.unwrap().is_none());
+    assert!(store.get_session("sess_other").await.unwrap().is_some());
+    let events = store
+        .read_events(&EventQuery {
+            after: 0,
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let data: Vec<_> = events.iter().map(|e| e.data["n"].clone()).collect();
+    assert_eq!(data, vec![json!(1), json!(2), json!(3)]);
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(events.iter().all(|e| e.session_id == "sess_a"));
+}

@@ -15,15 +15,16 @@
 //! takeover waits for a write in flight to commit, and then sees it. A
 //! backend without a fence (SQLite, or no cluster) writes as before.
 
+use sqlx::Any;
 use sqlx::any::{AnyArguments, AnyQueryResult};
 use sqlx::query::Query;
-use sqlx::{Any, Transaction};
 use wacore::store::error::StoreError as WaStoreError;
 
 use super::{DeviceBackend, db_err};
 use crate::StoreError;
 use crate::app::Fence;
 use crate::db::DbKind;
+use crate::writer::WriterTx;
 
 /// The lease a device's writes are fenced by.
 #[derive(Clone, Debug)]
@@ -44,8 +45,8 @@ impl DeviceBackend {
     /// A transaction on the writer for this device's writes: under a
     /// fence, it holds the lease row (`FOR SHARE`) and is refused when this
     /// node no longer holds the lease.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, WaStoreError> {
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
+    pub(crate) async fn begin_write(&self) -> Result<WriterTx, WaStoreError> {
+        let mut tx = WriterTx::begin(&self.store).await.map_err(db_err)?;
         if let Some(f) = self.write_fence() {
             let held = sqlx::query(
                 "SELECT 1 AS one FROM session_leases
@@ -75,7 +76,8 @@ pub(crate) trait WriteOn {
 impl<'q> WriteOn for Query<'q, Any, AnyArguments> {
     async fn execute_on(self, b: &DeviceBackend) -> Result<AnyQueryResult, WaStoreError> {
         if b.write_fence().is_none() {
-            return self.execute(b.writer()).await.map_err(db_err);
+            let mut writer = b.store.writer().await.map_err(db_err)?;
+            return self.execute(&mut *writer).await.map_err(db_err);
         }
         let mut tx = b.begin_write().await?;
         let done = self.execute(&mut *tx).await.map_err(db_err)?;

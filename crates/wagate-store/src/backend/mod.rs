@@ -112,16 +112,6 @@ impl DeviceBackend {
         &self.store.pool
     }
 
-    /// The pool writes go to: the group-commit writer on a SQLite file. A
-    /// write is followed by [`DeviceBackend::durable`]: whatsapp-rust sends
-    /// what a ratchet step encrypted right after storing it, so the step
-    /// must be on disk first, as it was with one fsync per commit. Writes
-    /// go through `WriteOn::execute_on` or [`DeviceBackend::begin_write`],
-    /// which fence them by the session's lease where there is one.
-    pub(crate) fn writer(&self) -> &sqlx::AnyPool {
-        self.store.writer()
-    }
-
     /// Runs `queries` on the writer, all or none: one statement alone in
     /// its own (implicit) transaction, several in one `BEGIN … COMMIT`.
     /// Most writes are one statement (one chunk of rows), and on SQLite
@@ -144,7 +134,13 @@ impl DeviceBackend {
         tx.commit().await.map_err(db_err)
     }
 
-    /// Waits until this device's writes so far are durable.
+    /// Waits until this device's writes so far are durable. Writes go to
+    /// the store's writer (the group-commit writer on a SQLite file) through
+    /// `WriteOn::execute_on` or [`DeviceBackend::begin_write`], which fence
+    /// them by the session's lease where there is one, and each is followed
+    /// by this wait: whatsapp-rust sends what a ratchet step encrypted right
+    /// after storing it, so the step must be on disk first, as it was with
+    /// one fsync per commit.
     pub(crate) async fn durable(&self) -> Result<(), WaStoreError> {
         self.store
             .wait_durable()

@@ -52,11 +52,13 @@ mod handoff;
 
 use std::time::Duration;
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::any::AnyArguments;
+use sqlx::{Arguments, AssertSqlSafe, Row};
 use tokio::sync::{Notify, broadcast};
 use tracing::warn;
 use wagate_core::{Event, EventKind};
 
+use crate::writer::WriterTx;
 use crate::{DbKind, Store, StoreError};
 use handoff::Handoff;
 
@@ -101,7 +103,7 @@ pub struct EventQuery {
 /// them, committed together. Dropping it without [`SpineTx::commit`] rolls
 /// everything back.
 pub struct SpineTx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    tx: WriterTx,
     store: Store,
     /// The highest key appended (SQLite: a `seq`).
     appended: Option<i64>,
@@ -132,8 +134,9 @@ impl SpineTx {
             .map(|_| ())
     }
 
-    /// Appends an event; returns the row's key (its seq on SQLite, its
-    /// insert id on PostgreSQL).
+    /// Appends an event. On SQLite's held writer it is inserted with the
+    /// `COMMIT`, in the same round trip (see [`SpineTx::commit`]);
+    /// elsewhere at once.
     async fn append_at(
         &mut self,
         session_id: &str,
@@ -141,7 +144,19 @@ impl SpineTx {
         kind: EventKind,
         data: &serde_json::Value,
         created_at: i64,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<(), StoreError> {
+        let event = Event {
+            seq: 0,
+            session_id: session_id.to_string(),
+            tenant_id: tenant_id.to_string(),
+            event: kind,
+            data: data.clone(),
+            created_at,
+        };
+        if self.tx.batches_commit() {
+            self.events.push(event);
+            return Ok(());
+        }
         let returning = match self.store.kind {
             DbKind::Sqlite => "seq",
             DbKind::Postgres => "id",
@@ -160,29 +175,44 @@ impl SpineTx {
         let key: i64 = row.try_get("k")?;
         self.appended = Some(self.appended.map_or(key, |k| k.max(key)));
         if self.store.kind == DbKind::Sqlite {
-            self.events.push(Event {
-                seq: key,
-                session_id: session_id.to_string(),
-                tenant_id: tenant_id.to_string(),
-                event: kind,
-                data: data.clone(),
-                created_at,
-            });
+            self.events.push(Event { seq: key, ..event });
         }
-        Ok(key)
+        Ok(())
     }
 
     /// Commits the change and its events, waits until the commit is
     /// durable (one fsync shared with concurrent commits on SQLite), then
     /// wakes the publisher.
     pub async fn commit(self) -> Result<(), StoreError> {
+        self.commit_keyed().await.map(|_| ())
+    }
+
+    /// [`SpineTx::commit`], returning the highest key appended (SQLite: a
+    /// `seq`; PostgreSQL: an insert id).
+    async fn commit_keyed(self) -> Result<Option<i64>, StoreError> {
         let SpineTx {
             tx,
             store,
-            appended,
-            events,
+            mut appended,
+            mut events,
         } = self;
-        tx.commit().await?;
+        if tx.batches_commit() && !events.is_empty() {
+            // The events' inserts and the COMMIT: one round trip.
+            let rows = tx.commit_after(Some(insert_events(&events)?)).await?;
+            if rows.len() != events.len() {
+                return Err(StoreError::Conflict(format!(
+                    "{} events were appended but {} came back numbered",
+                    events.len(),
+                    rows.len()
+                )));
+            }
+            for (event, row) in events.iter_mut().zip(&rows) {
+                event.seq = row.try_get("k")?;
+            }
+            appended = events.iter().map(|e| e.seq).max();
+        } else {
+            tx.commit().await?;
+        }
         store.wait_durable().await?;
         if let Some(key) = appended {
             // On SQLite `seq` order is commit order and the WAL is synced
@@ -194,15 +224,45 @@ impl SpineTx {
             store.spine.handoff.hand_over(events);
             store.spine.wake.notify_one();
         }
-        Ok(())
+        Ok(appended)
     }
+}
+
+/// One `INSERT … RETURNING seq AS k` per event, in one string (placeholders
+/// numbered over all of them), with the events' values.
+fn insert_events(events: &[Event]) -> Result<(String, AnyArguments), StoreError> {
+    let mut sql = String::new();
+    let mut args = AnyArguments::default();
+    for (i, e) in events.iter().enumerate() {
+        let n = i * 5;
+        if i > 0 {
+            sql.push_str(";\n");
+        }
+        sql.push_str(&format!(
+            "INSERT INTO events (session_id, tenant_id, event, data, created_at) \
+             VALUES (${}, ${}, ${}, ${}, ${}) RETURNING seq AS k",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5
+        ));
+        let bound = args
+            .add(e.session_id.clone())
+            .and_then(|_| args.add(e.tenant_id.clone()))
+            .and_then(|_| args.add(e.event.as_str()))
+            .and_then(|_| args.add(e.data.to_string()))
+            .and_then(|_| args.add(e.created_at));
+        bound.map_err(|e| StoreError::Db(sqlx::Error::Encode(e)))?;
+    }
+    Ok((sql, args))
 }
 
 impl Store {
     /// Opens a spine transaction (see the module doc).
     pub async fn begin(&self) -> Result<SpineTx, StoreError> {
         Ok(SpineTx {
-            tx: self.writer().begin().await?,
+            tx: WriterTx::begin(self).await?,
             store: self.clone(),
             appended: None,
             events: Vec::new(),
@@ -220,10 +280,12 @@ impl Store {
         created_at: i64,
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin().await?;
-        let key = tx
-            .append_at(session_id, tenant_id, event, data, created_at)
+        tx.append_at(session_id, tenant_id, event, data, created_at)
             .await?;
-        tx.commit().await?;
+        let key = tx
+            .commit_keyed()
+            .await?
+            .ok_or_else(|| StoreError::Conflict("an appended event has no key".into()))?;
         if self.kind == DbKind::Sqlite {
             return Ok(key);
         }

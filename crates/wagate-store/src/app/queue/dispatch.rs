@@ -76,6 +76,7 @@ impl Store {
         id: &str,
         fence: Option<&crate::app::cluster::Fence>,
     ) -> Result<bool, StoreError> {
+        let mut writer = self.writer().await?;
         let done = match fence {
             None => sqlx::query(
                 "UPDATE send_queue SET status = 'sending', attempts = attempts + 1, updated_at = $2
@@ -83,7 +84,7 @@ impl Store {
             )
             .bind(id)
             .bind(wagate_core::now_ms())
-            .execute(self.writer())
+            .execute(&mut *writer)
             .await?,
             Some(fence) => sqlx::query(
                 "UPDATE send_queue SET status = 'sending', attempts = attempts + 1, updated_at = $2
@@ -95,7 +96,7 @@ impl Store {
             .bind(wagate_core::now_ms())
             .bind(&fence.node_id)
             .bind(fence.generation)
-            .execute(self.writer())
+            .execute(&mut *writer)
             .await?,
         };
         Ok(done.rows_affected() > 0)

@@ -14,7 +14,9 @@ impl Store {
         let now = wagate_core::now_ms();
         // On the group-commit writer: queued means on disk before anyone
         // is told so.
-        let done = insert_queued(self.writer(), new, now).await?;
+        let mut writer = self.writer().await?;
+        let done = insert_queued(&mut *writer, new, now).await?;
+        drop(writer);
         self.wait_durable().await?;
         if done {
             return Ok(Enqueued::New(Box::new(QueuedRecord::queued(new, now))));

@@ -92,12 +92,14 @@ impl Store {
     }
 
     pub async fn set_session_desired(&self, id: &str, running: bool) -> Result<(), StoreError> {
+        let mut writer = self.writer().await?;
         sqlx::query("UPDATE sessions SET desired = $1, updated_at = $2 WHERE id = $3")
             .bind(if running { "running" } else { "stopped" })
             .bind(wagate_core::now_ms())
             .bind(id)
-            .execute(self.writer())
+            .execute(&mut *writer)
             .await?;
+        drop(writer);
         self.wait_durable().await
     }
 }

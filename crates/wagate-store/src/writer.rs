@@ -1,0 +1,238 @@
+//! The connection the hot writes go to, and transactions on it.
+//!
+//! On a SQLite file with group commit every hot write (spine transactions,
+//! the send queue, the engine's Signal state) goes to one connection
+//! (SQLite has one writer anyway). That connection used to be a pool of
+//! one. But a pool pings a connection whenever it is given back, from a
+//! task spawned for it, and only then lends it again. With sqlx's SQLite
+//! driver a ping is a round trip to the connection's own thread. So every
+//! use of the writer cost one spawned task and one extra round trip, and the
+//! writer sat idle meanwhile while everyone else queued for it.
+//!
+//! [`Writer::Held`] is that one connection, held for good behind an async
+//! mutex: lending it is taking the lock, giving it back is dropping the
+//! guard. Elsewhere (PostgreSQL, SQLite without group commit) a write takes
+//! a connection from the pool as before ([`Writer::Pooled`]).
+//!
+//! [`WriterTx`] is a transaction on either. On the held connection it is
+//! plain `BEGIN` and `COMMIT`, and its last statements can share the
+//! `COMMIT`'s round trip ([`WriterTx::commit_after`]: a spine
+//! transaction's events). A transaction dropped without commit leaves a
+//! note on the connection, and whoever takes it next rolls it back first;
+//! a task is spawned to take it at once, so the write lock is not held
+//! while nobody writes.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::db::Store;
+
+/// The one writer connection of a SQLite file, held for good.
+#[derive(Clone)]
+pub(crate) struct HeldWriter {
+    conn: Arc<Mutex<HeldConn>>,
+    /// How long a writer waits for the connection before failing (as a
+    /// pool's acquire timeout does: a bug that holds it forever fails
+    /// loudly instead of hanging every write).
+    timeout: Duration,
+}
+
+pub(crate) struct HeldConn {
+    conn: AnyConnection,
+    /// A transaction was begun on it and not committed: roll it back
+    /// before anything else runs.
+    in_tx: bool,
+}
+
+impl HeldWriter {
+    pub(crate) fn new(conn: AnyConnection, timeout: Duration) -> Self {
+        HeldWriter {
+            conn: Arc::new(Mutex::new(HeldConn { conn, in_tx: false })),
+            timeout,
+        }
+    }
+
+    /// Takes the connection, rolling back what a dropped transaction left.
+    async fn lock(&self) -> Result<OwnedMutexGuard<HeldConn>, sqlx::Error> {
+        let mut held = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        if held.in_tx {
+            // Fails only when SQLite already rolled back itself (an I/O
+            // error, say): there is nothing left to undo then.
+            if let Err(e) = sqlx::query("ROLLBACK").execute(&mut held.conn).await {
+                tracing::debug!("rollback of a dropped transaction: {e}");
+            }
+            held.in_tx = false;
+        }
+        Ok(held)
+    }
+}
+
+/// A connection lent for a write (see the module doc).
+pub(crate) enum Writer {
+    Pooled(PoolConnection<Any>),
+    Held(OwnedMutexGuard<HeldConn>),
+}
+
+impl Deref for Writer {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Writer::Pooled(c) => c,
+            Writer::Held(c) => &c.conn,
+        }
+    }
+}
+
+impl DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Writer::Pooled(c) => c,
+            Writer::Held(c) => &mut c.conn,
+        }
+    }
+}
+
+impl Store {
+    /// The connection for a hot write: the group-commit writer on a SQLite
+    /// file, one from the shared pool otherwise. A commit on it is durable
+    /// only after [`Store::wait_durable`].
+    pub(crate) async fn writer(&self) -> Result<Writer, sqlx::Error> {
+        match &self.group {
+            Some(group) => Ok(Writer::Held(group.writer().lock().await?)),
+            None => Ok(Writer::Pooled(self.pool.acquire().await?)),
+        }
+    }
+}
+
+/// A transaction on the writer (see the module doc).
+pub(crate) struct WriterTx {
+    inner: TxInner,
+}
+
+enum TxInner {
+    /// `None` once committed.
+    Pooled(Option<sqlx::Transaction<'static, Any>>),
+    Held {
+        conn: OwnedMutexGuard<HeldConn>,
+        writer: HeldWriter,
+    },
+}
+
+impl WriterTx {
+    pub(crate) async fn begin(store: &Store) -> Result<WriterTx, sqlx::Error> {
+        let inner = match &store.group {
+            Some(group) => {
+                let writer = group.writer().clone();
+                let mut conn = writer.lock().await?;
+                sqlx::query("BEGIN").execute(&mut conn.conn).await?;
+                conn.in_tx = true;
+                TxInner::Held { conn, writer }
+            }
+            None => TxInner::Pooled(Some(store.pool.begin().await?)),
+        };
+        Ok(WriterTx { inner })
+    }
+
+    /// Whether [`WriterTx::commit_after`] runs its statements with the
+    /// `COMMIT` in one round trip (the held connection); elsewhere it runs
+    /// them one by one, then commits.
+    pub(crate) fn batches_commit(&self) -> bool {
+        matches!(self.inner, TxInner::Held { .. })
+    }
+
+    /// Commits, and gives the connection back.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.commit_after(None).await.map(|_| ())
+    }
+
+    /// Runs `last` (statements in one string, `$1…` numbered over all of
+    /// them, with their arguments) and commits; returns the rows `last`
+    /// returned. On the held connection that is one round trip to the
+    /// connection's thread; elsewhere `last` must be one statement.
+    pub(crate) async fn commit_after(
+        mut self,
+        last: Option<(String, AnyArguments)>,
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        match &mut self.inner {
+            TxInner::Held { conn, .. } => {
+                let rows = match last {
+                    Some((mut sql, args)) => {
+                        sql.push_str(";\nCOMMIT");
+                        sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+                            .fetch_all(&mut conn.conn)
+                            .await?
+                    }
+                    None => {
+                        sqlx::query("COMMIT").execute(&mut conn.conn).await?;
+                        Vec::new()
+                    }
+                };
+                conn.in_tx = false;
+                Ok(rows)
+            }
+            TxInner::Pooled(tx) => {
+                let Some(mut tx) = tx.take() else {
+                    return Ok(Vec::new());
+                };
+                let rows = match last {
+                    Some((sql, args)) => {
+                        sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+                            .fetch_all(&mut *tx)
+                            .await?
+                    }
+                    None => Vec::new(),
+                };
+                tx.commit().await?;
+                Ok(rows)
+            }
+        }
+    }
+}
+
+impl Deref for WriterTx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match &self.inner {
+            TxInner::Pooled(Some(tx)) => tx,
+            TxInner::Pooled(None) => unreachable!("a committed transaction is consumed"),
+            TxInner::Held { conn, .. } => &conn.conn,
+        }
+    }
+}
+
+impl DerefMut for WriterTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.inner {
+            TxInner::Pooled(Some(tx)) => tx,
+            TxInner::Pooled(None) => unreachable!("a committed transaction is consumed"),
+            TxInner::Held { conn, .. } => &mut conn.conn,
+        }
+    }
+}
+
+impl Drop for WriterTx {
+    fn drop(&mut self) {
+        // Not committed: the connection keeps its note (`in_tx`), and the
+        // next holder rolls back. Take it now, so the write lock is given
+        // up even if nobody writes for a while.
+        if let TxInner::Held { conn, writer } = &self.inner
+            && conn.in_tx
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let writer = writer.clone();
+            runtime.spawn(async move {
+                let _ = writer.lock().await;
+            });
+        }
+    }
+}
