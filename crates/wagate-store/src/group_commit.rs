@@ -74,11 +74,14 @@ struct Shared {
 }
 
 /// What group commit has done since start: commits (and log reads) that
-/// waited for a sync, and the fsyncs that served them.
+/// waited for a sync, the fsyncs that served them, and how long the writer
+/// connection was in use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GroupCommitStats {
     pub waits: u64,
     pub syncs: u64,
+    /// Time the writer connection was lent out, in microseconds.
+    pub writer_busy_micros: u64,
 }
 
 impl GroupCommit {
@@ -132,6 +135,7 @@ impl GroupCommit {
         GroupCommitStats {
             waits: self.shared.tickets.load(Ordering::Acquire),
             syncs: self.shared.syncs.load(Ordering::Acquire),
+            writer_busy_micros: u64::try_from(self.writer.busy().as_micros()).unwrap_or(u64::MAX),
         }
     }
 

@@ -24,7 +24,8 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::pool::PoolConnection;
@@ -41,6 +42,9 @@ pub(crate) struct HeldWriter {
     /// pool's acquire timeout does: a bug that holds it forever fails
     /// loudly instead of hanging every write).
     timeout: Duration,
+    /// Microseconds the connection was lent out so far: its rate is the
+    /// writer's utilization (`/metrics`).
+    busy_micros: Arc<AtomicU64>,
 }
 
 pub(crate) struct HeldConn {
@@ -55,14 +59,25 @@ impl HeldWriter {
         HeldWriter {
             conn: Arc::new(Mutex::new(HeldConn { conn, in_tx: false })),
             timeout,
+            busy_micros: Arc::default(),
         }
     }
 
+    /// How long the connection was lent out so far.
+    pub(crate) fn busy(&self) -> Duration {
+        Duration::from_micros(self.busy_micros.load(Ordering::Relaxed))
+    }
+
     /// Takes the connection, rolling back what a dropped transaction left.
-    async fn lock(&self) -> Result<OwnedMutexGuard<HeldConn>, sqlx::Error> {
-        let mut held = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
+    async fn lock(&self) -> Result<HeldGuard, sqlx::Error> {
+        let guard = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        let mut held = HeldGuard {
+            guard,
+            since: Instant::now(),
+            busy_micros: self.busy_micros.clone(),
+        };
         if held.in_tx {
             // Fails only when SQLite already rolled back itself (an I/O
             // error, say): there is nothing left to undo then.
@@ -75,10 +90,38 @@ impl HeldWriter {
     }
 }
 
+/// The held connection, lent out: counts the time until it is given back.
+pub(crate) struct HeldGuard {
+    guard: OwnedMutexGuard<HeldConn>,
+    since: Instant,
+    busy_micros: Arc<AtomicU64>,
+}
+
+impl Deref for HeldGuard {
+    type Target = HeldConn;
+
+    fn deref(&self) -> &HeldConn {
+        &self.guard
+    }
+}
+
+impl DerefMut for HeldGuard {
+    fn deref_mut(&mut self) -> &mut HeldConn {
+        &mut self.guard
+    }
+}
+
+impl Drop for HeldGuard {
+    fn drop(&mut self) {
+        let micros = u64::try_from(self.since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.busy_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
 /// A connection lent for a write (see the module doc).
 pub(crate) enum Writer {
     Pooled(PoolConnection<Any>),
-    Held(OwnedMutexGuard<HeldConn>),
+    Held(HeldGuard),
 }
 
 impl Deref for Writer {
@@ -122,7 +165,7 @@ enum TxInner {
     /// `None` once committed.
     Pooled(Option<sqlx::Transaction<'static, Any>>),
     Held {
-        conn: OwnedMutexGuard<HeldConn>,
+        conn: HeldGuard,
         writer: HeldWriter,
     },
 }

@@ -53,6 +53,7 @@ pub struct Metrics {
     fds: Gauge,
     group_commit_waits: Gauge,
     group_commit_syncs: Gauge,
+    writer_busy_micros: Gauge,
 }
 
 impl Default for Metrics {
@@ -87,6 +88,7 @@ impl Metrics {
             fds: Gauge::default(),
             group_commit_waits: Gauge::default(),
             group_commit_syncs: Gauge::default(),
+            writer_busy_micros: Gauge::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -203,6 +205,11 @@ impl Metrics {
             "sqlite_wal_syncs",
             "fsyncs of the SQLite WAL that group commit made since start; waits / syncs is the commits each fsync served",
             m.group_commit_syncs.clone(),
+        );
+        r.register(
+            "sqlite_writer_busy_microseconds",
+            "Time the SQLite writer connection (every hot write goes through it) was in use since start; its rate against wall time is the writer's utilization",
+            m.writer_busy_micros.clone(),
         );
         m
     }
@@ -378,6 +385,8 @@ impl Metrics {
         if let Some(g) = store.group_commit_stats() {
             self.group_commit_waits.set(g.waits as i64);
             self.group_commit_syncs.set(g.syncs as i64);
+            self.writer_busy_micros
+                .set(i64::try_from(g.writer_busy_micros).unwrap_or(i64::MAX));
         }
         if let Some(rss) = resident_bytes() {
             self.rss.set(rss);

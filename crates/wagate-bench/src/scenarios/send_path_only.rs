@@ -59,7 +59,8 @@ impl SendPathOnly<'_> {
             false,
         )
         .await?;
-        sync["cpu"] = cpu.finish(self.messages, started.elapsed().as_secs_f64());
+        let sync_secs = started.elapsed().as_secs_f64();
+        sync["cpu"] = cpu.finish(self.messages, sync_secs);
         let middle = group_commit(&api).await;
         eprintln!("sync sends: {sync}");
         let started = std::time::Instant::now();
@@ -73,7 +74,8 @@ impl SendPathOnly<'_> {
             true,
         )
         .await?;
-        queued["cpu"] = cpu.finish(self.messages, started.elapsed().as_secs_f64());
+        let queued_secs = started.elapsed().as_secs_f64();
+        queued["cpu"] = cpu.finish(self.messages, queued_secs);
         let after = group_commit(&api).await;
         eprintln!("queued sends: {queued}");
         gw.stop();
@@ -81,16 +83,16 @@ impl SendPathOnly<'_> {
             "sessions": n,
             "sqliteSynchronous": self.sqlite_synchronous,
             "sync": sync,
-            "syncGroupCommit": delta(before, middle, self.messages),
+            "syncGroupCommit": delta(before, middle, self.messages, sync_secs),
             "queued": queued,
-            "queuedGroupCommit": delta(middle, after, self.messages),
+            "queuedGroupCommit": delta(middle, after, self.messages, queued_secs),
         }))
     }
 }
 
-/// `(waits, syncs)` from the gateway's `/metrics` (absent without group
-/// commit).
-async fn group_commit(api: &Api) -> Option<(f64, f64)> {
+/// `(waits, syncs, writer busy µs)` from the gateway's `/metrics` (absent
+/// without group commit).
+async fn group_commit(api: &Api) -> Option<(f64, f64, f64)> {
     let text = api
         .http
         .get(format!("{}/metrics", api.base))
@@ -110,12 +112,18 @@ async fn group_commit(api: &Api) -> Option<(f64, f64)> {
     Some((
         value("wagate_sqlite_group_commit_waits")?,
         value("wagate_sqlite_wal_syncs")?,
+        value("wagate_sqlite_writer_busy_microseconds").unwrap_or(0.0),
     ))
 }
 
-fn delta(from: Option<(f64, f64)>, to: Option<(f64, f64)>, messages: usize) -> Value {
+fn delta(
+    from: Option<(f64, f64, f64)>,
+    to: Option<(f64, f64, f64)>,
+    messages: usize,
+    wall_secs: f64,
+) -> Value {
     match (from, to) {
-        (Some((w0, s0)), Some((w1, s1))) => {
+        (Some((w0, s0, b0)), Some((w1, s1, b1))) => {
             let (waits, syncs) = (w1 - w0, s1 - s0);
             json!({
                 "waits": waits,
@@ -123,6 +131,9 @@ fn delta(from: Option<(f64, f64)>, to: Option<(f64, f64)>, messages: usize) -> V
                 "waitsPerMessage": waits / messages as f64,
                 "fsyncsPerMessage": syncs / messages as f64,
                 "waitsPerFsync": if syncs > 0.0 { waits / syncs } else { 0.0 },
+                // Share of the wall time the one writer connection was in use.
+                "writerUtilization": (b1 - b0) / (wall_secs.max(1e-9) * 1e6),
+                "writerMicrosPerMessage": (b1 - b0) / messages as f64,
             })
         }
         _ => Value::Null,

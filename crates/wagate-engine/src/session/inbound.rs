@@ -242,22 +242,9 @@ impl Session {
             media,
             from_history: false,
         };
-        // The message and its event commit together: a failure leaves
-        // neither, the hook fails, and WhatsApp redelivers.
-        let mut tx = self.shared.store.begin().await?;
-        if !tx.insert_message(&record).await? {
-            debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored");
-            return Ok(());
-        }
+        // The event's data first: the writer is held from `begin` to the
+        // commit, and nothing else should wait while a lookup runs.
         let extras = convert::extras(message);
-        if let Some(x) = &extras {
-            tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
-                .await?;
-        }
-        // A poll is kept with its secret, for the votes to come.
-        if let Some(poll) = crate::polls::message::received(&self.id, message, info) {
-            tx.insert_poll(&poll).await?;
-        }
         let event = if record.from_me {
             EventKind::MessageSent
         } else {
@@ -275,6 +262,21 @@ impl Session {
         // A channel's post is named by its server id (reactions take it).
         if ChatKind::of(&record.chat_id) == ChatKind::Channel && info.server_id > 0 {
             data["serverId"] = json!(info.server_id);
+        }
+        // The message and its event commit together: a failure leaves
+        // neither, the hook fails, and WhatsApp redelivers.
+        let mut tx = self.shared.store.begin().await?;
+        if !tx.insert_message(&record).await? {
+            debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored");
+            return Ok(());
+        }
+        if let Some(x) = &extras {
+            tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
+                .await?;
+        }
+        // A poll is kept with its secret, for the votes to come.
+        if let Some(poll) = crate::polls::message::received(&self.id, message, info) {
+            tx.insert_poll(&poll).await?;
         }
         tx.append(&self.id, &self.tenant_id, event, &data).await?;
         tx.commit().await?;

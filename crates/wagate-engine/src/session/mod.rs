@@ -365,12 +365,14 @@ impl Session {
         record: &NewMessage,
         extras: Option<&serde_json::Value>,
     ) -> Result<(), EngineError> {
+        // The event's data first: the writer is held from `begin` to the
+        // commit, and nothing else should wait while a lookup runs.
+        let mut data = message_event_data(record);
+        self.add_lid_fields(&mut data, record, None).await;
         let mut tx = self.shared.store.begin().await?;
         if !tx.insert_message(record).await? {
             return Ok(());
         }
-        let mut data = message_event_data(record);
-        self.add_lid_fields(&mut data, record, None).await;
         if let Some(x) = extras {
             tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
                 .await?;
