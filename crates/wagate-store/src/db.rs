@@ -247,6 +247,18 @@ impl Store {
         &self.pool
     }
 
+    /// The connection for a hot write: the group-commit writer on a SQLite
+    /// file, one from the shared pool otherwise (`writer.rs`). A commit on
+    /// it is durable only after [`Store::wait_durable`].
+    pub(crate) async fn writer(&self) -> Result<crate::writer::Writer, sqlx::Error> {
+        crate::writer::Writer::take(self.group.as_ref().map(|g| g.writer()), &self.pool).await
+    }
+
+    /// A transaction on [`Store::writer`]'s connection.
+    pub(crate) async fn begin_writer_tx(&self) -> Result<crate::writer::WriterTx, sqlx::Error> {
+        crate::writer::WriterTx::begin(self.group.as_ref().map(|g| g.writer()), &self.pool).await
+    }
+
     /// Waits until everything committed before this call is on disk (one
     /// fsync shared with every concurrent caller; see
     /// [`crate::group_commit`]). Immediate where each commit syncs itself.

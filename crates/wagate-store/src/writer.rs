@@ -29,10 +29,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection};
+use sqlx::{Any, AnyConnection, AnyPool};
 use tokio::sync::{Mutex, OwnedMutexGuard};
-
-use crate::db::Store;
 
 /// The one writer connection of a SQLite file, held for good.
 #[derive(Clone)]
@@ -144,14 +142,15 @@ impl DerefMut for Writer {
     }
 }
 
-impl Store {
-    /// The connection for a hot write: the group-commit writer on a SQLite
-    /// file, one from the shared pool otherwise. A commit on it is durable
-    /// only after [`Store::wait_durable`].
-    pub(crate) async fn writer(&self) -> Result<Writer, sqlx::Error> {
-        match &self.group {
-            Some(group) => Ok(Writer::Held(group.writer().lock().await?)),
-            None => Ok(Writer::Pooled(self.pool.acquire().await?)),
+impl Writer {
+    /// The held connection when there is one, else one from `pool`.
+    pub(crate) async fn take(
+        held: Option<&HeldWriter>,
+        pool: &AnyPool,
+    ) -> Result<Writer, sqlx::Error> {
+        match held {
+            Some(held) => Ok(Writer::Held(held.lock().await?)),
+            None => Ok(Writer::Pooled(pool.acquire().await?)),
         }
     }
 }
@@ -171,16 +170,21 @@ enum TxInner {
 }
 
 impl WriterTx {
-    pub(crate) async fn begin(store: &Store) -> Result<WriterTx, sqlx::Error> {
-        let inner = match &store.group {
-            Some(group) => {
-                let writer = group.writer().clone();
+    /// Begins on the held connection when there is one, else on one from
+    /// `pool`.
+    pub(crate) async fn begin(
+        held: Option<&HeldWriter>,
+        pool: &AnyPool,
+    ) -> Result<WriterTx, sqlx::Error> {
+        let inner = match held {
+            Some(held) => {
+                let writer = held.clone();
                 let mut conn = writer.lock().await?;
                 sqlx::query("BEGIN").execute(&mut conn.conn).await?;
                 conn.in_tx = true;
                 TxInner::Held { conn, writer }
             }
-            None => TxInner::Pooled(Some(store.pool.begin().await?)),
+            None => TxInner::Pooled(Some(pool.begin().await?)),
         };
         Ok(WriterTx { inner })
     }

@@ -46,7 +46,7 @@ impl DeviceBackend {
     /// fence, it holds the lease row (`FOR SHARE`) and is refused when this
     /// node no longer holds the lease.
     pub(crate) async fn begin_write(&self) -> Result<WriterTx, WaStoreError> {
-        let mut tx = WriterTx::begin(&self.store).await.map_err(db_err)?;
+        let mut tx = self.store.begin_writer_tx().await.map_err(db_err)?;
         if let Some(f) = self.write_fence() {
             let held = sqlx::query(
                 "SELECT 1 AS one FROM session_leases

@@ -262,7 +262,7 @@ impl Store {
     /// Opens a spine transaction (see the module doc).
     pub async fn begin(&self) -> Result<SpineTx, StoreError> {
         Ok(SpineTx {
-            tx: WriterTx::begin(self).await?,
+            tx: self.begin_writer_tx().await?,
             store: self.clone(),
             appended: None,
             events: Vec::new(),
