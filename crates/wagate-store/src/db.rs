@@ -3,10 +3,10 @@
 //! [`Store`] is the one handle every part of the gateway shares: a single
 //! `sqlx::AnyPool` (never a pool or a file per session), on a SQLite file
 //! the group-commit writer's one connection (`writer.rs`), and the
-//! [`DbKind`] so callers can pick the rare dialect-specific statement. `connect` creates
-//! SQLite files (and their directories), turns on WAL (with `synchronous=FULL`
-//! unless `SQLITE_SYNCHRONOUS=normal`), and runs the migration
-//! set that matches the database. It also owns the device lifecycle of the
+//! [`DbKind`] so callers can pick the rare dialect-specific statement.
+//! `connect` creates SQLite files (and their directories), turns on WAL
+//! (with `synchronous=FULL` unless `SQLITE_SYNCHRONOUS=normal`), and runs
+//! the migration set that matches the database. It also owns the device lifecycle of the
 //! engine tables: allocating a device id and wiping one.
 
 use std::path::Path;

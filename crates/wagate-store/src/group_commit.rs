@@ -135,7 +135,7 @@ impl GroupCommit {
         GroupCommitStats {
             waits: self.shared.tickets.load(Ordering::Acquire),
             syncs: self.shared.syncs.load(Ordering::Acquire),
-            writer_busy_micros: u64::try_from(self.writer.busy().as_micros()).unwrap_or(u64::MAX),
+            writer_busy_micros: self.writer.busy_micros(),
         }
     }
 

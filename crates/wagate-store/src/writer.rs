@@ -61,9 +61,9 @@ impl HeldWriter {
         }
     }
 
-    /// How long the connection was lent out so far.
-    pub(crate) fn busy(&self) -> Duration {
-        Duration::from_micros(self.busy_micros.load(Ordering::Relaxed))
+    /// Microseconds the connection was lent out so far.
+    pub(crate) fn busy_micros(&self) -> u64 {
+        self.busy_micros.load(Ordering::Relaxed)
     }
 
     /// Takes the connection, rolling back what a dropped transaction left.

@@ -66,8 +66,8 @@ async fn beat(store: &Store, node: &str) {
         .unwrap();
 }
 
-async fn leases_are_fenced(store: Store) {
-    // Step 1: a session that should run, and two nodes.
+/// Session `S`, meant to run, and two live nodes, a and b.
+async fn session_and_two_nodes(store: &Store) {
     store
         .insert_session(&NewSession {
             id: S.into(),
@@ -78,8 +78,13 @@ async fn leases_are_fenced(store: Store) {
         .await
         .unwrap();
     store.set_session_desired(S, true).await.unwrap();
-    beat(&store, "a").await;
-    beat(&store, "b").await;
+    beat(store, "a").await;
+    beat(store, "b").await;
+}
+
+async fn leases_are_fenced(store: Store) {
+    // Step 1: a session that should run, and two nodes.
+    session_and_two_nodes(&store).await;
 
     // Step 2: node a takes every orphan (this one), generation 1.
     let taken = store.claim_orphan_sessions("a", TTL_MS, 10).await.unwrap();
@@ -227,18 +232,7 @@ async fn leases_are_fenced_on_postgres() {
 /// and leaves b's state as it was, and b's backend writes.
 async fn device_writes_are_fenced(store: Store) {
     // Step 1: a session with a device, run by node a (generation 1).
-    store
-        .insert_session(&NewSession {
-            id: S.into(),
-            tenant_id: ADMIN_TENANT_ID.into(),
-            name: "leased".into(),
-            meta: Default::default(),
-        })
-        .await
-        .unwrap();
-    store.set_session_desired(S, true).await.unwrap();
-    beat(&store, "a").await;
-    beat(&store, "b").await;
+    session_and_two_nodes(&store).await;
     let device = store.create_device().await.unwrap();
     store.set_session_device(S, Some(device)).await.unwrap();
     assert_eq!(

@@ -9,6 +9,18 @@ use serde_json::json;
 use wagate_store::Store;
 use wagate_store::app::EventQuery;
 
+/// The first `limit` events of the log (durable ones only).
+async fn log(store: &Store, limit: u32) -> Vec<wagate_store::app::EventRecord> {
+    store
+        .read_events(&EventQuery {
+            after: 0,
+            limit,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
 async fn store_in(dir: &tempfile::TempDir) -> Store {
     // SAFETY: this test binary never sets the variable.
     unsafe { std::env::remove_var("SQLITE_SYNCHRONOUS") };
@@ -71,14 +83,7 @@ async fn a_commit_returns_after_a_sync_that_covers_it() {
     assert!(after.syncs > before.syncs, "{before:?} -> {after:?}");
 
     // And the event is readable, through the durable-only log read.
-    let events = store
-        .read_events(&EventQuery {
-            after: 0,
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let events = log(&store, 10).await;
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![seq]);
 }
 
@@ -125,14 +130,7 @@ async fn concurrent_commits_share_fsyncs_and_all_land() {
 
     // And every event is in the log exactly once, in commit order.
     seqs.sort();
-    let events = store
-        .read_events(&EventQuery {
-            after: 0,
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let events = log(&store, 1000).await;
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
 }
 
@@ -224,14 +222,7 @@ async fn a_dropped_transaction_leaves_nothing_and_frees_the_writer() {
     // the three events are there, in order, with their data.
     assert!(store.get_session("sess_dropped").await.unwrap().is_none());
     assert!(store.get_session("sess_other").await.unwrap().is_some());
-    let events = store
-        .read_events(&EventQuery {
-            after: 0,
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let events = log(&store, 10).await;
     let data: Vec<_> = events.iter().map(|e| e.data["n"].clone()).collect();
     assert_eq!(data, vec![json!(1), json!(2), json!(3)]);
     assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));

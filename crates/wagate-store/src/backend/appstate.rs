@@ -7,7 +7,6 @@
 //! re-requested) and an undecodable hash state reads as the default (the
 //! collection re-syncs from version 0) instead of failing the sync.
 
-use super::fence::WriteOn;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -16,6 +15,7 @@ use wacore::appstate::processor::AppStateMutationMAC;
 use wacore::store::error::{Result, StoreError};
 use wacore::store::traits::{AppStateSyncKey, AppSyncStore};
 
+use super::fence::WriteOn;
 use super::wire::{
     decode_app_state_sync_key, decode_hash_state, encode_app_state_sync_key, encode_hash_state,
 };

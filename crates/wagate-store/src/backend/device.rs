@@ -9,7 +9,6 @@
 //! `client_profile`, `nct_salt_sync_seen`) are not stored and come back with
 //! the same defaults the reference backend uses.
 
-use super::fence::WriteOn;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -19,6 +18,7 @@ use wacore::store::error::{Result, StoreError};
 use wacore::store::traits::DeviceStore;
 use wacore_binary::Jid;
 
+use super::fence::WriteOn;
 use super::wire::{decode_server_cert_chain, encode_server_cert_chain};
 use super::{DeviceBackend, db_err, now_secs, to_u32};
 

@@ -7,7 +7,6 @@
 //! over everything) and the later non-zero parent time wins. Duplicates inside
 //! one batch are merged the same way in Rust before the upsert.
 
-use super::fence::WriteOn;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -16,6 +15,7 @@ use wacore::store::traits::{
     MsgSecretEntry, MsgSecretStore, merge_msg_secret_expiry, merge_msg_secret_message_ts,
 };
 
+use super::fence::WriteOn;
 use super::{CHUNK, DeviceBackend, db_err, dyn_query, now_secs, values_rows};
 
 /// `(chat, sender, msg_id)`.

@@ -5,7 +5,6 @@
 //! (duplicate keys in a batch collapse to the last value first: PostgreSQL
 //! refuses to upsert the same row twice in one statement).
 
-use super::fence::WriteOn;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -14,6 +13,7 @@ use bytes::Bytes;
 use wacore::store::error::{Result, StoreError};
 use wacore::store::traits::SignalStore;
 
+use super::fence::WriteOn;
 use super::{
     CHUNK, DeviceBackend, db_err, dyn_query, last_wins, placeholders, to_u32, values_rows,
 };

@@ -145,8 +145,10 @@ impl SpineTx {
         data: &serde_json::Value,
         created_at: i64,
     ) -> Result<(), StoreError> {
-        let event = Event {
-            seq: 0,
+        // SQLite keeps each event for the publisher's hand-off (numbered at
+        // the insert); PostgreSQL needs no copy.
+        let event = |seq| Event {
+            seq,
             session_id: session_id.to_string(),
             tenant_id: tenant_id.to_string(),
             event: kind,
@@ -154,7 +156,7 @@ impl SpineTx {
             created_at,
         };
         if self.tx.batches_commit() {
-            self.events.push(event);
+            self.events.push(event(0));
             return Ok(());
         }
         let returning = match self.store.kind {
@@ -175,7 +177,7 @@ impl SpineTx {
         let key: i64 = row.try_get("k")?;
         self.appended = Some(self.appended.map_or(key, |k| k.max(key)));
         if self.store.kind == DbKind::Sqlite {
-            self.events.push(Event { seq: key, ..event });
+            self.events.push(event(key));
         }
         Ok(())
     }

@@ -1,9 +1,9 @@
 //! Retry base-key collision detection (`wa_base_keys`): the base key a
 //! message was first encrypted under, to tell a genuine retry from a replay.
 
-use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 
+use crate::backend::fence::WriteOn;
 use crate::backend::{DeviceBackend, db_err, now_secs};
 
 pub(super) async fn save_base_key(

@@ -1,10 +1,10 @@
 //! The device registry (`wa_device_lists`): each user's list of devices, as
 //! JSON, with the timestamp and hash the server gave it.
 
-use crate::backend::fence::WriteOn;
 use wacore::store::error::{Result, StoreError};
 use wacore::store::traits::{DeviceInfo, DeviceListRecord};
 
+use crate::backend::fence::WriteOn;
 use crate::backend::{
     CHUNK, DeviceBackend, db_err, dedup_last_by, dyn_query, now_secs, to_u32, values_rows,
 };

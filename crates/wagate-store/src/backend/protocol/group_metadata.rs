@@ -1,8 +1,8 @@
 //! The group metadata cache (`wa_group_metadata`): an opaque blob per group.
 
-use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 
+use crate::backend::fence::WriteOn;
 use crate::backend::{DeviceBackend, db_err, now_secs};
 
 pub(super) async fn get_group_metadata(

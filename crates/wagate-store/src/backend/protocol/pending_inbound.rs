@@ -2,11 +2,11 @@
 //! arrived before they could be decrypted, kept until they are handled or
 //! expire.
 
-use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 use wacore::store::traits::{PendingInboundKey, PendingInboundRow};
 
 use super::count;
+use crate::backend::fence::WriteOn;
 use crate::backend::{DeviceBackend, db_err, dedup_last_by, dyn_query, now_secs, values_rows};
 
 /// Pending-inbound rows per statement (4 key columns each).

@@ -2,9 +2,9 @@
 //! of a group already hold our sender key, so a group send distributes it
 //! only to those that do not.
 
-use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 
+use crate::backend::fence::WriteOn;
 use crate::backend::{
     CHUNK, DeviceBackend, db_err, dedup_last_by, dyn_query, now_secs, placeholders, values_rows,
 };

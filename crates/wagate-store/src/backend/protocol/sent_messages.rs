@@ -1,10 +1,10 @@
 //! Sent messages kept for retry receipts (`wa_sent_messages`): taken back
 //! with one `DELETE … RETURNING` when a recipient asks for a retry.
 
-use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 
 use super::count;
+use crate::backend::fence::WriteOn;
 use crate::backend::{DeviceBackend, db_err, now_secs};
 
 pub(super) async fn store_sent_message(

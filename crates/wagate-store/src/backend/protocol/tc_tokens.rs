@@ -2,11 +2,11 @@
 //! contact (newer wins) and when we last sent to them (advance only), each
 //! written by one atomic `INSERT … ON CONFLICT DO UPDATE`.
 
-use crate::backend::fence::WriteOn;
 use wacore::store::error::Result;
 use wacore::store::traits::TcTokenEntry;
 
 use super::count;
+use crate::backend::fence::WriteOn;
 use crate::backend::{DeviceBackend, db_err, now_secs};
 
 pub(super) async fn get_tc_token(b: &DeviceBackend, jid: &str) -> Result<Option<TcTokenEntry>> {
