@@ -255,6 +255,30 @@ impl Store {
         crate::writer::Writer::take(self.group.as_ref().map(|g| g.writer()), &self.pool).await
     }
 
+    /// Runs one write statement on [`Store::writer`]'s connection. With
+    /// group commit it shares a round trip (and a transaction) with other
+    /// callers' single statements (`statement_batch.rs`); elsewhere it
+    /// runs alone.
+    pub(crate) async fn execute_write<'q>(
+        &self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        use sqlx::Execute;
+        match &self.group {
+            Some(group) => {
+                let args = query
+                    .take_arguments()
+                    .map_err(sqlx::Error::Encode)?
+                    .unwrap_or_default();
+                group
+                    .batcher()
+                    .execute(query.sql().as_str().to_owned(), args)
+                    .await
+            }
+            None => query.execute(&mut *self.writer().await?).await,
+        }
+    }
+
     /// A transaction on [`Store::writer`]'s connection.
     pub(crate) async fn begin_writer_tx(&self) -> Result<crate::writer::WriterTx, sqlx::Error> {
         crate::writer::WriterTx::begin(self.group.as_ref().map(|g| g.writer()), &self.pool).await

@@ -44,12 +44,15 @@ use tokio::sync::watch;
 use tracing::error;
 
 use crate::StoreError;
+use crate::statement_batch::StatementBatcher;
 use crate::writer::HeldWriter;
 
 /// The group-commit writer of one SQLite file.
 pub(crate) struct GroupCommit {
     /// The writers' one connection, `synchronous=NORMAL`.
     writer: HeldWriter,
+    /// Single-statement writes on it, batched.
+    batcher: StatementBatcher,
     shared: Arc<Shared>,
     /// The syncer's thread, unparked when a ticket waits.
     syncer: std::thread::Thread,
@@ -82,6 +85,10 @@ pub struct GroupCommitStats {
     pub syncs: u64,
     /// Time the writer connection was lent out, in microseconds.
     pub writer_busy_micros: u64,
+    /// Single-statement writes batched on the writer, and the batches
+    /// (round trips) they took (`statement_batch.rs`).
+    pub batched_statements: u64,
+    pub statement_batches: u64,
 }
 
 impl GroupCommit {
@@ -107,6 +114,7 @@ impl GroupCommit {
             .thread()
             .clone();
         Ok(GroupCommit {
+            batcher: StatementBatcher::start(writer.clone()),
             writer,
             shared,
             syncer,
@@ -115,6 +123,10 @@ impl GroupCommit {
 
     pub(crate) fn writer(&self) -> &HeldWriter {
         &self.writer
+    }
+
+    pub(crate) fn batcher(&self) -> &StatementBatcher {
+        &self.batcher
     }
 
     /// Waits until everything committed (or read) before this call is on
@@ -132,10 +144,13 @@ impl GroupCommit {
     }
 
     pub(crate) fn stats(&self) -> GroupCommitStats {
+        let (batched_statements, statement_batches) = self.batcher.counts();
         GroupCommitStats {
             waits: self.shared.tickets.load(Ordering::Acquire),
             syncs: self.shared.syncs.load(Ordering::Acquire),
             writer_busy_micros: self.writer.busy_micros(),
+            batched_statements,
+            statement_batches,
         }
     }
 

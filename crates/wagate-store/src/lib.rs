@@ -17,6 +17,7 @@ pub mod app;
 pub mod backend;
 pub mod db;
 mod group_commit;
+mod statement_batch;
 mod writer;
 
 pub use db::{DbKind, Store, StoreError, sqlite_file};

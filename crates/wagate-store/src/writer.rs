@@ -46,10 +46,10 @@ pub(crate) struct HeldWriter {
 }
 
 pub(crate) struct HeldConn {
-    conn: AnyConnection,
+    pub(crate) conn: AnyConnection,
     /// A transaction was begun on it and not committed: roll it back
     /// before anything else runs.
-    in_tx: bool,
+    pub(crate) in_tx: bool,
 }
 
 impl HeldWriter {
@@ -67,7 +67,7 @@ impl HeldWriter {
     }
 
     /// Takes the connection, rolling back what a dropped transaction left.
-    async fn lock(&self) -> Result<HeldGuard, sqlx::Error> {
+    pub(crate) async fn lock(&self) -> Result<HeldGuard, sqlx::Error> {
         let guard = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?;

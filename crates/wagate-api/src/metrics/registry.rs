@@ -54,6 +54,8 @@ pub struct Metrics {
     group_commit_waits: Gauge,
     group_commit_syncs: Gauge,
     writer_busy_micros: Gauge,
+    batched_statements: Gauge,
+    statement_batches: Gauge,
 }
 
 impl Default for Metrics {
@@ -89,6 +91,8 @@ impl Metrics {
             group_commit_waits: Gauge::default(),
             group_commit_syncs: Gauge::default(),
             writer_busy_micros: Gauge::default(),
+            batched_statements: Gauge::default(),
+            statement_batches: Gauge::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -210,6 +214,16 @@ impl Metrics {
             "sqlite_writer_busy_microseconds",
             "Time the SQLite writer connection (every hot write goes through it) was in use since start; its rate against wall time is the writer's utilization",
             m.writer_busy_micros.clone(),
+        );
+        r.register(
+            "sqlite_batched_writes",
+            "Single-statement writes (Signal state, queue claims and enqueues) run on the SQLite writer through its batcher since start",
+            m.batched_statements.clone(),
+        );
+        r.register(
+            "sqlite_write_batches",
+            "Round trips those writes took: batched_writes / write_batches is the writes each round trip carried",
+            m.statement_batches.clone(),
         );
         m
     }
@@ -387,6 +401,10 @@ impl Metrics {
             self.group_commit_syncs.set(g.syncs as i64);
             self.writer_busy_micros
                 .set(i64::try_from(g.writer_busy_micros).unwrap_or(i64::MAX));
+            self.batched_statements
+                .set(i64::try_from(g.batched_statements).unwrap_or(i64::MAX));
+            self.statement_batches
+                .set(i64::try_from(g.statement_batches).unwrap_or(i64::MAX));
         }
         if let Some(rss) = resident_bytes() {
             self.rss.set(rss);

@@ -92,7 +92,7 @@ impl SendPathOnly<'_> {
 
 /// `(waits, syncs, writer busy µs)` from the gateway's `/metrics` (absent
 /// without group commit).
-async fn group_commit(api: &Api) -> Option<(f64, f64, f64)> {
+async fn group_commit(api: &Api) -> Option<(f64, f64, f64, f64, f64)> {
     let text = api
         .http
         .get(format!("{}/metrics", api.base))
@@ -113,18 +113,21 @@ async fn group_commit(api: &Api) -> Option<(f64, f64, f64)> {
         value("wagate_sqlite_group_commit_waits")?,
         value("wagate_sqlite_wal_syncs")?,
         value("wagate_sqlite_writer_busy_microseconds").unwrap_or(0.0),
+        value("wagate_sqlite_batched_writes").unwrap_or(0.0),
+        value("wagate_sqlite_write_batches").unwrap_or(0.0),
     ))
 }
 
 fn delta(
-    from: Option<(f64, f64, f64)>,
-    to: Option<(f64, f64, f64)>,
+    from: Option<(f64, f64, f64, f64, f64)>,
+    to: Option<(f64, f64, f64, f64, f64)>,
     messages: usize,
     wall_secs: f64,
 ) -> Value {
     match (from, to) {
-        (Some((w0, s0, b0)), Some((w1, s1, b1))) => {
+        (Some((w0, s0, b0, st0, ba0)), Some((w1, s1, b1, st1, ba1))) => {
             let (waits, syncs) = (w1 - w0, s1 - s0);
+            let (statements, batches) = (st1 - st0, ba1 - ba0);
             json!({
                 "waits": waits,
                 "fsyncs": syncs,
@@ -134,6 +137,9 @@ fn delta(
                 // Share of the wall time the one writer connection was in use.
                 "writerUtilization": (b1 - b0) / (wall_secs.max(1e-9) * 1e6),
                 "writerMicrosPerMessage": (b1 - b0) / messages as f64,
+                // Single-statement writes, and the round trips they took.
+                "batchedWritesPerMessage": statements / messages as f64,
+                "writeBatchesPerMessage": batches / messages as f64,
             })
         }
         _ => Value::Null,

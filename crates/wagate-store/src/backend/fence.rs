@@ -68,16 +68,16 @@ impl DeviceBackend {
 
 /// Runs a device's write statement on the writer (see the module doc).
 pub(crate) trait WriteOn {
-    /// Executes the statement for device `b`: alone in its own implicit
-    /// transaction, or, under a fence, in a transaction that checks it.
+    /// Executes the statement for device `b`: as one write statement
+    /// (`Store::execute_write`), or, under a fence, in a transaction that
+    /// checks it.
     async fn execute_on(self, b: &DeviceBackend) -> Result<AnyQueryResult, WaStoreError>;
 }
 
 impl<'q> WriteOn for Query<'q, Any, AnyArguments> {
     async fn execute_on(self, b: &DeviceBackend) -> Result<AnyQueryResult, WaStoreError> {
         if b.write_fence().is_none() {
-            let mut writer = b.store.writer().await.map_err(db_err)?;
-            return self.execute(&mut *writer).await.map_err(db_err);
+            return b.store.execute_write(self).await.map_err(db_err);
         }
         let mut tx = b.begin_write().await?;
         let done = self.execute(&mut *tx).await.map_err(db_err)?;

@@ -76,16 +76,13 @@ impl Store {
         id: &str,
         fence: Option<&crate::app::cluster::Fence>,
     ) -> Result<bool, StoreError> {
-        let mut writer = self.writer().await?;
-        let done = match fence {
+        let claim = match fence {
             None => sqlx::query(
                 "UPDATE send_queue SET status = 'sending', attempts = attempts + 1, updated_at = $2
                      WHERE id = $1 AND status = 'queued'",
             )
             .bind(id)
-            .bind(wagate_core::now_ms())
-            .execute(&mut *writer)
-            .await?,
+            .bind(wagate_core::now_ms()),
             Some(fence) => sqlx::query(
                 "UPDATE send_queue SET status = 'sending', attempts = attempts + 1, updated_at = $2
                      WHERE id = $1 AND status = 'queued' AND EXISTS (
@@ -95,10 +92,9 @@ impl Store {
             .bind(id)
             .bind(wagate_core::now_ms())
             .bind(&fence.node_id)
-            .bind(fence.generation)
-            .execute(&mut *writer)
-            .await?,
+            .bind(fence.generation),
         };
+        let done = self.execute_write(claim).await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -123,7 +123,16 @@ pub(super) async fn insert_queued<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let done = sqlx::query(
+    let done = insert_queued_query(new, now).execute(executor).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The `INSERT` of [`insert_queued`] (nothing happens on a clash).
+pub(super) fn insert_queued_query(
+    new: &NewQueued,
+    now: i64,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(
         "INSERT INTO send_queue (id, tenant_id, session_id, wa_id, chat_id, kind, payload, lane,
                                  status, attempts, not_before, batch_id, batch_seq,
                                  idempotency_key, request_hash, created_at, updated_at)
@@ -144,9 +153,6 @@ where
     .bind(&new.idempotency_key)
     .bind(&new.request_hash)
     .bind(now)
-    .execute(executor)
-    .await?;
-    Ok(done.rows_affected() > 0)
 }
 
 pub(super) fn queued_from_row(r: &sqlx::any::AnyRow) -> Result<QueuedRecord, sqlx::Error> {

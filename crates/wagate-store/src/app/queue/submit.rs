@@ -4,7 +4,9 @@
 use sqlx::AssertSqlSafe;
 use wagate_core::QueueStatus;
 
-use super::record::{COLUMNS, Enqueued, NewQueued, QueuedRecord, insert_queued, queued_from_row};
+use super::record::{
+    COLUMNS, Enqueued, NewQueued, QueuedRecord, insert_queued_query, queued_from_row,
+};
 use crate::{Store, StoreError};
 
 impl Store {
@@ -14,9 +16,11 @@ impl Store {
         let now = wagate_core::now_ms();
         // On the group-commit writer: queued means on disk before anyone
         // is told so.
-        let mut writer = self.writer().await?;
-        let done = insert_queued(&mut *writer, new, now).await?;
-        drop(writer);
+        let done = self
+            .execute_write(insert_queued_query(new, now))
+            .await?
+            .rows_affected()
+            > 0;
         self.wait_durable().await?;
         if done {
             return Ok(Enqueued::New(Box::new(QueuedRecord::queued(new, now))));

@@ -28,8 +28,7 @@ impl Store {
         platform: Option<&str>,
         connected_at: i64,
     ) -> Result<(), StoreError> {
-        let mut writer = self.writer().await?;
-        sqlx::query(
+        let update = sqlx::query(
             "UPDATE sessions SET phone = COALESCE($1, phone), push_name = COALESCE($2, push_name),
              platform = COALESCE($3, platform), connected_at = $4, updated_at = $5 WHERE id = $6",
         )
@@ -38,10 +37,8 @@ impl Store {
         .bind(platform)
         .bind(connected_at)
         .bind(wagate_core::now_ms())
-        .bind(id)
-        .execute(&mut *writer)
-        .await?;
-        drop(writer);
+        .bind(id);
+        self.execute_write(update).await?;
         // One per connect: shares the fsyncs of a reconnect storm.
         self.wait_durable().await
     }

@@ -92,14 +92,11 @@ impl Store {
     }
 
     pub async fn set_session_desired(&self, id: &str, running: bool) -> Result<(), StoreError> {
-        let mut writer = self.writer().await?;
-        sqlx::query("UPDATE sessions SET desired = $1, updated_at = $2 WHERE id = $3")
+        let update = sqlx::query("UPDATE sessions SET desired = $1, updated_at = $2 WHERE id = $3")
             .bind(if running { "running" } else { "stopped" })
             .bind(wagate_core::now_ms())
-            .bind(id)
-            .execute(&mut *writer)
-            .await?;
-        drop(writer);
+            .bind(id);
+        self.execute_write(update).await?;
         self.wait_durable().await
     }
 }
