@@ -85,6 +85,8 @@ pub struct GroupCommitStats {
     pub syncs: u64,
     /// Time the writer connection was lent out, in microseconds.
     pub writer_busy_micros: u64,
+    /// Times the writer connection was lent out.
+    pub writer_uses: u64,
     /// Single-statement writes batched on the writer, and the batches
     /// (round trips) they took (`statement_batch.rs`).
     pub batched_statements: u64,
@@ -149,6 +151,7 @@ impl GroupCommit {
             waits: self.shared.tickets.load(Ordering::Acquire),
             syncs: self.shared.syncs.load(Ordering::Acquire),
             writer_busy_micros: self.writer.busy_micros(),
+            writer_uses: self.writer.uses(),
             batched_statements,
             statement_batches,
         }

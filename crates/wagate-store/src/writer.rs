@@ -43,6 +43,8 @@ pub(crate) struct HeldWriter {
     /// Microseconds the connection was lent out so far: its rate is the
     /// writer's utilization (`/metrics`).
     busy_micros: Arc<AtomicU64>,
+    /// Times the connection was lent out so far.
+    uses: Arc<AtomicU64>,
 }
 
 pub(crate) struct HeldConn {
@@ -58,6 +60,7 @@ impl HeldWriter {
             conn: Arc::new(Mutex::new(HeldConn { conn, in_tx: false })),
             timeout,
             busy_micros: Arc::default(),
+            uses: Arc::default(),
         }
     }
 
@@ -66,11 +69,17 @@ impl HeldWriter {
         self.busy_micros.load(Ordering::Relaxed)
     }
 
+    /// Times the connection was lent out so far.
+    pub(crate) fn uses(&self) -> u64 {
+        self.uses.load(Ordering::Relaxed)
+    }
+
     /// Takes the connection, rolling back what a dropped transaction left.
     pub(crate) async fn lock(&self) -> Result<HeldGuard, sqlx::Error> {
         let guard = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        self.uses.fetch_add(1, Ordering::Relaxed);
         let mut held = HeldGuard {
             guard,
             since: Instant::now(),

@@ -54,6 +54,7 @@ pub struct Metrics {
     group_commit_waits: Gauge,
     group_commit_syncs: Gauge,
     writer_busy_micros: Gauge,
+    writer_uses: Gauge,
     batched_statements: Gauge,
     statement_batches: Gauge,
 }
@@ -91,6 +92,7 @@ impl Metrics {
             group_commit_waits: Gauge::default(),
             group_commit_syncs: Gauge::default(),
             writer_busy_micros: Gauge::default(),
+            writer_uses: Gauge::default(),
             batched_statements: Gauge::default(),
             statement_batches: Gauge::default(),
         };
@@ -214,6 +216,11 @@ impl Metrics {
             "sqlite_writer_busy_microseconds",
             "Time the SQLite writer connection (every hot write goes through it) was in use since start; its rate against wall time is the writer's utilization",
             m.writer_busy_micros.clone(),
+        );
+        r.register(
+            "sqlite_writer_uses",
+            "Times the SQLite writer connection was lent out since start (a transaction, or a batch of single-statement writes); busy_microseconds / uses is the average hold",
+            m.writer_uses.clone(),
         );
         r.register(
             "sqlite_batched_writes",
@@ -401,6 +408,8 @@ impl Metrics {
             self.group_commit_syncs.set(g.syncs as i64);
             self.writer_busy_micros
                 .set(i64::try_from(g.writer_busy_micros).unwrap_or(i64::MAX));
+            self.writer_uses
+                .set(i64::try_from(g.writer_uses).unwrap_or(i64::MAX));
             self.batched_statements
                 .set(i64::try_from(g.batched_statements).unwrap_or(i64::MAX));
             self.statement_batches

@@ -92,7 +92,7 @@ impl SendPathOnly<'_> {
 
 /// `(waits, syncs, writer busy µs)` from the gateway's `/metrics` (absent
 /// without group commit).
-async fn group_commit(api: &Api) -> Option<(f64, f64, f64, f64, f64)> {
+async fn group_commit(api: &Api) -> Option<(f64, f64, f64, f64, f64, f64)> {
     let text = api
         .http
         .get(format!("{}/metrics", api.base))
@@ -115,17 +115,18 @@ async fn group_commit(api: &Api) -> Option<(f64, f64, f64, f64, f64)> {
         value("wagate_sqlite_writer_busy_microseconds").unwrap_or(0.0),
         value("wagate_sqlite_batched_writes").unwrap_or(0.0),
         value("wagate_sqlite_write_batches").unwrap_or(0.0),
+        value("wagate_sqlite_writer_uses").unwrap_or(0.0),
     ))
 }
 
 fn delta(
-    from: Option<(f64, f64, f64, f64, f64)>,
-    to: Option<(f64, f64, f64, f64, f64)>,
+    from: Option<(f64, f64, f64, f64, f64, f64)>,
+    to: Option<(f64, f64, f64, f64, f64, f64)>,
     messages: usize,
     wall_secs: f64,
 ) -> Value {
     match (from, to) {
-        (Some((w0, s0, b0, st0, ba0)), Some((w1, s1, b1, st1, ba1))) => {
+        (Some((w0, s0, b0, st0, ba0, u0)), Some((w1, s1, b1, st1, ba1, u1))) => {
             let (waits, syncs) = (w1 - w0, s1 - s0);
             let (statements, batches) = (st1 - st0, ba1 - ba0);
             json!({
@@ -140,6 +141,9 @@ fn delta(
                 // Single-statement writes, and the round trips they took.
                 "batchedWritesPerMessage": statements / messages as f64,
                 "writeBatchesPerMessage": batches / messages as f64,
+                // Times the writer was lent out, and the average hold.
+                "writerUsesPerMessage": (u1 - u0) / messages as f64,
+                "writerMicrosPerUse": if u1 > u0 { (b1 - b0) / (u1 - u0) } else { 0.0 },
             })
         }
         _ => Value::Null,
