@@ -113,6 +113,10 @@ struct Args {
     /// `--one-session-sync`.
     #[arg(long)]
     send_path: bool,
+    /// `--send-path` on a new PostgreSQL database (on `WAGATE_TEST_PG_URL`'s
+    /// server, as the tests).
+    #[arg(long)]
+    send_path_postgres: bool,
 }
 
 #[tokio::main]
@@ -166,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
             concurrency: args.send_concurrency,
             pair_concurrency: args.pair_concurrency,
             sqlite_synchronous: args.one_session_sync.clone(),
+            postgres: args.send_path_postgres,
         }
         .run()
         .await?;

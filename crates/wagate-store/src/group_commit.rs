@@ -12,7 +12,9 @@
 //!   storm writes thousands of those at once) use [`GroupCommit::writer`]:
 //!   one connection with `synchronous=NORMAL`, whose `COMMIT` only writes
 //!   the WAL frames (into the page cache; a `kill -9` cannot take them
-//!   back).
+//!   back). Writes of one statement reach it through
+//!   [`GroupCommit::batcher`], many in one round trip
+//!   (`statement_batch.rs`).
 //! - After its `COMMIT` a writer calls [`GroupCommit::wait_durable`]: it
 //!   takes a ticket (a counter of completed commits) and waits until the
 //!   syncer has fsynced the WAL file at a moment after that ticket was

@@ -33,6 +33,7 @@ impl OneSession<'_> {
             self.sandbox,
             data.path(),
             &self.sqlite_synchronous,
+            None,
         )
         .await;
         let api = Api::new(&gw.base);
@@ -83,6 +84,7 @@ pub(crate) async fn start_send_gateway(
     sandbox: &SandboxProcess,
     data_dir: &Path,
     sqlite_synchronous: &str,
+    database_url: Option<&str>,
 ) -> Gateway {
     let log = std::env::var_os("WAGATE_BENCH_LOG").map(std::path::PathBuf::from);
     let level = std::env::var("WAGATE_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into());
@@ -94,7 +96,7 @@ pub(crate) async fn start_send_gateway(
     let gw = Launch {
         binary,
         data_dir,
-        database_url: None,
+        database_url,
         sandbox_ws: &sandbox.ws,
         env: &env,
         allow_private: true,

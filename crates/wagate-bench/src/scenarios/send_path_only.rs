@@ -1,5 +1,7 @@
 //! The send path on its own (`--send-path`): a fresh gateway (SQLite, the
-//! `SQLITE_SYNCHRONOUS` given) with `--sessions` paired sessions whose
+//! `SQLITE_SYNCHRONOUS` given; or a new PostgreSQL database with
+//! `--send-path-postgres`: a one-node cluster, its device writes fenced by
+//! their sessions' leases) with `--sessions` paired sessions whose
 //! phones WhatsApp knows by a LID too (as it knows every account), then
 //! `--messages` sync sends and as many queued sends from up to 50 senders,
 //! `--send-concurrency` API calls at a time, each until the receiving
@@ -27,16 +29,25 @@ pub struct SendPathOnly<'a> {
     pub pair_concurrency: usize,
     /// `full` (the default) or `normal`.
     pub sqlite_synchronous: String,
+    /// On a new PostgreSQL database instead of SQLite.
+    pub postgres: bool,
 }
 
 impl SendPathOnly<'_> {
     pub async fn run(&self) -> anyhow::Result<Value> {
         let data = tempfile::tempdir()?;
+        let db = if self.postgres {
+            wagate_testkit::Db::postgres().await
+        } else {
+            wagate_testkit::Db::sqlite()
+        };
+        let url = db.url(data.path());
         let gw = start_send_gateway(
             self.binary,
             self.sandbox,
             data.path(),
             &self.sqlite_synchronous,
+            self.postgres.then_some(url.as_str()),
         )
         .await;
         let api = Api::new(&gw.base);
@@ -81,6 +92,7 @@ impl SendPathOnly<'_> {
         gw.stop();
         Ok(json!({
             "sessions": n,
+            "database": if self.postgres { "postgresql" } else { "sqlite" },
             "sqliteSynchronous": self.sqlite_synchronous,
             "sync": sync,
             "syncGroupCommit": delta(before, middle, self.messages, sync_secs),
