@@ -51,6 +51,16 @@ struct Job {
     done: oneshot::Sender<Result<AnyQueryResult, sqlx::Error>>,
 }
 
+impl Job {
+    /// Runs the statement in a round trip of its own, and answers.
+    async fn run_alone(self, conn: &mut HeldGuard) {
+        let result = sqlx::query_with(AssertSqlSafe(self.sql), self.args)
+            .execute(&mut conn.conn)
+            .await;
+        let _ = self.done.send(result);
+    }
+}
+
 /// Hands single-statement writes to the batching task (see the module doc).
 #[derive(Clone)]
 pub(crate) struct StatementBatcher {
@@ -147,11 +157,7 @@ async fn run(writer: HeldWriter, mut jobs: mpsc::UnboundedReceiver<Job>, counts:
 /// one transaction in one round trip, or, when that fails, one by one.
 async fn run_batch(conn: &mut HeldGuard, mut batch: Vec<Job>) {
     if batch.len() == 1 {
-        let job = batch.pop().expect("one job");
-        let result = sqlx::query_with(AssertSqlSafe(job.sql), job.args)
-            .execute(&mut conn.conn)
-            .await;
-        let _ = job.done.send(result);
+        batch.pop().expect("one job").run_alone(conn).await;
         return;
     }
     let (sql, args) = combine(&batch);
@@ -200,10 +206,7 @@ async fn run_batch(conn: &mut HeldGuard, mut batch: Vec<Job>) {
             let _ = sqlx::query("ROLLBACK").execute(&mut conn.conn).await;
             conn.in_tx = false;
             for job in batch {
-                let result = sqlx::query_with(AssertSqlSafe(job.sql), job.args)
-                    .execute(&mut conn.conn)
-                    .await;
-                let _ = job.done.send(result);
+                job.run_alone(conn).await;
             }
         }
     }
@@ -225,45 +228,48 @@ fn combine(batch: &[Job]) -> (String, AnyArguments) {
 
 /// Whether `sql` holds a `;` outside quotes before its end.
 fn several_statements(sql: &str) -> bool {
-    let mut quote: Option<char> = None;
+    let mut quote = None;
     let body = sql.trim_end().trim_end_matches(';');
-    body.chars().any(|c| {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, ';') => return true,
-            (None, _) => {}
+    body.chars().any(|c| unquoted(&mut quote, c) && c == ';')
+}
+
+/// Follows SQL's quotes one character at a time (`quote`: the one open):
+/// whether `c` is outside any quoted string or name, and not a quote.
+fn unquoted(quote: &mut Option<char>, c: char) -> bool {
+    match *quote {
+        Some(q) => {
+            if c == q {
+                *quote = None;
+            }
+            false
         }
-        false
-    })
+        None if c == '\'' || c == '"' => {
+            *quote = Some(c);
+            false
+        }
+        None => true,
+    }
 }
 
 /// Appends `sql` to `out` with every placeholder `$N` made `$(N + by)`.
 /// A `$` inside a quoted string or name is left alone.
 fn renumber(sql: &str, by: usize, out: &mut String) {
-    let mut quote: Option<char> = None;
-    let mut chars = sql.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
+    let mut quote = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
         out.push(c);
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '$') => {
-                let mut n = 0usize;
-                let mut digits = 0;
-                while let Some(&(_, d)) = chars.peek() {
-                    let Some(v) = d.to_digit(10) else { break };
-                    n = n * 10 + v as usize;
-                    digits += 1;
-                    chars.next();
-                }
-                if digits > 0 {
-                    out.push_str(&(n + by).to_string());
-                }
-            }
-            (None, _) => {}
+        if !(unquoted(&mut quote, c) && c == '$') {
+            continue;
+        }
+        let mut n = 0usize;
+        let mut digits = 0;
+        while let Some(v) = chars.peek().and_then(|d| d.to_digit(10)) {
+            n = n * 10 + v as usize;
+            digits += 1;
+            chars.next();
+        }
+        if digits > 0 {
+            out.push_str(&(n + by).to_string());
         }
     }
 }

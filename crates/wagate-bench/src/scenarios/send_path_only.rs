@@ -36,18 +36,19 @@ pub struct SendPathOnly<'a> {
 impl SendPathOnly<'_> {
     pub async fn run(&self) -> anyhow::Result<Value> {
         let data = tempfile::tempdir()?;
-        let db = if self.postgres {
-            wagate_testkit::Db::postgres().await
+        // Kept until the end: dropping it drops the database.
+        let postgres = if self.postgres {
+            Some(wagate_testkit::Db::postgres().await)
         } else {
-            wagate_testkit::Db::sqlite()
+            None
         };
-        let url = db.url(data.path());
+        let url = postgres.as_ref().map(|db| db.url(data.path()));
         let gw = start_send_gateway(
             self.binary,
             self.sandbox,
             data.path(),
             &self.sqlite_synchronous,
-            self.postgres.then_some(url.as_str()),
+            url.as_deref(),
         )
         .await;
         let api = Api::new(&gw.base);
@@ -102,9 +103,19 @@ impl SendPathOnly<'_> {
     }
 }
 
-/// `(waits, syncs, writer busy µs)` from the gateway's `/metrics` (absent
-/// without group commit).
-async fn group_commit(api: &Api) -> Option<(f64, f64, f64, f64, f64, f64)> {
+/// The writer's counters in the gateway's `/metrics` (absent without
+/// group commit).
+#[derive(Clone, Copy)]
+struct WriterCounters {
+    waits: f64,
+    syncs: f64,
+    busy_micros: f64,
+    batched_writes: f64,
+    write_batches: f64,
+    uses: f64,
+}
+
+async fn group_commit(api: &Api) -> Option<WriterCounters> {
     let text = api
         .http
         .get(format!("{}/metrics", api.base))
@@ -121,41 +132,42 @@ async fn group_commit(api: &Api) -> Option<(f64, f64, f64, f64, f64, f64)> {
             .and_then(|l| l.split_whitespace().last())
             .and_then(|v| v.parse::<f64>().ok())
     };
-    Some((
-        value("wagate_sqlite_group_commit_waits")?,
-        value("wagate_sqlite_wal_syncs")?,
-        value("wagate_sqlite_writer_busy_microseconds").unwrap_or(0.0),
-        value("wagate_sqlite_batched_writes").unwrap_or(0.0),
-        value("wagate_sqlite_write_batches").unwrap_or(0.0),
-        value("wagate_sqlite_writer_uses").unwrap_or(0.0),
-    ))
+    Some(WriterCounters {
+        waits: value("wagate_sqlite_group_commit_waits")?,
+        syncs: value("wagate_sqlite_wal_syncs")?,
+        busy_micros: value("wagate_sqlite_writer_busy_microseconds").unwrap_or(0.0),
+        batched_writes: value("wagate_sqlite_batched_writes").unwrap_or(0.0),
+        write_batches: value("wagate_sqlite_write_batches").unwrap_or(0.0),
+        uses: value("wagate_sqlite_writer_uses").unwrap_or(0.0),
+    })
 }
 
 fn delta(
-    from: Option<(f64, f64, f64, f64, f64, f64)>,
-    to: Option<(f64, f64, f64, f64, f64, f64)>,
+    from: Option<WriterCounters>,
+    to: Option<WriterCounters>,
     messages: usize,
     wall_secs: f64,
 ) -> Value {
     match (from, to) {
-        (Some((w0, s0, b0, st0, ba0, u0)), Some((w1, s1, b1, st1, ba1, u1))) => {
-            let (waits, syncs) = (w1 - w0, s1 - s0);
-            let (statements, batches) = (st1 - st0, ba1 - ba0);
+        (Some(a), Some(b)) => {
+            let (waits, syncs) = (b.waits - a.waits, b.syncs - a.syncs);
+            let (busy, uses) = (b.busy_micros - a.busy_micros, b.uses - a.uses);
+            let per_message = |n: f64| n / messages as f64;
             json!({
                 "waits": waits,
                 "fsyncs": syncs,
-                "waitsPerMessage": waits / messages as f64,
-                "fsyncsPerMessage": syncs / messages as f64,
+                "waitsPerMessage": per_message(waits),
+                "fsyncsPerMessage": per_message(syncs),
                 "waitsPerFsync": if syncs > 0.0 { waits / syncs } else { 0.0 },
                 // Share of the wall time the one writer connection was in use.
-                "writerUtilization": (b1 - b0) / (wall_secs.max(1e-9) * 1e6),
-                "writerMicrosPerMessage": (b1 - b0) / messages as f64,
+                "writerUtilization": busy / (wall_secs.max(1e-9) * 1e6),
+                "writerMicrosPerMessage": per_message(busy),
                 // Single-statement writes, and the round trips they took.
-                "batchedWritesPerMessage": statements / messages as f64,
-                "writeBatchesPerMessage": batches / messages as f64,
+                "batchedWritesPerMessage": per_message(b.batched_writes - a.batched_writes),
+                "writeBatchesPerMessage": per_message(b.write_batches - a.write_batches),
                 // Times the writer was lent out, and the average hold.
-                "writerUsesPerMessage": (u1 - u0) / messages as f64,
-                "writerMicrosPerUse": if u1 > u0 { (b1 - b0) / (u1 - u0) } else { 0.0 },
+                "writerUsesPerMessage": per_message(uses),
+                "writerMicrosPerUse": if uses > 0.0 { busy / uses } else { 0.0 },
             })
         }
         _ => Value::Null,
