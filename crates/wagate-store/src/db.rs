@@ -279,6 +279,40 @@ impl Store {
         }
     }
 
+    /// Runs write statements on [`Store::writer`]'s connection, all or
+    /// none. With group commit they go to the batcher whole and share a
+    /// round trip with other callers' writes (`statement_batch.rs`; each
+    /// must be one statement); elsewhere in a transaction of their own.
+    pub(crate) async fn execute_writes_atomically<'q>(
+        &self,
+        queries: Vec<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>>,
+    ) -> Result<(), sqlx::Error> {
+        use sqlx::Execute;
+        match &self.group {
+            Some(group) => {
+                let mut statements = Vec::with_capacity(queries.len());
+                for mut query in queries {
+                    let args = query
+                        .take_arguments()
+                        .map_err(sqlx::Error::Encode)?
+                        .unwrap_or_default();
+                    statements.push(crate::statement_batch::Statement {
+                        sql: query.sql().as_str().to_owned(),
+                        args,
+                    });
+                }
+                group.batcher().run(statements).await.map(|_| ())
+            }
+            None => {
+                let mut tx = self.begin_writer_tx().await?;
+                for query in queries {
+                    query.execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            }
+        }
+    }
+
     /// A transaction on [`Store::writer`]'s connection.
     pub(crate) async fn begin_writer_tx(&self) -> Result<crate::writer::WriterTx, sqlx::Error> {
         crate::writer::WriterTx::begin(self.group.as_ref().map(|g| g.writer()), &self.pool).await
@@ -370,6 +404,9 @@ async fn group_writer(
         .await
         .map_err(|e| cannot_open(path, &e))?;
     sqlite_pragmas(&mut conn, "NORMAL")
+        .await
+        .map_err(|e| cannot_open(path, &e))?;
+    crate::app::events::prepare_writer(&mut conn)
         .await
         .map_err(|e| cannot_open(path, &e))?;
     let writer = crate::writer::HeldWriter::new(conn, ACQUIRE_TIMEOUT);

@@ -12,7 +12,8 @@
 //!   storm writes thousands of those at once) use [`GroupCommit::writer`]:
 //!   one connection with `synchronous=NORMAL`, whose `COMMIT` only writes
 //!   the WAL frames (into the page cache; a `kill -9` cannot take them
-//!   back). Writes of one statement reach it through
+//!   back). Writes that need no answer midway (single statements, and
+//!   the spine's units: `app/events/unit.rs`) reach it through
 //!   [`GroupCommit::batcher`], many in one round trip
 //!   (`statement_batch.rs`).
 //! - After its `COMMIT` a writer calls [`GroupCommit::wait_durable`]: it
@@ -53,7 +54,7 @@ use crate::writer::HeldWriter;
 pub(crate) struct GroupCommit {
     /// The writers' one connection, `synchronous=NORMAL`.
     writer: HeldWriter,
-    /// Single-statement writes on it, batched.
+    /// Writes on it that need no answer midway, batched.
     batcher: StatementBatcher,
     shared: Arc<Shared>,
     /// The syncer's thread, unparked when a ticket waits.

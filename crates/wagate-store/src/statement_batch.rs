@@ -1,4 +1,4 @@
-//! Single-statement writes, many in one round trip.
+//! Writes that need no answer midway, many in one round trip.
 //!
 //! On a SQLite file with group commit every hot write goes to one held
 //! connection (`writer.rs`), and with sqlx's SQLite driver each statement
@@ -8,26 +8,29 @@
 //! a third of the time the writer was lent out; the rest was those
 //! hand-offs, and the writer was the limit (BENCHMARKS.md).
 //!
-//! Most of those writes are one statement each (the engine's Signal
-//! sessions, message secrets, the inbound buffer and the sent-message copy;
-//! the queue's claim and enqueue), from many sessions at once. The
-//! [`StatementBatcher`] takes them from a channel. Its one task takes the
-//! writer, drains what is waiting, and runs it all as one string of
-//! statements inside `BEGIN … COMMIT`: one round trip for all of them.
-//! Then it answers each caller with its own statement's result.
+//! Most hot writes need no answer before their last statement: the
+//! engine's single-statement device writes (Signal sessions, message
+//! secrets, the inbound buffer, the sent-message copy), the queue's claim
+//! and enqueue, and the spine's units (a message, its event and its queue
+//! row, described whole: `app/events/unit.rs`). The [`StatementBatcher`]
+//! takes them from a channel. Its one task takes the writer, drains what is
+//! waiting, and runs it all as one string of statements inside
+//! `BEGIN … COMMIT`: one round trip for all of them. Then it answers each
+//! caller with its own statements' outcomes (results and returned rows).
 //!
-//! A batch that fails anywhere is rolled back whole, and its statements
-//! run again one by one, so every caller gets exactly its own statement's
-//! outcome, as if it had run alone. A caller that goes away does not take
-//! its statement back (the task runs it anyway), as with a statement
-//! already handed to the connection's thread. Durability is the caller's
-//! business, as before: it waits for group commit's sync after the answer.
+//! A batch that fails anywhere is rolled back whole, and its jobs run
+//! again one by one (each in its own transaction), so every caller gets
+//! exactly its own outcome, as if it had run alone. A caller that goes away
+//! does not take its write back (the task runs it anyway), as with a
+//! statement already handed to the connection's thread. Durability is the
+//! caller's business, as before: it waits for group commit's sync after
+//! the answer.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::TryStreamExt;
-use sqlx::any::{AnyArguments, AnyQueryResult};
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
 use sqlx::{AssertSqlSafe, Either, Executor};
 use tokio::sync::{mpsc, oneshot};
 
@@ -40,28 +43,64 @@ const MAX_STATEMENTS: usize = 64;
 /// string; one engine chunk carries up to 1,600.
 const MAX_VALUES: usize = 16_000;
 
-/// A write of one statement, and who waits for its result.
+/// One statement: its text (`$1…` numbered from 1) and its values.
+pub(crate) struct Statement {
+    pub sql: String,
+    pub args: AnyArguments,
+}
+
+/// What one statement did: its result, and the rows it returned.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    pub done: AnyQueryResult,
+    pub rows: Vec<AnyRow>,
+}
+
+type Answer = Result<Vec<Outcome>, sqlx::Error>;
+
+/// A write of one or more statements, run in one transaction, and who
+/// waits for their outcomes. Of several, each text must be one statement.
 struct Job {
-    sql: String,
-    args: AnyArguments,
-    /// Runs in a round trip of its own: its text holds more than one
-    /// statement (a batch counts one result per job), or it binds more
-    /// values than a batch may carry.
+    statements: Vec<Statement>,
+    /// Values bound by all its statements.
+    values: usize,
+    /// Runs in a round trip of its own: a text of its holds more than one
+    /// statement (a batch counts one result per statement), or it binds
+    /// more values than a batch may carry.
     alone: bool,
-    done: oneshot::Sender<Result<AnyQueryResult, sqlx::Error>>,
+    done: oneshot::Sender<Answer>,
 }
 
 impl Job {
-    /// Runs the statement in a round trip of its own, and answers.
+    /// Runs the job in a round trip of its own (its statements in one
+    /// transaction), and answers.
     async fn run_alone(self, conn: &mut HeldGuard) {
-        let result = sqlx::query_with(AssertSqlSafe(self.sql), self.args)
-            .execute(&mut conn.conn)
-            .await;
-        let _ = self.done.send(result);
+        let answer =
+            match <[Statement; 1]>::try_from(self.statements) {
+                // One text: as it is, in its own implicit transaction; several
+                // statements in it answer as one (their changes summed).
+                Ok([one]) => run_text(conn, one.sql, one.args).await.map(|outcomes| {
+                    let mut outcomes = outcomes.into_iter();
+                    let mut whole = outcomes.next().unwrap_or_default();
+                    for o in outcomes {
+                        whole.done.extend([o.done]);
+                        whole.rows.extend(o.rows);
+                    }
+                    vec![whole]
+                }),
+                // Several: each must be one statement, for one outcome each.
+                Err(statements) => run_in_transaction(conn, &statements).await.and_then(|all| {
+                    match all.len() == statements.len() {
+                        true => Ok(all),
+                        false => Err(out_of_step(statements.len(), all.len())),
+                    }
+                }),
+            };
+        let _ = self.done.send(answer);
     }
 }
 
-/// Hands single-statement writes to the batching task (see the module doc).
+/// Hands writes to the batching task (see the module doc).
 #[derive(Clone)]
 pub(crate) struct StatementBatcher {
     jobs: mpsc::UnboundedSender<Job>,
@@ -101,21 +140,34 @@ impl StatementBatcher {
         sql: String,
         args: AnyArguments,
     ) -> Result<AnyQueryResult, sqlx::Error> {
-        let (done, result) = oneshot::channel();
-        let alone = several_statements(&sql) || args.values.0.len() > MAX_VALUES;
+        let mut outcomes = self.run(vec![Statement { sql, args }]).await?;
+        outcomes
+            .pop()
+            .map(|o| o.done)
+            .ok_or_else(|| out_of_step(1, 0))
+    }
+
+    /// Runs `statements` on the writer, all or none (one transaction),
+    /// with other callers' writes, and returns what each did, in order.
+    pub(crate) async fn run(&self, statements: Vec<Statement>) -> Answer {
+        let (done, answer) = oneshot::channel();
+        let values = statements.iter().map(|s| s.args.values.0.len()).sum();
+        let alone = values > MAX_VALUES
+            || statements.len() > MAX_STATEMENTS
+            || statements.iter().any(|s| several_statements(&s.sql));
         self.jobs
             .send(Job {
-                sql,
-                args,
+                statements,
+                values,
                 alone,
                 done,
             })
             .map_err(|_| sqlx::Error::PoolClosed)?;
-        result.await.map_err(|_| sqlx::Error::PoolClosed)?
+        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
     }
 }
 
-/// The batching task: waits for statements, takes the writer, drains what
+/// The batching task: waits for writes, takes the writer, drains what
 /// came meanwhile (within the batch's limits), runs them, answers.
 async fn run(writer: HeldWriter, mut jobs: mpsc::UnboundedReceiver<Job>, counts: Arc<Counts>) {
     let mut carried: Option<Job> = None;
@@ -134,66 +186,56 @@ async fn run(writer: HeldWriter, mut jobs: mpsc::UnboundedReceiver<Job>, counts:
                 continue;
             }
         };
-        let mut values = first.args.values.0.len();
+        let mut values = first.values;
+        let mut statements = first.statements.len();
         let mut batch = vec![first];
-        while !batch[0].alone && batch.len() < MAX_STATEMENTS {
+        while !batch[0].alone {
             let Ok(job) = jobs.try_recv() else { break };
-            if job.alone || values + job.args.values.0.len() > MAX_VALUES {
+            if job.alone
+                || values + job.values > MAX_VALUES
+                || statements + job.statements.len() > MAX_STATEMENTS
+            {
                 carried = Some(job);
                 break;
             }
-            values += job.args.values.0.len();
+            values += job.values;
+            statements += job.statements.len();
             batch.push(job);
         }
         counts.batches.fetch_add(1, Ordering::Relaxed);
         counts
             .statements
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            .fetch_add(statements as u64, Ordering::Relaxed);
         run_batch(&mut conn, batch).await;
     }
 }
 
-/// Runs a batch and answers its callers: one statement alone, several in
-/// one transaction in one round trip, or, when that fails, one by one.
+/// Runs a batch and answers its callers: one job alone, several in one
+/// transaction in one round trip, or, when that fails, one by one.
 async fn run_batch(conn: &mut HeldGuard, mut batch: Vec<Job>) {
     if batch.len() == 1 {
         batch.pop().expect("one job").run_alone(conn).await;
         return;
     }
-    let (sql, args) = combine(&batch);
-    conn.in_tx = true;
-    let results: Result<Vec<AnyQueryResult>, sqlx::Error> = conn
-        .conn
-        .fetch_many(sqlx::query_with(AssertSqlSafe(sql), args).persistent(false))
-        .try_filter_map(|step| async move {
-            Ok(match step {
-                Either::Left(done) => Some(done),
-                Either::Right(_) => None,
-            })
-        })
-        .try_collect()
-        .await;
-    match results {
-        // `BEGIN`, each statement, `COMMIT`.
-        Ok(results) if results.len() == batch.len() + 2 => {
-            conn.in_tx = false;
-            for (job, result) in batch.into_iter().zip(results.into_iter().skip(1)) {
-                let _ = job.done.send(Ok(result));
+    let statements: Vec<&Statement> = batch.iter().flat_map(|j| &j.statements).collect();
+    let total = statements.len();
+    match run_in_transaction(conn, statements).await {
+        Ok(outcomes) if outcomes.len() == total => {
+            let mut outcomes = outcomes.into_iter();
+            for job in batch {
+                let own = outcomes.by_ref().take(job.statements.len()).collect();
+                let _ = job.done.send(Ok(own));
             }
         }
-        // Cannot happen: each job is one statement (`Job::alone`). The
+        // Cannot happen: each text is one statement (`Job::alone`). The
         // batch committed, so nothing runs again; its callers hear so.
-        Ok(results) => {
-            conn.in_tx = false;
+        Ok(outcomes) => {
             tracing::error!(
-                "a batch of {} writes answered {} results",
-                batch.len(),
-                results.len()
+                "a batch of {total} writes answered {} results",
+                outcomes.len()
             );
             for job in batch {
-                let _ = job.done.send(Err(sqlx::Error::Protocol(
-                    "a batch of writes answered out of step".into(),
-                )));
+                let _ = job.done.send(Err(out_of_step(total, outcomes.len())));
             }
         }
         Err(e) => {
@@ -201,10 +243,6 @@ async fn run_batch(conn: &mut HeldGuard, mut batch: Vec<Job>) {
                 "a batch of {} writes failed, each runs alone: {e}",
                 batch.len()
             );
-            // Fails only when SQLite already rolled back itself (or there
-            // was nothing to undo).
-            let _ = sqlx::query("ROLLBACK").execute(&mut conn.conn).await;
-            conn.in_tx = false;
             for job in batch {
                 job.run_alone(conn).await;
             }
@@ -212,15 +250,71 @@ async fn run_batch(conn: &mut HeldGuard, mut batch: Vec<Job>) {
     }
 }
 
-/// The batch as one string, `BEGIN; s1; s2; …; COMMIT`, each statement's
-/// placeholders moved past the ones before it, with all their values.
-fn combine(batch: &[Job]) -> (String, AnyArguments) {
+/// Runs `statements` as one string, `BEGIN; s1; s2; …; COMMIT`, in one
+/// round trip, and returns each statement's outcome (not `BEGIN`'s nor
+/// `COMMIT`'s). On an error the transaction is rolled back.
+async fn run_in_transaction<'a>(
+    conn: &mut HeldGuard,
+    statements: impl IntoIterator<Item = &'a Statement>,
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let (sql, args) = combine(statements);
+    conn.in_tx = true;
+    let ran = run_text(conn, sql, args).await;
+    if ran.is_err() {
+        // Fails only when SQLite already rolled back itself (or there was
+        // nothing to undo).
+        let _ = sqlx::query("ROLLBACK").execute(&mut conn.conn).await;
+    }
+    conn.in_tx = false;
+    let mut outcomes = ran?;
+    // Drop `BEGIN`'s and `COMMIT`'s.
+    if outcomes.len() >= 2 {
+        outcomes.pop();
+        outcomes.remove(0);
+    }
+    Ok(outcomes)
+}
+
+/// Runs a text of one or more statements in one round trip; returns each
+/// statement's outcome.
+async fn run_text(
+    conn: &mut HeldGuard,
+    sql: String,
+    args: AnyArguments,
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut outcomes = Vec::new();
+    let mut rows = Vec::new();
+    let mut steps = conn
+        .conn
+        .fetch_many(sqlx::query_with(AssertSqlSafe(sql), args).persistent(false));
+    while let Some(step) = steps.try_next().await? {
+        match step {
+            Either::Left(done) => outcomes.push(Outcome {
+                done,
+                rows: std::mem::take(&mut rows),
+            }),
+            Either::Right(row) => rows.push(row),
+        }
+    }
+    Ok(outcomes)
+}
+
+fn out_of_step(expected: usize, answered: usize) -> sqlx::Error {
+    sqlx::Error::Protocol(format!(
+        "a batch of {expected} writes answered {answered} results"
+    ))
+}
+
+/// The statements as one string, `BEGIN; s1; s2; …; COMMIT`, each
+/// statement's placeholders moved past the ones before it, with all their
+/// values.
+fn combine<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> (String, AnyArguments) {
     let mut sql = String::from("BEGIN");
     let mut args = AnyArguments::default();
-    for job in batch {
+    for s in statements {
         sql.push_str(";\n");
-        renumber(&job.sql, args.values.0.len(), &mut sql);
-        args.values.0.extend(job.args.values.0.iter().cloned());
+        renumber(&s.sql, args.values.0.len(), &mut sql);
+        args.values.0.extend(s.args.values.0.iter().cloned());
     }
     sql.push_str(";\nCOMMIT");
     (sql, args)

@@ -265,21 +265,20 @@ impl Session {
         }
         // The message and its event commit together: a failure leaves
         // neither, the hook fails, and WhatsApp redelivers.
-        let mut tx = self.shared.store.begin().await?;
-        if !tx.insert_message(&record).await? {
-            debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored");
-            return Ok(());
-        }
+        let mut unit = self.shared.store.unit();
+        unit.insert_message(&record)?;
         if let Some(x) = &extras {
-            tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
-                .await?;
+            unit.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)?;
         }
         // A poll is kept with its secret, for the votes to come.
         if let Some(poll) = crate::polls::message::received(&self.id, message, info) {
-            tx.insert_poll(&poll).await?;
+            unit.insert_poll(&poll)?;
         }
-        tx.append(&self.id, &self.tenant_id, event, &data).await?;
-        tx.commit().await?;
+        unit.append(&self.id, &self.tenant_id, event, &data);
+        if !unit.commit().await? {
+            debug!(session = %self.id, id = %record.wa_id, "duplicate message ignored");
+            return Ok(());
+        }
         if record.from_me {
             // Sent from another device: its receipts may have come first.
             self.replay_early_receipts(&record.wa_id).await;
@@ -343,8 +342,9 @@ impl Session {
         }
     }
 
-    /// Moves the message `id` *of the receipt's chat* to `name` and appends
-    /// its `message.ack`, in one transaction; an id of another chat (or a
+    /// Moves the message `id` *of the receipt's chat* (under the first of
+    /// `chats` it is stored under) to `name` and appends its
+    /// `message.ack`, committed together; an id of another chat (or a
     /// status that would go backwards) changes nothing. Whether it moved.
     pub(super) async fn apply_receipt(
         &self,
@@ -353,23 +353,19 @@ impl Session {
         ack: u8,
         name: MessageStatus,
     ) -> Result<bool, EngineError> {
-        let mut tx = self.shared.store.begin().await?;
-        let mut matched = None;
+        // One unit per address, until one moves: the status and its
+        // `message.ack` commit together, in one hand-off to the writer.
         for chat in chats {
-            if tx.advance_message_status(&self.id, chat, id, name).await? {
-                matched = Some(chat);
-                break;
+            let message_id = wagate_core::ids::message_id(true, &ChatId::api_from_jid(chat), id);
+            let data = json!({ "messageId": message_id, "ack": ack, "ackName": name });
+            let mut unit = self.shared.store.unit();
+            unit.advance_message_status(&self.id, chat, id, name)?;
+            unit.append(&self.id, &self.tenant_id, EventKind::MessageAck, &data);
+            if unit.commit().await? {
+                return Ok(true);
             }
         }
-        let Some(chat) = matched else {
-            return Ok(false);
-        };
-        let message_id = wagate_core::ids::message_id(true, &ChatId::api_from_jid(chat), id);
-        let data = json!({ "messageId": message_id, "ack": ack, "ackName": name });
-        tx.append(&self.id, &self.tenant_id, EventKind::MessageAck, &data)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(false)
     }
 }
 

@@ -351,9 +351,9 @@ impl Session {
         event: EventKind,
         data: serde_json::Value,
     ) -> Result<(), EngineError> {
-        let mut tx = self.shared.store.begin().await?;
-        tx.append(&self.id, &self.tenant_id, event, &data).await?;
-        tx.commit().await?;
+        let mut unit = self.shared.store.unit();
+        unit.append(&self.id, &self.tenant_id, event, &data);
+        unit.commit().await?;
         Ok(())
     }
 
@@ -369,27 +369,30 @@ impl Session {
         // commit, and nothing else should wait while a lookup runs.
         let mut data = message_event_data(record);
         self.add_lid_fields(&mut data, record, None).await;
-        let mut tx = self.shared.store.begin().await?;
-        if !tx.insert_message(record).await? {
-            return Ok(());
-        }
+        // One unit: the message, unless stored already (a resend after a
+        // crash), and only then the rest.
+        let mut unit = self.shared.store.unit();
+        unit.insert_message(record)?;
         if let Some(x) = extras {
-            tx.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)
-                .await?;
+            unit.set_message_extras(&self.id, &record.chat_id, &record.wa_id, x)?;
             convert::merge_extras(&mut data, x);
         }
-        tx.append(&self.id, &self.tenant_id, EventKind::MessageSent, &data)
-            .await?;
+        unit.append(&self.id, &self.tenant_id, EventKind::MessageSent, &data);
         // A queued message: its row is settled by the same commit.
         let queue_row = self.take_sending(&record.wa_id);
         if let Some(row) = &queue_row {
-            tx.mark_queued_sent(row, now_ms()).await?;
+            unit.mark_queued_sent(row, now_ms())?;
         }
-        if let Err(e) = tx.commit().await {
-            if let Some(row) = queue_row {
-                self.sending_queued(&record.wa_id, &row);
-            }
-            return Err(e.into());
+        let stored = unit.commit().await;
+        if !matches!(stored, Ok(true))
+            && let Some(row) = queue_row
+        {
+            // Not settled here (stored already, or failed): the row stays
+            // for the dispatcher to settle.
+            self.sending_queued(&record.wa_id, &row);
+        }
+        if !stored? {
+            return Ok(());
         }
         // Its receipts may have come back before this commit.
         self.replay_early_receipts(&record.wa_id).await;

@@ -5,7 +5,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use wagate_core::{MessageStatus, MessageType};
 
-use crate::app::{SpineTx, wire};
+use crate::app::{SpineTx, SpineUnit, wire};
 use crate::{Store, StoreError};
 
 #[derive(Clone, Debug)]
@@ -272,30 +272,101 @@ impl SpineTx {
         wa_id: &str,
         status: MessageStatus,
     ) -> Result<bool, StoreError> {
-        let allowed: Vec<&str> = status.before().map(MessageStatus::as_str).collect();
-        if allowed.is_empty() {
+        let Some(q) = advance_status_query(session_id, chat_id, wa_id, status) else {
             return Ok(false);
-        }
-        let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 5)).collect();
-        let sql = format!(
-            "UPDATE messages SET status = $1
-             WHERE session_id = $2 AND chat_id = $3 AND wa_id = $4 AND status IN ({})",
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql.as_str()))
-            .bind(status.as_str())
-            .bind(session_id)
-            .bind(chat_id)
-            .bind(wa_id);
-        for s in allowed {
-            q = q.bind(s);
-        }
+        };
         Ok(q.execute(self.conn()).await?.rows_affected() > 0)
     }
 }
 
+/// Message changes in a spine unit (`events/unit.rs`): the hot path's
+/// messages and receipts, each in one hand-off to the writer.
+impl SpineUnit {
+    /// Gate: stores a message unless the same (session, chat, id) is
+    /// stored already; the rest of the unit happens only when it was new.
+    pub fn insert_message(&mut self, m: &NewMessage) -> Result<(), StoreError> {
+        self.gate(insert_message_query(m))
+    }
+
+    /// After the gate: see [`Store::set_message_extras`].
+    pub fn set_message_extras(
+        &mut self,
+        session_id: &str,
+        chat_id: &str,
+        wa_id: &str,
+        extras: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.then(|gate| {
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE messages SET extras = $4
+                 WHERE session_id = $1 AND chat_id = $2 AND wa_id = $3 AND {gate}"
+            )))
+            .bind(session_id.to_string())
+            .bind(chat_id.to_string())
+            .bind(wa_id.to_string())
+            .bind(extras.to_string())
+        })
+    }
+
+    /// Gate: moves a message's status forward (see
+    /// [`SpineTx::advance_message_status`]); the rest of the unit happens
+    /// only when it moved.
+    pub fn advance_message_status(
+        &mut self,
+        session_id: &str,
+        chat_id: &str,
+        wa_id: &str,
+        status: MessageStatus,
+    ) -> Result<(), StoreError> {
+        match advance_status_query(session_id, chat_id, wa_id, status) {
+            Some(query) => self.gate(query),
+            None => {
+                self.close();
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The update that moves a message's status to `status` from one before
+/// it (`None`: no status comes before it).
+fn advance_status_query(
+    session_id: &str,
+    chat_id: &str,
+    wa_id: &str,
+    status: MessageStatus,
+) -> Option<sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>> {
+    let allowed: Vec<&str> = status.before().map(MessageStatus::as_str).collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 5)).collect();
+    let sql = format!(
+        "UPDATE messages SET status = $1
+         WHERE session_id = $2 AND chat_id = $3 AND wa_id = $4 AND status IN ({})",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql))
+        .bind(status.as_str())
+        .bind(session_id.to_string())
+        .bind(chat_id.to_string())
+        .bind(wa_id.to_string());
+    for s in allowed {
+        q = q.bind(s);
+    }
+    Some(q)
+}
+
 async fn insert_message(conn: &mut AnyConnection, m: &NewMessage) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = insert_message_query(m).execute(conn).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The insert of a message that does nothing when it is stored already.
+fn insert_message_query(
+    m: &NewMessage,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(
         "INSERT INTO messages (session_id, chat_id, wa_id, from_me, sender, recipient, msg_type, body,
                                wa_timestamp, status, quoted_id, push_name, created_at,
                                media_file_id, media_mimetype, media_filename, media_size, media_path,
@@ -322,9 +393,6 @@ async fn insert_message(conn: &mut AnyConnection, m: &NewMessage) -> Result<bool
     .bind(m.media.as_ref().map(|f| f.size))
     .bind(m.media.as_ref().map(|f| f.path.clone()))
     .bind(m.from_history as i64)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() > 0)
 }
 
 async fn set_message_extras(

@@ -42,7 +42,7 @@ pub mod webhooks;
 pub use chats::{ChatChange, ChatPage, ChatRow, ChatSettings};
 pub use cluster::{Fence, NodeBeat, NodeRecord, SessionOwner};
 pub use contacts::KnownContact;
-pub use events::{EventQuery, EventRecord, Publisher, SpineTx};
+pub use events::{EventQuery, EventRecord, Publisher, SpineTx, SpineUnit};
 pub use incoming_media::IncomingMediaJob;
 pub use labels::LabelRecord;
 pub use message_feed::MessageFeed;

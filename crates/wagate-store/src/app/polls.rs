@@ -228,3 +228,29 @@ async fn record_poll_vote(
 fn json_list(raw: String) -> Result<Vec<String>, sqlx::Error> {
     serde_json::from_str(&raw).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
+
+/// A received poll, kept by its message's spine unit (`events/unit.rs`).
+impl crate::app::SpineUnit {
+    /// After the gate: see [`Store::insert_poll`].
+    pub fn insert_poll(&mut self, p: &NewPoll) -> Result<(), StoreError> {
+        self.then(|gate| {
+            // `WHERE` before `ON CONFLICT`: an insert from a `SELECT`
+            // needs one there (SQLite's parsing of upserts).
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO polls (session_id, chat_id, wa_id, creator, name, options,
+                                    selectable_count, secret, created_at)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE {gate}
+                 ON CONFLICT (session_id, chat_id, wa_id) DO NOTHING"
+            )))
+            .bind(p.session_id.clone())
+            .bind(p.chat_id.clone())
+            .bind(p.wa_id.clone())
+            .bind(p.creator.clone())
+            .bind(p.name.clone())
+            .bind(serde_json::to_string(&p.options).unwrap_or_else(|_| "[]".into()))
+            .bind(i64::from(p.selectable_count))
+            .bind(p.secret.as_ref().map(hex::encode))
+            .bind(wagate_core::now_ms())
+        })
+    }
+}

@@ -36,7 +36,7 @@ pub(crate) struct DeviceFence {
 impl DeviceBackend {
     /// The fence of this backend's writes: only on PostgreSQL (a SQLite
     /// file serves one node, and has no leases).
-    fn write_fence(&self) -> Option<&DeviceFence> {
+    pub(super) fn write_fence(&self) -> Option<&DeviceFence> {
         self.fence
             .as_ref()
             .filter(|_| self.store.kind == DbKind::Postgres)

@@ -113,7 +113,9 @@ impl DeviceBackend {
     }
 
     /// Runs `queries` on the writer, all or none: one statement alone in
-    /// its own (implicit) transaction, several in one `BEGIN … COMMIT`.
+    /// its own (implicit) transaction, several in one `BEGIN … COMMIT`
+    /// (without a lease fence, one job for the writer's batcher:
+    /// `statement_batch.rs`).
     /// Most writes are one statement (one chunk of rows), and on SQLite
     /// each of `BEGIN` and `COMMIT` is a round trip to the connection's
     /// thread of its own.
@@ -126,6 +128,14 @@ impl DeviceBackend {
                 q.execute_on(self).await?;
             }
             return Ok(());
+        }
+        if self.write_fence().is_none() {
+            // Unfenced (SQLite): one job for the writer's batcher.
+            return self
+                .store
+                .execute_writes_atomically(queries)
+                .await
+                .map_err(db_err);
         }
         let mut tx = self.begin_write().await?;
         for q in queries {

@@ -11,6 +11,14 @@
 //! event before its commit: the live broadcast is fed by [`Publisher`], which
 //! tails the log by sequence number after commits.
 //!
+//! **Or as a unit.** The send path's hot transactions (a message with its
+//! event and queue row, a receipt's status and `message.ack`) need no
+//! answer midway: a *gate* statement decides, and the rest follows only
+//! when it changed a row. [`Store::unit`] describes such a transaction
+//! whole ([`SpineUnit`], `unit.rs`), and on a SQLite file it goes to the
+//! writer in one hand-off, sharing a round trip with other writes, instead
+//! of one round trip per statement.
+//!
 //! **Sequence numbers in commit order, without a global writer lock.** A
 //! consumer keeps a cursor `c` and reads `seq > c`; it must never skip an
 //! event that commits later with a smaller `seq` ("no late commit").
@@ -49,6 +57,10 @@
 //! stays the truth.
 
 mod handoff;
+mod unit;
+
+pub use unit::SpineUnit;
+pub(crate) use unit::prepare_writer;
 
 use std::time::Duration;
 
@@ -215,19 +227,31 @@ impl SpineTx {
         } else {
             tx.commit().await?;
         }
-        store.wait_durable().await?;
-        if let Some(key) = appended {
-            // On SQLite `seq` order is commit order and the WAL is synced
-            // as a prefix: every event up to this one is durable too.
-            // (Group commit exists only on SQLite.)
-            if let Some(group) = &store.group {
-                group.durable_up_to(key);
-            }
-            store.spine.handoff.hand_over(events);
-            store.spine.wake.notify_one();
-        }
+        published(&store, appended, events).await?;
         Ok(appended)
     }
+}
+
+/// After a commit that appended `events` (the highest key `appended`):
+/// waits until it is durable, then hands the events to the publisher and
+/// wakes it.
+async fn published(
+    store: &Store,
+    appended: Option<i64>,
+    events: Vec<Event>,
+) -> Result<(), StoreError> {
+    store.wait_durable().await?;
+    if let Some(key) = appended {
+        // On SQLite `seq` order is commit order and the WAL is synced as a
+        // prefix: every event up to this one is durable too. (Group commit
+        // exists only on SQLite.)
+        if let Some(group) = &store.group {
+            group.durable_up_to(key);
+        }
+        store.spine.handoff.hand_over(events);
+        store.spine.wake.notify_one();
+    }
+    Ok(())
 }
 
 /// One `INSERT … RETURNING seq AS k` per event, in one string (placeholders

@@ -236,3 +236,20 @@ impl crate::app::SpineTx {
         Ok(done.rows_affected() > 0)
     }
 }
+
+/// The queue row of a sent message, settled by its spine unit
+/// (`events/unit.rs`): the message, its `message.sent` and its row commit
+/// together.
+impl crate::app::SpineUnit {
+    /// After the gate: see [`crate::app::SpineTx::mark_queued_sent`].
+    pub fn mark_queued_sent(&mut self, id: &str, sent_at: i64) -> Result<(), StoreError> {
+        self.then(|gate| {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE send_queue SET status = 'sent', sent_at = $2, updated_at = $2,
+                 error_code = NULL, error_message = NULL WHERE id = $1 AND {gate}"
+            )))
+            .bind(id.to_string())
+            .bind(sent_at)
+        })
+    }
+}
