@@ -219,12 +219,12 @@ impl Metrics {
         );
         r.register(
             "sqlite_writer_uses",
-            "Times the SQLite writer connection was lent out since start (a transaction, or a batch of single-statement writes); busy_microseconds / uses is the average hold",
+            "Times the SQLite writer connection was lent out since start (a transaction, or a batch of writes); busy_microseconds / uses is the average hold",
             m.writer_uses.clone(),
         );
         r.register(
             "sqlite_batched_writes",
-            "Single-statement writes (Signal state, queue claims and enqueues) run on the SQLite writer through its batcher since start",
+            "Statements run on the SQLite writer through its batcher since start (Signal state, queue claims and enqueues, and the spine units: a message with its event and queue row, a receipt with its ack)",
             m.batched_statements.clone(),
         );
         r.register(
