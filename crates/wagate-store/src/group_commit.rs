@@ -90,8 +90,8 @@ pub struct GroupCommitStats {
     pub writer_busy_micros: u64,
     /// Times the writer connection was lent out.
     pub writer_uses: u64,
-    /// Single-statement writes batched on the writer, and the batches
-    /// (round trips) they took (`statement_batch.rs`).
+    /// Statements batched on the writer (single writes and spine units),
+    /// and the batches (round trips) they took (`statement_batch.rs`).
     pub batched_statements: u64,
     pub statement_batches: u64,
 }

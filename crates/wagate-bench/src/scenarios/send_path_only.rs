@@ -162,7 +162,7 @@ fn delta(
                 // Share of the wall time the one writer connection was in use.
                 "writerUtilization": busy / (wall_secs.max(1e-9) * 1e6),
                 "writerMicrosPerMessage": per_message(busy),
-                // Single-statement writes, and the round trips they took.
+                // Statements batched on the writer, and the round trips they took.
                 "batchedWritesPerMessage": per_message(b.batched_writes - a.batched_writes),
                 "writeBatchesPerMessage": per_message(b.write_batches - a.write_batches),
                 // Times the writer was lent out, and the average hold.

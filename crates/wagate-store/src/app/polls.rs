@@ -120,11 +120,6 @@ impl Store {
 /// Poll changes inside a spine transaction, so each commits with the
 /// message or event that goes with it.
 impl SpineTx {
-    /// See [`Store::insert_poll`].
-    pub async fn insert_poll(&mut self, poll: &NewPoll) -> Result<bool, StoreError> {
-        insert_poll(self.conn(), poll).await
-    }
-
     /// See [`Store::get_poll`].
     pub async fn get_poll(
         &mut self,

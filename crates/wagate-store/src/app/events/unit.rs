@@ -140,7 +140,7 @@ impl SpineUnit {
 
     /// Commits the unit, waits until it is durable, then wakes the
     /// publisher. Returns whether the gate opened (true without a gate);
-    /// when it did not, nothing changed.
+    /// when it did not, nothing changed and nothing is waited for.
     pub async fn commit(self) -> Result<bool, StoreError> {
         if self.closed {
             return Ok(false);
