@@ -261,19 +261,12 @@ impl Store {
     /// runs alone.
     pub(crate) async fn execute_write<'q>(
         &self,
-        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
-        use sqlx::Execute;
         match &self.group {
             Some(group) => {
-                let args = query
-                    .take_arguments()
-                    .map_err(sqlx::Error::Encode)?
-                    .unwrap_or_default();
-                group
-                    .batcher()
-                    .execute(query.sql().as_str().to_owned(), args)
-                    .await
+                let statement = crate::statement_batch::Statement::from_query(query)?;
+                group.batcher().execute(statement).await
             }
             None => query.execute(&mut *self.writer().await?).await,
         }
@@ -287,20 +280,12 @@ impl Store {
         &self,
         queries: Vec<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>>,
     ) -> Result<(), sqlx::Error> {
-        use sqlx::Execute;
         match &self.group {
             Some(group) => {
-                let mut statements = Vec::with_capacity(queries.len());
-                for mut query in queries {
-                    let args = query
-                        .take_arguments()
-                        .map_err(sqlx::Error::Encode)?
-                        .unwrap_or_default();
-                    statements.push(crate::statement_batch::Statement {
-                        sql: query.sql().as_str().to_owned(),
-                        args,
-                    });
-                }
+                let statements = queries
+                    .into_iter()
+                    .map(crate::statement_batch::Statement::from_query)
+                    .collect::<Result<_, _>>()?;
                 group.batcher().run(statements).await.map(|_| ())
             }
             None => {
@@ -575,4 +560,4 @@ fn postgres_connect_message(shown: &str, url: &str, e: &sqlx::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -49,6 +49,24 @@ pub(crate) struct Statement {
     pub args: AnyArguments,
 }
 
+impl Statement {
+    /// A built query as a statement for the batcher: its text and its
+    /// values.
+    pub(crate) fn from_query(
+        mut query: sqlx::query::Query<'_, sqlx::Any, AnyArguments>,
+    ) -> Result<Statement, sqlx::Error> {
+        use sqlx::Execute;
+        let args = query
+            .take_arguments()
+            .map_err(sqlx::Error::Encode)?
+            .unwrap_or_default();
+        Ok(Statement {
+            sql: query.sql().as_str().to_owned(),
+            args,
+        })
+    }
+}
+
 /// What one statement did: its result, and the rows it returned.
 #[derive(Default)]
 pub(crate) struct Outcome {
@@ -137,10 +155,9 @@ impl StatementBatcher {
     /// callers' statements, and returns its own result.
     pub(crate) async fn execute(
         &self,
-        sql: String,
-        args: AnyArguments,
+        statement: Statement,
     ) -> Result<AnyQueryResult, sqlx::Error> {
-        let mut outcomes = self.run(vec![Statement { sql, args }]).await?;
+        let mut outcomes = self.run(vec![statement]).await?;
         outcomes
             .pop()
             .map(|o| o.done)
@@ -371,7 +388,6 @@ fn renumber(sql: &str, by: usize, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Store;
 
     /// Many writers at once on a SQLite file: their statements share
     /// round trips, each caller gets its own statement's outcome, and a
@@ -380,11 +396,7 @@ mod tests {
     async fn concurrent_single_writes_share_round_trips_and_fail_alone() {
         // Step 1: a store on a SQLite file (group commit on), and a table.
         let dir = tempfile::tempdir().unwrap();
-        // SAFETY: no test of this binary sets the variable.
-        unsafe { std::env::remove_var("SQLITE_SYNCHRONOUS") };
-        let store = Store::connect(&format!("sqlite://{}/batch.db", dir.path().display()))
-            .await
-            .unwrap();
+        let store = crate::db::tests::group_commit_store(&dir).await;
         store
             .execute_write(sqlx::query(
                 "CREATE TABLE batch_t (k TEXT PRIMARY KEY, n INTEGER NOT NULL, at BIGINT)",

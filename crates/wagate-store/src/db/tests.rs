@@ -3,6 +3,18 @@
 
 use super::*;
 
+/// A store on a new SQLite file in `dir`, with group commit (the default
+/// `SQLITE_SYNCHRONOUS`): for the unit tests of its writer's batching.
+pub(crate) async fn group_commit_store(dir: &tempfile::TempDir) -> Store {
+    // SAFETY: no test of this binary sets the variable.
+    unsafe { std::env::remove_var("SQLITE_SYNCHRONOUS") };
+    let store = Store::connect(&format!("sqlite://{}/store.db", dir.path().display()))
+        .await
+        .unwrap();
+    assert!(store.group.is_some(), "group commit is on");
+    store
+}
+
 #[test]
 fn synchronous_is_full_unless_traded() {
     assert_eq!(parse_synchronous(None).unwrap(), "FULL");

@@ -27,9 +27,10 @@
 
 use sqlx::AnyConnection;
 use sqlx::any::AnyArguments;
-use sqlx::{Any, AssertSqlSafe, Execute, Row};
+use sqlx::{Any, AssertSqlSafe, Row};
 use wagate_core::{Event, EventKind};
 
+use crate::group_commit::GroupCommit;
 use crate::statement_batch::Statement;
 use crate::{Store, StoreError};
 
@@ -63,8 +64,6 @@ pub(crate) async fn prepare_writer(conn: &mut AnyConnection) -> Result<(), sqlx:
 #[must_use = "a unit does nothing until it is committed"]
 pub struct SpineUnit {
     store: Store,
-    /// It goes to the statement batcher (a SQLite file with group commit).
-    batched: bool,
     gate: Option<Statement>,
     /// Known to change nothing (a gate that cannot open): commit does
     /// nothing.
@@ -78,7 +77,6 @@ impl Store {
     pub fn unit(&self) -> SpineUnit {
         SpineUnit {
             store: self.clone(),
-            batched: self.group.is_some(),
             gate: None,
             closed: false,
             then: Vec::new(),
@@ -99,7 +97,7 @@ impl SpineUnit {
                 "a unit's gate comes first, and once".into(),
             ));
         }
-        self.gate = Some(statement(query)?);
+        self.gate = Some(Statement::from_query(query)?);
         Ok(())
     }
 
@@ -114,7 +112,7 @@ impl SpineUnit {
         &mut self,
         build: impl FnOnce(&str) -> sqlx::query::Query<'q, Any, AnyArguments>,
     ) -> Result<(), StoreError> {
-        let statement = statement(build(self.condition()))?;
+        let statement = Statement::from_query(build(self.condition()))?;
         self.then.push(statement);
         Ok(())
     }
@@ -145,16 +143,17 @@ impl SpineUnit {
         if self.closed {
             return Ok(false);
         }
-        if self.batched {
-            self.commit_batched().await
-        } else {
-            self.commit_in_transaction().await
+        match self.store.group.clone() {
+            Some(group) => self.commit_batched(&group).await,
+            None => self.commit_in_transaction().await,
         }
     }
 
-    /// The condition for what follows the gate (see the module doc).
+    /// The condition for what follows the gate (see the module doc): the
+    /// gate's on a SQLite file with group commit, where a unit goes to the
+    /// statement batcher.
     fn condition(&self) -> &'static str {
-        if self.batched && self.gate.is_some() {
+        if self.store.group.is_some() && self.gate.is_some() {
             GATE_OPEN
         } else {
             ALWAYS
@@ -163,7 +162,8 @@ impl SpineUnit {
 
     /// One job for the statement batcher: the gate and its record, what
     /// follows, and the events' inserts, each under the gate's condition.
-    async fn commit_batched(self) -> Result<bool, StoreError> {
+    async fn commit_batched(self, group: &GroupCommit) -> Result<bool, StoreError> {
+        let condition = self.condition();
         let SpineUnit {
             store,
             gate,
@@ -171,12 +171,7 @@ impl SpineUnit {
             mut events,
             ..
         } = self;
-        let group = store
-            .group
-            .as_ref()
-            .ok_or_else(|| StoreError::Conflict("a batched unit needs group commit".into()))?;
         let gated = gate.is_some();
-        let condition = if gated { GATE_OPEN } else { ALWAYS };
         let mut statements = Vec::with_capacity(2 + then.len() + events.len());
         if let Some(gate) = gate {
             statements.push(gate);
@@ -237,20 +232,6 @@ impl SpineUnit {
     }
 }
 
-/// A query as a statement for the batcher: its text and its values.
-fn statement(
-    mut query: sqlx::query::Query<'_, Any, AnyArguments>,
-) -> Result<Statement, StoreError> {
-    let args = query
-        .take_arguments()
-        .map_err(sqlx::Error::Encode)?
-        .unwrap_or_default();
-    Ok(Statement {
-        sql: query.sql().as_str().to_owned(),
-        args,
-    })
-}
-
 /// Runs a statement on `conn`; returns the rows it changed.
 async fn execute(statement: Statement, conn: &mut AnyConnection) -> Result<u64, StoreError> {
     let done = sqlx::query_with(AssertSqlSafe(statement.sql), statement.args)
@@ -271,7 +252,7 @@ fn insert_event(e: &Event, condition: &str) -> Result<Statement, StoreError> {
     .bind(e.event.as_str())
     .bind(e.data.to_string())
     .bind(e.created_at);
-    statement(query)
+    Ok(Statement::from_query(query)?)
 }
 
 #[cfg(test)]
@@ -345,12 +326,7 @@ mod tests {
     async fn batched_units_commit_whole_and_their_gates_decide_alone() {
         // Step 1: a store on a SQLite file (group commit on).
         let dir = tempfile::tempdir().unwrap();
-        // SAFETY: no test of this binary sets the variable.
-        unsafe { std::env::remove_var("SQLITE_SYNCHRONOUS") };
-        let store = Store::connect(&format!("sqlite://{}/unit.db", dir.path().display()))
-            .await
-            .unwrap();
-        assert!(store.group.is_some());
+        let store = crate::db::tests::group_commit_store(&dir).await;
 
         // Step 2: at once, 200 received-message units over 100 ids (each
         // id twice, so one of each pair finds it stored), 50 units of an
