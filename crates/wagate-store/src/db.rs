@@ -256,9 +256,8 @@ impl Store {
     }
 
     /// Runs one write statement on [`Store::writer`]'s connection. With
-    /// group commit it shares a round trip (and a transaction) with other
-    /// callers' single statements (`statement_batch.rs`); elsewhere it
-    /// runs alone.
+    /// group commit it shares a transaction on the writer thread with other
+    /// callers' writes (`statement_batch.rs`); elsewhere it runs alone.
     pub(crate) async fn execute_write<'q>(
         &self,
         query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
@@ -274,8 +273,8 @@ impl Store {
 
     /// Runs write statements on [`Store::writer`]'s connection, all or
     /// none. With group commit they go to the batcher whole and share a
-    /// round trip with other callers' writes (`statement_batch.rs`; each
-    /// must be one statement); elsewhere in a transaction of their own.
+    /// transaction on the writer thread with other callers' writes
+    /// (`statement_batch.rs`); elsewhere in a transaction of their own.
     pub(crate) async fn execute_writes_atomically<'q>(
         &self,
         queries: Vec<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>>,
@@ -391,11 +390,14 @@ async fn group_writer(
     sqlite_pragmas(&mut conn, "NORMAL")
         .await
         .map_err(|e| cannot_open(path, &e))?;
-    crate::app::events::prepare_writer(&mut conn)
-        .await
-        .map_err(|e| cannot_open(path, &e))?;
     let writer = crate::writer::HeldWriter::new(conn, ACQUIRE_TIMEOUT);
-    crate::group_commit::GroupCommit::start(writer, path)
+    let batcher = crate::statement_batch::StatementBatcher::start(
+        writer.clone(),
+        path,
+        Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS.into()),
+        crate::app::events::WRITER_SETUP,
+    )?;
+    crate::group_commit::GroupCommit::start(writer, batcher, path)
 }
 
 fn cannot_open(path: &str, e: &sqlx::Error) -> StoreError {

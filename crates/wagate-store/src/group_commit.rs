@@ -14,7 +14,8 @@
 //!   the WAL frames (into the page cache; a `kill -9` cannot take them
 //!   back). Writes that need no answer midway (single statements, and
 //!   the spine's units: `app/events/unit.rs`) reach it through
-//!   [`GroupCommit::batcher`], many in one round trip
+//!   [`GroupCommit::batcher`], many in one transaction, run by the
+//!   writer thread on a connection of its own while it holds the writer
 //!   (`statement_batch.rs`).
 //! - After its `COMMIT` a writer calls [`GroupCommit::wait_durable`]: it
 //!   takes a ticket (a counter of completed commits) and waits until the
@@ -91,15 +92,21 @@ pub struct GroupCommitStats {
     /// Times the writer connection was lent out.
     pub writer_uses: u64,
     /// Statements batched on the writer (single writes and spine units),
-    /// and the batches (round trips) they took (`statement_batch.rs`).
+    /// and the batches (hand-offs to the writer thread) they took
+    /// (`statement_batch.rs`).
     pub batched_statements: u64,
     pub statement_batches: u64,
 }
 
 impl GroupCommit {
     /// Starts the syncer for the database file `db_path`; `writer` is the
-    /// writers' connection (already `synchronous=NORMAL`).
-    pub(crate) fn start(writer: HeldWriter, db_path: &str) -> Result<GroupCommit, StoreError> {
+    /// writers' connection (already `synchronous=NORMAL`), `batcher` the
+    /// batched writes' way to it.
+    pub(crate) fn start(
+        writer: HeldWriter,
+        batcher: StatementBatcher,
+        db_path: &str,
+    ) -> Result<GroupCommit, StoreError> {
         let shared = Arc::new(Shared {
             wal: PathBuf::from(format!("{db_path}-wal")),
             tickets: AtomicU64::new(0),
@@ -119,7 +126,7 @@ impl GroupCommit {
             .thread()
             .clone();
         Ok(GroupCommit {
-            batcher: StatementBatcher::start(writer.clone()),
+            batcher,
             writer,
             shared,
             syncer,

@@ -1,47 +1,56 @@
-//! Writes that need no answer midway, many in one round trip.
+//! Writes that need no answer midway, many in one transaction, run on the
+//! writer's own thread.
 //!
-//! On a SQLite file with group commit every hot write goes to one held
-//! connection (`writer.rs`), and with sqlx's SQLite driver each statement
-//! is a round trip to that connection's own thread: the caller's task
-//! hands it over, the thread wakes and runs it, answers, and the caller's
-//! task wakes again. On the send path the statements themselves took about
-//! a third of the time the writer was lent out; the rest was those
-//! hand-offs, and the writer was the limit (BENCHMARKS.md).
+//! On a SQLite file with group commit every hot write goes to one writer
+//! (`writer.rs`). Through sqlx's SQLite driver every statement is a round
+//! trip to the connection's own thread, answered row by row and result by
+//! result over a channel to the task that holds the writer; and a text sent
+//! whole is parsed anew each time. On the send path those hand-offs, not
+//! SQLite, held the writer most of the time (BENCHMARKS.md).
 //!
 //! Most hot writes need no answer before their last statement: the
 //! engine's single-statement device writes (Signal sessions, message
 //! secrets, the inbound buffer, the sent-message copy), the queue's claim
 //! and enqueue, and the spine's units (a message, its event and its queue
-//! row, described whole: `app/events/unit.rs`). The [`StatementBatcher`]
-//! takes them from a channel. Its one task takes the writer, drains what is
-//! waiting, and runs it all as one string of statements inside
-//! `BEGIN … COMMIT`: one round trip for all of them. Then it answers each
-//! caller with its own statements' outcomes (results and returned rows).
+//! row, described whole: `app/events/unit.rs`). They come here as *jobs*:
+//!
+//! - The batching task takes them from a channel, takes the writer (the
+//!   held connection's lock: nothing else writes meanwhile), drains what is
+//!   waiting (at most [`MAX_STATEMENTS`]), and hands the batch, with the
+//!   lock, to the writer thread.
+//! - The writer thread owns a connection of its own to the same file
+//!   (rusqlite, `synchronous=NORMAL` like the held one), with its prepared
+//!   statements kept between batches. It runs the whole batch in one
+//!   `BEGIN … COMMIT`, statement by statement with no hand-off in between,
+//!   answers each caller with its own statements' outcomes (changes and
+//!   returned ids), and gives the lock back.
 //!
 //! A batch that fails anywhere is rolled back whole, and its jobs run
 //! again one by one (each in its own transaction), so every caller gets
 //! exactly its own outcome, as if it had run alone. A caller that goes away
-//! does not take its write back (the task runs it anyway), as with a
-//! statement already handed to the connection's thread. Durability is the
-//! caller's business, as before: it waits for group commit's sync after
-//! the answer.
+//! does not take its write back (the thread runs it anyway). Durability is
+//! the caller's business, as before: it waits for group commit's sync after
+//! the answer (the WAL is the file's, whichever connection wrote it).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use futures::TryStreamExt;
-use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
-use sqlx::{AssertSqlSafe, Either, Executor};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use sqlx::any::{AnyArguments, AnyQueryResult};
+use sqlx_core::any::AnyValueKind;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::StoreError;
 use crate::writer::{HeldGuard, HeldWriter};
 
-/// Most statements in one batch.
+/// Most statements in one batch (a job is never split: one larger than
+/// this runs alone).
 const MAX_STATEMENTS: usize = 64;
 
-/// Most bound values in one batch: SQLite allows 32,766 per statement
-/// string; one engine chunk carries up to 1,600.
-const MAX_VALUES: usize = 16_000;
+/// Prepared statements the writer thread keeps: every hot write's text,
+/// with room to spare.
+const STATEMENT_CACHE: usize = 256;
 
 /// One statement: its text (`$1…` numbered from 1) and its values.
 pub(crate) struct Statement {
@@ -67,55 +76,28 @@ impl Statement {
     }
 }
 
-/// What one statement did: its result, and the rows it returned.
+/// What one statement did: its result, and the first column of each row
+/// it returned, as an integer (the batcher's callers return ids: an
+/// event's `seq`; anything else returned fails the statement).
 #[derive(Default)]
 pub(crate) struct Outcome {
     pub done: AnyQueryResult,
-    pub rows: Vec<AnyRow>,
+    pub returned: Vec<i64>,
 }
 
 type Answer = Result<Vec<Outcome>, sqlx::Error>;
 
 /// A write of one or more statements, run in one transaction, and who
-/// waits for their outcomes. Of several, each text must be one statement.
+/// waits for their outcomes.
 struct Job {
     statements: Vec<Statement>,
-    /// Values bound by all its statements.
-    values: usize,
-    /// Runs in a round trip of its own: a text of its holds more than one
-    /// statement (a batch counts one result per statement), or it binds
-    /// more values than a batch may carry.
-    alone: bool,
     done: oneshot::Sender<Answer>,
 }
 
-impl Job {
-    /// Runs the job in a round trip of its own (its statements in one
-    /// transaction), and answers.
-    async fn run_alone(self, conn: &mut HeldGuard) {
-        let answer =
-            match <[Statement; 1]>::try_from(self.statements) {
-                // One text: as it is, in its own implicit transaction; several
-                // statements in it answer as one (their changes summed).
-                Ok([one]) => run_text(conn, one.sql, one.args).await.map(|outcomes| {
-                    let mut outcomes = outcomes.into_iter();
-                    let mut whole = outcomes.next().unwrap_or_default();
-                    for o in outcomes {
-                        whole.done.extend([o.done]);
-                        whole.rows.extend(o.rows);
-                    }
-                    vec![whole]
-                }),
-                // Several: each must be one statement, for one outcome each.
-                Err(statements) => run_in_transaction(conn, &statements).await.and_then(|all| {
-                    match all.len() == statements.len() {
-                        true => Ok(all),
-                        false => Err(out_of_step(statements.len(), all.len())),
-                    }
-                }),
-            };
-        let _ = self.done.send(answer);
-    }
+/// A batch on its way to the writer thread, with the writer's lock.
+struct Batch {
+    jobs: Vec<Job>,
+    _writer: HeldGuard,
 }
 
 /// Hands writes to the batching task (see the module doc).
@@ -125,8 +107,8 @@ pub(crate) struct StatementBatcher {
     counts: Arc<Counts>,
 }
 
-/// What the batcher has done since start: statements run, and the round
-/// trips (batches) they took.
+/// What the batcher has done since start: statements run, and the
+/// batches they ran in.
 #[derive(Default)]
 struct Counts {
     statements: AtomicU64,
@@ -134,13 +116,49 @@ struct Counts {
 }
 
 impl StatementBatcher {
-    /// Starts the batching task on the held writer; it ends when every
-    /// [`StatementBatcher`] is dropped.
-    pub(crate) fn start(writer: HeldWriter) -> StatementBatcher {
+    /// Opens the writer thread's connection to the SQLite file at `path`
+    /// (running `setup` on it once), starts the thread and the batching
+    /// task, which takes `writer`'s lock for each batch. Both end when
+    /// every [`StatementBatcher`] is dropped.
+    pub(crate) fn start(
+        writer: HeldWriter,
+        path: &str,
+        busy_timeout: std::time::Duration,
+        setup: &[&str],
+    ) -> Result<StatementBatcher, StoreError> {
+        let cannot = |e: rusqlite::Error| {
+            StoreError::Connect(format!(
+                "cannot open SQLite database {path} for the writer thread: {e}"
+            ))
+        };
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(cannot)?;
+        conn.busy_timeout(busy_timeout).map_err(cannot)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")
+            .map_err(cannot)?;
+        for sql in setup {
+            conn.execute_batch(sql).map_err(cannot)?;
+        }
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+
+        let (to_thread, batches) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                for batch in batches {
+                    run_batch(&conn, batch);
+                }
+            })
+            .map_err(|e| {
+                StoreError::Connect(format!("cannot start the SQLite writer thread: {e}"))
+            })?;
         let (jobs, rx) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
-        tokio::spawn(run(writer, rx, counts.clone()));
-        StatementBatcher { jobs, counts }
+        tokio::spawn(collect(writer, rx, to_thread, counts.clone()));
+        Ok(StatementBatcher { jobs, counts })
     }
 
     /// Statements run so far, and the batches they ran in.
@@ -161,32 +179,30 @@ impl StatementBatcher {
         outcomes
             .pop()
             .map(|o| o.done)
-            .ok_or_else(|| out_of_step(1, 0))
+            .ok_or_else(|| sqlx::Error::Protocol("a write answered no result".into()))
     }
 
     /// Runs `statements` on the writer, all or none (one transaction),
     /// with other callers' writes, and returns what each did, in order.
+    /// A text of several statements answers as one (their changes summed).
     pub(crate) async fn run(&self, statements: Vec<Statement>) -> Answer {
         let (done, answer) = oneshot::channel();
-        let values = statements.iter().map(|s| s.args.values.0.len()).sum();
-        let alone = values > MAX_VALUES
-            || statements.len() > MAX_STATEMENTS
-            || statements.iter().any(|s| several_statements(&s.sql));
         self.jobs
-            .send(Job {
-                statements,
-                values,
-                alone,
-                done,
-            })
+            .send(Job { statements, done })
             .map_err(|_| sqlx::Error::PoolClosed)?;
         answer.await.map_err(|_| sqlx::Error::PoolClosed)?
     }
 }
 
 /// The batching task: waits for writes, takes the writer, drains what
-/// came meanwhile (within the batch's limits), runs them, answers.
-async fn run(writer: HeldWriter, mut jobs: mpsc::UnboundedReceiver<Job>, counts: Arc<Counts>) {
+/// came meanwhile (within [`MAX_STATEMENTS`]), and hands it all, with the
+/// writer's lock, to the writer thread.
+async fn collect(
+    writer: HeldWriter,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    to_thread: std::sync::mpsc::Sender<Batch>,
+    counts: Arc<Counts>,
+) {
     let mut carried: Option<Job> = None;
     loop {
         let first = match carried.take() {
@@ -196,26 +212,20 @@ async fn run(writer: HeldWriter, mut jobs: mpsc::UnboundedReceiver<Job>, counts:
                 None => return,
             },
         };
-        let mut conn = match writer.lock().await {
-            Ok(conn) => conn,
+        let held = match writer.lock().await {
+            Ok(held) => held,
             Err(_) => {
                 let _ = first.done.send(Err(sqlx::Error::PoolTimedOut));
                 continue;
             }
         };
-        let mut values = first.values;
         let mut statements = first.statements.len();
         let mut batch = vec![first];
-        while !batch[0].alone {
-            let Ok(job) = jobs.try_recv() else { break };
-            if job.alone
-                || values + job.values > MAX_VALUES
-                || statements + job.statements.len() > MAX_STATEMENTS
-            {
+        while let Ok(job) = jobs.try_recv() {
+            if statements + job.statements.len() > MAX_STATEMENTS {
                 carried = Some(job);
                 break;
             }
-            values += job.values;
             statements += job.statements.len();
             batch.push(job);
         }
@@ -223,125 +233,212 @@ async fn run(writer: HeldWriter, mut jobs: mpsc::UnboundedReceiver<Job>, counts:
         counts
             .statements
             .fetch_add(statements as u64, Ordering::Relaxed);
-        run_batch(&mut conn, batch).await;
+        let sent = to_thread.send(Batch {
+            jobs: batch,
+            _writer: held,
+        });
+        if let Err(std::sync::mpsc::SendError(batch)) = sent {
+            for job in batch.jobs {
+                let _ = job.done.send(Err(sqlx::Error::PoolClosed));
+            }
+            return;
+        }
     }
 }
 
-/// Runs a batch and answers its callers: one job alone, several in one
-/// transaction in one round trip, or, when that fails, one by one.
-async fn run_batch(conn: &mut HeldGuard, mut batch: Vec<Job>) {
-    if batch.len() == 1 {
-        batch.pop().expect("one job").run_alone(conn).await;
+/// On the writer thread: runs a batch and answers its callers, one job
+/// alone, several in one transaction, or, when that fails, one by one.
+/// The writer's lock goes back when the batch is dropped, after the
+/// answers.
+fn run_batch(conn: &rusqlite::Connection, mut batch: Batch) {
+    if batch.jobs.len() == 1 {
+        let job = batch.jobs.pop().expect("one job");
+        let answer = in_transaction(conn, &job.statements).map_err(into_sqlx);
+        let _ = job.done.send(answer);
         return;
     }
-    let statements: Vec<&Statement> = batch.iter().flat_map(|j| &j.statements).collect();
-    let total = statements.len();
-    match run_in_transaction(conn, statements).await {
-        Ok(outcomes) if outcomes.len() == total => {
+    let all = batch.jobs.iter().flat_map(|j| &j.statements);
+    match in_transaction(conn, all) {
+        Ok(outcomes) => {
             let mut outcomes = outcomes.into_iter();
-            for job in batch {
+            for job in batch.jobs.drain(..) {
                 let own = outcomes.by_ref().take(job.statements.len()).collect();
                 let _ = job.done.send(Ok(own));
-            }
-        }
-        // Cannot happen: each text is one statement (`Job::alone`). The
-        // batch committed, so nothing runs again; its callers hear so.
-        Ok(outcomes) => {
-            tracing::error!(
-                "a batch of {total} writes answered {} results",
-                outcomes.len()
-            );
-            for job in batch {
-                let _ = job.done.send(Err(out_of_step(total, outcomes.len())));
             }
         }
         Err(e) => {
             tracing::debug!(
                 "a batch of {} writes failed, each runs alone: {e}",
-                batch.len()
+                batch.jobs.len()
             );
-            for job in batch {
-                job.run_alone(conn).await;
+            for job in batch.jobs.drain(..) {
+                let answer = in_transaction(conn, &job.statements).map_err(into_sqlx);
+                let _ = job.done.send(answer);
             }
         }
     }
 }
 
-/// Runs `statements` as one string, `BEGIN; s1; s2; …; COMMIT`, in one
-/// round trip, and returns each statement's outcome (not `BEGIN`'s nor
-/// `COMMIT`'s). On an error the transaction is rolled back.
-async fn run_in_transaction<'a>(
-    conn: &mut HeldGuard,
+/// Runs `statements` in one transaction; returns each one's outcome. On
+/// an error the transaction is rolled back.
+fn in_transaction<'a>(
+    conn: &rusqlite::Connection,
     statements: impl IntoIterator<Item = &'a Statement>,
-) -> Result<Vec<Outcome>, sqlx::Error> {
-    let (sql, args) = combine(statements);
-    conn.in_tx = true;
-    let ran = run_text(conn, sql, args).await;
-    if ran.is_err() {
-        // Fails only when SQLite already rolled back itself (or there was
-        // nothing to undo).
-        let _ = sqlx::query("ROLLBACK").execute(&mut conn.conn).await;
+) -> rusqlite::Result<Vec<Outcome>> {
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    let ran = statements
+        .into_iter()
+        .map(|s| run_statement(conn, s))
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .and_then(|outcomes| {
+            conn.prepare_cached("COMMIT")?.execute([])?;
+            Ok(outcomes)
+        });
+    if ran.is_err() && !conn.is_autocommit() {
+        // Fails only when SQLite already rolled back itself.
+        let _ = conn.execute_batch("ROLLBACK");
     }
-    conn.in_tx = false;
-    let mut outcomes = ran?;
-    // Drop `BEGIN`'s and `COMMIT`'s.
-    if outcomes.len() >= 2 {
-        outcomes.pop();
-        outcomes.remove(0);
-    }
-    Ok(outcomes)
+    ran
 }
 
-/// Runs a text of one or more statements in one round trip; returns each
-/// statement's outcome.
-async fn run_text(
-    conn: &mut HeldGuard,
-    sql: String,
-    args: AnyArguments,
-) -> Result<Vec<Outcome>, sqlx::Error> {
-    let mut outcomes = Vec::new();
-    let mut rows = Vec::new();
-    let mut steps = conn
-        .conn
-        .fetch_many(sqlx::query_with(AssertSqlSafe(sql), args).persistent(false));
-    while let Some(step) = steps.try_next().await? {
-        match step {
-            Either::Left(done) => outcomes.push(Outcome {
-                done,
-                rows: std::mem::take(&mut rows),
-            }),
-            Either::Right(row) => rows.push(row),
+/// Runs one statement (a text of several: each in turn), binding each
+/// `$N` to the `N`th value, from the kept prepared statements.
+fn run_statement(conn: &rusqlite::Connection, s: &Statement) -> rusqlite::Result<Outcome> {
+    let values = &s.args.values.0;
+    let mut whole = Outcome::default();
+    for sql in split_statements(&s.sql) {
+        let mut stmt = conn.prepare_cached(sql)?;
+        for i in 1..=stmt.parameter_count() {
+            let n = placeholder_number(stmt.parameter_name(i)).unwrap_or(i);
+            let value = values
+                .get(n.wrapping_sub(1))
+                .ok_or(rusqlite::Error::InvalidParameterCount(n, values.len()))?;
+            stmt.raw_bind_parameter(i, Bound(value))?;
+        }
+        let returns = stmt.column_count() > 0;
+        let writes = !stmt.readonly();
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next()? {
+            if returns {
+                whole.returned.push(row.get(0)?);
+            }
+        }
+        drop(rows);
+        if writes {
+            whole.done.rows_affected += conn.changes();
+            whole.done.last_insert_id = Some(conn.last_insert_rowid());
         }
     }
-    Ok(outcomes)
+    Ok(whole)
 }
 
-fn out_of_step(expected: usize, answered: usize) -> sqlx::Error {
-    sqlx::Error::Protocol(format!(
-        "a batch of {expected} writes answered {answered} results"
-    ))
+/// The number of a `$N` (or `?N`) placeholder.
+fn placeholder_number(name: Option<&str>) -> Option<usize> {
+    let name = name?;
+    let digits = name.strip_prefix('$').or_else(|| name.strip_prefix('?'))?;
+    digits.parse().ok()
 }
 
-/// The statements as one string, `BEGIN; s1; s2; …; COMMIT`, each
-/// statement's placeholders moved past the ones before it, with all their
-/// values.
-fn combine<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> (String, AnyArguments) {
-    let mut sql = String::from("BEGIN");
-    let mut args = AnyArguments::default();
-    for s in statements {
-        sql.push_str(";\n");
-        renumber(&s.sql, args.values.0.len(), &mut sql);
-        args.values.0.extend(s.args.values.0.iter().cloned());
+/// A value bound by sqlx's `Any` driver, as SQLite takes it (as sqlx's
+/// SQLite driver binds it: booleans as 0 and 1).
+struct Bound<'a>(&'a AnyValueKind);
+
+impl rusqlite::ToSql for Bound<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            AnyValueKind::Null(_) => ToSqlOutput::Owned(Value::Null),
+            AnyValueKind::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(*b))),
+            AnyValueKind::SmallInt(v) => ToSqlOutput::Owned(Value::Integer(i64::from(*v))),
+            AnyValueKind::Integer(v) => ToSqlOutput::Owned(Value::Integer(i64::from(*v))),
+            AnyValueKind::BigInt(v) => ToSqlOutput::Owned(Value::Integer(*v)),
+            AnyValueKind::Real(v) => ToSqlOutput::Owned(Value::Real(f64::from(*v))),
+            AnyValueKind::Double(v) => ToSqlOutput::Owned(Value::Real(*v)),
+            AnyValueKind::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            AnyValueKind::TextSlice(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            AnyValueKind::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            other => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    format!("a value the writer thread cannot bind: {other:?}").into(),
+                ));
+            }
+        })
     }
-    sql.push_str(";\nCOMMIT");
-    (sql, args)
 }
 
-/// Whether `sql` holds a `;` outside quotes before its end.
-fn several_statements(sql: &str) -> bool {
+/// A failed write, as sqlx reports a database error: callers match on
+/// its code and kind (a unique violation, say) as before.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct WriteError {
+    /// SQLite's extended result code.
+    code: i32,
+    message: String,
+}
+
+impl sqlx::error::DatabaseError for WriteError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(self.code.to_string().into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        use sqlx::error::ErrorKind;
+        match self.code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                ErrorKind::UniqueViolation
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+/// SQLite's own errors as database errors; the rest (a value that would
+/// not bind, say) as protocol errors.
+fn into_sqlx(e: rusqlite::Error) -> sqlx::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            sqlx::Error::Database(Box::new(WriteError {
+                code: failure.extended_code,
+                message: message.unwrap_or_else(|| failure.to_string()),
+            }))
+        }
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
+
+/// The statements of a text, split at each `;` outside quotes (empty ones
+/// dropped).
+fn split_statements(sql: &str) -> impl Iterator<Item = &str> {
     let mut quote = None;
-    let body = sql.trim_end().trim_end_matches(';');
-    body.chars().any(|c| unquoted(&mut quote, c) && c == ';')
+    let mut start = 0;
+    let mut cuts = Vec::new();
+    for (i, c) in sql.char_indices() {
+        if unquoted(&mut quote, c) && c == ';' {
+            cuts.push(&sql[start..i]);
+            start = i + 1;
+        }
+    }
+    cuts.push(&sql[start..]);
+    cuts.into_iter().filter(|s| !s.trim().is_empty())
 }
 
 /// Follows SQL's quotes one character at a time (`quote`: the one open):
@@ -359,29 +456,6 @@ fn unquoted(quote: &mut Option<char>, c: char) -> bool {
             false
         }
         None => true,
-    }
-}
-
-/// Appends `sql` to `out` with every placeholder `$N` made `$(N + by)`.
-/// A `$` inside a quoted string or name is left alone.
-fn renumber(sql: &str, by: usize, out: &mut String) {
-    let mut quote = None;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if !(unquoted(&mut quote, c) && c == '$') {
-            continue;
-        }
-        let mut n = 0usize;
-        let mut digits = 0;
-        while let Some(v) = chars.peek().and_then(|d| d.to_digit(10)) {
-            n = n * 10 + v as usize;
-            digits += 1;
-            chars.next();
-        }
-        if digits > 0 {
-            out.push_str(&(n + by).to_string());
-        }
     }
 }
 
@@ -463,16 +537,24 @@ mod tests {
     }
 
     #[test]
-    fn a_text_of_several_statements_runs_alone() {
-        assert!(!several_statements("DELETE FROM t WHERE a = ';';  "));
-        assert!(!several_statements("DELETE FROM t;"));
-        assert!(several_statements("DELETE FROM t; DELETE FROM u"));
+    fn a_text_splits_at_each_semicolon_outside_quotes() {
+        let split = |sql| split_statements(sql).collect::<Vec<_>>();
+        assert_eq!(
+            split("DELETE FROM t WHERE a = ';';  "),
+            ["DELETE FROM t WHERE a = ';'"]
+        );
+        assert_eq!(split("DELETE FROM t;"), ["DELETE FROM t"]);
+        assert_eq!(
+            split("DELETE FROM t; DELETE FROM u"),
+            ["DELETE FROM t", " DELETE FROM u"]
+        );
     }
 
     #[test]
-    fn placeholders_move_past_the_statements_before() {
-        let mut out = String::new();
-        renumber("UPDATE t SET a = $1, b = '$2' WHERE c = $12", 5, &mut out);
-        assert_eq!(out, "UPDATE t SET a = $6, b = '$2' WHERE c = $17");
+    fn placeholders_are_numbered_by_their_names() {
+        assert_eq!(placeholder_number(Some("$12")), Some(12));
+        assert_eq!(placeholder_number(Some("?3")), Some(3));
+        assert_eq!(placeholder_number(Some(":name")), None);
+        assert_eq!(placeholder_number(None), None);
     }
 }

@@ -16,8 +16,8 @@
 //! answer midway: a *gate* statement decides, and the rest follows only
 //! when it changed a row. [`Store::unit`] describes such a transaction
 //! whole ([`SpineUnit`], `unit.rs`), and on a SQLite file it goes to the
-//! writer in one hand-off, sharing a round trip with other writes, instead
-//! of one round trip per statement.
+//! writer thread in one hand-off, sharing a transaction with other writes,
+//! instead of one round trip per statement.
 //!
 //! **Sequence numbers in commit order, without a global writer lock.** A
 //! consumer keeps a cursor `c` and reads `seq > c`; it must never skip an
@@ -60,7 +60,7 @@ mod handoff;
 mod unit;
 
 pub use unit::SpineUnit;
-pub(crate) use unit::prepare_writer;
+pub(crate) use unit::WRITER_SETUP;
 
 use std::time::Duration;
 

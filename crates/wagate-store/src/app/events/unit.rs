@@ -12,9 +12,10 @@
 //!
 //! A [`SpineUnit`] is that shape as data. On a SQLite file with group
 //! commit it goes to the statement batcher whole (`statement_batch.rs`)
-//! and shares one round trip, and one transaction, with other writes. The
-//! gate's change count is kept on the writer connection in a temporary
-//! table (`temp.wagate_gate`, set by the statement right after the gate),
+//! and shares one transaction on the writer thread with other writes. The
+//! gate's change count is kept on the writer thread's connection in a
+//! temporary table (`temp.wagate_gate`, set by the statement right after
+//! the gate; made by [`WRITER_SETUP`]),
 //! and every statement that follows carries the condition that reads it
 //! ([`GATE_OPEN`]). Elsewhere (PostgreSQL, SQLite without group commit) it
 //! runs as a `SpineTx`: the gate, then the rest only when the gate changed
@@ -27,7 +28,7 @@
 
 use sqlx::AnyConnection;
 use sqlx::any::AnyArguments;
-use sqlx::{Any, AssertSqlSafe, Row};
+use sqlx::{Any, AssertSqlSafe};
 use wagate_core::{Event, EventKind};
 
 use crate::group_commit::GroupCommit;
@@ -46,19 +47,14 @@ const GATE_RECORD: &str = "UPDATE temp.wagate_gate SET ok = changes()";
 /// runs after an open gate).
 const ALWAYS: &str = "1 = 1";
 
-/// Makes the gate's table on the group-commit writer connection, once at
+/// Makes the gate's table on the statement batcher's connection, once at
 /// start (a temporary table is the connection's own, in memory).
-pub(crate) async fn prepare_writer(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    for sql in [
-        "PRAGMA temp_store = MEMORY",
-        "CREATE TEMP TABLE IF NOT EXISTS wagate_gate (ok INTEGER NOT NULL)",
-        "DELETE FROM temp.wagate_gate",
-        "INSERT INTO temp.wagate_gate (ok) VALUES (0)",
-    ] {
-        sqlx::query(sql).execute(&mut *conn).await?;
-    }
-    Ok(())
-}
+pub(crate) const WRITER_SETUP: &[&str] = &[
+    "PRAGMA temp_store = MEMORY",
+    "CREATE TEMP TABLE IF NOT EXISTS wagate_gate (ok INTEGER NOT NULL)",
+    "DELETE FROM temp.wagate_gate",
+    "INSERT INTO temp.wagate_gate (ok) VALUES (0)",
+];
 
 /// A spine transaction described whole (see the module doc).
 #[must_use = "a unit does nothing until it is committed"]
@@ -202,10 +198,9 @@ impl SpineUnit {
             )));
         }
         for (event, outcome) in events.iter_mut().zip(numbered) {
-            let row = outcome.rows.first().ok_or_else(|| {
+            event.seq = *outcome.returned.first().ok_or_else(|| {
                 StoreError::Conflict("an appended event came back without its number".into())
             })?;
-            event.seq = row.try_get("k")?;
         }
         let appended = events.iter().map(|e| e.seq).max();
         super::published(&store, appended, events).await?;
@@ -320,7 +315,7 @@ mod tests {
     }
 
     /// Many units at once on a SQLite file with group commit: they share
-    /// round trips, each gate decides for its own unit only, and a unit
+    /// batches, each gate decides for its own unit only, and a unit
     /// that fails leaves nothing and fails alone.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn batched_units_commit_whole_and_their_gates_decide_alone() {
@@ -421,7 +416,7 @@ mod tests {
         assert_eq!(seqs.len(), events.len());
         assert_eq!(seqs.last().copied(), Some(seqs.len() as i64));
 
-        // And the units shared round trips.
+        // And the units shared batches.
         let stats = store.group_commit_stats().unwrap();
         assert!(stats.statement_batches < 260, "{stats:?}");
 
