@@ -42,7 +42,7 @@ use machine::machine;
 use scenarios::api_overhead::api_load;
 use scenarios::idle_memory::{self, IdleMemory};
 use scenarios::reconnect_storm::{self, ReconnectStorm};
-use scenarios::send_path::send_path;
+use scenarios::send_path::{Load, send_path};
 use scenarios::ws_fanout::ws_fanout;
 use sessions::wait_connected;
 use wagate_testkit::{Gateway, Launch, SandboxProcess, rss_bytes};
@@ -117,6 +117,10 @@ struct Args {
     /// server, as the tests).
     #[arg(long)]
     send_path_postgres: bool,
+    /// In `--send-path`, also `--messages` sync sends started at this
+    /// steady rate per second (open loop), for the latency at a given load.
+    #[arg(long)]
+    send_rate: Option<f64>,
 }
 
 #[tokio::main]
@@ -171,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
             pair_concurrency: args.pair_concurrency,
             sqlite_synchronous: args.one_session_sync.clone(),
             postgres: args.send_path_postgres,
+            rate: args.send_rate,
         }
         .run()
         .await?;
@@ -233,7 +238,7 @@ async fn main() -> anyhow::Result<()> {
         &sessions,
         &phones,
         args.messages,
-        args.send_concurrency,
+        Load::Concurrent(args.send_concurrency),
         false,
     )
     .await?;
@@ -245,7 +250,7 @@ async fn main() -> anyhow::Result<()> {
         &sessions,
         &phones,
         args.messages,
-        args.send_concurrency,
+        Load::Concurrent(args.send_concurrency),
         true,
     )
     .await?;

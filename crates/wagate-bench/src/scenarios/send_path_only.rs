@@ -5,7 +5,9 @@
 //! phones WhatsApp knows by a LID too (as it knows every account), then
 //! `--messages` sync sends and as many queued sends from up to 50 senders,
 //! `--send-concurrency` API calls at a time, each until the receiving
-//! session's `message.received`. Reports what group commit did meanwhile
+//! session's `message.received`; with `--send-rate`, then as many sync
+//! sends again started at that steady rate (open loop), for the latency at
+//! a given load. Reports what group commit did meanwhile
 //! (commits per fsync, from `/metrics`) and where the CPU went (the
 //! gateway, the sandbox, the benchmark: microseconds per message).
 
@@ -17,7 +19,7 @@ use wagate_testkit::SandboxProcess;
 use crate::api::Api;
 use crate::cpu::CpuSplit;
 use crate::scenarios::one_session::start_send_gateway;
-use crate::scenarios::send_path::send_path;
+use crate::scenarios::send_path::{Load, send_path};
 use crate::sessions::{create_phones_with, pair_many};
 
 pub struct SendPathOnly<'a> {
@@ -31,6 +33,8 @@ pub struct SendPathOnly<'a> {
     pub sqlite_synchronous: String,
     /// On a new PostgreSQL database instead of SQLite.
     pub postgres: bool,
+    /// Sync sends at this steady rate per second too.
+    pub rate: Option<f64>,
 }
 
 impl SendPathOnly<'_> {
@@ -58,7 +62,15 @@ impl SendPathOnly<'_> {
         let sessions = pair_many(&api, self.sandbox, &phones, 0, self.pair_concurrency).await?;
         eprintln!("{n} sessions paired; warming up");
         // Each sender learns its recipient's devices once: not counted.
-        send_path(&api, &sessions, &phones, n / 2, n / 2, false).await?;
+        send_path(
+            &api,
+            &sessions,
+            &phones,
+            n / 2,
+            Load::Concurrent(n / 2),
+            false,
+        )
+        .await?;
         let before = group_commit(&api).await;
         let started = std::time::Instant::now();
         let cpu = CpuSplit::start(gw.pid(), self.sandbox.pid());
@@ -67,7 +79,7 @@ impl SendPathOnly<'_> {
             &sessions,
             &phones,
             self.messages,
-            self.concurrency,
+            Load::Concurrent(self.concurrency),
             false,
         )
         .await?;
@@ -82,7 +94,7 @@ impl SendPathOnly<'_> {
             &sessions,
             &phones,
             self.messages,
-            self.concurrency,
+            Load::Concurrent(self.concurrency),
             true,
         )
         .await?;
@@ -90,6 +102,25 @@ impl SendPathOnly<'_> {
         queued["cpu"] = cpu.finish(self.messages, queued_secs);
         let after = group_commit(&api).await;
         eprintln!("queued sends: {queued}");
+        let at_rate = match self.rate {
+            Some(rate) => {
+                let started = std::time::Instant::now();
+                let cpu = CpuSplit::start(gw.pid(), self.sandbox.pid());
+                let mut paced = send_path(
+                    &api,
+                    &sessions,
+                    &phones,
+                    self.messages,
+                    Load::Rate(rate),
+                    false,
+                )
+                .await?;
+                paced["cpu"] = cpu.finish(self.messages, started.elapsed().as_secs_f64());
+                eprintln!("sync sends at {rate}/s: {paced}");
+                paced
+            }
+            None => Value::Null,
+        };
         gw.stop();
         Ok(json!({
             "sessions": n,
@@ -99,6 +130,7 @@ impl SendPathOnly<'_> {
             "syncGroupCommit": delta(before, middle, self.messages, sync_secs),
             "queued": queued,
             "queuedGroupCommit": delta(middle, after, self.messages, queued_secs),
+            "syncAtRate": at_rate,
         }))
     }
 }
