@@ -18,6 +18,11 @@ mod single_node;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: on the send path glibc's malloc and
+/// free took about a tenth of the gateway's CPU (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "wagate",
