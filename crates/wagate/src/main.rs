@@ -18,10 +18,14 @@ mod single_node;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc instead of glibc's malloc: on the send path glibc's malloc and
-/// free took about a tenth of the gateway's CPU (BENCHMARKS.md).
+/// jemalloc instead of glibc's malloc: on the send path glibc's malloc and
+/// free took about a tenth of the gateway's CPU; with jemalloc the gateway
+/// and the sandbox do 13–24 % more messages per second, for ~1 KB more
+/// per idle session (mimalloc was as fast but took ~120 KB more per
+/// session). BENCHMARKS.md has the runs.
+#[cfg(not(target_env = "msvc"))]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[derive(Parser)]
 #[command(
