@@ -14,6 +14,10 @@
 //! guard. Elsewhere (PostgreSQL, SQLite without group commit) a write takes
 //! a connection from the pool as before ([`Writer::Pooled`]).
 //!
+//! The lock is the right to write, not only the connection: the batched
+//! writes (`statement_batch.rs`) take it too, and run on the writer
+//! thread's own connection to the same file while they hold it.
+//!
 //! [`WriterTx`] is a transaction on either. On the held connection it is
 //! plain `BEGIN` and `COMMIT`, and its last statements can share the
 //! `COMMIT`'s round trip ([`WriterTx::commit_after`]: a spine
