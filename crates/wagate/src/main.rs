@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 /// jemalloc instead of glibc's malloc: on the send path glibc's malloc and
 /// free took about a tenth of the gateway's CPU; with jemalloc the gateway
-/// and the sandbox do 13–24 % more messages per second, for ~1 KB more
+/// and the sandbox do 12–24 % more messages per second, for ~1 KB more
 /// per idle session (mimalloc was as fast but took ~120 KB more per
 /// session). BENCHMARKS.md has the runs.
 #[cfg(not(target_env = "msvc"))]
