@@ -257,7 +257,7 @@ impl Store {
 
     /// Runs one write statement on [`Store::writer`]'s connection. With
     /// group commit it shares a transaction on the writer thread with other
-    /// callers' writes (`statement_batch.rs`); elsewhere it runs alone.
+    /// callers' writes (`statement_batch/`); elsewhere it runs alone.
     pub(crate) async fn execute_write<'q>(
         &self,
         query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
@@ -274,7 +274,7 @@ impl Store {
     /// Runs write statements on [`Store::writer`]'s connection, all or
     /// none. With group commit they go to the batcher whole and share a
     /// transaction on the writer thread with other callers' writes
-    /// (`statement_batch.rs`); elsewhere in a transaction of their own.
+    /// (`statement_batch/`); elsewhere in a transaction of their own.
     pub(crate) async fn execute_writes_atomically<'q>(
         &self,
         queries: Vec<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>>,

@@ -16,7 +16,7 @@
 //!   the spine's units: `app/events/unit.rs`) reach it through
 //!   [`GroupCommit::batcher`], many in one transaction, run by the
 //!   writer thread on a connection of its own while it holds the writer
-//!   (`statement_batch.rs`).
+//!   (`statement_batch/`).
 //! - After its `COMMIT` a writer calls [`GroupCommit::wait_durable`]: it
 //!   takes a ticket (a counter of completed commits) and waits until the
 //!   syncer has fsynced the WAL file at a moment after that ticket was
@@ -93,7 +93,7 @@ pub struct GroupCommitStats {
     pub writer_uses: u64,
     /// Statements batched on the writer (single writes and spine units),
     /// and the batches (hand-offs to the writer thread) they took
-    /// (`statement_batch.rs`).
+    /// (`statement_batch/`).
     pub batched_statements: u64,
     pub statement_batches: u64,
 }

@@ -15,7 +15,7 @@
 //! a connection from the pool as before ([`Writer::Pooled`]).
 //!
 //! The lock is the right to write, not only the connection: the batched
-//! writes (`statement_batch.rs`) take it too, and run on the writer
+//! writes (`statement_batch/`) take it too, and run on the writer
 //! thread's own connection to the same file while they hold it.
 //!
 //! [`WriterTx`] is a transaction on either. On the held connection it is

@@ -115,7 +115,7 @@ impl DeviceBackend {
     /// Runs `queries` on the writer, all or none: one statement alone in
     /// its own (implicit) transaction, several in one `BEGIN … COMMIT`
     /// (without a lease fence, one job for the writer's batcher:
-    /// `statement_batch.rs`).
+    /// `statement_batch/`).
     /// Most writes are one statement (one chunk of rows), and on SQLite
     /// each of `BEGIN` and `COMMIT` is a round trip to the connection's
     /// thread of its own.

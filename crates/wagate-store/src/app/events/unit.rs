@@ -11,7 +11,7 @@
 //! row. Nothing in between needs an answer.
 //!
 //! A [`SpineUnit`] is that shape as data. On a SQLite file with group
-//! commit it goes to the statement batcher whole (`statement_batch.rs`)
+//! commit it goes to the statement batcher whole (`statement_batch/`)
 //! and shares one transaction on the writer thread with other writes. The
 //! gate's change count is kept on the writer thread's connection in a
 //! temporary table (`temp.wagate_gate`, set by the statement right after

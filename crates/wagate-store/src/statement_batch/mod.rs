@@ -23,7 +23,7 @@
 //!   statements kept between batches. It runs the whole batch in one
 //!   `BEGIN … COMMIT`, statement by statement with no hand-off in between,
 //!   answers each caller with its own statements' outcomes (changes and
-//!   returned ids), and gives the lock back.
+//!   returned ids), and gives the lock back (`writer_thread.rs`).
 //!
 //! A batch that fails anywhere is rolled back whole, and its jobs run
 //! again one by one (each in its own transaction), so every caller gets
@@ -32,25 +32,20 @@
 //! the caller's business, as before: it waits for group commit's sync after
 //! the answer (the WAL is the file's, whichever connection wrote it).
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use sqlx::any::{AnyArguments, AnyQueryResult};
-use sqlx_core::any::AnyValueKind;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
 use crate::writer::{HeldGuard, HeldWriter};
 
+mod writer_thread;
+
 /// Most statements in one batch (a job is never split: one larger than
 /// this runs alone).
 const MAX_STATEMENTS: usize = 64;
-
-/// Prepared statements the writer thread keeps: every hot write's text,
-/// with room to spare.
-const STATEMENT_CACHE: usize = 256;
 
 /// One statement: its text (`$1…` numbered from 1) and its values.
 pub(crate) struct Statement {
@@ -126,35 +121,7 @@ impl StatementBatcher {
         busy_timeout: std::time::Duration,
         setup: &[&str],
     ) -> Result<StatementBatcher, StoreError> {
-        let cannot = |e: rusqlite::Error| {
-            StoreError::Connect(format!(
-                "cannot open SQLite database {path} for the writer thread: {e}"
-            ))
-        };
-        let conn = rusqlite::Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(cannot)?;
-        conn.busy_timeout(busy_timeout).map_err(cannot)?;
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")
-            .map_err(cannot)?;
-        for sql in setup {
-            conn.execute_batch(sql).map_err(cannot)?;
-        }
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-
-        let (to_thread, batches) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || {
-                for batch in batches {
-                    run_batch(&conn, batch);
-                }
-            })
-            .map_err(|e| {
-                StoreError::Connect(format!("cannot start the SQLite writer thread: {e}"))
-            })?;
+        let to_thread = writer_thread::start(path, busy_timeout, setup)?;
         let (jobs, rx) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
         tokio::spawn(collect(writer, rx, to_thread, counts.clone()));
@@ -246,228 +213,13 @@ async fn collect(
     }
 }
 
-/// On the writer thread: runs a batch and answers its callers, one job
-/// alone, several in one transaction, or, when that fails, one by one.
-/// The writer's lock goes back when the batch is dropped, after the
-/// answers.
-fn run_batch(conn: &rusqlite::Connection, mut batch: Batch) {
-    if batch.jobs.len() == 1 {
-        let job = batch.jobs.pop().expect("one job");
-        let answer = in_transaction(conn, &job.statements).map_err(into_sqlx);
-        let _ = job.done.send(answer);
-        return;
-    }
-    let all = batch.jobs.iter().flat_map(|j| &j.statements);
-    match in_transaction(conn, all) {
-        Ok(outcomes) => {
-            let mut outcomes = outcomes.into_iter();
-            for job in batch.jobs.drain(..) {
-                let own = outcomes.by_ref().take(job.statements.len()).collect();
-                let _ = job.done.send(Ok(own));
-            }
-        }
-        Err(e) => {
-            tracing::debug!(
-                "a batch of {} writes failed, each runs alone: {e}",
-                batch.jobs.len()
-            );
-            for job in batch.jobs.drain(..) {
-                let answer = in_transaction(conn, &job.statements).map_err(into_sqlx);
-                let _ = job.done.send(answer);
-            }
-        }
-    }
-}
-
-/// Runs `statements` in one transaction; returns each one's outcome. On
-/// an error the transaction is rolled back.
-fn in_transaction<'a>(
-    conn: &rusqlite::Connection,
-    statements: impl IntoIterator<Item = &'a Statement>,
-) -> rusqlite::Result<Vec<Outcome>> {
-    conn.prepare_cached("BEGIN")?.execute([])?;
-    let ran = statements
-        .into_iter()
-        .map(|s| run_statement(conn, s))
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .and_then(|outcomes| {
-            conn.prepare_cached("COMMIT")?.execute([])?;
-            Ok(outcomes)
-        });
-    if ran.is_err() && !conn.is_autocommit() {
-        // Fails only when SQLite already rolled back itself.
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    ran
-}
-
-/// Runs one statement (a text of several: each in turn), binding each
-/// `$N` to the `N`th value, from the kept prepared statements.
-fn run_statement(conn: &rusqlite::Connection, s: &Statement) -> rusqlite::Result<Outcome> {
-    let values = &s.args.values.0;
-    let mut whole = Outcome::default();
-    for sql in split_statements(&s.sql) {
-        let mut stmt = conn.prepare_cached(sql)?;
-        for i in 1..=stmt.parameter_count() {
-            let n = placeholder_number(stmt.parameter_name(i)).unwrap_or(i);
-            let value = values
-                .get(n.wrapping_sub(1))
-                .ok_or(rusqlite::Error::InvalidParameterCount(n, values.len()))?;
-            stmt.raw_bind_parameter(i, Bound(value))?;
-        }
-        let returns = stmt.column_count() > 0;
-        let writes = !stmt.readonly();
-        let mut rows = stmt.raw_query();
-        while let Some(row) = rows.next()? {
-            if returns {
-                whole.returned.push(row.get(0)?);
-            }
-        }
-        drop(rows);
-        if writes {
-            whole.done.rows_affected += conn.changes();
-            whole.done.last_insert_id = Some(conn.last_insert_rowid());
-        }
-    }
-    Ok(whole)
-}
-
-/// The number of a `$N` (or `?N`) placeholder.
-fn placeholder_number(name: Option<&str>) -> Option<usize> {
-    let name = name?;
-    let digits = name.strip_prefix('$').or_else(|| name.strip_prefix('?'))?;
-    digits.parse().ok()
-}
-
-/// A value bound by sqlx's `Any` driver, as SQLite takes it (as sqlx's
-/// SQLite driver binds it: booleans as 0 and 1).
-struct Bound<'a>(&'a AnyValueKind);
-
-impl rusqlite::ToSql for Bound<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self.0 {
-            AnyValueKind::Null(_) => ToSqlOutput::Owned(Value::Null),
-            AnyValueKind::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(*b))),
-            AnyValueKind::SmallInt(v) => ToSqlOutput::Owned(Value::Integer(i64::from(*v))),
-            AnyValueKind::Integer(v) => ToSqlOutput::Owned(Value::Integer(i64::from(*v))),
-            AnyValueKind::BigInt(v) => ToSqlOutput::Owned(Value::Integer(*v)),
-            AnyValueKind::Real(v) => ToSqlOutput::Owned(Value::Real(f64::from(*v))),
-            AnyValueKind::Double(v) => ToSqlOutput::Owned(Value::Real(*v)),
-            AnyValueKind::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            AnyValueKind::TextSlice(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            AnyValueKind::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-            other => {
-                return Err(rusqlite::Error::ToSqlConversionFailure(
-                    format!("a value the writer thread cannot bind: {other:?}").into(),
-                ));
-            }
-        })
-    }
-}
-
-/// A failed write, as sqlx reports a database error: callers match on
-/// its code and kind (a unique violation, say) as before.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-struct WriteError {
-    /// SQLite's extended result code.
-    code: i32,
-    message: String,
-}
-
-impl sqlx::error::DatabaseError for WriteError {
-    fn message(&self) -> &str {
-        &self.message
-    }
-
-    fn code(&self) -> Option<Cow<'_, str>> {
-        Some(self.code.to_string().into())
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> sqlx::error::ErrorKind {
-        use rusqlite::ffi;
-        use sqlx::error::ErrorKind;
-        match self.code {
-            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                ErrorKind::UniqueViolation
-            }
-            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
-            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
-            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
-            _ => ErrorKind::Other,
-        }
-    }
-}
-
-/// SQLite's own errors as database errors; the rest (a value that would
-/// not bind, say) as protocol errors.
-fn into_sqlx(e: rusqlite::Error) -> sqlx::Error {
-    match e {
-        rusqlite::Error::SqliteFailure(failure, message) => {
-            sqlx::Error::Database(Box::new(WriteError {
-                code: failure.extended_code,
-                message: message.unwrap_or_else(|| failure.to_string()),
-            }))
-        }
-        other => sqlx::Error::Protocol(other.to_string()),
-    }
-}
-
-/// The statements of a text, split at each `;` outside quotes (empty ones
-/// dropped).
-fn split_statements(sql: &str) -> impl Iterator<Item = &str> {
-    let mut quote = None;
-    let mut start = 0;
-    let mut cuts = Vec::new();
-    for (i, c) in sql.char_indices() {
-        if unquoted(&mut quote, c) && c == ';' {
-            cuts.push(&sql[start..i]);
-            start = i + 1;
-        }
-    }
-    cuts.push(&sql[start..]);
-    cuts.into_iter().filter(|s| !s.trim().is_empty())
-}
-
-/// Follows SQL's quotes one character at a time (`quote`: the one open):
-/// whether `c` is outside any quoted string or name, and not a quote.
-fn unquoted(quote: &mut Option<char>, c: char) -> bool {
-    match *quote {
-        Some(q) => {
-            if c == q {
-                *quote = None;
-            }
-            false
-        }
-        None if c == '\'' || c == '"' => {
-            *quote = Some(c);
-            false
-        }
-        None => true,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// Many writers at once on a SQLite file: their statements share
-    /// round trips, each caller gets its own statement's outcome, and a
+    /// batches, each caller gets its own statement's outcome, and a
     /// failing statement fails alone.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_single_writes_share_round_trips_and_fail_alone() {
+    async fn concurrent_single_writes_share_batches_and_fail_alone() {
         // Step 1: a store on a SQLite file (group commit on), and a table.
         let dir = tempfile::tempdir().unwrap();
         let store = crate::db::tests::group_commit_store(&dir).await;
@@ -527,34 +279,12 @@ mod tests {
             .collect();
         assert_eq!(rows, expected);
 
-        // And the writes did share round trips.
+        // And the writes did share batches.
         let stats = store.group_commit_stats().unwrap();
         assert_eq!(stats.batched_statements, 301);
         assert!(
             stats.statement_batches < stats.batched_statements,
             "{stats:?}"
         );
-    }
-
-    #[test]
-    fn a_text_splits_at_each_semicolon_outside_quotes() {
-        let split = |sql| split_statements(sql).collect::<Vec<_>>();
-        assert_eq!(
-            split("DELETE FROM t WHERE a = ';';  "),
-            ["DELETE FROM t WHERE a = ';'"]
-        );
-        assert_eq!(split("DELETE FROM t;"), ["DELETE FROM t"]);
-        assert_eq!(
-            split("DELETE FROM t; DELETE FROM u"),
-            ["DELETE FROM t", " DELETE FROM u"]
-        );
-    }
-
-    #[test]
-    fn placeholders_are_numbered_by_their_names() {
-        assert_eq!(placeholder_number(Some("$12")), Some(12));
-        assert_eq!(placeholder_number(Some("?3")), Some(3));
-        assert_eq!(placeholder_number(Some(":name")), None);
-        assert_eq!(placeholder_number(None), None);
     }
 }
