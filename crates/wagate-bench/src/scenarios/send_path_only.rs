@@ -71,51 +71,17 @@ impl SendPathOnly<'_> {
             false,
         )
         .await?;
+        let run = |load, queued| measured(&api, &sessions, &phones, self, gw.pid(), load, queued);
         let before = group_commit(&api).await;
-        let started = std::time::Instant::now();
-        let cpu = CpuSplit::start(gw.pid(), self.sandbox.pid());
-        let mut sync = send_path(
-            &api,
-            &sessions,
-            &phones,
-            self.messages,
-            Load::Concurrent(self.concurrency),
-            false,
-        )
-        .await?;
-        let sync_secs = started.elapsed().as_secs_f64();
-        sync["cpu"] = cpu.finish(self.messages, sync_secs);
+        let (sync, sync_secs) = run(Load::Concurrent(self.concurrency), false).await?;
         let middle = group_commit(&api).await;
         eprintln!("sync sends: {sync}");
-        let started = std::time::Instant::now();
-        let cpu = CpuSplit::start(gw.pid(), self.sandbox.pid());
-        let mut queued = send_path(
-            &api,
-            &sessions,
-            &phones,
-            self.messages,
-            Load::Concurrent(self.concurrency),
-            true,
-        )
-        .await?;
-        let queued_secs = started.elapsed().as_secs_f64();
-        queued["cpu"] = cpu.finish(self.messages, queued_secs);
+        let (queued, queued_secs) = run(Load::Concurrent(self.concurrency), true).await?;
         let after = group_commit(&api).await;
         eprintln!("queued sends: {queued}");
         let at_rate = match self.rate {
             Some(rate) => {
-                let started = std::time::Instant::now();
-                let cpu = CpuSplit::start(gw.pid(), self.sandbox.pid());
-                let mut paced = send_path(
-                    &api,
-                    &sessions,
-                    &phones,
-                    self.messages,
-                    Load::Rate(rate),
-                    false,
-                )
-                .await?;
-                paced["cpu"] = cpu.finish(self.messages, started.elapsed().as_secs_f64());
+                let (paced, _) = run(Load::Rate(rate), false).await?;
                 eprintln!("sync sends at {rate}/s: {paced}");
                 paced
             }
@@ -133,6 +99,26 @@ impl SendPathOnly<'_> {
             "syncAtRate": at_rate,
         }))
     }
+}
+
+/// One measured run of `self.messages` sends: its report, with the CPU the
+/// gateway (`gateway` pid) and the sandbox spent meanwhile, and its
+/// seconds.
+async fn measured(
+    api: &Api,
+    sessions: &[String],
+    phones: &[String],
+    scenario: &SendPathOnly<'_>,
+    gateway: u32,
+    load: Load,
+    queued: bool,
+) -> anyhow::Result<(Value, f64)> {
+    let started = std::time::Instant::now();
+    let cpu = CpuSplit::start(gateway, scenario.sandbox.pid());
+    let mut report = send_path(api, sessions, phones, scenario.messages, load, queued).await?;
+    let secs = started.elapsed().as_secs_f64();
+    report["cpu"] = cpu.finish(scenario.messages, secs);
+    Ok((report, secs))
 }
 
 /// The writer's counters in the gateway's `/metrics` (absent without
