@@ -43,23 +43,21 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    /// The first message of a lane that may go at `now` (FIFO).
+    /// The first message of a lane that may go at `now` (FIFO). The
+    /// `send_queue_next` index is in this order, so the answer is its
+    /// first due entry however long the backlog is.
     pub async fn next_due(
         &self,
         session_id: &str,
         lane: Lane,
         now: i64,
     ) -> Result<Option<QueuedRecord>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM send_queue
-             WHERE session_id = $1 AND status = 'queued' AND lane = $2 AND not_before <= $3
-             ORDER BY created_at, batch_seq, id LIMIT 1"
-        )))
-        .bind(session_id)
-        .bind(lane.as_str())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(AssertSqlSafe(next_due_sql()))
+            .bind(session_id)
+            .bind(lane.as_str())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| queued_from_row(&r)).transpose()?)
     }
 
@@ -251,5 +249,101 @@ impl crate::app::SpineUnit {
             .bind(id.to_string())
             .bind(sent_at)
         })
+    }
+}
+
+/// [`Store::next_due`]'s statement.
+fn next_due_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM send_queue
+         WHERE session_id = $1 AND status = 'queued' AND lane = $2 AND not_before <= $3
+         ORDER BY created_at, batch_seq, id LIMIT 1"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use wagate_core::{Lane, MessageKind};
+
+    use super::next_due_sql;
+    use crate::app::NewQueued;
+
+    fn queued(id: &str, lane: Lane, not_before: i64) -> NewQueued {
+        NewQueued {
+            id: id.into(),
+            tenant_id: "t1".into(),
+            session_id: "s1".into(),
+            wa_id: format!("wa-{id}"),
+            chat_id: "628111@s.whatsapp.net".into(),
+            kind: MessageKind::Text,
+            payload: "{}".into(),
+            lane,
+            not_before,
+            batch_id: None,
+            batch_seq: None,
+            idempotency_key: None,
+            request_hash: None,
+        }
+    }
+
+    /// A backlog on a SQLite file: the next message is the lane's oldest
+    /// one that may go, and the database finds it by the index, without
+    /// sorting the backlog.
+    #[tokio::test]
+    async fn next_due_is_the_oldest_due_message_found_by_the_index() {
+        // Step 1: a store on a SQLite file.
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::db::tests::group_commit_store(&dir).await;
+        let now = wagate_core::now_ms();
+
+        // Step 2: a backlog in one session: a direct message held for an
+        // hour first, then 20 due ones, and a drip message.
+        store
+            .enqueue(&queued("q00", Lane::Direct, now + 3_600_000))
+            .await
+            .unwrap();
+        for i in 1..=20 {
+            store
+                .enqueue(&queued(&format!("q{i:02}"), Lane::Direct, 0))
+                .await
+                .unwrap();
+        }
+        store.enqueue(&queued("d01", Lane::Drip, 0)).await.unwrap();
+
+        // Then: the direct lane's next message is the oldest due one (the
+        // held one waits), the drip lane's is its own.
+        let next = |lane| store.next_due("s1", lane, wagate_core::now_ms());
+        assert_eq!(next(Lane::Direct).await.unwrap().unwrap().id, "q01");
+        assert_eq!(next(Lane::Drip).await.unwrap().unwrap().id, "d01");
+
+        // Step 3: take q01 for sending; the next is q02.
+        assert!(store.claim_queued("q01", None).await.unwrap());
+        assert_eq!(next(Lane::Direct).await.unwrap().unwrap().id, "q02");
+
+        // And: SQLite answers from `send_queue_next` in its order: no
+        // temporary B-tree sorts the backlog for each message.
+        let plan = explain(&store).await;
+        assert!(
+            plan.iter().any(|d| d.contains("send_queue_next")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|d| d.contains("TEMP B-TREE")), "{plan:?}");
+    }
+
+    /// `EXPLAIN QUERY PLAN`'s details for [`next_due_sql`].
+    async fn explain(store: &crate::Store) -> Vec<String> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {}",
+            next_due_sql()
+        )))
+        .bind("s1")
+        .bind("direct")
+        .bind(0i64)
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        rows.iter()
+            .map(|r| sqlx::Row::try_get::<String, _>(r, "detail").unwrap())
+            .collect()
     }
 }
