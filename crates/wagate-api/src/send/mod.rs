@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wagate_core::{ChatId, ErrorCode, QueueStatus, iso_ms};
 use wagate_engine::Session;
-use wagate_engine::queue::{Lane, SendJob, Submit, Submitted};
+use wagate_engine::queue::{Lane, SendJob, Submit};
 use wagate_store::app::QueuedRecord;
 
 use crate::envelope::{self, Envelope};
@@ -139,27 +139,23 @@ pub async fn submit(
 ) -> Result<Envelope<SendResultDto>, ApiError> {
     let queue = state.manager.queue();
     let started = std::time::Instant::now();
-    let submitted = queue
-        .submit(
-            session,
-            Submit {
-                chat,
-                job,
-                lane: mode.lane(),
-                idempotency_key: key.0,
-                waited_for: !mode.run_async,
-            },
-        )
-        .await?;
-    let record = match (&submitted, mode.run_async) {
-        (_, true) => submitted.record().clone(),
-        (Submitted::New(r) | Submitted::Existing(r), false) => {
-            let record = queue.wait(&r.id, queue.config().sync_timeout).await?;
-            state
-                .metrics
-                .observe_send(record.status.as_str(), started.elapsed().as_secs_f64());
-            record
-        }
+    let submit = Submit {
+        chat,
+        job,
+        lane: mode.lane(),
+        idempotency_key: key.0,
+        waited_for: !mode.run_async,
+    };
+    let record = if mode.run_async {
+        queue.submit(session, submit).await?.record().clone()
+    } else {
+        let record = queue
+            .submit_and_wait(session, submit, queue.config().sync_timeout)
+            .await?;
+        state
+            .metrics
+            .observe_send(record.status.as_str(), started.elapsed().as_secs_f64());
+        record
     };
     answer(&session.id, &record, mode.run_async)
 }

@@ -141,7 +141,7 @@ impl SendQueue {
                 .await?;
             for item in items.iter().filter(|i| i.status == QueueStatus::Queued) {
                 self.release_file(item);
-                self.finished(&item.id);
+                self.finished(&item.id, None);
             }
             dispatcher::settle_batch(&self.inner, session, batch_id).await;
         }

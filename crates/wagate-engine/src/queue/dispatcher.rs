@@ -18,12 +18,12 @@ use serde_json::json;
 use tokio::sync::Notify;
 use tracing::{debug, warn};
 use wagate_core::{BatchStatus, ChatId, ErrorCode, SessionStatus, now_ms};
-use wagate_store::app::QueuedRecord;
+use wagate_store::app::{QueueTurn, QueuedRecord};
 
 use super::pacing::{Gate, Lane};
 use super::{BatchOptions, Inner, SendJob, SendQueue};
 use crate::error::EngineError;
-use crate::session::Session;
+use crate::session::{QueuedRow, Session};
 
 /// How long to wait after a database error before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(2);
@@ -76,7 +76,7 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
             }
             continue;
         }
-        let (next, pacing, waiting) = match pick(&queue, &session, &gate).await {
+        let (next, pacing, waiting, mut turn) = match pick(&queue, &session, &gate).await {
             Ok(n) => n,
             Err(e) => {
                 warn!(session = %session.id, "send queue: {e}");
@@ -108,17 +108,10 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
             }
             continue;
         }
-        // 3. Take the first due message of that lane and send it.
-        let record = match inner.store.next_due(&session.id, lane, now).await {
-            Ok(Some(r)) => r,
-            Ok(None) => continue,
-            Err(e) => {
-                warn!(session = %session.id, "send queue: {e}");
-                if sleep_or_stop(&inner, STORE_RETRY).await {
-                    return;
-                }
-                continue;
-            }
+        // 3. Take the first due message of that lane (read with the
+        // backlog) and send it. None: it became due after that read.
+        let Some(record) = turn.take_due(lane) else {
+            continue;
         };
         // In a cluster, only under this node's lease (a fenced write).
         let fence = session.write_fence();
@@ -150,18 +143,18 @@ pub(crate) async fn run(queue: SendQueue, session: Arc<Session>, bell: Arc<Notif
 }
 
 /// The lane to serve next and when it may send (see
-/// [`super::pacing::next_send`]), with the session's pacing and how many
-/// messages wait in all.
+/// [`super::pacing::next_send`]), with the session's pacing, how many
+/// messages wait in all, and each lane's first due message.
 async fn pick(
     queue: &SendQueue,
     session: &Session,
     gate: &Gate,
-) -> Result<(Option<(Lane, i64)>, super::Pacing, i64), EngineError> {
+) -> Result<(Option<(Lane, i64)>, super::Pacing, i64, QueueTurn), EngineError> {
     let (pacing, _) = queue.pacing(&session.id).await?;
-    let backlog = queue.inner.store.queue_backlog(&session.id).await?;
-    let next = super::pacing::next_send(&backlog, gate, &pacing, now_ms());
-    let waiting = backlog.iter().map(|l| l.count).sum();
-    Ok((next, pacing, waiting))
+    let turn = queue.inner.store.queue_turn(&session.id, now_ms()).await?;
+    let next = super::pacing::next_send(&turn.backlog, gate, &pacing, now_ms());
+    let waiting = turn.backlog.iter().map(|l| l.count).sum();
+    Ok((next, pacing, waiting, turn))
 }
 
 /// What [`deliver`] did with a claimed message.
@@ -212,20 +205,28 @@ async fn deliver(
     let outcome = session
         .perform(&chat, &job, &record.wa_id, &pacing.typing())
         .await;
-    let unsettled = session.take_sending(&record.wa_id);
+    let row = session.take_sending(&record.wa_id);
     match outcome {
         Ok(sent) => {
-            // Not settled with its message (a resend already stored):
-            // its own commit.
-            if unsettled.is_some()
-                && let Err(e) = inner
+            // The row as it is now, for whoever waits for it.
+            let sent_row = match row {
+                Some(QueuedRow::SentAt(at)) => Some(record.as_sent(at)),
+                // Not settled with its message (a resend already stored):
+                // its own commit.
+                Some(QueuedRow::Unsettled) => match inner
                     .store
                     .mark_queued_sent(&record.id, sent.timestamp_ms)
                     .await
-            {
-                warn!(session = %session.id, "could not record a sent message: {e}");
-            }
-            queue.finished(&record.id);
+                {
+                    Ok(()) => Some(record.as_sent(sent.timestamp_ms)),
+                    Err(e) => {
+                        warn!(session = %session.id, "could not record a sent message: {e}");
+                        None
+                    }
+                },
+                None => None,
+            };
+            queue.finished(&record.id, sent_row);
             if let Some(batch) = &record.batch_id {
                 after_batch_item(inner, session, batch, true, sent.timestamp_ms).await;
             }
@@ -309,7 +310,7 @@ async fn fail(
     if let Err(e) = settled.await {
         warn!(session = %session.id, "could not record a failed message: {e}");
     }
-    queue.finished(&record.id);
+    queue.finished(&record.id, None);
     if let Some(batch) = &record.batch_id {
         after_batch_item(inner, session, batch, false, now_ms()).await;
     }

@@ -92,8 +92,9 @@ pub(crate) struct Inner {
     pub media: MediaConfig,
     /// Wake-up bells of the running dispatchers, by session.
     pub dispatchers: Mutex<HashMap<String, Arc<Notify>>>,
-    /// Callers waiting for a message to finish, by queue id.
-    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    /// Callers waiting for a message to finish, by queue id: each is told
+    /// the row as it was settled, or `None` to read it.
+    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Option<QueuedRecord>>>>>,
     /// Sessions' effective pacing (dropped when overrides change).
     pacing: Mutex<HashMap<String, (Pacing, PacingOverrides)>>,
     pub shutdown: CancellationToken,
@@ -175,12 +176,51 @@ impl SendQueue {
         session: &Arc<Session>,
         submit: Submit,
     ) -> Result<Submitted, EngineError> {
+        self.submit_as(session, submit, new_queue_id()).await
+    }
+
+    /// Queues a send and waits for its outcome (a sync API call): its row
+    /// once it is sent, failed or cancelled, or as it is after `timeout`.
+    /// The caller listens before the row exists, so the dispatcher can
+    /// answer with the row as it settled it, and nothing is read back.
+    pub async fn submit_and_wait(
+        &self,
+        session: &Arc<Session>,
+        submit: Submit,
+        timeout: Duration,
+    ) -> Result<QueuedRecord, EngineError> {
+        let id = new_queue_id();
+        let told = self.listen(&id);
+        match self.submit_as(session, submit, id.clone()).await {
+            Ok(Submitted::New(_)) => self.outcome(&id, told, timeout).await,
+            Ok(Submitted::Existing(existing)) => {
+                self.stop_listening(&id, told);
+                if existing.is_final() {
+                    Ok(existing)
+                } else {
+                    self.wait(&existing.id, timeout).await
+                }
+            }
+            Err(e) => {
+                self.stop_listening(&id, told);
+                Err(e)
+            }
+        }
+    }
+
+    /// [`SendQueue::submit`] under the queue id `id`.
+    async fn submit_as(
+        &self,
+        session: &Arc<Session>,
+        submit: Submit,
+        id: String,
+    ) -> Result<Submitted, EngineError> {
         // On every early return the job is dropped, and a file staged for
         // it goes with it (see `StagedMedia`).
         self.admit(session, &submit).await?;
         let fingerprint = submit.job.fingerprint(&session.id, &submit.chat);
         let row = NewQueued {
-            id: new_queue_id(),
+            id,
             tenant_id: session.tenant_id.clone(),
             session_id: session.id.clone(),
             wa_id: new_wa_id(session),
@@ -241,6 +281,20 @@ impl SendQueue {
     /// Waits until a message is sent, failed or cancelled, or `timeout`
     /// passes; returns its row as it is then.
     pub async fn wait(&self, id: &str, timeout: Duration) -> Result<QueuedRecord, EngineError> {
+        let told = self.listen(id);
+        match self.get(id).await {
+            Ok(current) if !current.is_final() => self.outcome(id, told, timeout).await,
+            // Already final (an idempotent repeat), or gone: it never
+            // rings again for this waiter.
+            current => {
+                self.stop_listening(id, told);
+                current
+            }
+        }
+    }
+
+    /// Starts listening for message `id` to finish.
+    fn listen(&self, id: &str) -> oneshot::Receiver<Option<QueuedRecord>> {
         let (tx, rx) = oneshot::channel();
         self.inner
             .waiters
@@ -249,18 +303,32 @@ impl SendQueue {
             .entry(id.to_string())
             .or_default()
             .push(tx);
-        let current = self.get(id).await;
-        if current.as_ref().is_ok_and(|c| !c.is_final()) {
-            let _ = tokio::time::timeout(timeout, rx).await;
-        } else {
-            drop(rx);
-        }
-        // A message already final (an idempotent repeat), gone, or still
-        // waiting after `timeout` (its session deleted, say) never rings
-        // again for this waiter: take its entry out.
+        rx
+    }
+
+    /// Waits up to `timeout` for message `id` to finish; its row as the
+    /// dispatcher settled it, or else as it is now.
+    async fn outcome(
+        &self,
+        id: &str,
+        told: oneshot::Receiver<Option<QueuedRecord>>,
+        timeout: Duration,
+    ) -> Result<QueuedRecord, EngineError> {
+        let told = tokio::time::timeout(timeout, told).await;
+        // Still waiting after `timeout` (its session deleted, say): this
+        // waiter's entry goes.
         self.drop_closed_waiters(id);
-        current?;
-        self.get(id).await
+        match told {
+            Ok(Ok(Some(record))) => Ok(record),
+            _ => self.get(id).await,
+        }
+    }
+
+    /// Stops listening for message `id` (and forgets the entry if no one
+    /// else listens).
+    fn stop_listening(&self, id: &str, told: oneshot::Receiver<Option<QueuedRecord>>) {
+        drop(told);
+        self.drop_closed_waiters(id);
     }
 
     /// Forgets the waiters of `id` that stopped waiting.
@@ -299,7 +367,7 @@ impl SendQueue {
         }
         if self.inner.store.cancel_queued(id).await? {
             self.release_file(&record);
-            self.finished(id);
+            self.finished(id, None);
         } else if !record.is_final() {
             return Err(EngineError::Conflict(
                 "the message is being sent and can no longer be cancelled".into(),
@@ -438,8 +506,9 @@ impl SendQueue {
             .is_some_and(|b| Arc::ptr_eq(b, bell))
     }
 
-    /// Tells whoever waits for message `id` that it is done.
-    pub(crate) fn finished(&self, id: &str) {
+    /// Tells whoever waits for message `id` that it is done: `row` is its
+    /// row as settled (`None`: they read it).
+    pub(crate) fn finished(&self, id: &str, row: Option<QueuedRecord>) {
         let waiters = self
             .inner
             .waiters
@@ -447,7 +516,7 @@ impl SendQueue {
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
         for w in waiters.into_iter().flatten() {
-            let _ = w.send(());
+            let _ = w.send(row.clone());
         }
     }
 

@@ -48,6 +48,41 @@ async fn waiters_that_stop_waiting_are_forgotten() {
     assert_eq!(queue.waiting(), 0);
 }
 
+/// A sync send's caller is answered with the row the dispatcher settled,
+/// without reading it back; told nothing, it reads the row.
+#[tokio::test]
+async fn a_waiter_is_answered_with_the_settled_row() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let queue = SendQueue::new(
+        store.clone(),
+        QueueConfig::default(),
+        MediaConfig::default(),
+    );
+    store.enqueue(&row("q_1")).await.unwrap();
+    let queued = queue.get("q_1").await.unwrap();
+
+    // Told the settled row: that is the answer (the store still says
+    // queued, so nothing was read).
+    let told = queue.listen("q_1");
+    let sent = queued.as_sent(now_ms());
+    queue.finished("q_1", Some(sent.clone()));
+    let answer = queue.outcome("q_1", told, Duration::from_secs(5)).await;
+    assert_eq!(answer.unwrap(), sent);
+    assert_eq!(queue.waiting(), 0);
+
+    // Told nothing (a cancel, a failure): the row as stored.
+    let told = queue.listen("q_1");
+    queue.finished("q_1", None);
+    let answer = queue.outcome("q_1", told, Duration::from_secs(5)).await;
+    assert_eq!(answer.unwrap(), queued);
+    assert_eq!(queue.waiting(), 0);
+
+    // Listening, then not submitting after all: nothing is left behind.
+    let told = queue.listen("q_2");
+    queue.stop_listening("q_2", told);
+    assert_eq!(queue.waiting(), 0);
+}
+
 #[test]
 fn settings_come_from_the_environment() {
     let env: HashMap<&str, &str> = [

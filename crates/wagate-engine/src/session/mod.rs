@@ -130,10 +130,29 @@ pub struct Session {
     /// Receipts that came before their message was stored
     /// (`early_receipts.rs`).
     early_receipts: std::sync::Mutex<early_receipts::EarlyReceipts>,
-    /// The queued message the dispatcher is sending now, as (WhatsApp id,
-    /// queue row id): its row is marked sent in the same commit that
-    /// stores the message ([`Session::record_outgoing`]).
-    sending: std::sync::Mutex<Option<(String, String)>>,
+    /// The queued message the dispatcher is sending now: its row is marked
+    /// sent in the same commit that stores the message
+    /// ([`Session::record_outgoing`]).
+    sending: std::sync::Mutex<Option<Sending>>,
+}
+
+/// The queued message a session's dispatcher is sending now.
+struct Sending {
+    wa_id: String,
+    /// Its queue row.
+    row: String,
+    /// When the commit that stored the message marked the row sent.
+    sent_at: Option<i64>,
+}
+
+/// What became of the queue row of a message the dispatcher sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum QueuedRow {
+    /// Not marked sent (the message was stored before, or storing it
+    /// failed): the dispatcher marks it.
+    Unsettled,
+    /// Marked sent at this time, with the message.
+    SentAt(i64),
 }
 
 /// What a session's fenced writes carry.
@@ -238,18 +257,40 @@ impl Session {
 
     /// The dispatcher is about to send queue row `queue_id` as `wa_id`.
     pub(crate) fn sending_queued(&self, wa_id: &str, queue_id: &str) {
-        *self.sending.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((wa_id.to_string(), queue_id.to_string()));
+        *self.sending.lock().unwrap_or_else(|p| p.into_inner()) = Some(Sending {
+            wa_id: wa_id.to_string(),
+            row: queue_id.to_string(),
+            sent_at: None,
+        });
     }
 
-    /// The queue row being sent as `wa_id`, taken: whoever takes it marks
-    /// it sent. `None` once [`Session::record_outgoing`] settled it.
-    pub(crate) fn take_sending(&self, wa_id: &str) -> Option<String> {
+    /// The queue row being sent as `wa_id` while it is not marked sent yet.
+    fn unsettled_row(&self, wa_id: &str) -> Option<String> {
+        let slot = self.sending.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref()
+            .filter(|s| s.wa_id == wa_id && s.sent_at.is_none())
+            .map(|s| s.row.clone())
+    }
+
+    /// The queue row being sent as `wa_id` was marked sent at `at`.
+    fn settled_row(&self, wa_id: &str, at: i64) {
         let mut slot = self.sending.lock().unwrap_or_else(|p| p.into_inner());
-        match slot.as_ref() {
-            Some((id, _)) if id == wa_id => slot.take().map(|(_, row)| row),
-            _ => None,
+        if let Some(s) = slot.as_mut().filter(|s| s.wa_id == wa_id) {
+            s.sent_at = Some(at);
         }
+    }
+
+    /// The dispatcher, after the send: what became of the row it sent as
+    /// `wa_id` (`None`: it is not the one being sent).
+    pub(crate) fn take_sending(&self, wa_id: &str) -> Option<QueuedRow> {
+        let mut slot = self.sending.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref().is_none_or(|s| s.wa_id != wa_id) {
+            return None;
+        }
+        slot.take().map(|s| match s.sent_at {
+            Some(at) => QueuedRow::SentAt(at),
+            None => QueuedRow::Unsettled,
+        })
     }
 
     pub(crate) fn set_fence(&self, fence: Option<wagate_store::app::Fence>) {
@@ -378,21 +419,19 @@ impl Session {
             convert::merge_extras(&mut data, x);
         }
         unit.append(&self.id, &self.tenant_id, EventKind::MessageSent, &data);
-        // A queued message: its row is settled by the same commit.
-        let queue_row = self.take_sending(&record.wa_id);
+        // A queued message: its row is settled by the same commit. If the
+        // commit stores nothing (stored already, or failed), the row stays
+        // for the dispatcher to settle.
+        let sent_at = now_ms();
+        let queue_row = self.unsettled_row(&record.wa_id);
         if let Some(row) = &queue_row {
-            unit.mark_queued_sent(row, now_ms())?;
+            unit.mark_queued_sent(row, sent_at)?;
         }
-        let stored = unit.commit().await;
-        if !matches!(stored, Ok(true))
-            && let Some(row) = queue_row
-        {
-            // Not settled here (stored already, or failed): the row stays
-            // for the dispatcher to settle.
-            self.sending_queued(&record.wa_id, &row);
-        }
-        if !stored? {
+        if !unit.commit().await? {
             return Ok(());
+        }
+        if queue_row.is_some() {
+            self.settled_row(&record.wa_id, sent_at);
         }
         // Its receipts may have come back before this commit.
         self.replay_early_receipts(&record.wa_id).await;

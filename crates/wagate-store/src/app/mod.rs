@@ -49,7 +49,8 @@ pub use message_feed::MessageFeed;
 pub use messages::{MediaFile, MessageRecord, NewMessage};
 pub use polls::{NewPoll, PollRecord, PollVote};
 pub use queue::{
-    BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueuedRecord,
+    BatchCreated, BatchProgress, BatchRecord, Enqueued, LaneBacklog, NewQueued, QueueTurn,
+    QueuedRecord,
 };
 pub use sessions::{
     NewSession, SessionFilter, SessionMeta, SessionMetaPatch, SessionProxyRow, SessionRecord,

@@ -4,9 +4,8 @@
 //! sends.
 
 use sqlx::{AssertSqlSafe, Row};
-use wagate_core::Lane;
 
-use super::record::{COLUMNS, LaneBacklog, QueuedRecord, queued_from_row};
+use super::record::{COLUMNS, LaneBacklog, QueueTurn, queued_from_row};
 use crate::app::wire;
 use crate::{Store, StoreError};
 
@@ -32,6 +31,34 @@ impl Store {
             .map_err(Into::into)
     }
 
+    /// A dispatcher's look at its session, in one read: what each lane has
+    /// waiting (as [`Store::queue_backlog`]) and each lane's first message
+    /// that may go at `now`, the oldest first (FIFO). The dispatcher picks
+    /// a lane from the first and sends that lane's row from the second, so
+    /// a message costs one read here instead of two.
+    pub async fn queue_turn(&self, session_id: &str, now: i64) -> Result<QueueTurn, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(queue_turn_sql()))
+            .bind(session_id)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut turn = QueueTurn::default();
+        for r in &rows {
+            let lane = wire(r, "backlog_lane")?;
+            turn.backlog.push(LaneBacklog {
+                lane,
+                count: r.try_get("backlog_n")?,
+                earliest: r.try_get("backlog_earliest")?,
+            });
+            // The left join's row is all NULL when nothing of the lane is
+            // due yet.
+            if r.try_get::<Option<String>, _>("id")?.is_some() {
+                turn.due.push(queued_from_row(r)?);
+            }
+        }
+        Ok(turn)
+    }
+
     /// How many of a session's messages are being sent right now.
     pub async fn queue_sending(&self, session_id: &str) -> Result<i64, StoreError> {
         let row = sqlx::query(
@@ -41,24 +68,6 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("n")?)
-    }
-
-    /// The first message of a lane that may go at `now` (FIFO). The
-    /// `send_queue_next` index is in this order, so the answer is its
-    /// first due entry however long the backlog is.
-    pub async fn next_due(
-        &self,
-        session_id: &str,
-        lane: Lane,
-        now: i64,
-    ) -> Result<Option<QueuedRecord>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(next_due_sql()))
-            .bind(session_id)
-            .bind(lane.as_str())
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| queued_from_row(&r)).transpose()?)
     }
 
     /// Takes a queued message for sending (counts an attempt); false when it
@@ -252,12 +261,24 @@ impl crate::app::SpineUnit {
     }
 }
 
-/// [`Store::next_due`]'s statement.
-fn next_due_sql() -> String {
+/// [`Store::queue_turn`]'s statement: the backlog per lane, each with its
+/// first due row. The `send_queue_next` index is in sending order, so that
+/// row is its first due entry however long the backlog is.
+fn queue_turn_sql() -> String {
+    let row = COLUMNS
+        .split(", ")
+        .map(|c| format!("q.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
-        "SELECT {COLUMNS} FROM send_queue
-         WHERE session_id = $1 AND status = 'queued' AND lane = $2 AND not_before <= $3
-         ORDER BY created_at, batch_seq, id LIMIT 1"
+        "SELECT b.lane AS backlog_lane, b.n AS backlog_n, b.earliest AS backlog_earliest, {row}
+         FROM (SELECT lane, COUNT(*) AS n, MIN(not_before) AS earliest FROM send_queue
+               WHERE session_id = $1 AND status = 'queued' GROUP BY lane) b
+         LEFT JOIN send_queue q ON q.id = (
+           SELECT d.id FROM send_queue d
+            WHERE d.session_id = $1 AND d.status = 'queued' AND d.lane = b.lane
+              AND d.not_before <= $2
+            ORDER BY d.created_at, d.batch_seq, d.id LIMIT 1)"
     )
 }
 
@@ -265,7 +286,7 @@ fn next_due_sql() -> String {
 mod tests {
     use wagate_core::{Lane, MessageKind};
 
-    use super::next_due_sql;
+    use super::queue_turn_sql;
     use crate::app::NewQueued;
 
     fn queued(id: &str, lane: Lane, not_before: i64) -> NewQueued {
@@ -286,11 +307,11 @@ mod tests {
         }
     }
 
-    /// A backlog on a SQLite file: the next message is the lane's oldest
-    /// one that may go, and the database finds it by the index, without
-    /// sorting the backlog.
+    /// A backlog on a SQLite file: a dispatcher's turn sees each lane's
+    /// backlog and its oldest message that may go, and the database finds
+    /// them by the index, without sorting the backlog.
     #[tokio::test]
-    async fn next_due_is_the_oldest_due_message_found_by_the_index() {
+    async fn a_turn_finds_each_lanes_oldest_due_message_by_the_index() {
         // Step 1: a store on a SQLite file.
         let dir = tempfile::tempdir().unwrap();
         let store = crate::db::tests::group_commit_store(&dir).await;
@@ -310,15 +331,34 @@ mod tests {
         }
         store.enqueue(&queued("d01", Lane::Drip, 0)).await.unwrap();
 
-        // Then: the direct lane's next message is the oldest due one (the
-        // held one waits), the drip lane's is its own.
-        let next = |lane| store.next_due("s1", lane, wagate_core::now_ms());
-        assert_eq!(next(Lane::Direct).await.unwrap().unwrap().id, "q01");
-        assert_eq!(next(Lane::Drip).await.unwrap().unwrap().id, "d01");
+        // Then: the backlog counts every queued message of each lane, and
+        // the direct lane's next message is the oldest due one (the held
+        // one waits); the drip lane's is its own.
+        let turn = || store.queue_turn("s1", wagate_core::now_ms());
+        let mut t = turn().await.unwrap();
+        let direct = t.backlog.iter().find(|b| b.lane == Lane::Direct).unwrap();
+        assert_eq!((direct.count, direct.earliest), (21, 0));
+        let drip = t.backlog.iter().find(|b| b.lane == Lane::Drip).unwrap();
+        assert_eq!(drip.count, 1);
+        assert_eq!(t.take_due(Lane::Direct).unwrap().id, "q01");
+        assert_eq!(t.take_due(Lane::Drip).unwrap().id, "d01");
+        assert!(t.take_due(Lane::Direct).is_none(), "one per lane");
 
         // Step 3: take q01 for sending; the next is q02.
         assert!(store.claim_queued("q01", None).await.unwrap());
-        assert_eq!(next(Lane::Direct).await.unwrap().unwrap().id, "q02");
+        let mut t = turn().await.unwrap();
+        assert_eq!(t.take_due(Lane::Direct).unwrap().id, "q02");
+
+        // Step 4: only the held message is left of the direct lane: it is
+        // counted, and nothing of the lane is due.
+        for i in 2..=20 {
+            assert!(store.cancel_queued(&format!("q{i:02}")).await.unwrap());
+        }
+        let mut t = turn().await.unwrap();
+        let direct = t.backlog.iter().find(|b| b.lane == Lane::Direct).unwrap();
+        assert_eq!((direct.count, direct.earliest), (1, now + 3_600_000));
+        assert!(t.take_due(Lane::Direct).is_none());
+        assert_eq!(t.take_due(Lane::Drip).unwrap().id, "d01");
 
         // And: SQLite answers from `send_queue_next` in its order: no
         // temporary B-tree sorts the backlog for each message.
@@ -330,14 +370,44 @@ mod tests {
         assert!(!plan.iter().any(|d| d.contains("TEMP B-TREE")), "{plan:?}");
     }
 
-    /// `EXPLAIN QUERY PLAN`'s details for [`next_due_sql`].
+    /// A waiting caller is answered with the row as the dispatcher knows
+    /// it, not read back: it must be the row as the database has it.
+    #[tokio::test]
+    async fn a_sent_row_as_known_in_memory_is_the_row_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::db::tests::group_commit_store(&dir).await;
+        // Step 1: a message queued, failed once (an error on its row), and
+        // queued again: what the dispatcher reads before its claim.
+        store
+            .enqueue(&queued("q01", Lane::Direct, 0))
+            .await
+            .unwrap();
+        assert!(store.claim_queued("q01", None).await.unwrap());
+        store
+            .requeue("q01", 0, Some(("SEND_FAILED", "once")), false)
+            .await
+            .unwrap();
+        let mut t = store.queue_turn("s1", wagate_core::now_ms()).await.unwrap();
+        let before = t.take_due(Lane::Direct).unwrap();
+        assert_eq!(before.error_code.as_deref(), Some("SEND_FAILED"));
+
+        // Step 2: claimed and marked sent.
+        assert!(store.claim_queued("q01", None).await.unwrap());
+        let sent_at = wagate_core::now_ms() + 5;
+        store.mark_queued_sent("q01", sent_at).await.unwrap();
+
+        // Then: the row in memory is the stored one.
+        let stored = store.get_queued("q01").await.unwrap().unwrap();
+        assert_eq!(before.as_sent(sent_at), stored);
+    }
+
+    /// `EXPLAIN QUERY PLAN`'s details for [`queue_turn_sql`].
     async fn explain(store: &crate::Store) -> Vec<String> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "EXPLAIN QUERY PLAN {}",
-            next_due_sql()
+            queue_turn_sql()
         )))
         .bind("s1")
-        .bind("direct")
         .bind(0i64)
         .fetch_all(&store.pool)
         .await

@@ -28,4 +28,4 @@ mod retention;
 mod submit;
 
 pub use batches::{BatchCreated, BatchProgress, BatchRecord};
-pub use record::{Enqueued, LaneBacklog, NewQueued, QueuedRecord};
+pub use record::{Enqueued, LaneBacklog, NewQueued, QueueTurn, QueuedRecord};

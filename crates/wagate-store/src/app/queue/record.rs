@@ -67,6 +67,22 @@ impl QueuedRecord {
         )
     }
 
+    /// This row (as read before its claim) as it is once claimed
+    /// (`claim_queued` counts an attempt) and marked sent at `sent_at`
+    /// (`mark_queued_sent`): what a waiting caller is answered without
+    /// reading it back.
+    pub fn as_sent(&self, sent_at: i64) -> QueuedRecord {
+        QueuedRecord {
+            status: QueueStatus::Sent,
+            attempts: self.attempts + 1,
+            error_code: None,
+            error_message: None,
+            updated_at: sent_at,
+            sent_at: Some(sent_at),
+            ..self.clone()
+        }
+    }
+
     /// A row as it is right after `new` was queued at `now`.
     pub(super) fn queued(new: &NewQueued, now: i64) -> QueuedRecord {
         QueuedRecord {
@@ -91,6 +107,25 @@ impl QueuedRecord {
             updated_at: now,
             sent_at: None,
         }
+    }
+}
+
+/// What a dispatcher sees of its session in one read
+/// ([`crate::Store::queue_turn`]).
+#[derive(Clone, Debug, Default)]
+pub struct QueueTurn {
+    /// What each lane has waiting (lanes with nothing are absent).
+    pub backlog: Vec<LaneBacklog>,
+    /// Each lane's first message that may go now, in sending order (lanes
+    /// with nothing due are absent).
+    pub due: Vec<QueuedRecord>,
+}
+
+impl QueueTurn {
+    /// The first due message of `lane`, taken.
+    pub fn take_due(&mut self, lane: Lane) -> Option<QueuedRecord> {
+        let i = self.due.iter().position(|r| r.lane == lane)?;
+        Some(self.due.swap_remove(i))
     }
 }
 
