@@ -6,6 +6,8 @@
 //!   lane, quiet hours) and the [`pacing::Gate`] that enforces it;
 //! - [`dispatcher`]: one task per session with work, taking messages in
 //!   lane order when the gate allows and the session is connected;
+//! - `waiters`: callers waiting for a message's outcome (a sync send),
+//!   told the row as the dispatcher settled it;
 //! - this module: [`SendQueue`], what the API calls — submit (with an
 //!   idempotency key), wait for the outcome, bulk batches, cancel, status.
 //!
@@ -18,6 +20,7 @@ mod batch;
 pub mod dispatcher;
 pub mod job;
 pub mod pacing;
+mod waiters;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -92,8 +95,7 @@ pub(crate) struct Inner {
     pub media: MediaConfig,
     /// Wake-up bells of the running dispatchers, by session.
     pub dispatchers: Mutex<HashMap<String, Arc<Notify>>>,
-    /// Callers waiting for a message to finish, by queue id: each is told
-    /// the row as it was settled, or `None` to read it.
+    /// Callers waiting for a message to finish (`waiters.rs`).
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Option<QueuedRecord>>>>>,
     /// Sessions' effective pacing (dropped when overrides change).
     pacing: Mutex<HashMap<String, (Pacing, PacingOverrides)>>,
@@ -278,79 +280,6 @@ impl SendQueue {
         }
     }
 
-    /// Waits until a message is sent, failed or cancelled, or `timeout`
-    /// passes; returns its row as it is then.
-    pub async fn wait(&self, id: &str, timeout: Duration) -> Result<QueuedRecord, EngineError> {
-        let told = self.listen(id);
-        match self.get(id).await {
-            Ok(current) if !current.is_final() => self.outcome(id, told, timeout).await,
-            // Already final (an idempotent repeat), or gone: it never
-            // rings again for this waiter.
-            current => {
-                self.stop_listening(id, told);
-                current
-            }
-        }
-    }
-
-    /// Starts listening for message `id` to finish.
-    fn listen(&self, id: &str) -> oneshot::Receiver<Option<QueuedRecord>> {
-        let (tx, rx) = oneshot::channel();
-        self.inner
-            .waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(id.to_string())
-            .or_default()
-            .push(tx);
-        rx
-    }
-
-    /// Waits up to `timeout` for message `id` to finish; its row as the
-    /// dispatcher settled it, or else as it is now.
-    async fn outcome(
-        &self,
-        id: &str,
-        told: oneshot::Receiver<Option<QueuedRecord>>,
-        timeout: Duration,
-    ) -> Result<QueuedRecord, EngineError> {
-        let told = tokio::time::timeout(timeout, told).await;
-        // Still waiting after `timeout` (its session deleted, say): this
-        // waiter's entry goes.
-        self.drop_closed_waiters(id);
-        match told {
-            Ok(Ok(Some(record))) => Ok(record),
-            _ => self.get(id).await,
-        }
-    }
-
-    /// Stops listening for message `id` (and forgets the entry if no one
-    /// else listens).
-    fn stop_listening(&self, id: &str, told: oneshot::Receiver<Option<QueuedRecord>>) {
-        drop(told);
-        self.drop_closed_waiters(id);
-    }
-
-    /// Forgets the waiters of `id` that stopped waiting.
-    fn drop_closed_waiters(&self, id: &str) {
-        let mut waiters = self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(list) = waiters.get_mut(id) {
-            list.retain(|w| !w.is_closed());
-            if list.is_empty() {
-                waiters.remove(id);
-            }
-        }
-    }
-
-    /// How many messages have callers waiting on them (for tests).
-    pub fn waiting(&self) -> usize {
-        self.inner
-            .waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
-    }
-
     pub async fn get(&self, id: &str) -> Result<QueuedRecord, EngineError> {
         self.inner
             .store
@@ -504,20 +433,6 @@ impl SendQueue {
             .unwrap_or_else(|e| e.into_inner())
             .get(session_id)
             .is_some_and(|b| Arc::ptr_eq(b, bell))
-    }
-
-    /// Tells whoever waits for message `id` that it is done: `row` is its
-    /// row as settled (`None`: they read it).
-    pub(crate) fn finished(&self, id: &str, row: Option<QueuedRecord>) {
-        let waiters = self
-            .inner
-            .waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-        for w in waiters.into_iter().flatten() {
-            let _ = w.send(row.clone());
-        }
     }
 
     /// Deletes the file of a queued message that will never be sent
