@@ -22,14 +22,20 @@ fn row(id: &str) -> NewQueued {
     }
 }
 
-#[tokio::test]
-async fn waiters_that_stop_waiting_are_forgotten() {
+/// A queue over an in-memory store, with the default settings.
+async fn queue_in_memory() -> (Store, SendQueue) {
     let store = Store::connect("sqlite::memory:").await.unwrap();
     let queue = SendQueue::new(
         store.clone(),
         QueueConfig::default(),
         MediaConfig::default(),
     );
+    (store, queue)
+}
+
+#[tokio::test]
+async fn waiters_that_stop_waiting_are_forgotten() {
+    let (store, queue) = queue_in_memory().await;
     // A message already finished (an idempotent repeat waits on it).
     store.enqueue(&row("q_done")).await.unwrap();
     assert!(store.cancel_queued("q_done").await.unwrap());
@@ -52,12 +58,7 @@ async fn waiters_that_stop_waiting_are_forgotten() {
 /// without reading it back; told nothing, it reads the row.
 #[tokio::test]
 async fn a_waiter_is_answered_with_the_settled_row() {
-    let store = Store::connect("sqlite::memory:").await.unwrap();
-    let queue = SendQueue::new(
-        store.clone(),
-        QueueConfig::default(),
-        MediaConfig::default(),
-    );
+    let (store, queue) = queue_in_memory().await;
     store.enqueue(&row("q_1")).await.unwrap();
     let queued = queue.get("q_1").await.unwrap();
 
