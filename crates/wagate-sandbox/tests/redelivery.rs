@@ -4,8 +4,8 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use common::*;
 use serde_json::Value;
@@ -13,17 +13,29 @@ use whatsapp_rust::types::events::{Event, InboundMessage};
 use whatsapp_rust::{Client, InboundDurabilityHook, async_trait};
 
 /// A durability hook the test opens and closes: while closed, the client
-/// never acks what it received (as if it died before its commit).
+/// never acks what it received (as if it died before its commit). It
+/// notes the text of every message it is handed; a device also gets
+/// messages of its own (the app-state key share after pairing), so a test
+/// waits for its text, not for a count.
 #[derive(Default)]
 struct Gate {
     open: AtomicBool,
-    seen: AtomicUsize,
+    texts: Mutex<Vec<String>>,
+}
+
+impl Gate {
+    fn saw(&self, text: &str) -> bool {
+        self.texts.lock().unwrap().iter().any(|t| t == text)
+    }
 }
 
 #[async_trait]
 impl InboundDurabilityHook for Gate {
     async fn on_messages(&self, _c: Arc<Client>, batch: &[InboundMessage]) -> anyhow::Result<()> {
-        self.seen.fetch_add(batch.len(), Ordering::SeqCst);
+        self.texts
+            .lock()
+            .unwrap()
+            .extend(batch.iter().filter_map(text_of));
         if self.open.load(Ordering::SeqCst) {
             Ok(())
         } else {
@@ -46,6 +58,11 @@ async fn pending(sb: &wagate_sandbox::Sandbox, phone: &str) -> Vec<Value> {
     let (status, body) = admin_get(sb, &format!("/admin/phones/{phone}/pending")).await;
     assert_eq!(status, 200, "{body}");
     body["devices"][0]["stanzas"].as_array().unwrap().clone()
+}
+
+/// Whether the stanzas kept for a device hold the message `id`.
+fn holds(kept: &[Value], id: &str) -> bool {
+    kept.iter().any(|s| s["tag"] == "message" && s["id"] == id)
 }
 
 async fn redelivered(sb: &wagate_sandbox::Sandbox, to: &str) -> Vec<Value> {
@@ -88,13 +105,10 @@ async fn an_unacked_message_comes_again_at_the_next_login() {
     );
 
     // Step 1: a message Bob commits is acked and not kept.
-    a.client.send_text(pn(bob), "hello").await.unwrap();
-    until("bob commits hello", || async {
-        gate.seen.load(Ordering::SeqCst) >= 1
-    })
-    .await;
-    until("nothing kept for bob", || async {
-        pending(&sb, bob).await.is_empty()
+    let hello = a.client.send_text(pn(bob), "hello").await.unwrap();
+    until("bob commits hello", || async { gate.saw("hello") }).await;
+    until("hello no longer kept for bob", || async {
+        !holds(&pending(&sb, bob).await, &hello.message_id)
     })
     .await;
 
@@ -105,15 +119,17 @@ async fn an_unacked_message_comes_again_at_the_next_login() {
         .send_text(pn(bob), "kept until acked")
         .await
         .unwrap();
-    until("bob saw it", || async {
-        gate.seen.load(Ordering::SeqCst) >= 2
-    })
-    .await;
+    until("bob saw it", || async { gate.saw("kept until acked") }).await;
     let kept = pending(&sb, bob).await;
-    assert_eq!(kept.len(), 1, "{kept:?}");
-    assert_eq!(kept[0]["tag"], "message");
-    assert_eq!(kept[0]["id"], sent.message_id.as_str());
-    assert_eq!(kept[0]["sent"], true, "it went out live");
+    let it = kept
+        .iter()
+        .find(|s| s["tag"] == "message" && s["id"] == sent.message_id.as_str());
+    assert_eq!(
+        it.map(|s| &s["sent"]),
+        Some(&Value::Bool(true)),
+        "it went out live: {kept:?}"
+    );
+    assert!(!holds(&kept, &hello.message_id), "{kept:?}");
     let backend = b.backend.clone();
     b.stop().await;
     assert!(redelivered(&sb, bob).await.is_empty());
@@ -133,7 +149,7 @@ async fn an_unacked_message_comes_again_at_the_next_login() {
     assert_eq!(text, "kept until acked");
     assert!(offline, "redelivered from the offline queue");
     until("bob acked it", || async {
-        pending(&sb, bob).await.is_empty()
+        !holds(&pending(&sb, bob).await, &sent.message_id)
     })
     .await;
     let rows = redelivered(&sb, bob).await;
@@ -166,18 +182,21 @@ async fn a_restarted_sandbox_still_owes_what_was_kept() {
         paired_client(&sb, carol),
         paired_client_with(&sb, dave, Some(gate.clone()))
     );
-    c.client.send_text(pn(dave), "first").await.unwrap();
+    // `send_text` returns once the message is written to the socket, not
+    // once the sandbox has it: wait for Dave's commit of this very message.
+    let first = c.client.send_text(pn(dave), "first").await.unwrap();
+    until("dave committed first", || async { gate.saw("first") }).await;
     until("dave acked first", || async {
-        gate.seen.load(Ordering::SeqCst) >= 1 && pending(&sb, dave).await.is_empty()
+        !holds(&pending(&sb, dave).await, &first.message_id)
     })
     .await;
 
     // Dave is away; the sandbox restarts with a message still owed to him.
     let backend = d.backend.clone();
     d.stop().await;
-    c.client.send_text(pn(dave), "while away").await.unwrap();
+    let owed = c.client.send_text(pn(dave), "while away").await.unwrap();
     until("queued for dave", || async {
-        pending(&sb, dave).await.len() == 1
+        holds(&pending(&sb, dave).await, &owed.message_id)
     })
     .await;
     c.stop().await;
@@ -188,7 +207,11 @@ async fn a_restarted_sandbox_still_owes_what_was_kept() {
     })
     .await
     .unwrap();
-    assert_eq!(pending(&sb, dave).await.len(), 1, "kept across the restart");
+    let kept = pending(&sb, dave).await;
+    assert!(
+        holds(&kept, &owed.message_id),
+        "kept across the restart: {kept:?}"
+    );
 
     let d2 = TestClient::start_with_hook(&sb, backend, gate.clone()).await;
     let text = d2
@@ -200,7 +223,7 @@ async fn a_restarted_sandbox_still_owes_what_was_kept() {
         .await;
     assert_eq!(text, "while away");
     until("dave acked it", || async {
-        pending(&sb, dave).await.is_empty()
+        !holds(&pending(&sb, dave).await, &owed.message_id)
     })
     .await;
     sb.shutdown().await;
