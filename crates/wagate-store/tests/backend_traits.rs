@@ -616,6 +616,76 @@ async fn tc_tokens(store: Store) {
     assert!(d.get_tc_token("a@lid").await.unwrap().is_none());
 }
 
+/// whatsapp-rust reads a contact's token before every send: a read is kept
+/// in memory until a write through the same backend touches that contact.
+async fn tc_token_reads_are_kept_until_a_write(store: Store) {
+    let (d, _) = two_devices(&store).await;
+    let row = |token: &[u8], ts: i64| TcTokenEntry {
+        token: token.to_vec(),
+        token_timestamp: ts,
+        sender_timestamp: None,
+    };
+    let behind_its_back = |jid: &'static str, token: u8| {
+        let store = store.clone();
+        let device = d.device_id();
+        async move {
+            sqlx::query(
+                "INSERT INTO wa_tc_tokens (device_id, jid, token, token_timestamp, updated_at) \
+                 VALUES ($1, $2, $3, 7, 0) ON CONFLICT (device_id, jid) DO UPDATE SET \
+                 token = excluded.token",
+            )
+            .bind(device)
+            .bind(jid)
+            .bind(vec![token])
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+    };
+
+    // Step 1: a contact with no row, read once, stays "no row" in memory.
+    assert!(d.get_tc_token("a@lid").await.unwrap().is_none());
+    behind_its_back("a@lid", 1).await;
+    assert!(
+        d.get_tc_token("a@lid").await.unwrap().is_none(),
+        "the second read came from memory"
+    );
+
+    // Step 2: a write through the backend forgets it; the next read is the row.
+    d.touch_tc_token_sender_timestamp("a@lid", 50)
+        .await
+        .unwrap();
+    let t = d.get_tc_token("a@lid").await.unwrap().unwrap();
+    assert_eq!((t.token, t.sender_timestamp), (vec![1], Some(50)));
+
+    // Step 3: each writer forgets what it touched.
+    d.put_tc_token("b@lid", &row(&[2], 10)).await.unwrap();
+    assert_eq!(
+        d.get_tc_token("b@lid").await.unwrap().unwrap().token,
+        vec![2]
+    );
+    d.store_received_tc_token("b@lid", &[3], 20).await.unwrap();
+    assert_eq!(
+        d.get_tc_token("b@lid").await.unwrap().unwrap().token,
+        vec![3]
+    );
+    d.delete_tc_token("b@lid").await.unwrap();
+    assert!(d.get_tc_token("b@lid").await.unwrap().is_none());
+    d.put_tc_token("c@lid", &row(&[], 1)).await.unwrap();
+    assert!(d.get_tc_token("c@lid").await.unwrap().is_some());
+    // Only c goes: a's sender bucket (50) is newer than the cutoff (40).
+    assert_eq!(d.delete_expired_tc_tokens(100, 40).await.unwrap(), 1);
+    assert!(d.get_tc_token("c@lid").await.unwrap().is_none());
+
+    // Step 4: a new backend for the device (the session's next run) reads afresh.
+    behind_its_back("a@lid", 9).await;
+    let fresh = store.device_backend(d.device_id());
+    assert_eq!(
+        fresh.get_tc_token("a@lid").await.unwrap().unwrap().token,
+        vec![9]
+    );
+}
+
 async fn sent_and_pending(store: Store) {
     let (d, other) = two_devices(&store).await;
 
@@ -1138,6 +1208,7 @@ both_databases!(
     appstate_roundtrip,
     protocol_roundtrip,
     tc_tokens,
+    tc_token_reads_are_kept_until_a_write,
     sent_and_pending,
     msg_secrets,
     device_roundtrip,

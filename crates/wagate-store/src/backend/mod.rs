@@ -27,6 +27,8 @@ mod protocol;
 mod signal;
 mod wire;
 
+use std::sync::Arc;
+
 use fence::WriteOn;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -69,6 +71,8 @@ pub struct DeviceBackend {
     device_id: i64,
     /// The lease this device's writes are fenced by (`fence.rs`).
     fence: Option<fence::DeviceFence>,
+    /// Trusted-contact tokens as last read (`protocol/tc_token_cache.rs`).
+    tc_tokens: Arc<protocol::tc_token_cache::TcTokenCache>,
 }
 
 impl std::fmt::Debug for DeviceBackend {
@@ -86,6 +90,7 @@ impl DeviceBackend {
             store,
             device_id,
             fence: None,
+            tc_tokens: Arc::default(),
         }
     }
 

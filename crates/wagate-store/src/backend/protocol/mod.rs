@@ -20,6 +20,7 @@ mod lid_pn;
 mod pending_inbound;
 mod sender_keys;
 mod sent_messages;
+pub(super) mod tc_token_cache;
 mod tc_tokens;
 
 use async_trait::async_trait;
