@@ -376,7 +376,8 @@ fn disconnect_cleanup(session: &Session) {
         }
         drop(conns);
         if was_current {
-            relay::broadcast_presence_of(state, &key.phone, false);
+            write(&state.available_devices).remove(key);
+            relay::broadcast_presence_of(state, &key.phone);
         }
     }
     pairing::forget_conn(state, session.handle.id);

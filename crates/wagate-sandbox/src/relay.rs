@@ -357,8 +357,14 @@ pub fn on_presence(session: &Session, node: Node) {
                 set.remove(me);
             }
         }
-        Some("unavailable") => broadcast_presence_of(state, &me.phone, false),
-        _ => broadcast_presence_of(state, &me.phone, true),
+        Some("unavailable") => {
+            write(&state.available_devices).remove(me);
+            broadcast_presence_of(state, &me.phone);
+        }
+        _ => {
+            write(&state.available_devices).insert(me.clone());
+            broadcast_presence_of(state, &me.phone);
+        }
     }
 }
 
@@ -372,15 +378,14 @@ fn presence_node(phone: &str, available: bool) -> Node {
     b.build()
 }
 
-/// Records a phone's availability and tells live subscribers. Going
-/// unavailable only counts once no device of the phone is connected.
-pub fn broadcast_presence_of(state: &State, phone: &str, available: bool) {
-    if !available {
-        let still_connected = read(&state.conns).keys().any(|k| k.phone == phone);
-        if still_connected {
-            return;
-        }
-    }
+/// Records a phone's availability and tells live subscribers when it
+/// changed. A phone is available while one of its connected devices last
+/// said "available" (a device that says "unavailable", or drops, no longer
+/// counts), as WhatsApp shows a user online while a device of theirs is.
+pub fn broadcast_presence_of(state: &State, phone: &str) {
+    let available = read(&state.available_devices)
+        .iter()
+        .any(|k| k.phone == phone);
     let changed = write(&state.presence).insert(phone.to_string(), available) != Some(available);
     if !changed {
         return;

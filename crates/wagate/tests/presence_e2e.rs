@@ -45,7 +45,7 @@ async fn presence_and_chat_state() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    event_where(&gw.base, |v| {
+    let online = event_where(&gw.base, |v| {
         v["event"] == "presence.update"
             && v["sessionId"] == b.as_str()
             && v["data"]["id"] == a_id
@@ -59,10 +59,13 @@ async fn presence_and_chat_state() {
         )
         .await;
     assert_eq!(status, 200);
+    // A stays connected: going unavailable is its word, not a dropped socket.
     event_where(&gw.base, |v| {
         v["event"] == "presence.update"
             && v["sessionId"] == b.as_str()
+            && v["data"]["id"] == a_id
             && v["data"]["status"] == "unavailable"
+            && v["seq"].as_i64() > online["seq"].as_i64()
     })
     .await;
 
@@ -148,5 +151,58 @@ async fn presence_and_chat_state() {
         (400, Some("MESSAGE_INVALID_CHAT_ID"))
     );
 
+    gw.stop();
+}
+
+/// `alwaysOnline` switched on says "available" at once, switched off says
+/// "unavailable", and on again says "available" again; a session without
+/// it runs no presence timer (`session/settings.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn always_online_follows_the_setting() {
+    let sandbox = start_sandbox().await;
+    let carol = create_phone(&sandbox, "628666000011", "Carol").await;
+    let dan = create_phone(&sandbox, "628666000012", "Dan").await;
+    let data = tempfile::tempdir().unwrap();
+    let db = Db::sqlite();
+    let gw = Gateway::start(data.path(), &db.url(data.path()), &sandbox);
+    let api = gw.api(ADMIN_KEY);
+    let c = create_and_pair(&api, "carol", &carol).await;
+    let d = create_and_pair(&api, "dan", &dan).await;
+    let c_id = "628666000011@c.us";
+
+    // Step 1: Dan listens to Carol's presence.
+    let (status, body) = api
+        .post(
+            &format!("/api/sessions/{d}/presence/subscribe"),
+            json!({ "chatId": c_id }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Step 2: Carol's setting goes on, off, on; Dan hears each, in order.
+    let mut after = 0;
+    for (on, said) in [
+        (true, "available"),
+        (false, "unavailable"),
+        (true, "available"),
+    ] {
+        let (status, body) = api
+            .patch(
+                &format!("/api/sessions/{c}"),
+                json!({ "settings": { "alwaysOnline": on } }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["settings"]["alwaysOnline"], on, "{body}");
+        let heard = event_where(&gw.base, |v| {
+            v["event"] == "presence.update"
+                && v["sessionId"] == d.as_str()
+                && v["data"]["id"] == c_id
+                && v["data"]["status"] == said
+                && v["seq"].as_i64() > Some(after)
+        })
+        .await;
+        after = heard["seq"].as_i64().unwrap();
+    }
     gw.stop();
 }

@@ -64,7 +64,7 @@ impl Session {
             Event::Connected(_) => {
                 self.on_connected(client).await;
                 self.start_heartbeat(generation);
-                self.start_online(generation);
+                self.announce_online(generation);
             }
             Event::Disconnected(_) if self.status() == SessionStatus::Ready => {
                 self.set_status(SessionStatus::Connecting, None).await;

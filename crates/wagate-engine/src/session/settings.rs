@@ -18,37 +18,81 @@ impl Session {
     }
 
     /// Takes new chosen settings (laid over the defaults) at once; a
-    /// connected session says so if `alwaysOnline` changed.
-    pub async fn apply_settings(&self, chosen: &SettingsPatch) {
+    /// connected session says so if `alwaysOnline` changed, and keeps
+    /// saying "available" from then on if it was switched on.
+    pub async fn apply_settings(self: &Arc<Self>, chosen: &SettingsPatch) {
         let next = self.shared.config.session_defaults.with(chosen);
         let before = std::mem::replace(&mut self.lock_state().settings, next.clone());
-        if before.always_online != next.always_online
-            && self.status() == SessionStatus::Ready
-            && let Err(e) = self.set_presence(next.always_online).await
-        {
+        if before.always_online == next.always_online || self.status() != SessionStatus::Ready {
+            return;
+        }
+        if let Err(e) = self.set_presence(next.always_online).await {
             debug!(session = %self.id, "could not announce the presence: {e}");
+        }
+        if next.always_online {
+            self.start_online(self.generation.load(Ordering::SeqCst));
         }
     }
 
-    /// On connect: an always-online session says "available" now and then
-    /// every [`ONLINE_EVERY`] while this bot run lasts (once per run).
-    pub(super) fn start_online(self: &Arc<Self>, generation: u64) {
-        if self.online_generation.swap(generation, Ordering::SeqCst) == generation {
+    /// On connect: an always-online session says "available" at once (off
+    /// the event path), then keeps saying it.
+    pub(super) fn announce_online(self: &Arc<Self>, generation: u64) {
+        if !self.settings().always_online {
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            if me.is_generation(generation)
+                && me.status() == SessionStatus::Ready
+                && let Err(e) = me.set_presence(true).await
+            {
+                debug!(session = %me.id, "always online: {e}");
+            }
+            me.start_online(generation);
+        });
+    }
+
+    /// An always-online session says "available" again every
+    /// [`ONLINE_EVERY`] while this bot run lasts and the setting stays on
+    /// (one loop per run). A session without the setting has no timer: an
+    /// idle session wakes for nothing.
+    fn start_online(self: &Arc<Self>, generation: u64) {
+        if !self.settings().always_online
+            || self.online_generation.swap(generation, Ordering::SeqCst) == generation
+        {
             return;
         }
         let me = self.clone();
         tokio::spawn(async move {
             loop {
+                tokio::time::sleep(ONLINE_EVERY).await;
                 if !me.is_generation(generation) {
                     return;
                 }
-                if me.settings().always_online
-                    && me.status() == SessionStatus::Ready
+                if !me.settings().always_online {
+                    // Switched off: the loop ends. If it was switched on again
+                    // meanwhile, whoever did so saw this loop still running
+                    // and started none, so this one goes on.
+                    let _ = me.online_generation.compare_exchange(
+                        generation,
+                        0,
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    );
+                    let on_again = me.settings().always_online
+                        && me
+                            .online_generation
+                            .compare_exchange(0, generation, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok();
+                    if !on_again {
+                        return;
+                    }
+                }
+                if me.status() == SessionStatus::Ready
                     && let Err(e) = me.set_presence(true).await
                 {
                     debug!(session = %me.id, "always online: {e}");
                 }
-                tokio::time::sleep(ONLINE_EVERY).await;
             }
         });
     }

@@ -78,6 +78,8 @@ pub struct State {
     pub relay_log: Mutex<VecDeque<LogEntry>>,
     /// phone -> last announced availability.
     pub presence: RwLock<HashMap<String, bool>>,
+    /// Connected devices whose last word was "available".
+    pub available_devices: RwLock<HashSet<DevKey>>,
     /// phone -> devices subscribed to its presence.
     pub presence_subs: RwLock<HashMap<String, HashSet<DevKey>>>,
     /// phone -> the phones it blocked, with when (unix seconds).
@@ -134,6 +136,7 @@ impl State {
             media_token: crate::nodes::new_id(),
             relay_log: Mutex::default(),
             presence: RwLock::default(),
+            available_devices: RwLock::default(),
             presence_subs: RwLock::default(),
             blocklists: RwLock::default(),
             pictures: RwLock::default(),
