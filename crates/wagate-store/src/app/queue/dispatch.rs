@@ -12,21 +12,12 @@ use crate::{Store, StoreError};
 impl Store {
     /// What a session has waiting, per lane.
     pub async fn queue_backlog(&self, session_id: &str) -> Result<Vec<LaneBacklog>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT lane, COUNT(*) AS n, MIN(not_before) AS earliest FROM send_queue
-             WHERE session_id = $1 AND status = 'queued' GROUP BY lane",
-        )
-        .bind(session_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(LANE_BACKLOG)
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
-            .map(|r| {
-                Ok(LaneBacklog {
-                    lane: wire(r, "lane")?,
-                    count: r.try_get("n")?,
-                    earliest: r.try_get("earliest")?,
-                })
-            })
+            .map(backlog_from_row)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
     }
@@ -44,12 +35,7 @@ impl Store {
             .await?;
         let mut turn = QueueTurn::default();
         for r in &rows {
-            let lane = wire(r, "backlog_lane")?;
-            turn.backlog.push(LaneBacklog {
-                lane,
-                count: r.try_get("backlog_n")?,
-                earliest: r.try_get("backlog_earliest")?,
-            });
+            turn.backlog.push(backlog_from_row(r)?);
             // The left join's row is all NULL when nothing of the lane is
             // due yet.
             if r.try_get::<Option<String>, _>("id")?.is_some() {
@@ -261,6 +247,22 @@ impl crate::app::SpineUnit {
     }
 }
 
+/// What a session (`$1`) has waiting, per lane: [`Store::queue_backlog`]'s
+/// statement, and the first half of [`Store::queue_turn`]'s. Its columns
+/// are named apart from the queue row's, which the turn reads beside them.
+const LANE_BACKLOG: &str = "SELECT lane AS backlog_lane, COUNT(*) AS backlog_n, \
+     MIN(not_before) AS backlog_earliest FROM send_queue \
+     WHERE session_id = $1 AND status = 'queued' GROUP BY lane";
+
+/// A row of [`LANE_BACKLOG`].
+fn backlog_from_row(r: &sqlx::any::AnyRow) -> Result<LaneBacklog, sqlx::Error> {
+    Ok(LaneBacklog {
+        lane: wire(r, "backlog_lane")?,
+        count: r.try_get("backlog_n")?,
+        earliest: r.try_get("backlog_earliest")?,
+    })
+}
+
 /// [`Store::queue_turn`]'s statement: the backlog per lane, each with its
 /// first due row. The `send_queue_next` index is in sending order, so that
 /// row is its first due entry however long the backlog is.
@@ -271,12 +273,11 @@ fn queue_turn_sql() -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT b.lane AS backlog_lane, b.n AS backlog_n, b.earliest AS backlog_earliest, {row}
-         FROM (SELECT lane, COUNT(*) AS n, MIN(not_before) AS earliest FROM send_queue
-               WHERE session_id = $1 AND status = 'queued' GROUP BY lane) b
+        "SELECT b.backlog_lane, b.backlog_n, b.backlog_earliest, {row}
+         FROM ({LANE_BACKLOG}) b
          LEFT JOIN send_queue q ON q.id = (
            SELECT d.id FROM send_queue d
-            WHERE d.session_id = $1 AND d.status = 'queued' AND d.lane = b.lane
+            WHERE d.session_id = $1 AND d.status = 'queued' AND d.lane = b.backlog_lane
               AND d.not_before <= $2
             ORDER BY d.created_at, d.batch_seq, d.id LIMIT 1)"
     )
