@@ -151,8 +151,9 @@ async fn pick(
     gate: &Gate,
 ) -> Result<(Option<(Lane, i64)>, super::Pacing, i64, QueueTurn), EngineError> {
     let (pacing, _) = queue.pacing(&session.id).await?;
-    let turn = queue.inner.store.queue_turn(&session.id, now_ms()).await?;
-    let next = super::pacing::next_send(&turn.backlog, gate, &pacing, now_ms());
+    let now = now_ms();
+    let turn = queue.inner.store.queue_turn(&session.id, now).await?;
+    let next = super::pacing::next_send(&turn.backlog, gate, &pacing, now);
     let waiting = turn.backlog.iter().map(|l| l.count).sum();
     Ok((next, pacing, waiting, turn))
 }

@@ -42,11 +42,8 @@ impl Session {
         }
         let me = self.clone();
         tokio::spawn(async move {
-            if me.is_generation(generation)
-                && me.status() == SessionStatus::Ready
-                && let Err(e) = me.set_presence(true).await
-            {
-                debug!(session = %me.id, "always online: {e}");
+            if me.is_generation(generation) {
+                me.say_available().await;
             }
             me.start_online(generation);
         });
@@ -88,13 +85,18 @@ impl Session {
                         return;
                     }
                 }
-                if me.status() == SessionStatus::Ready
-                    && let Err(e) = me.set_presence(true).await
-                {
-                    debug!(session = %me.id, "always online: {e}");
-                }
+                me.say_available().await;
             }
         });
+    }
+
+    /// An always-online session's "available", when connected.
+    async fn say_available(&self) {
+        if self.status() == SessionStatus::Ready
+            && let Err(e) = self.set_presence(true).await
+        {
+            debug!(session = %self.id, "always online: {e}");
+        }
     }
 
     /// With `autoRead`: the message `wa_id` of `chat` (by `sender` in a
